@@ -1,0 +1,70 @@
+// binary.wgsl — out[i] = op(in0[i], in1[i]) for two inputs of one dtype (already broadcast by
+// strides): arithmetic, comparisons (bool output), logical ops. One invocation per output word.
+// Prelude provides: WG; S_IN0, S_IN1, S_OUT; C_IN0 (= C_IN1), C_OUT; OUT_PER_WORD;
+//   load_in0(i), load_in1(i); store_out(w, v); op(a: C_IN0, b: C_IN0) -> C_OUT; index helpers.
+// Bindings: 0 info (see index.wgsl), 1 in0, 2 in1 (read), 3 out (read_write).
+
+@group(0) @binding(0) var<storage, read> info: array<u32>;
+@group(0) @binding(1) var<storage, read> in0: array<S_IN0>;
+@group(0) @binding(2) var<storage, read> in1: array<S_IN1>;
+@group(0) @binding(3) var<storage, read_write> out: array<S_OUT>;
+
+// pow with a negative base and an integral exponent, which WGSL's pow leaves undefined.
+fn wmx_pow(a: f32, b: f32) -> f32 {
+    if (a >= 0.0 || b != floor(b)) { return pow(a, b); }
+    let m = pow(-a, b);
+    return select(m, -m, (abs(b) % 2.0) == 1.0);
+}
+
+fn wmx_ipow(a: i32, b: i32) -> i32 {
+    if (b < 0) { return 0; }
+    var r = 1;
+    var base = a;
+    var e = u32(b);
+    loop {
+        if (e == 0u) { break; }
+        if ((e & 1u) == 1u) { r = r * base; }
+        base = base * base;
+        e = e >> 1u;
+    }
+    return r;
+}
+
+fn wmx_upow(a: u32, b: u32) -> u32 {
+    var r = 1u;
+    var base = a;
+    var e = b;
+    loop {
+        if (e == 0u) { break; }
+        if ((e & 1u) == 1u) { r = r * base; }
+        base = base * base;
+        e = e >> 1u;
+    }
+    return r;
+}
+
+@compute @workgroup_size(WG)
+fn binary_contig(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let w = wmx_word_id(gid, nwg);
+    let n = info[0];
+    if (w * OUT_PER_WORD >= n) { return; }
+    var v: array<C_OUT, OUT_PER_WORD>;
+    for (var j = 0u; j < OUT_PER_WORD; j = j + 1u) {
+        let i = w * OUT_PER_WORD + j;
+        if (i < n) { v[j] = op(load_in0(wmx_contig_index(i, 0u)), load_in1(wmx_contig_index(i, 1u))); }
+    }
+    store_out(w, v);
+}
+
+@compute @workgroup_size(WG)
+fn binary_strided(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let w = wmx_word_id(gid, nwg);
+    let n = info[0];
+    if (w * OUT_PER_WORD >= n) { return; }
+    var v: array<C_OUT, OUT_PER_WORD>;
+    for (var j = 0u; j < OUT_PER_WORD; j = j + 1u) {
+        let i = w * OUT_PER_WORD + j;
+        if (i < n) { v[j] = op(load_in0(wmx_strided_index(i, 0u)), load_in1(wmx_strided_index(i, 1u))); }
+    }
+    store_out(w, v);
+}

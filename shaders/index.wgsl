@@ -1,0 +1,30 @@
+// index.wgsl — shared index helpers for the elementwise families (unary, binary, ternary).
+// Not a kernel: the prelude generator appends it to the prelude of those families.
+// Contract: the family declares `info: array<u32>` laid out as
+//   [n, ndim, shape[ndim], then per input k: strides_k[ndim] (i32 bits), offset_k].
+// Contiguous variants pass ndim = 0, so input k's offset sits at info[2 + k].
+
+// Element index in input `k` of logical (row-major) element `i`, for strided inputs.
+fn wmx_strided_index(i: u32, k: u32) -> u32 {
+    let ndim = info[1];
+    let base = 2u + ndim + k * (ndim + 1u);
+    var idx = bitcast<i32>(info[base + ndim]);
+    var rem = i;
+    for (var d = ndim; d > 0u; d = d - 1u) {
+        let dim = info[1u + d];
+        let c = rem % dim;
+        rem = rem / dim;
+        idx = idx + i32(c) * bitcast<i32>(info[base + d - 1u]);
+    }
+    return u32(idx);
+}
+
+// Element index in input `k` of element `i` when the input is dense (ndim = 0 in info).
+fn wmx_contig_index(i: u32, k: u32) -> u32 {
+    return i + info[2u + k];
+}
+
+// Linear id of the output word this invocation owns, on a 2-D grid of workgroups.
+fn wmx_word_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return gid.x + gid.y * nwg.x * WG;
+}

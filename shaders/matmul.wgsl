@@ -1,0 +1,88 @@
+// matmul.wgsl — batched C = A @ B for strided A [.., M, K] and B [.., K, N], dense C [batch, M, N].
+// 64x64 output tile per workgroup of 16x16 invocations, 4x4 register micro-tile each, K staged
+// through workgroup memory 16 at a time. Accumulates in f32.
+// Prelude provides: S_IN0, S_IN1, S_OUT; load_in0(i) -> f32; load_in1(i) -> f32; store_out1(i, v: f32).
+// Bindings: 0 info, 1 a (read), 2 b (read), 3 out (read_write, unpacked).
+// info: [M, N, K, a_row_stride, a_col_stride, b_row_stride, b_col_stride, bn,
+//        batch_shape[bn], a_batch_strides[bn], b_batch_strides[bn], a_offset, b_offset]  (i32 bits)
+
+@group(0) @binding(0) var<storage, read> info: array<u32>;
+@group(0) @binding(1) var<storage, read> in0: array<S_IN0>;
+@group(0) @binding(2) var<storage, read> in1: array<S_IN1>;
+@group(0) @binding(3) var<storage, read_write> out: array<S_OUT>;
+
+const BM: u32 = 64u;
+const BN: u32 = 64u;
+const BK: u32 = 16u;
+
+var<workgroup> a_tile: array<f32, 1024>; // [BK][BM]
+var<workgroup> b_tile: array<f32, 1024>; // [BK][BN]
+
+@compute @workgroup_size(16, 16)
+fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+                @builtin(local_invocation_index) li: u32) {
+    let M = info[0];
+    let N = info[1];
+    let K = info[2];
+    let a_rs = bitcast<i32>(info[3]);
+    let a_cs = bitcast<i32>(info[4]);
+    let b_rs = bitcast<i32>(info[5]);
+    let b_cs = bitcast<i32>(info[6]);
+    let bn = info[7];
+    // Batch offsets.
+    var a_off = bitcast<i32>(info[8u + 3u * bn]);
+    var b_off = bitcast<i32>(info[9u + 3u * bn]);
+    var rem = wid.z;
+    for (var d = bn; d > 0u; d = d - 1u) {
+        let dim = info[7u + d];
+        let c = i32(rem % dim);
+        rem = rem / dim;
+        a_off = a_off + c * bitcast<i32>(info[7u + bn + d]);
+        b_off = b_off + c * bitcast<i32>(info[7u + 2u * bn + d]);
+    }
+    let row0 = wid.y * BM;
+    let col0 = wid.x * BN;
+    var acc: array<f32, 16>;
+    for (var k0 = 0u; k0 < K; k0 = k0 + BK) {
+        for (var t = 0u; t < 4u; t = t + 1u) {
+            let e = li + t * 256u;
+            let m = e / BK;
+            let kk = e % BK;
+            let gm = row0 + m;
+            let gk = k0 + kk;
+            var v = 0.0;
+            if (gm < M && gk < K) { v = load_in0(u32(a_off + i32(gm) * a_rs + i32(gk) * a_cs)); }
+            a_tile[kk * BM + m] = v;
+            let kb = e / BN;
+            let n = e % BN;
+            let gkb = k0 + kb;
+            let gn = col0 + n;
+            var w = 0.0;
+            if (gkb < K && gn < N) { w = load_in1(u32(b_off + i32(gkb) * b_rs + i32(gn) * b_cs)); }
+            b_tile[kb * BN + n] = w;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < BK; kk = kk + 1u) {
+            var a: array<f32, 4>;
+            var b: array<f32, 4>;
+            for (var i = 0u; i < 4u; i = i + 1u) {
+                a[i] = a_tile[kk * BM + lid.y * 4u + i];
+                b[i] = b_tile[kk * BN + lid.x * 4u + i];
+            }
+            for (var i = 0u; i < 4u; i = i + 1u) {
+                for (var j = 0u; j < 4u; j = j + 1u) {
+                    acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]);
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+    let cbase = wid.z * M * N;
+    for (var i = 0u; i < 4u; i = i + 1u) {
+        for (var j = 0u; j < 4u; j = j + 1u) {
+            let gm = row0 + lid.y * 4u + i;
+            let gn = col0 + lid.x * 4u + j;
+            if (gm < M && gn < N) { store_out1(cbase + gm * N + gn, acc[i * 4u + j]); }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+// reduce.wgsl — reductions (sum, prod, max, min, all, any) over any set of axes of a strided input.
+// Output element g = o * n_chunks + c reduces chunk c of the reduced range of output o (n_chunks > 1
+// only for the first pass of a two-pass reduction of a few long rows).
+// Prelude provides: WG; S_IN0, S_OUT; C_IN0; C_OUT (accumulator: f32, i32 or u32); load_in0(i);
+//   to_acc(x: C_IN0) -> C_OUT; combine(a, b) -> C_OUT; IDENTITY: C_OUT; store_out1(i, v).
+// Bindings: 0 info, 1 in0 (read), 2 out (read_write, unpacked).
+// info: [n_out, rsize, n_chunks, chunk_len, on, out_shape[on], out_strides[on],
+//        rn, red_shape[rn], red_strides[rn], offset]   (strides and offset are i32 bits)
+
+@group(0) @binding(0) var<storage, read> info: array<u32>;
+@group(0) @binding(1) var<storage, read> in0: array<S_IN0>;
+@group(0) @binding(2) var<storage, read_write> out: array<S_OUT>;
+
+var<workgroup> partial: array<C_OUT, WG>;
+
+// Element offset of the first input element of output `o`.
+fn out_base(o: u32) -> i32 {
+    let on = info[4];
+    var rem = o;
+    var idx = 0;
+    for (var d = on; d > 0u; d = d - 1u) {
+        let dim = info[4u + d];
+        let c = rem % dim;
+        rem = rem / dim;
+        idx = idx + i32(c) * bitcast<i32>(info[4u + on + d]);
+    }
+    let rn = info[5u + 2u * on];
+    return idx + bitcast<i32>(info[6u + 2u * on + 2u * rn]);
+}
+
+// Element offset of reduced element `r` relative to its output's base.
+fn red_offset(r: u32) -> i32 {
+    let on = info[4];
+    let rb = 5u + 2u * on;
+    let rn = info[rb];
+    var rem = r;
+    var idx = 0;
+    for (var d = rn; d > 0u; d = d - 1u) {
+        let dim = info[rb + d];
+        let c = rem % dim;
+        rem = rem / dim;
+        idx = idx + i32(c) * bitcast<i32>(info[rb + rn + d]);
+    }
+    return idx;
+}
+
+// One workgroup per (output, chunk): threads stride over the chunk, then a tree in workgroup memory.
+@compute @workgroup_size(WG)
+fn reduce_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+    let g = wid.x + wid.y * nwg.x;
+    let n_chunks = info[2];
+    let o = g / n_chunks;
+    if (o >= info[0]) { return; }
+    let c = g % n_chunks;
+    let r0 = c * info[3];
+    let r1 = min(info[1], r0 + info[3]);
+    let base = out_base(o);
+    var acc = IDENTITY;
+    for (var r = r0 + lid; r < r1; r = r + WG) {
+        acc = combine(acc, to_acc(load_in0(u32(base + red_offset(r)))));
+    }
+    partial[lid] = acc;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+        if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
+        workgroupBarrier();
+    }
+    if (lid == 0u) { store_out1(g, partial[0]); }
+}
+
+// One invocation per output: for many outputs with short reductions (n_chunks must be 1).
+@compute @workgroup_size(WG)
+fn reduce_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let o = gid.x + gid.y * nwg.x * WG;
+    if (o >= info[0]) { return; }
+    let base = out_base(o);
+    var acc = IDENTITY;
+    for (var r = 0u; r < info[1]; r = r + 1u) {
+        acc = combine(acc, to_acc(load_in0(u32(base + red_offset(r)))));
+    }
+    store_out1(o, acc);
+}

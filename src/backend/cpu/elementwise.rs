@@ -1,0 +1,128 @@
+//! CPU kernels of the elementwise families: unary ops, binary ops, where, astype, full, arange.
+//! Each op's scalar function comes from the table in `primitive.rs`; this file only maps it over
+//! dense compute vectors in parallel.
+
+use super::copy::{as_bool, as_f32, as_i32, as_u32, from_bool, from_f32, from_i32, from_u32};
+use crate::backend::host::HostVec;
+use crate::backend::Data;
+use crate::dtype::{Domain, Dtype};
+use crate::error::{Error, Result};
+use crate::primitive::{BinaryOp, BinaryScalar, UnaryOp};
+use rayon::prelude::*;
+
+const PAR_MIN: usize = 1 << 14;
+
+fn host(d: &Data) -> Result<&HostVec> {
+    d.storage.as_host().ok_or_else(|| Error::Backend { op: "cpu", msg: "invariant: CPU kernel given device memory".into() })
+}
+
+fn map1<T: Copy + Send + Sync, U: Send>(x: &[T], f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
+    if x.len() >= PAR_MIN {
+        x.par_iter().with_min_len(4096).map(|&v| f(v)).collect()
+    } else {
+        x.iter().map(|&v| f(v)).collect()
+    }
+}
+
+fn map2<T: Copy + Send + Sync, U: Send>(a: &[T], b: &[T], f: impl Fn(T, T) -> U + Sync + Send) -> Vec<U> {
+    if a.len() >= PAR_MIN {
+        a.par_iter().with_min_len(4096).zip(b.par_iter()).map(|(&x, &y)| f(x, y)).collect()
+    } else {
+        a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
+    }
+}
+
+fn unsupported(op: &'static str, d: Dtype) -> Error {
+    Error::Dtype { op, msg: format!("Not supported for {d}.") }
+}
+
+/// `op(x)` elementwise; the output has x's dtype.
+pub(crate) fn unary(op: UnaryOp, shape: &[i32], x: &Data, dtype: Dtype) -> Result<HostVec> {
+    let h = host(x)?;
+    let (st, off) = (&x.strides[..], x.offset);
+    Ok(match dtype.domain() {
+        Domain::Float => {
+            let f = op.cpu_f32().ok_or_else(|| unsupported(op.name(), dtype))?;
+            from_f32(dtype, map1(&as_f32(h, shape, st, off), f))
+        }
+        Domain::Int => {
+            let f = op.cpu_i32().ok_or_else(|| unsupported(op.name(), dtype))?;
+            from_i32(dtype, map1(&as_i32(h, shape, st, off), f))
+        }
+        Domain::Uint => {
+            let f = op.cpu_u32().ok_or_else(|| unsupported(op.name(), dtype))?;
+            from_u32(dtype, map1(&as_u32(h, shape, st, off), f))
+        }
+        Domain::Bool => {
+            let f = op.cpu_bool().ok_or_else(|| unsupported(op.name(), dtype))?;
+            from_bool(dtype, map1(&as_bool(h, shape, st, off), f))
+        }
+    })
+}
+
+fn binary_typed<T: BinaryScalar>(op: BinaryOp, a: &[T], b: &[T]) -> std::result::Result<Vec<T>, Vec<bool>> {
+    if op.outputs_bool() {
+        Err(map2(a, b, |x, y| op.compare(x, y)))
+    } else {
+        Ok(map2(a, b, |x, y| T::binary(op, x, y)))
+    }
+}
+
+/// `op(a, b)` elementwise over equal shapes; output `out` (bool for comparisons).
+pub(crate) fn binary(op: BinaryOp, shape: &[i32], a: &Data, b: &Data, out: Dtype) -> Result<HostVec> {
+    let (ha, hb) = (host(a)?, host(b)?);
+    let dt = ha.dtype();
+    if !op.supports(dt.domain()) {
+        return Err(unsupported(op.name(), dt));
+    }
+    let (sa, oa, sb, ob) = (&a.strides[..], a.offset, &b.strides[..], b.offset);
+    Ok(match dt.domain() {
+        Domain::Float => match binary_typed(op, &as_f32(ha, shape, sa, oa), &as_f32(hb, shape, sb, ob)) {
+            Ok(v) => from_f32(out, v),
+            Err(v) => from_bool(out, v),
+        },
+        Domain::Int => match binary_typed(op, &as_i32(ha, shape, sa, oa), &as_i32(hb, shape, sb, ob)) {
+            Ok(v) => from_i32(out, v),
+            Err(v) => from_bool(out, v),
+        },
+        Domain::Uint => match binary_typed(op, &as_u32(ha, shape, sa, oa), &as_u32(hb, shape, sb, ob)) {
+            Ok(v) => from_u32(out, v),
+            Err(v) => from_bool(out, v),
+        },
+        Domain::Bool => match binary_typed(op, &as_bool(ha, shape, sa, oa), &as_bool(hb, shape, sb, ob)) {
+            Ok(v) => from_bool(out, v),
+            Err(v) => from_bool(out, v),
+        },
+    })
+}
+
+fn select<T: Copy + Send + Sync>(c: &[bool], x: &[T], y: &[T]) -> Vec<T> {
+    if c.len() >= PAR_MIN {
+        c.par_iter().zip(x.par_iter().zip(y.par_iter())).map(|(&c, (&x, &y))| if c { x } else { y }).collect()
+    } else {
+        c.iter().zip(x.iter().zip(y)).map(|(&c, (&x, &y))| if c { x } else { y }).collect()
+    }
+}
+
+/// `where_(cond, x, y)` over equal shapes.
+pub(crate) fn where_(shape: &[i32], c: &Data, x: &Data, y: &Data, out: Dtype) -> Result<HostVec> {
+    let (hc, hx, hy) = (host(c)?, host(x)?, host(y)?);
+    let cond = as_bool(hc, shape, &c.strides, c.offset);
+    let (sx, ox, sy, oy) = (&x.strides[..], x.offset, &y.strides[..], y.offset);
+    Ok(match out.domain() {
+        Domain::Float => from_f32(out, select(&cond, &as_f32(hx, shape, sx, ox), &as_f32(hy, shape, sy, oy))),
+        Domain::Int => from_i32(out, select(&cond, &as_i32(hx, shape, sx, ox), &as_i32(hy, shape, sy, oy))),
+        Domain::Uint => from_u32(out, select(&cond, &as_u32(hx, shape, sx, ox), &as_u32(hy, shape, sy, oy))),
+        Domain::Bool => from_bool(out, select(&cond, &as_bool(hx, shape, sx, ox), &as_bool(hy, shape, sy, oy))),
+    })
+}
+
+/// `start + i * step` for i in 0..n, computed in f64 and converted once.
+pub(crate) fn arange(n: usize, start: f64, step: f64, dtype: Dtype) -> HostVec {
+    match dtype.domain() {
+        Domain::Float => from_f32(dtype, (0..n).map(|i| (start + i as f64 * step) as f32).collect()),
+        Domain::Int | Domain::Uint | Domain::Bool => {
+            HostVec::collect_f64(dtype, (0..n).map(|i| (start as i64 + i as i64 * step as i64) as f64))
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The CPU backend: runs one node's primitive on host memory with rayon-parallel kernels, one file
+//! per family.
+
+pub(crate) mod copy;
+pub(crate) mod elementwise;
+pub(crate) mod matmul;
+pub(crate) mod reduce;
+
+use crate::array::Node;
+use crate::backend::host::HostVec;
+use crate::backend::{dense, Data, Storage};
+use crate::error::{Error, Result};
+use crate::primitive::Primitive;
+use crate::shape::size_of;
+
+fn host_of(d: &Data) -> Result<&HostVec> {
+    d.storage.as_host().ok_or_else(|| Error::Backend { op: "cpu", msg: "invariant: CPU kernel given device memory".into() })
+}
+
+/// Computes `node` from inputs already on the host.
+pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
+    let shape = &node.shape[..];
+    let dt = node.dtype;
+    let n = size_of(shape);
+    let input = |i: usize| -> Result<&(Vec<i32>, Data)> {
+        inputs.get(i).ok_or_else(|| Error::Backend { op: node.prim.name(), msg: format!("invariant: missing input {i}") })
+    };
+    let out: HostVec = match &node.prim {
+        Primitive::Full(v) => HostVec::filled(dt, n, *v),
+        Primitive::Arange { start, step } => elementwise::arange(n, *start, *step, dt),
+        Primitive::AsType | Primitive::Copy | Primitive::Reshape => {
+            let (s, d) = input(0)?;
+            copy::cast(host_of(d)?, s, &d.strides, d.offset, dt)
+        }
+        Primitive::Unary(op) => elementwise::unary(*op, shape, &input(0)?.1, dt)?,
+        Primitive::Binary(op) => elementwise::binary(*op, shape, &input(0)?.1, &input(1)?.1, dt)?,
+        Primitive::Where => elementwise::where_(shape, &input(0)?.1, &input(1)?.1, &input(2)?.1, dt)?,
+        Primitive::Reduce { op, axes } => {
+            let (s, d) = input(0)?;
+            reduce::reduce(*op, s, d, axes, dt)?
+        }
+        Primitive::ArgReduce { op, axis } => {
+            let (s, d) = input(0)?;
+            reduce::arg_reduce(*op, s, d, *axis)?
+        }
+        Primitive::Matmul => {
+            let ((sa, a), (sb, b)) = (input(0)?, input(1)?);
+            matmul::matmul(sa, a, sb, b, dt)?
+        }
+        Primitive::Concatenate { axis } => concatenate(inputs, *axis, dt)?,
+        Primitive::Constant | Primitive::Transpose(_) | Primitive::Broadcast | Primitive::Slice { .. } => {
+            return Err(Error::Backend {
+                op: node.prim.name(),
+                msg: "invariant: views and constants are resolved before the CPU backend".into(),
+            })
+        }
+    };
+    Ok(dense(Storage::host(out), shape))
+}
+
+/// Joins inputs along `axis`: each output row of the leading dims takes one block from each input.
+fn concatenate(inputs: &[(Vec<i32>, Data)], axis: usize, dt: crate::dtype::Dtype) -> Result<HostVec> {
+    let parts: Vec<HostVec> = inputs
+        .iter()
+        .map(|(s, d)| Ok(copy::cast(host_of(d)?, s, &d.strides, d.offset, dt)))
+        .collect::<Result<_>>()?;
+    let outer: usize = inputs.first().map_or(1, |(s, _)| s[..axis].iter().map(|&d| d as usize).product());
+    let blocks: Vec<usize> = inputs.iter().map(|(s, _)| s[axis..].iter().map(|&d| d as usize).product()).collect();
+    let total: usize = blocks.iter().sum::<usize>() * outer;
+    let mut out = HostVec::filled(dt, total, 0.0);
+    macro_rules! join {
+        ($o:expr, $variant:ident) => {{
+            let mut pos = 0;
+            for r in 0..outer {
+                for (p, &b) in parts.iter().zip(&blocks) {
+                    if let HostVec::$variant(src) = p {
+                        $o[pos..pos + b].copy_from_slice(&src[r * b..(r + 1) * b]);
+                    }
+                    pos += b;
+                }
+            }
+        }};
+    }
+    match &mut out {
+        HostVec::Bool(o) => join!(o, Bool),
+        HostVec::U8(o) => join!(o, U8),
+        HostVec::U32(o) => join!(o, U32),
+        HostVec::I32(o) => join!(o, I32),
+        HostVec::F16(o) => join!(o, F16),
+        HostVec::BF16(o) => join!(o, BF16),
+        HostVec::F32(o) => join!(o, F32),
+    }
+    Ok(out)
+}

@@ -1,0 +1,433 @@
+//! The GPU side's only contact with wgpu setup: adapter discovery (stable order, one entry per
+//! physical adapter), one `wgpu::Device` + queue per adapter (created on first use), pipeline
+//! cache, per-stream command batches, uploads, readbacks, and the poller thread that drives
+//! wgpu's callbacks so reads and waits can be awaited.
+
+use super::kernels::{self, KernelKey};
+use crate::device::DeviceInfo;
+use crate::error::{Error, Result};
+use futures::channel::oneshot;
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use wgpu::util::DeviceExt;
+
+/// One usable adapter.
+pub(crate) struct AdapterEntry {
+    pub adapter: wgpu::Adapter,
+    pub info: wgpu::AdapterInfo,
+}
+
+fn type_rank(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    }
+}
+
+fn backend_rank(b: wgpu::Backend) -> u8 {
+    match b {
+        wgpu::Backend::Metal => 0,
+        wgpu::Backend::Vulkan => 1,
+        wgpu::Backend::Dx12 => 2,
+        wgpu::Backend::Gl => 3,
+        wgpu::Backend::BrowserWebGpu => 4,
+        wgpu::Backend::Noop => 5,
+    }
+}
+
+/// Adapters in wmx's stable order: discrete, integrated, virtual, then software; within a type
+/// Metal, Vulkan, DX12, GL. An adapter seen through two backends (llvmpipe on GL and lavapipe on
+/// Vulkan) is listed once, through the better backend. `WGPU_BACKEND` limits the backends and
+/// `WGPU_ADAPTER_NAME` keeps only adapters whose name contains it (case-insensitive).
+pub(crate) fn adapters() -> &'static [AdapterEntry] {
+    static ADAPTERS: OnceLock<Vec<AdapterEntry>> = OnceLock::new();
+    ADAPTERS.get_or_init(|| {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let found = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let filter = std::env::var("WGPU_ADAPTER_NAME").ok().map(|s| s.to_lowercase());
+        let mut list: Vec<AdapterEntry> = found
+            .into_iter()
+            .filter(|a| a.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS))
+            .map(|adapter| {
+                let info = adapter.get_info();
+                AdapterEntry { adapter, info }
+            })
+            .filter(|e| filter.as_ref().is_none_or(|f| e.info.name.to_lowercase().contains(f)))
+            .collect();
+        list.sort_by_key(|e| (type_rank(e.info.device_type), backend_rank(e.info.backend)));
+        let mut seen = Vec::<String>::new();
+        list.retain(|e| {
+            // The same software rasterizer reports the same name on GL and Vulkan.
+            let name = e.info.name.clone();
+            if seen.contains(&name) {
+                return false;
+            }
+            seen.push(name);
+            true
+        });
+        list
+    })
+}
+
+/// One command batch of a GPU stream: an encoder with an open compute pass.
+struct Batch {
+    encoder: wgpu::CommandEncoder,
+    pass: Option<wgpu::ComputePass<'static>>,
+    dispatches: usize,
+}
+
+/// Dispatches per submit before a stream flushes by itself (MLX uses 40 ops per command buffer).
+const MAX_DISPATCHES_PER_BATCH: usize = 64;
+
+/// A GPU buffer owned by an array.
+pub(crate) struct GpuBuffer {
+    pub buffer: wgpu::Buffer,
+    /// Meaningful bytes (the wgpu buffer is rounded up to 4 bytes).
+    pub bytes: u64,
+}
+
+/// The wgpu device of one adapter and everything wmx keeps for it.
+pub(crate) struct GpuContext {
+    pub index: usize,
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub limits: wgpu::Limits,
+    pub native_f16: bool,
+    pub info: wgpu::AdapterInfo,
+    pipelines: Mutex<HashMap<KernelKey, Arc<wgpu::ComputePipeline>>>,
+    batches: Mutex<HashMap<usize, Batch>>,
+    poller: Mutex<mpsc::Sender<()>>,
+    uncaptured: Arc<Mutex<Option<String>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The context of GPU `index`, created on first use (device, queue, and the common pipelines).
+pub(crate) fn context(index: usize) -> Result<&'static GpuContext> {
+    static CONTEXTS: OnceLock<Vec<OnceLock<std::result::Result<GpuContext, Error>>>> = OnceLock::new();
+    let slots = CONTEXTS.get_or_init(|| (0..adapters().len()).map(|_| OnceLock::new()).collect());
+    let slot = slots.get(index).ok_or_else(|| Error::Device {
+        op: "gpu",
+        msg: format!("GPU {index} requested but {} GPU adapter(s) were found.", adapters().len()),
+    })?;
+    slot.get_or_init(|| GpuContext::new(index)).as_ref().map_err(|e| e.clone())
+}
+
+/// Describes GPU `index` without creating its device.
+pub(crate) fn device_info(index: usize) -> Result<DeviceInfo> {
+    let e = adapters().get(index).ok_or_else(|| Error::Device {
+        op: "device_info",
+        msg: format!("GPU {index} requested but {} GPU adapter(s) were found.", adapters().len()),
+    })?;
+    let limits = e.adapter.limits();
+    Ok(DeviceInfo {
+        name: e.info.name.clone(),
+        backend: format!("{:?}", e.info.backend),
+        device_type: format!("{:?}", e.info.device_type),
+        max_buffer_binding_size: limits.max_storage_buffer_binding_size.min(limits.max_buffer_size),
+        max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+        native_f16: e.adapter.features().contains(wgpu::Features::SHADER_F16),
+        threads: 0,
+    })
+}
+
+impl GpuContext {
+    fn new(index: usize) -> Result<GpuContext> {
+        let entry = &adapters()[index];
+        let adapter = &entry.adapter;
+        let native_f16 = adapter.features().contains(wgpu::Features::SHADER_F16);
+        let mut required_features = wgpu::Features::empty();
+        if native_f16 {
+            required_features |= wgpu::Features::SHADER_F16;
+        }
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("wmx"),
+            required_features,
+            required_limits: adapter.limits(),
+            ..Default::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| Error::Device {
+            op: "gpu",
+            msg: format!("Could not open GPU {index} ({}): {e}", entry.info.name),
+        })?;
+        // Never let wgpu panic on an uncaptured error: keep it and report it at the next sync.
+        let uncaptured = Arc::new(Mutex::new(None::<String>));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut s = lock(&sink);
+            if s.is_none() {
+                *s = Some(e.to_string());
+            }
+        }));
+        let (tx, rx) = mpsc::channel::<()>();
+        let poll_device = device.clone();
+        std::thread::Builder::new()
+            .name(format!("wmx-gpu{index}-poller"))
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    while rx.try_recv().is_ok() {}
+                    let _ = poll_device.poll(wgpu::PollType::wait_indefinitely());
+                }
+            })
+            .map_err(|e| Error::Backend { op: "gpu", msg: format!("cannot start the poller thread: {e}") })?;
+        let ctx = GpuContext {
+            index,
+            limits: device.limits(),
+            device,
+            queue,
+            native_f16,
+            info: entry.info.clone(),
+            pipelines: Mutex::new(HashMap::new()),
+            batches: Mutex::new(HashMap::new()),
+            poller: Mutex::new(tx),
+            uncaptured,
+        };
+        ctx.precompile();
+        Ok(ctx)
+    }
+
+    /// Compiles the pipelines of the most common f32 kernels when the device starts.
+    fn precompile(&self) {
+        use crate::dtype::Dtype;
+        use crate::primitive::{BinaryOp, ReduceOp};
+        let f = Dtype::Float32;
+        let mut keys = vec![
+            KernelKey::Full { dtype: f },
+            KernelKey::Cast { from: f, to: f, strided: true },
+            kernels::reduce_key(ReduceOp::Sum, f, false, self.native_f16),
+            kernels::matmul_key(f, self.native_f16),
+        ];
+        for op in [BinaryOp::Add, BinaryOp::Multiply] {
+            keys.push(KernelKey::Binary { op, dtype: f, strided: false });
+            keys.push(KernelKey::Binary { op, dtype: f, strided: true });
+        }
+        for k in keys {
+            let _ = self.pipeline(&k);
+        }
+    }
+
+    /// The pipeline for `key`, built once and cached.
+    pub(crate) fn pipeline(&self, key: &KernelKey) -> Result<Arc<wgpu::ComputePipeline>> {
+        if let Some(p) = lock(&self.pipelines).get(key) {
+            return Ok(p.clone());
+        }
+        let label = key.to_string();
+        let source = kernels::render(key, self.native_f16);
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(&label),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&label),
+            layout: None,
+            module: &module,
+            entry_point: Some(key.entry_point()),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Backend { op: "gpu", msg: format!("kernel {label} failed to build: {e}") });
+        }
+        let p = Arc::new(pipeline);
+        lock(&self.pipelines).insert(*key, p.clone());
+        Ok(p)
+    }
+
+    /// Largest buffer this device accepts for one array.
+    pub(crate) fn max_binding(&self) -> u64 {
+        (self.limits.max_storage_buffer_binding_size).min(self.limits.max_buffer_size)
+    }
+
+    /// A new buffer for `bytes` bytes (at least 4, rounded up to 4), or a clear error when too large.
+    pub(crate) fn alloc(&self, op: &'static str, bytes: u64) -> Result<Arc<GpuBuffer>> {
+        if bytes > self.max_binding() {
+            return Err(Error::TooLarge {
+                op,
+                msg: format!(
+                    "An array of {bytes} bytes exceeds the largest buffer of GPU {} ({}): {} bytes.",
+                    self.index,
+                    self.info.name,
+                    self.max_binding()
+                ),
+            });
+        }
+        let size = bytes.div_ceil(4).max(1) * 4;
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(op),
+            size,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Ok(Arc::new(GpuBuffer { buffer, bytes }))
+    }
+
+    /// Copies host bytes into a new buffer.
+    pub(crate) fn upload(&self, bytes: &[u8]) -> Result<Arc<GpuBuffer>> {
+        if bytes.len() as u64 > self.max_binding() {
+            return self.alloc("upload", bytes.len() as u64);
+        }
+        let mut padded;
+        let contents = if bytes.len() % 4 == 0 && !bytes.is_empty() {
+            bytes
+        } else {
+            padded = bytes.to_vec();
+            padded.resize(bytes.len().div_ceil(4).max(1) * 4, 0);
+            &padded[..]
+        };
+        let buffer = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("upload"),
+            contents,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        });
+        Ok(Arc::new(GpuBuffer { buffer, bytes: bytes.len() as u64 }))
+    }
+
+    /// Records one dispatch of `key` on `stream`: bindings are `info`, then `buffers` in order.
+    pub(crate) fn dispatch(
+        &self,
+        stream: usize,
+        key: &KernelKey,
+        buffers: &[&GpuBuffer],
+        info: &[u32],
+        groups: [u32; 3],
+    ) -> Result<()> {
+        let max = self.limits.max_compute_workgroups_per_dimension;
+        if groups.iter().any(|&g| g > max) {
+            return Err(Error::TooLarge {
+                op: "gpu",
+                msg: format!("kernel {key} needs {groups:?} workgroups; this device allows {max} per dimension."),
+            });
+        }
+        if groups.contains(&0) {
+            return Ok(());
+        }
+        let pipeline = self.pipeline(key)?;
+        let info_bytes: &[u8] = if info.is_empty() { &[0u8; 4] } else { bytemuck::cast_slice(info) };
+        let info_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("info"),
+            contents: info_bytes,
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: info_buf.as_entire_binding() }];
+        for (i, b) in buffers.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.buffer.as_entire_binding() });
+        }
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let mut batches = lock(&self.batches);
+        let batch = batches.entry(stream).or_insert_with(|| self.new_batch());
+        let pass = batch.pass.get_or_insert_with(|| {
+            batch.encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default()).forget_lifetime()
+        });
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        batch.dispatches += 1;
+        if batch.dispatches >= MAX_DISPATCHES_PER_BATCH {
+            if let Some(b) = batches.remove(&stream) {
+                self.submit(b);
+            }
+        }
+        Ok(())
+    }
+
+    fn new_batch(&self) -> Batch {
+        let encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("wmx stream") });
+        Batch { encoder, pass: None, dispatches: 0 }
+    }
+
+    fn submit(&self, mut b: Batch) {
+        drop(b.pass.take());
+        self.queue.submit([b.encoder.finish()]);
+    }
+
+    /// Submits the pending work of one stream.
+    pub(crate) fn flush(&self, stream: usize) {
+        let b = lock(&self.batches).remove(&stream);
+        if let Some(b) = b {
+            self.submit(b);
+        }
+    }
+
+    /// Submits the pending work of every stream but `except`.
+    pub(crate) fn flush_others(&self, except: usize) {
+        let taken: Vec<Batch> = {
+            let mut batches = lock(&self.batches);
+            let keys: Vec<usize> = batches.keys().copied().filter(|&k| k != except).collect();
+            keys.into_iter().filter_map(|k| batches.remove(&k)).collect()
+        };
+        for b in taken {
+            self.submit(b);
+        }
+    }
+
+    /// Submits the pending work of every stream.
+    pub(crate) fn flush_all(&self) {
+        self.flush_others(usize::MAX);
+    }
+
+    fn kick(&self) {
+        let _ = lock(&self.poller).send(());
+    }
+
+    /// Submits every stream's pending work and resolves when it has finished; reports a captured wgpu error.
+    pub(crate) async fn done(&self) -> Result<()> {
+        self.flush_all();
+        let (tx, rx) = oneshot::channel();
+        self.queue.on_submitted_work_done(move || {
+            let _ = tx.send(());
+        });
+        self.kick();
+        let _ = rx.await;
+        self.take_error()
+    }
+
+    /// The first uncaptured wgpu error since the last call, as an `Err`.
+    pub(crate) fn take_error(&self) -> Result<()> {
+        match lock(&self.uncaptured).take() {
+            Some(msg) => Err(Error::Backend { op: "gpu", msg }),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads a buffer back to the host (submits every stream's pending work first).
+    pub(crate) async fn read(&self, src: &GpuBuffer) -> Result<Vec<u8>> {
+        self.flush_all();
+        let size = src.buffer.size();
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        enc.copy_buffer_to_buffer(&src.buffer, 0, &staging, 0, size);
+        self.queue.submit([enc.finish()]);
+        let (tx, rx) = oneshot::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.kick();
+        let mapped = rx.await.map_err(|_| Error::Backend { op: "read", msg: "the device was lost".into() })?;
+        mapped.map_err(|e| Error::Backend { op: "read", msg: format!("mapping failed: {e}") })?;
+        self.take_error()?;
+        let bytes = {
+            let view = staging
+                .get_mapped_range(..)
+                .map_err(|e| Error::Backend { op: "read", msg: format!("mapping failed: {e}") })?;
+            view[..src.bytes as usize].to_vec()
+        };
+        staging.unmap();
+        Ok(bytes)
+    }
+}

@@ -1,0 +1,430 @@
+//! Kernel keys and WGSL generation: a `KernelKey` names one specialised kernel; `render` builds its
+//! source as a generated prelude (type aliases, load/store helpers, the op) followed by the family
+//! file from `shaders/`, unchanged. `all_keys` lists every key the GPU backend can request, so the
+//! shader tests validate and translate each one. No wgpu here: this file is pure text.
+
+#![allow(missing_docs)]
+
+use crate::dtype::{Domain, Dtype};
+use crate::primitive::{ArgReduceOp, BinaryOp, ReduceOp, UnaryOp};
+use std::fmt::{self, Write};
+
+/// One specialised kernel. Dtypes are storage dtypes; whether f16 is native or packed is a
+/// property of the device and is passed to [`render`] separately.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum KernelKey {
+    /// `op` elementwise; output dtype = input dtype.
+    Unary { op: UnaryOp, dtype: Dtype, strided: bool },
+    /// astype (`from == to` is a plain copy).
+    Cast { from: Dtype, to: Dtype, strided: bool },
+    /// `op(a, b)`; output bool for comparisons.
+    Binary { op: BinaryOp, dtype: Dtype, strided: bool },
+    /// where(cond, x, y) with x, y, out of `dtype`.
+    Where { dtype: Dtype, strided: bool },
+    /// Copy of a strided view into a strided window of the output (unpacked `dtype` only).
+    Window { dtype: Dtype },
+    /// Fill with one value.
+    Full { dtype: Dtype },
+    /// start + i * step.
+    Arange { dtype: Dtype },
+    /// Reduction of `input` into an unpacked accumulator dtype `acc`.
+    Reduce { op: ReduceOp, input: Dtype, acc: Dtype, per_thread: bool },
+    /// argmax/argmin of `dtype` along one axis.
+    ArgReduce { op: ArgReduceOp, dtype: Dtype },
+    /// Tiled matmul of `dtype` inputs into `out` (f32, or f16 when native).
+    Matmul { dtype: Dtype, out: Dtype },
+}
+
+fn short(d: Dtype) -> &'static str {
+    match d {
+        Dtype::Bool => "bool",
+        Dtype::Uint8 => "u8",
+        Dtype::Uint32 => "u32",
+        Dtype::Int32 => "i32",
+        Dtype::Float16 => "f16",
+        Dtype::Bfloat16 => "bf16",
+        Dtype::Float32 => "f32",
+    }
+}
+
+fn variant(strided: bool) -> &'static str {
+    if strided {
+        "strided"
+    } else {
+        "contig"
+    }
+}
+
+impl fmt::Display for KernelKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            KernelKey::Unary { op, dtype, strided } => {
+                write!(f, "unary_{}.{}.{}", variant(strided), op.name(), short(dtype))
+            }
+            KernelKey::Cast { from, to, strided } => {
+                write!(f, "unary_{}.astype.{}.{}", variant(strided), short(from), short(to))
+            }
+            KernelKey::Binary { op, dtype, strided } => {
+                write!(f, "binary_{}.{}.{}", variant(strided), op.name(), short(dtype))
+            }
+            KernelKey::Where { dtype, strided } => write!(f, "ternary_{}.where.{}", variant(strided), short(dtype)),
+            KernelKey::Window { dtype } => write!(f, "copy_window.{}", short(dtype)),
+            KernelKey::Full { dtype } => write!(f, "creation_fill.full.{}", short(dtype)),
+            KernelKey::Arange { dtype } => write!(f, "creation_fill.arange.{}", short(dtype)),
+            KernelKey::Reduce { op, input, acc, per_thread } => {
+                let v = if per_thread { "thread" } else { "wg" };
+                write!(f, "reduce_{v}.{}.{}.{}", op.name(), short(input), short(acc))
+            }
+            KernelKey::ArgReduce { op, dtype } => write!(f, "arg_reduce.{}.{}", op.name(), short(dtype)),
+            KernelKey::Matmul { dtype, out } => write!(f, "matmul_tiled.{}.{}", short(dtype), short(out)),
+        }
+    }
+}
+
+const INDEX: &str = include_str!("../../../shaders/index.wgsl");
+const UNARY: &str = include_str!("../../../shaders/unary.wgsl");
+const BINARY: &str = include_str!("../../../shaders/binary.wgsl");
+const TERNARY: &str = include_str!("../../../shaders/ternary.wgsl");
+const COPY: &str = include_str!("../../../shaders/copy.wgsl");
+const CREATION: &str = include_str!("../../../shaders/creation.wgsl");
+const REDUCE: &str = include_str!("../../../shaders/reduce.wgsl");
+const ARG_REDUCE: &str = include_str!("../../../shaders/arg_reduce.wgsl");
+const MATMUL: &str = include_str!("../../../shaders/matmul.wgsl");
+
+/// Workgroup size of the 1-D kernels.
+pub const WG: u32 = 256;
+
+impl KernelKey {
+    /// The entry point inside the family file.
+    pub fn entry_point(&self) -> &'static str {
+        match *self {
+            KernelKey::Unary { strided, .. } | KernelKey::Cast { strided, .. } => {
+                if strided { "unary_strided" } else { "unary_contig" }
+            }
+            KernelKey::Binary { strided, .. } => if strided { "binary_strided" } else { "binary_contig" },
+            KernelKey::Where { strided, .. } => if strided { "ternary_strided" } else { "ternary_contig" },
+            KernelKey::Window { .. } => "copy_window",
+            KernelKey::Full { .. } | KernelKey::Arange { .. } => "creation_fill",
+            KernelKey::Reduce { per_thread, .. } => if per_thread { "reduce_thread" } else { "reduce_wg" },
+            KernelKey::ArgReduce { .. } => "arg_reduce",
+            KernelKey::Matmul { .. } => "matmul_tiled",
+        }
+    }
+
+    /// The output's storage dtype.
+    pub fn out_dtype(&self) -> Dtype {
+        match *self {
+            KernelKey::Unary { dtype, .. } | KernelKey::Where { dtype, .. } => dtype,
+            KernelKey::Cast { to, .. } => to,
+            KernelKey::Binary { op, dtype, .. } => if op.outputs_bool() { Dtype::Bool } else { dtype },
+            KernelKey::Window { dtype } | KernelKey::Full { dtype } | KernelKey::Arange { dtype } => dtype,
+            KernelKey::Reduce { acc, .. } => acc,
+            KernelKey::ArgReduce { .. } => Dtype::Uint32,
+            KernelKey::Matmul { out, .. } => out,
+        }
+    }
+}
+
+/// True when kernels may write single elements of `d` (no packing): 32-bit dtypes, and f16 when
+/// the device has native f16.
+pub fn unpacked(d: Dtype, native_f16: bool) -> bool {
+    d.size() == 4 || (d == Dtype::Float16 && native_f16)
+}
+
+/// The dtype a packed dtype is widened to for kernels that write single elements.
+pub fn widen(d: Dtype, native_f16: bool) -> Dtype {
+    if unpacked(d, native_f16) {
+        return d;
+    }
+    match d.domain() {
+        Domain::Float => Dtype::Float32,
+        Domain::Bool | Domain::Uint => Dtype::Uint32,
+        Domain::Int => Dtype::Int32,
+    }
+}
+
+/// The reduce key for `op` over `input` (MLX output dtype = input dtype after the ops layer's casts).
+pub fn reduce_key(op: ReduceOp, input: Dtype, per_thread: bool, native_f16: bool) -> KernelKey {
+    KernelKey::Reduce { op, input, acc: widen(input, native_f16), per_thread }
+}
+
+/// The matmul key for float inputs of `dtype`.
+pub fn matmul_key(dtype: Dtype, native_f16: bool) -> KernelKey {
+    let out = if dtype == Dtype::Float16 && native_f16 { Dtype::Float16 } else { Dtype::Float32 };
+    KernelKey::Matmul { dtype, out }
+}
+
+/// Every key the GPU backend can request on a device with or without native f16.
+pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
+    let mut keys = Vec::new();
+    for strided in [false, true] {
+        for &op in UnaryOp::ALL {
+            for dtype in Dtype::ALL.into_iter().filter(|d| op.supports(d.domain())) {
+                keys.push(KernelKey::Unary { op, dtype, strided });
+            }
+        }
+        for from in Dtype::ALL {
+            for to in Dtype::ALL {
+                keys.push(KernelKey::Cast { from, to, strided });
+            }
+        }
+        for &op in BinaryOp::ALL {
+            for dtype in Dtype::ALL.into_iter().filter(|d| op.supports(d.domain())) {
+                keys.push(KernelKey::Binary { op, dtype, strided });
+            }
+        }
+        for dtype in Dtype::ALL {
+            keys.push(KernelKey::Where { dtype, strided });
+        }
+    }
+    for dtype in Dtype::ALL {
+        if unpacked(dtype, native_f16) {
+            keys.push(KernelKey::Window { dtype });
+        }
+        keys.push(KernelKey::Full { dtype });
+        if dtype != Dtype::Bool {
+            keys.push(KernelKey::Arange { dtype });
+            for op in [ArgReduceOp::ArgMax, ArgReduceOp::ArgMin] {
+                keys.push(KernelKey::ArgReduce { op, dtype });
+            }
+        }
+        for &op in ReduceOp::ALL {
+            let ok = match op {
+                ReduceOp::All | ReduceOp::Any => dtype == Dtype::Bool,
+                _ => dtype != Dtype::Bool,
+            };
+            if ok {
+                for per_thread in [false, true] {
+                    keys.push(reduce_key(op, dtype, per_thread, native_f16));
+                }
+            }
+        }
+        if dtype.is_float() {
+            keys.push(matmul_key(dtype, native_f16));
+        }
+    }
+    keys
+}
+
+fn compute_type(d: Domain) -> &'static str {
+    match d {
+        Domain::Float => "f32",
+        Domain::Int => "i32",
+        Domain::Uint => "u32",
+        Domain::Bool => "bool",
+    }
+}
+
+fn storage_type(d: Dtype, native_f16: bool) -> &'static str {
+    match d {
+        Dtype::Float32 => "f32",
+        Dtype::Int32 => "i32",
+        Dtype::Uint32 => "u32",
+        Dtype::Float16 if native_f16 => "f16",
+        Dtype::Float16 | Dtype::Bfloat16 | Dtype::Uint8 | Dtype::Bool => "u32",
+    }
+}
+
+/// Elements per storage word of `d` on this device.
+pub fn per_word(d: Dtype, native_f16: bool) -> u32 {
+    if unpacked(d, native_f16) {
+        1
+    } else {
+        d.per_word() as u32
+    }
+}
+
+/// `alias S_X`, `alias C_X` and `fn load_x(i) -> C_X` for an input binding named `slot`.
+fn input_slot(p: &mut String, slot: &str, d: Dtype, native_f16: bool) {
+    let up = slot.to_uppercase();
+    let body = match d {
+        Dtype::Float32 | Dtype::Int32 | Dtype::Uint32 => format!("{slot}[i]"),
+        Dtype::Float16 if native_f16 => format!("f32({slot}[i])"),
+        Dtype::Float16 => format!("unpack2x16float({slot}[i >> 1u])[i & 1u]"),
+        Dtype::Bfloat16 => format!("bitcast<f32>((({slot}[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu) << 16u)"),
+        Dtype::Uint8 => format!("({slot}[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu"),
+        Dtype::Bool => format!("(({slot}[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu) != 0u"),
+    };
+    let _ = writeln!(p, "alias S_{up} = {};", storage_type(d, native_f16));
+    let _ = writeln!(p, "alias C_{up} = {};", compute_type(d.domain()));
+    let _ = writeln!(p, "fn load_{slot}(i: u32) -> C_{up} {{ return {body}; }}");
+}
+
+/// `alias S_OUT`, `alias C_OUT`, `OUT_PER_WORD` and the store helpers for the output.
+fn output_slot(p: &mut String, d: Dtype, native_f16: bool) {
+    let n = per_word(d, native_f16);
+    let word = match d {
+        Dtype::Float32 | Dtype::Int32 | Dtype::Uint32 => "v[0]".to_string(),
+        Dtype::Float16 if native_f16 => "f16(v[0])".to_string(),
+        Dtype::Float16 => "pack2x16float(vec2<f32>(v[0], v[1]))".to_string(),
+        Dtype::Bfloat16 => "wmx_bf16(v[0]) | (wmx_bf16(v[1]) << 16u)".to_string(),
+        Dtype::Uint8 => "(v[0] & 0xffu) | ((v[1] & 0xffu) << 8u) | ((v[2] & 0xffu) << 16u) | (v[3] << 24u)".to_string(),
+        Dtype::Bool => "select(0u, 1u, v[0]) | (select(0u, 1u, v[1]) << 8u) | (select(0u, 1u, v[2]) << 16u) | (select(0u, 1u, v[3]) << 24u)".to_string(),
+    };
+    let _ = writeln!(p, "alias S_OUT = {};", storage_type(d, native_f16));
+    let _ = writeln!(p, "alias C_OUT = {};", compute_type(d.domain()));
+    let _ = writeln!(p, "const OUT_PER_WORD: u32 = {n}u;");
+    let _ = writeln!(p, "fn store_out(w: u32, v: array<C_OUT, OUT_PER_WORD>) {{ out[w] = {word}; }}");
+    if unpacked(d, native_f16) {
+        let one = if d == Dtype::Float16 { "f16(v)" } else { "v" };
+        let _ = writeln!(p, "fn store_out1(i: u32, v: C_OUT) {{ out[i] = {one}; }}");
+    }
+    if d == Dtype::Bfloat16 {
+        p.push_str(
+            "fn wmx_bf16(x: f32) -> u32 {\n    let b = bitcast<u32>(x);\n    \
+             if ((b & 0x7fffffffu) > 0x7f800000u) { return (b >> 16u) | 0x40u; }\n    \
+             return (b + 0x7fffu + ((b >> 16u) & 1u)) >> 16u;\n}\n",
+        );
+    }
+}
+
+/// WGSL expression converting `x` of domain `from` to domain `to` (astype's rules).
+fn cast_expr(from: Domain, to: Domain) -> &'static str {
+    use Domain::*;
+    match (from, to) {
+        (Float, Float) | (Int, Int) | (Uint, Uint) | (Bool, Bool) => "x",
+        (Float, Int) => "i32(x)",
+        // Negative floats wrap like C's conversion through a signed integer.
+        (Float, Uint) => "select(u32(x), bitcast<u32>(i32(x)), x < 0.0)",
+        (Float, Bool) => "x != 0.0",
+        (Int, Float) | (Uint, Float) => "f32(x)",
+        (Int, Uint) => "bitcast<u32>(x)",
+        (Uint, Int) => "bitcast<i32>(x)",
+        (Int, Bool) => "x != 0",
+        (Uint, Bool) => "x != 0u",
+        (Bool, Float) => "select(0.0, 1.0, x)",
+        (Bool, Int) => "select(0, 1, x)",
+        (Bool, Uint) => "select(0u, 1u, x)",
+    }
+}
+
+/// WGSL literal of `v` in the compute type of domain `d`.
+fn literal(v: f64, d: Domain) -> String {
+    match d {
+        Domain::Float if v == f64::INFINITY => "bitcast<f32>(0x7f800000u)".into(),
+        Domain::Float if v == f64::NEG_INFINITY => "bitcast<f32>(0xff800000u)".into(),
+        Domain::Float => format!("{v:?}"),
+        Domain::Int if v == i32::MIN as f64 => "i32(-2147483647 - 1)".into(),
+        Domain::Int => format!("i32({})", v as i64),
+        Domain::Uint => format!("{}u", v as u64),
+        Domain::Bool => (v != 0.0).to_string(),
+    }
+}
+
+/// The complete WGSL source of a kernel: generated prelude, then the family file.
+pub fn render(key: &KernelKey, native_f16: bool) -> String {
+    let mut p = String::new();
+    let uses_f16 = native_f16
+        && match *key {
+            KernelKey::Unary { dtype, .. } | KernelKey::Binary { dtype, .. } | KernelKey::Where { dtype, .. } => dtype == Dtype::Float16,
+            KernelKey::Cast { from, to, .. } => from == Dtype::Float16 || to == Dtype::Float16,
+            KernelKey::Window { dtype } | KernelKey::Full { dtype } | KernelKey::Arange { dtype } | KernelKey::ArgReduce { dtype, .. } => {
+                dtype == Dtype::Float16
+            }
+            KernelKey::Reduce { input, acc, .. } => input == Dtype::Float16 || acc == Dtype::Float16,
+            KernelKey::Matmul { dtype, out } => dtype == Dtype::Float16 || out == Dtype::Float16,
+        };
+    if uses_f16 {
+        p.push_str("enable f16;\n");
+    }
+    let _ = writeln!(p, "// ---- generated prelude for {key} (f16 {}) ----", if native_f16 { "native" } else { "packed" });
+    let _ = writeln!(p, "const WG: u32 = {WG}u;");
+    let (family, needs_index) = match *key {
+        KernelKey::Unary { op, dtype, .. } => {
+            input_slot(&mut p, "in0", dtype, native_f16);
+            output_slot(&mut p, dtype, native_f16);
+            let e = op.wgsl(dtype.domain()).unwrap_or("x");
+            let _ = writeln!(p, "fn op(x: C_IN0) -> C_OUT {{ return {e}; }}");
+            (UNARY, true)
+        }
+        KernelKey::Cast { from, to, .. } => {
+            input_slot(&mut p, "in0", from, native_f16);
+            output_slot(&mut p, to, native_f16);
+            let _ = writeln!(p, "fn op(x: C_IN0) -> C_OUT {{ return {}; }}", cast_expr(from.domain(), to.domain()));
+            (UNARY, true)
+        }
+        KernelKey::Binary { op, dtype, .. } => {
+            input_slot(&mut p, "in0", dtype, native_f16);
+            input_slot(&mut p, "in1", dtype, native_f16);
+            output_slot(&mut p, key.out_dtype(), native_f16);
+            let e = op.wgsl(dtype.domain()).unwrap_or("a");
+            let _ = writeln!(p, "fn op(a: C_IN0, b: C_IN1) -> C_OUT {{ return {e}; }}");
+            (BINARY, true)
+        }
+        KernelKey::Where { dtype, .. } => {
+            input_slot(&mut p, "in0", Dtype::Bool, native_f16);
+            input_slot(&mut p, "in1", dtype, native_f16);
+            input_slot(&mut p, "in2", dtype, native_f16);
+            output_slot(&mut p, dtype, native_f16);
+            (TERNARY, true)
+        }
+        KernelKey::Window { dtype } => {
+            input_slot(&mut p, "in0", dtype, native_f16);
+            output_slot(&mut p, dtype, native_f16);
+            (COPY, true)
+        }
+        KernelKey::Full { dtype } => {
+            output_slot(&mut p, dtype, native_f16);
+            let e = match dtype.domain() {
+                Domain::Float => "bitcast<f32>(info[1])",
+                Domain::Int => "bitcast<i32>(info[1])",
+                Domain::Uint => "info[1]",
+                Domain::Bool => "info[1] != 0u",
+            };
+            let _ = writeln!(p, "fn value_at(i: u32) -> C_OUT {{ return {e}; }}");
+            (CREATION, true)
+        }
+        KernelKey::Arange { dtype } => {
+            output_slot(&mut p, dtype, native_f16);
+            let e = match dtype.domain() {
+                Domain::Float => "bitcast<f32>(info[1]) + f32(i) * bitcast<f32>(info[2])",
+                Domain::Int => "bitcast<i32>(info[1]) + i32(i) * bitcast<i32>(info[2])",
+                Domain::Uint | Domain::Bool => "u32(bitcast<i32>(info[1]) + i32(i) * bitcast<i32>(info[2]))",
+            };
+            let _ = writeln!(p, "fn value_at(i: u32) -> C_OUT {{ return {e}; }}");
+            (CREATION, true)
+        }
+        KernelKey::Reduce { op, input, acc, .. } => {
+            input_slot(&mut p, "in0", input, native_f16);
+            output_slot(&mut p, acc, native_f16);
+            let ad = acc.domain();
+            let _ = writeln!(p, "fn to_acc(x: C_IN0) -> C_OUT {{ return {}; }}", cast_expr(input.domain(), ad));
+            let comb = match op {
+                ReduceOp::All => "min(a, b)",
+                ReduceOp::Any => "max(a, b)",
+                _ => op.combiner().wgsl(ad).unwrap_or("a"),
+            };
+            let _ = writeln!(p, "fn combine(a: C_OUT, b: C_OUT) -> C_OUT {{ return {comb}; }}");
+            let _ = writeln!(p, "const IDENTITY: C_OUT = {};", literal(op.identity(ad), ad));
+            (REDUCE, false)
+        }
+        KernelKey::ArgReduce { op, dtype } => {
+            input_slot(&mut p, "in0", dtype, native_f16);
+            let d = dtype.domain();
+            let k = compute_type(d);
+            let _ = writeln!(p, "alias K = {k};");
+            let _ = writeln!(p, "fn to_key(x: C_IN0) -> K {{ return x; }}");
+            let (cmp, worst) = match op {
+                ArgReduceOp::ArgMax => (">", ReduceOp::Max.identity(d)),
+                ArgReduceOp::ArgMin => ("<", ReduceOp::Min.identity(d)),
+            };
+            // NaN counts as the extreme, as in NumPy.
+            let nan = if d == Domain::Float { " || (a != a && b == b)" } else { "" };
+            let _ = writeln!(p, "fn better(a: K, b: K) -> bool {{ return a {cmp} b{nan}; }}");
+            let _ = writeln!(p, "const WORST: K = {};", literal(worst, d));
+            (ARG_REDUCE, false)
+        }
+        KernelKey::Matmul { dtype, out } => {
+            input_slot(&mut p, "in0", dtype, native_f16);
+            input_slot(&mut p, "in1", dtype, native_f16);
+            output_slot(&mut p, out, native_f16);
+            (MATMUL, false)
+        }
+    };
+    if needs_index {
+        p.push_str(INDEX);
+    }
+    let _ = writeln!(p, "// ---- family ----");
+    p.push_str(family);
+    p
+}

@@ -1,0 +1,190 @@
+//! The one seam between graph and kernels. `Storage` is where an array's elements live (host memory
+//! or a GPU buffer, with copies on other devices cached once made); `Data` is a strided view of a
+//! storage. `run` executes one node on its stream's device: views are resolved here for every
+//! device, everything else goes to `cpu` or `gpu`. Backends receive inputs already promoted and
+//! broadcast by the ops layer.
+
+pub(crate) mod cpu;
+pub(crate) mod gpu;
+pub(crate) mod host;
+
+use crate::array::Node;
+use crate::device::{Device, DeviceType};
+use crate::error::{Error, Result};
+use crate::primitive::Primitive;
+use crate::shape::{is_row_contiguous, reshape_strides, row_major_strides};
+use gpu::context::GpuBuffer;
+use host::HostVec;
+use std::sync::{Arc, Mutex};
+
+/// Where elements live.
+pub(crate) enum StorageKind {
+    Host(HostVec),
+    Gpu(Arc<GpuBuffer>),
+}
+
+/// An array's elements on one device, plus the copies made for other devices.
+pub(crate) struct Storage {
+    pub device: Device,
+    pub kind: StorageKind,
+    pub dtype: crate::dtype::Dtype,
+    copies: Mutex<Vec<Arc<Storage>>>,
+}
+
+/// A strided view of a storage: element (i0, i1, ...) is at `offset + sum(ik * strides[k])`.
+#[derive(Clone)]
+pub(crate) struct Data {
+    pub storage: Arc<Storage>,
+    pub strides: Vec<isize>,
+    pub offset: usize,
+}
+
+impl Storage {
+    pub(crate) fn host(h: HostVec) -> Storage {
+        Storage { device: Device::cpu(), dtype: h.dtype(), kind: StorageKind::Host(h), copies: Mutex::new(Vec::new()) }
+    }
+
+    pub(crate) fn gpu(index: usize, dtype: crate::dtype::Dtype, b: Arc<GpuBuffer>) -> Storage {
+        Storage { device: Device::gpu(index), dtype, kind: StorageKind::Gpu(b), copies: Mutex::new(Vec::new()) }
+    }
+
+    /// The host vector, when this storage is host memory.
+    pub(crate) fn as_host(&self) -> Option<&HostVec> {
+        match &self.kind {
+            StorageKind::Host(h) => Some(h),
+            StorageKind::Gpu(_) => None,
+        }
+    }
+
+    /// The GPU buffer, when this storage is on a GPU.
+    pub(crate) fn as_gpu(&self) -> Option<&Arc<GpuBuffer>> {
+        match &self.kind {
+            StorageKind::Gpu(b) => Some(b),
+            StorageKind::Host(_) => None,
+        }
+    }
+
+    fn cached(&self, d: Device) -> Option<Arc<Storage>> {
+        self.copies.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|c| c.device == d).cloned()
+    }
+
+    fn remember(&self, c: Arc<Storage>) {
+        self.copies.lock().unwrap_or_else(|p| p.into_inner()).push(c);
+    }
+
+    /// This storage on the host (itself, a cached copy, or a new readback), without blocking.
+    pub(crate) async fn host_async(self: &Arc<Self>) -> Result<Arc<Storage>> {
+        if self.as_host().is_some() {
+            return Ok(self.clone());
+        }
+        if let Some(c) = self.cached(Device::cpu()) {
+            return Ok(c);
+        }
+        let (ctx, buf) = match &self.kind {
+            StorageKind::Gpu(b) => (gpu::context::context(self.device.index)?, b.clone()),
+            StorageKind::Host(_) => return Ok(self.clone()),
+        };
+        let bytes = ctx.read(&buf).await?;
+        let n = buf.bytes as usize / self.dtype.size();
+        let c = Arc::new(Storage::host(HostVec::from_bytes(self.dtype, n, &bytes)));
+        self.remember(c.clone());
+        Ok(c)
+    }
+
+    /// This storage on device `d`, transferring once and caching the copy (blocking).
+    pub(crate) fn on_device(self: &Arc<Self>, d: Device) -> Result<Arc<Storage>> {
+        if self.device == d {
+            return Ok(self.clone());
+        }
+        if let Some(c) = self.cached(d) {
+            return Ok(c);
+        }
+        let host = pollster::block_on(self.host_async())?;
+        let c = match d.kind {
+            DeviceType::Cpu => host,
+            DeviceType::Gpu => {
+                let ctx = gpu::context::context(d.index)?;
+                let h = host.as_host().ok_or_else(|| Error::Backend {
+                    op: "transfer",
+                    msg: "invariant: host_async returned device memory".into(),
+                })?;
+                Arc::new(Storage::gpu(d.index, self.dtype, ctx.upload(h.bytes())?))
+            }
+        };
+        self.remember(c.clone());
+        Ok(c)
+    }
+}
+
+impl Data {
+    /// The same view over this data's storage on device `d`.
+    pub(crate) fn on_device(&self, d: Device) -> Result<Data> {
+        Ok(Data { storage: self.storage.on_device(d)?, strides: self.strides.clone(), offset: self.offset })
+    }
+
+    pub(crate) fn is_contiguous(&self, shape: &[i32]) -> bool {
+        is_row_contiguous(shape, &self.strides)
+    }
+}
+
+/// Resolves view primitives (no data moves) or returns `None` when the primitive computes.
+fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
+    let mut d = input.clone();
+    match &node.prim {
+        Primitive::Reshape => d.strides = reshape_strides(in_shape, &input.strides, &node.shape)?,
+        Primitive::Transpose(perm) => d.strides = perm.iter().map(|&p| input.strides[p]).collect(),
+        Primitive::Broadcast => {
+            let pad = node.shape.len() - in_shape.len();
+            d.strides = (0..node.shape.len())
+                .map(|i| if i < pad || (in_shape[i - pad] == 1 && node.shape[i] != 1) { 0 } else { input.strides[i - pad] })
+                .collect();
+        }
+        Primitive::Slice { start, step } => {
+            let mut off = input.offset as isize;
+            for (k, (&s, &st)) in start.iter().zip(step).enumerate() {
+                if node.shape[k] > 0 {
+                    off += s as isize * input.strides[k];
+                }
+                d.strides[k] = input.strides[k] * st as isize;
+            }
+            if node.shape.contains(&0) {
+                off = input.offset as isize;
+            }
+            d.offset = off as usize;
+        }
+        Primitive::Constant
+        | Primitive::Full(_)
+        | Primitive::Arange { .. }
+        | Primitive::AsType
+        | Primitive::Unary(_)
+        | Primitive::Binary(_)
+        | Primitive::Where
+        | Primitive::Reduce { .. }
+        | Primitive::ArgReduce { .. }
+        | Primitive::Matmul
+        | Primitive::Concatenate { .. }
+        | Primitive::Copy => return None,
+    }
+    Some(d)
+}
+
+/// Executes `node` on device `dev` with `inputs` (already on `dev`). For GPU devices the work is
+/// recorded on the node's stream; the returned data is valid for later work on that device.
+pub(crate) fn run(node: &Node, dev: Device, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
+    if let Some((shape, first)) = inputs.first() {
+        if let Some(v) = view(node, first, shape) {
+            return Ok(v);
+        }
+    }
+    let out = match dev.kind {
+        DeviceType::Cpu => cpu::run(node, inputs)?,
+        DeviceType::Gpu => gpu::run(node, dev.index, inputs)?,
+    };
+    debug_assert_eq!(out.strides.len(), node.shape.len());
+    Ok(out)
+}
+
+/// A dense row-major `Data` over a new storage.
+pub(crate) fn dense(storage: Storage, shape: &[i32]) -> Data {
+    Data { storage: Arc::new(storage), strides: row_major_strides(shape), offset: 0 }
+}

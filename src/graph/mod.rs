@@ -1,0 +1,193 @@
+//! Evaluation: `eval`, `async_eval`, `synchronize`. Walks the unevaluated part of the graph in
+//! topological order, claims each node, and queues it on its stream's executor; a queued node
+//! awaits its inputs (on any stream or device), moves them to its device once, and runs there.
+
+mod executor;
+
+use crate::array::{Array, Node, NodeState};
+use crate::backend::{self, Data};
+use crate::device::DeviceType;
+use crate::error::{Error, Result};
+use crate::stream::{Stream, StreamOrDevice};
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
+
+/// Resolves when a node is ready (with its data) or failed.
+struct NodeReady(Arc<Node>);
+
+impl Future for NodeReady {
+    type Output = Result<Data>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut st = self.0.lock_status();
+        match &st.state {
+            NodeState::Ready(d) => Poll::Ready(Ok(d.clone())),
+            NodeState::Failed(e) => Poll::Ready(Err(e.clone())),
+            NodeState::Unscheduled | NodeState::Scheduled => {
+                st.wakers.push(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+fn stream_errors() -> &'static Mutex<HashMap<usize, Error>> {
+    static E: OnceLock<Mutex<HashMap<usize, Error>>> = OnceLock::new();
+    E.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn record_error(stream: Stream, e: &Error) {
+    stream_errors().lock().unwrap_or_else(|p| p.into_inner()).entry(stream.index).or_insert_with(|| e.clone());
+}
+
+/// Claims every unscheduled node reachable from `outputs` and returns them inputs-first.
+fn claim_in_order(outputs: &[Array]) -> Vec<Array> {
+    let mut order = Vec::new();
+    let mut stack: Vec<(Array, bool)> = outputs.iter().rev().map(|a| (a.clone(), false)).collect();
+    while let Some((a, expanded)) = stack.pop() {
+        if expanded {
+            order.push(a);
+            continue;
+        }
+        {
+            let mut st = a.0.lock_status();
+            if !matches!(st.state, NodeState::Unscheduled) {
+                continue;
+            }
+            st.state = NodeState::Scheduled;
+        }
+        let inputs = a.0.inputs();
+        stack.push((a, true));
+        stack.extend(inputs.into_iter().rev().map(|i| (i, false)));
+    }
+    order
+}
+
+/// Awaits the inputs, moves them to the node's device, and runs the node there.
+async fn execute(a: &Array) -> Result<Data> {
+    let node = &a.0;
+    let dev = node.stream.device();
+    let inputs = node.inputs();
+    let mut datas = Vec::with_capacity(inputs.len());
+    for inp in &inputs {
+        let d = NodeReady(inp.0.clone()).await?;
+        datas.push((inp.shape().to_vec(), d.on_device(dev)?));
+    }
+    if dev.kind == DeviceType::Gpu && datas.iter().any(|(_, d)| d.storage.as_gpu().is_some()) {
+        // Work of other streams writing our inputs must reach the queue before ours.
+        backend::gpu::context::context(dev.index)?.flush_others(node.stream.index);
+    }
+    backend::run(node, dev, &datas)
+}
+
+fn schedule(outputs: &[Array]) {
+    for a in claim_in_order(outputs) {
+        let stream = a.0.stream;
+        executor::spawn(
+            stream,
+            Box::pin(async move {
+                let r = execute(&a).await;
+                if let Err(e) = &r {
+                    record_error(stream, e);
+                }
+                a.0.finish(r);
+            }),
+        );
+    }
+}
+
+/// Work started by [`async_eval`]; await it (or call [`Evaluation::wait`]) for completion.
+#[must_use = "the work runs anyway; await the Evaluation to learn when it is done and whether it failed"]
+pub struct Evaluation {
+    inner: Pin<Box<dyn Future<Output = Result<()>> + Send>>,
+}
+
+impl Future for Evaluation {
+    type Output = Result<()>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl Evaluation {
+    /// Blocks until the work is done.
+    pub fn wait(self) -> Result<()> {
+        pollster::block_on(self)
+    }
+}
+
+/// Starts evaluating `arrays` and returns at once; the returned [`Evaluation`] resolves when their
+/// data is ready (on whatever device they live). Awaiting never blocks a thread.
+///
+/// ```
+/// let a = wmx::Array::from_slice(&[1.0f32, 2.0], &[2]);
+/// let b = wmx::exp(&a, wmx::Device::cpu()).unwrap();
+/// let done = wmx::async_eval([&b]);
+/// pollster::block_on(done).unwrap();
+/// assert!(b.is_evaluated());
+/// ```
+pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Evaluation {
+    let outputs: Vec<Array> = arrays.into_iter().cloned().collect();
+    schedule(&outputs);
+    Evaluation {
+        inner: Box::pin(async move {
+            let mut gpus = BTreeSet::new();
+            let mut first_err = None;
+            for a in &outputs {
+                match NodeReady(a.0.clone()).await {
+                    Ok(d) => {
+                        if d.storage.device.kind == DeviceType::Gpu {
+                            gpus.insert(d.storage.device.index);
+                        }
+                    }
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                    }
+                }
+            }
+            for g in gpus {
+                backend::gpu::context::context(g)?.done().await?;
+            }
+            first_err.map_or(Ok(()), Err)
+        }),
+    }
+}
+
+/// Evaluates `arrays` and their dependencies, on every stream and device they use, and waits.
+///
+/// ```
+/// let a = wmx::ones(&[3], wmx::Dtype::Float32, wmx::Device::cpu()).unwrap();
+/// let b = wmx::add(&a, &a, None).unwrap();
+/// assert!(!b.is_evaluated());
+/// wmx::eval([&b]).unwrap();
+/// assert!(b.is_evaluated());
+/// ```
+pub fn eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<()> {
+    async_eval(arrays).wait()
+}
+
+/// Waits until everything queued on the stream (or the device's default stream) has finished, and
+/// returns the first error that stream hit since the last `synchronize`.
+///
+/// ```
+/// let s = wmx::new_stream(wmx::Device::cpu());
+/// let a = wmx::zeros(&[4], wmx::Dtype::Int32, &s).unwrap();
+/// let _ = wmx::async_eval([&a]);
+/// wmx::synchronize(&s).unwrap();
+/// assert!(a.is_evaluated());
+/// ```
+pub fn synchronize(s: impl Into<StreamOrDevice>) -> Result<()> {
+    let stream = s.into().resolve("synchronize")?;
+    executor::wait_idle(stream);
+    if stream.device().kind == DeviceType::Gpu {
+        let ctx = backend::gpu::context::context(stream.device().index)?;
+        ctx.flush(stream.index);
+        pollster::block_on(ctx.done())?;
+    }
+    match stream_errors().lock().unwrap_or_else(|p| p.into_inner()).remove(&stream.index) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

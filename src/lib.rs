@@ -1,0 +1,52 @@
+//! wmx: Apple MLX's programming model in Rust — lazy arrays, devices and streams — with WGSL
+//! kernels that run wherever wgpu runs (Metal, Vulkan, DX12, GL, lavapipe) and a multicore CPU
+//! backend (rayon) that is a device of its own.
+//!
+//! ```
+//! use wmx::{self as mx, Array, Device, Dtype};
+//! let a = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
+//! let b = mx::ones(&[2, 2], Dtype::Float32, None)?;       // default stream of the default device
+//! let c = mx::matmul(&(&a + &b), &a, Device::cpu())?;     // a device: its default stream
+//! mx::eval([&c])?;                                        // nothing ran before this line
+//! assert_eq!(c.to_vec::<f32>()?, vec![11.0, 16.0, 19.0, 28.0]);
+//! # Ok::<(), mx::Error>(())
+//! ```
+//!
+//! Layers (data flows one way): `ops` validates and builds nodes; `array` holds the lazy graph;
+//! `graph` schedules nodes on stream executors; `backend` runs them (`cpu`, `gpu`); WGSL lives in
+//! `shaders/`.
+
+#![warn(missing_docs)]
+
+mod array;
+mod backend;
+mod device;
+mod display;
+mod dtype;
+mod error;
+mod graph;
+mod ops;
+mod primitive;
+mod shape;
+mod stream;
+
+pub use array::Array;
+pub use device::{default_device, device_count, device_info, set_default_device, Device, DeviceInfo, DeviceType};
+pub use dtype::{promote_types, ArrayElement, Domain, Dtype};
+pub use error::{Error, Result};
+pub use graph::{async_eval, eval, synchronize, Evaluation};
+pub use ops::binary::*;
+pub use ops::composite::*;
+pub use ops::creation::*;
+pub use ops::linalg::*;
+pub use ops::reduce::*;
+pub use ops::shape::*;
+pub use ops::unary::*;
+pub use primitive::{ArgReduceOp, BinaryOp, ReduceOp, UnaryOp};
+pub use stream::{default_stream, new_stream, set_default_stream, stream, Stream, StreamGuard, StreamOrDevice};
+
+/// Kernel keys and WGSL generation, public for the shader tests and tools (not a stable API).
+#[doc(hidden)]
+pub mod kernels {
+    pub use crate::backend::gpu::kernels::*;
+}

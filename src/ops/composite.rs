@@ -1,0 +1,51 @@
+//! Composite ops written in terms of primitives (no backend code): softmax, logsumexp.
+
+use super::OpResult;
+use crate::array::Array;
+use crate::dtype::Dtype;
+use crate::stream::StreamOrDevice;
+
+/// Softmax over `axes` (all when empty), computed stably (max subtracted first).
+///
+/// ```
+/// let a = wmx::Array::from_slice(&[1.0f32, 1.0], &[2]);
+/// assert_eq!(wmx::softmax(&a, &[-1], None).unwrap().to_vec::<f32>().unwrap(), vec![0.5, 0.5]);
+/// ```
+pub fn softmax(a: &Array, axes: &[i32], s: impl Into<StreamOrDevice>) -> OpResult {
+    let st = s.into().resolve("softmax")?;
+    let x = if a.dtype().is_float() { a.clone() } else { super::unary::astype(a, Dtype::Float32, st)? };
+    let m = super::reduce::max(&x, axes, true, st)?;
+    let e = super::unary::exp(&super::binary::subtract(&x, &m, st)?, st)?;
+    let total = super::reduce::sum(&e, axes, true, st)?;
+    super::binary::divide(&e, &total, st)
+}
+
+/// `log(sum(exp(a)))` over `axes` (all when empty), computed stably; rows of -inf give -inf.
+///
+/// ```
+/// let a = wmx::Array::from_slice(&[0.0f32, 0.0], &[2]);
+/// let r = wmx::logsumexp(&a, &[], false, None).unwrap().item::<f32>().unwrap();
+/// assert!((r - 2f32.ln()).abs() < 1e-6);
+/// ```
+pub fn logsumexp(a: &Array, axes: &[i32], keepdims: bool, s: impl Into<StreamOrDevice>) -> OpResult {
+    let st = s.into().resolve("logsumexp")?;
+    let x = if a.dtype().is_float() { a.clone() } else { super::unary::astype(a, Dtype::Float32, st)? };
+    let m = super::reduce::max(&x, axes, true, st)?;
+    let finite = super::binary::less(
+        &super::unary::abs(&m, st)?,
+        &super::creation::full(&[], f64::INFINITY, x.dtype(), st)?,
+        st,
+    )?;
+    let zero = super::creation::zeros(&[], x.dtype(), st)?;
+    let m_safe = super::binary::where_(&finite, &m, &zero, st)?;
+    let e = super::unary::exp(&super::binary::subtract(&x, &m_safe, st)?, st)?;
+    let l = super::unary::log(&super::reduce::sum(&e, axes, true, st)?, st)?;
+    let r = super::binary::add(&l, &m_safe, st)?;
+    if keepdims {
+        return Ok(r);
+    }
+    let nd = a.ndim();
+    let ax: Vec<usize> = if axes.is_empty() { (0..nd).collect() } else { crate::shape::normalize_axes("logsumexp", axes, nd)? };
+    let shape: Vec<i32> = r.shape().iter().enumerate().filter(|(i, _)| !ax.contains(i)).map(|(_, &d)| d).collect();
+    super::shape::reshape(&r, &shape, st)
+}

@@ -1,0 +1,317 @@
+//! The primitives a graph node can hold, and the elementwise/reduction op tables. Each elementwise
+//! op is declared once here: its MLX name, the domains it accepts, its CPU scalar function and its
+//! WGSL expression per domain. Backends implement op *families* by reading these tables.
+
+use crate::dtype::Domain;
+
+/// Declares the unary table. Per domain: `(rust fn, "wgsl expression in x")`.
+macro_rules! unary_table {
+    ($( $v:ident $name:literal
+        $(f: ($ff:expr, $wf:literal))? $(i: ($fi:expr, $wi:literal))?
+        $(u: ($fu:expr, $wu:literal))? $(b: ($fb:expr, $wb:literal))? ; )*) => {
+        /// Elementwise ops of one input whose output dtype equals the input dtype.
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum UnaryOp { $( #[doc = $name] $v, )* }
+
+        #[allow(unused_variables)]
+        impl UnaryOp {
+            /// Every unary op.
+            pub const ALL: &'static [UnaryOp] = &[$(UnaryOp::$v),*];
+            /// MLX's name.
+            pub fn name(self) -> &'static str { match self { $(UnaryOp::$v => $name,)* } }
+            /// CPU scalar function for the float domain (f16/bf16/f32 compute in f32).
+            pub fn cpu_f32(self) -> Option<fn(f32) -> f32> {
+                match self { $(UnaryOp::$v => { let r: Option<fn(f32) -> f32> = None; $(let r = Some($ff as fn(f32) -> f32);)? r })* }
+            }
+            /// CPU scalar function for the signed domain.
+            pub fn cpu_i32(self) -> Option<fn(i32) -> i32> {
+                match self { $(UnaryOp::$v => { let r: Option<fn(i32) -> i32> = None; $(let r = Some($fi as fn(i32) -> i32);)? r })* }
+            }
+            /// CPU scalar function for the unsigned domain.
+            pub fn cpu_u32(self) -> Option<fn(u32) -> u32> {
+                match self { $(UnaryOp::$v => { let r: Option<fn(u32) -> u32> = None; $(let r = Some($fu as fn(u32) -> u32);)? r })* }
+            }
+            /// CPU scalar function for the bool domain.
+            pub fn cpu_bool(self) -> Option<fn(bool) -> bool> {
+                match self { $(UnaryOp::$v => { let r: Option<fn(bool) -> bool> = None; $(let r = Some($fb as fn(bool) -> bool);)? r })* }
+            }
+            /// WGSL expression of `x` for a domain, or `None` when the op does not take it.
+            pub fn wgsl(self, d: Domain) -> Option<&'static str> {
+                match self { $(UnaryOp::$v => match d {
+                    Domain::Float => { let r: Option<&'static str> = None; $(let r = Some($wf);)? r }
+                    Domain::Int => { let r: Option<&'static str> = None; $(let r = Some($wi);)? r }
+                    Domain::Uint => { let r: Option<&'static str> = None; $(let r = Some($wu);)? r }
+                    Domain::Bool => { let r: Option<&'static str> = None; $(let r = Some($wb);)? r }
+                },)* }
+            }
+            /// True when the op accepts inputs of this domain.
+            pub fn supports(self, d: Domain) -> bool { self.wgsl(d).is_some() }
+        }
+    };
+}
+
+unary_table! {
+    Negative "negative" f: (|x| -x, "-x") i: (|x: i32| x.wrapping_neg(), "-x") u: (|x: u32| x.wrapping_neg(), "0u - x");
+    Abs "abs" f: (|x: f32| x.abs(), "abs(x)") i: (|x: i32| x.wrapping_abs(), "abs(x)") u: (|x| x, "x") b: (|x| x, "x");
+    Sign "sign" f: (|x: f32| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }, "select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0)")
+        i: (|x: i32| x.signum(), "sign(x)") u: (|x: u32| (x > 0) as u32, "select(0u, 1u, x > 0u)") b: (|x| x, "x");
+    Exp "exp" f: (|x: f32| x.exp(), "exp(x)");
+    Log "log" f: (|x: f32| x.ln(), "log(x)");
+    Sqrt "sqrt" f: (|x: f32| x.sqrt(), "sqrt(x)");
+    Rsqrt "rsqrt" f: (|x: f32| 1.0 / x.sqrt(), "1.0 / sqrt(x)");
+    Square "square" f: (|x| x * x, "x * x") i: (|x: i32| x.wrapping_mul(x), "x * x") u: (|x: u32| x.wrapping_mul(x), "x * x") b: (|x| x, "x");
+    Reciprocal "reciprocal" f: (|x| 1.0 / x, "1.0 / x");
+    Sin "sin" f: (|x: f32| x.sin(), "sin(x)");
+    Cos "cos" f: (|x: f32| x.cos(), "cos(x)");
+    Tanh "tanh" f: (|x: f32| x.tanh(), "tanh(clamp(x, -20.0, 20.0))");
+    Sigmoid "sigmoid" f: (|x: f32| 1.0 / (1.0 + (-x).exp()), "1.0 / (1.0 + exp(-x))");
+    Floor "floor" f: (|x: f32| x.floor(), "floor(x)") i: (|x| x, "x") u: (|x| x, "x");
+    Ceil "ceil" f: (|x: f32| x.ceil(), "ceil(x)") i: (|x| x, "x") u: (|x| x, "x");
+    LogicalNot "logical_not" b: (|x: bool| !x, "!x");
+}
+
+impl UnaryOp {
+    /// Float-only ops promote integer and bool inputs to float32 first (MLX's rule).
+    pub fn float_only(self) -> bool {
+        !self.supports(Domain::Int) && !self.supports(Domain::Bool)
+    }
+}
+
+/// Declares the binary table. Per domain: `(rust fn, "wgsl expression in a and b")`.
+macro_rules! binary_table {
+    ($( $v:ident $name:literal $cmp:literal
+        $(f: ($ff:expr, $wf:literal))? $(i: ($fi:expr, $wi:literal))?
+        $(u: ($fu:expr, $wu:literal))? $(b: ($fb:expr, $wb:literal))? ; )*) => {
+        /// Elementwise ops of two inputs (same dtype after promotion).
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum BinaryOp { $( #[doc = $name] $v, )* }
+
+        #[allow(unused_variables)]
+        impl BinaryOp {
+            /// Every binary op.
+            pub const ALL: &'static [BinaryOp] = &[$(BinaryOp::$v),*];
+            /// MLX's name.
+            pub fn name(self) -> &'static str { match self { $(BinaryOp::$v => $name,)* } }
+            /// True when the output is bool (comparisons, logical ops).
+            pub fn outputs_bool(self) -> bool { match self { $(BinaryOp::$v => $cmp,)* } }
+            /// WGSL expression of `a`, `b` for a domain, or `None` when unsupported.
+            pub fn wgsl(self, d: Domain) -> Option<&'static str> {
+                match self { $(BinaryOp::$v => match d {
+                    Domain::Float => { let r: Option<&'static str> = None; $(let r = Some($wf);)? r }
+                    Domain::Int => { let r: Option<&'static str> = None; $(let r = Some($wi);)? r }
+                    Domain::Uint => { let r: Option<&'static str> = None; $(let r = Some($wu);)? r }
+                    Domain::Bool => { let r: Option<&'static str> = None; $(let r = Some($wb);)? r }
+                },)* }
+            }
+            /// True when the op accepts inputs of this domain.
+            pub fn supports(self, d: Domain) -> bool { self.wgsl(d).is_some() }
+        }
+
+        /// CPU scalar functions of the binary table, one impl per compute type.
+        pub trait BinaryScalar: Copy + Send + Sync + PartialOrd {
+            /// `op(a, b)` for ops whose output has the input's type.
+            fn binary(op: BinaryOp, a: Self, b: Self) -> Self;
+        }
+        binary_table!(@impl f32, $( $v $(, $ff)? );*);
+        binary_table!(@impl i32, $( $v $(, $fi)? );*);
+        binary_table!(@impl u32, $( $v $(, $fu)? );*);
+        binary_table!(@impl bool, $( $v $(, $fb)? );*);
+    };
+    (@impl $t:ty, $( $v:ident $(, $f:expr)? );*) => {
+        #[allow(unused_variables)]
+        impl BinaryScalar for $t {
+            fn binary(op: BinaryOp, a: $t, b: $t) -> $t {
+                match op { $(BinaryOp::$v => { let r: Option<fn($t, $t) -> $t> = None; $(let r = Some($f as fn($t, $t) -> $t);)? r.map_or(a, |f| f(a, b)) })* }
+            }
+        }
+    };
+}
+
+fn pow_f32(a: f32, b: f32) -> f32 {
+    a.powf(b)
+}
+fn pow_i32(a: i32, b: i32) -> i32 {
+    if b < 0 {
+        return 0;
+    }
+    a.wrapping_pow(b as u32)
+}
+
+// Comparisons produce bool; their CPU function is `BinaryOp::compare`, so their `(fn, ...)` column
+// holds a placeholder that is never called.
+binary_table! {
+    Add "add" false f: (|a, b| a + b, "a + b") i: (|a: i32, b| a.wrapping_add(b), "a + b") u: (|a: u32, b| a.wrapping_add(b), "a + b") b: (|a, b| a | b, "a || b");
+    Subtract "subtract" false f: (|a, b| a - b, "a - b") i: (|a: i32, b| a.wrapping_sub(b), "a - b") u: (|a: u32, b| a.wrapping_sub(b), "a - b") b: (|a, b| a != b, "a != b");
+    Multiply "multiply" false f: (|a, b| a * b, "a * b") i: (|a: i32, b| a.wrapping_mul(b), "a * b") u: (|a: u32, b| a.wrapping_mul(b), "a * b") b: (|a, b| a & b, "a && b");
+    Divide "divide" false f: (|a, b| a / b, "a / b");
+    Power "power" false f: (pow_f32, "wmx_pow(a, b)") i: (pow_i32, "wmx_ipow(a, b)") u: (|a: u32, b| a.wrapping_pow(b), "wmx_upow(a, b)");
+    Maximum "maximum" false f: (|a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }, "select(max(a, b), a + b, a != a || b != b)")
+        i: (|a: i32, b| a.max(b), "max(a, b)") u: (|a: u32, b| a.max(b), "max(a, b)") b: (|a, b| a | b, "a || b");
+    Minimum "minimum" false f: (|a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.min(b) }, "select(min(a, b), a + b, a != a || b != b)")
+        i: (|a: i32, b| a.min(b), "min(a, b)") u: (|a: u32, b| a.min(b), "min(a, b)") b: (|a, b| a & b, "a && b");
+    Equal "equal" true f: (|a, _| a, "a == b") i: (|a, _| a, "a == b") u: (|a, _| a, "a == b") b: (|a, _| a, "a == b");
+    NotEqual "not_equal" true f: (|a, _| a, "a != b") i: (|a, _| a, "a != b") u: (|a, _| a, "a != b") b: (|a, _| a, "a != b");
+    Less "less" true f: (|a, _| a, "a < b") i: (|a, _| a, "a < b") u: (|a, _| a, "a < b") b: (|a, _| a, "u32(a) < u32(b)");
+    LessEqual "less_equal" true f: (|a, _| a, "a <= b") i: (|a, _| a, "a <= b") u: (|a, _| a, "a <= b") b: (|a, _| a, "u32(a) <= u32(b)");
+    Greater "greater" true f: (|a, _| a, "a > b") i: (|a, _| a, "a > b") u: (|a, _| a, "a > b") b: (|a, _| a, "u32(a) > u32(b)");
+    GreaterEqual "greater_equal" true f: (|a, _| a, "a >= b") i: (|a, _| a, "a >= b") u: (|a, _| a, "a >= b") b: (|a, _| a, "u32(a) >= u32(b)");
+    LogicalAnd "logical_and" false b: (|a, b| a & b, "a && b");
+    LogicalOr "logical_or" false b: (|a, b| a | b, "a || b");
+}
+
+impl BinaryOp {
+    /// CPU comparison for ops with a bool output (`outputs_bool`).
+    pub fn compare<T: PartialOrd>(self, a: T, b: T) -> bool {
+        match self {
+            BinaryOp::Equal => a == b,
+            BinaryOp::NotEqual => a != b,
+            BinaryOp::Less => a < b,
+            BinaryOp::LessEqual => a <= b,
+            BinaryOp::Greater => a > b,
+            BinaryOp::GreaterEqual => a >= b,
+            // Not comparisons: their output has the input's dtype (see `BinaryScalar`).
+            BinaryOp::LogicalAnd | BinaryOp::LogicalOr | BinaryOp::Add | BinaryOp::Subtract
+            | BinaryOp::Multiply | BinaryOp::Divide | BinaryOp::Power | BinaryOp::Maximum
+            | BinaryOp::Minimum => false,
+        }
+    }
+}
+
+/// Reductions over axes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ReduceOp {
+    /// sum
+    Sum,
+    /// prod
+    Prod,
+    /// max
+    Max,
+    /// min
+    Min,
+    /// all (bool input)
+    All,
+    /// any (bool input)
+    Any,
+}
+
+impl ReduceOp {
+    /// Every reduction.
+    pub const ALL: &'static [ReduceOp] =
+        &[ReduceOp::Sum, ReduceOp::Prod, ReduceOp::Max, ReduceOp::Min, ReduceOp::All, ReduceOp::Any];
+    /// MLX's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Prod => "prod",
+            ReduceOp::Max => "max",
+            ReduceOp::Min => "min",
+            ReduceOp::All => "all",
+            ReduceOp::Any => "any",
+        }
+    }
+    /// The combining binary op.
+    pub fn combiner(self) -> BinaryOp {
+        match self {
+            ReduceOp::Sum => BinaryOp::Add,
+            ReduceOp::Prod => BinaryOp::Multiply,
+            ReduceOp::Max => BinaryOp::Maximum,
+            ReduceOp::Min => BinaryOp::Minimum,
+            ReduceOp::All => BinaryOp::Multiply,
+            ReduceOp::Any => BinaryOp::Add,
+        }
+    }
+    /// The identity as f64 per domain (bool: 0 or 1).
+    pub fn identity(self, d: Domain) -> f64 {
+        match (self, d) {
+            (ReduceOp::Sum | ReduceOp::Any, _) => 0.0,
+            (ReduceOp::Prod | ReduceOp::All, _) => 1.0,
+            (ReduceOp::Max, Domain::Float) => f64::NEG_INFINITY,
+            (ReduceOp::Max, Domain::Int) => i32::MIN as f64,
+            (ReduceOp::Max, Domain::Uint | Domain::Bool) => 0.0,
+            (ReduceOp::Min, Domain::Float) => f64::INFINITY,
+            (ReduceOp::Min, Domain::Int) => i32::MAX as f64,
+            (ReduceOp::Min, Domain::Uint) => u32::MAX as f64,
+            (ReduceOp::Min, Domain::Bool) => 1.0,
+        }
+    }
+}
+
+/// Index-of-extremum reductions along one axis (output uint32).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ArgReduceOp {
+    /// argmax
+    ArgMax,
+    /// argmin
+    ArgMin,
+}
+
+impl ArgReduceOp {
+    /// MLX's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ArgReduceOp::ArgMax => "argmax",
+            ArgReduceOp::ArgMin => "argmin",
+        }
+    }
+}
+
+/// What a graph node computes. Inputs are already promoted and broadcast by the ops layer.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Primitive {
+    /// Data given at creation; never scheduled.
+    Constant,
+    /// Every element equals the value (converted to the node's dtype).
+    Full(f64),
+    /// `start + i * step`.
+    Arange { start: f64, step: f64 },
+    /// Converts the input to the node's dtype.
+    AsType,
+    /// Elementwise op of one input.
+    Unary(UnaryOp),
+    /// Elementwise op of two inputs of equal shape and dtype.
+    Binary(BinaryOp),
+    /// `where_(cond, x, y)`: inputs bool, T, T of equal shape.
+    Where,
+    /// Reduction over `axes`; the node's shape keeps them as size 1.
+    Reduce { op: ReduceOp, axes: Vec<usize> },
+    /// Index of max/min along `axis`; the node's shape keeps it as size 1.
+    ArgReduce { op: ArgReduceOp, axis: usize },
+    /// `[..., M, K] @ [..., K, N]` with equal batch shapes.
+    Matmul,
+    /// Same elements in a new shape: a view when strides allow, else a copy.
+    Reshape,
+    /// Axis permutation (a view).
+    Transpose(Vec<usize>),
+    /// Broadcast to the node's shape (a view with zero strides).
+    Broadcast,
+    /// Strided window: `start` and `step` per axis; the node's shape gives the counts (a view).
+    Slice { start: Vec<i32>, step: Vec<i32> },
+    /// Inputs joined along `axis`.
+    Concatenate { axis: usize },
+    /// A dense row-major copy.
+    Copy,
+}
+
+impl Primitive {
+    /// Name for messages and graph dumps.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Primitive::Constant => "constant",
+            Primitive::Full(_) => "full",
+            Primitive::Arange { .. } => "arange",
+            Primitive::AsType => "astype",
+            Primitive::Unary(op) => op.name(),
+            Primitive::Binary(op) => op.name(),
+            Primitive::Where => "where",
+            Primitive::Reduce { op, .. } => op.name(),
+            Primitive::ArgReduce { op, .. } => op.name(),
+            Primitive::Matmul => "matmul",
+            Primitive::Reshape => "reshape",
+            Primitive::Transpose(_) => "transpose",
+            Primitive::Broadcast => "broadcast_to",
+            Primitive::Slice { .. } => "slice",
+            Primitive::Concatenate { .. } => "concatenate",
+            Primitive::Copy => "copy",
+        }
+    }
+}
