@@ -1,7 +1,7 @@
 // arg_reduce.wgsl — argmax / argmin along one axis of a strided input; output uint32 indices.
 // Ties resolve to the smallest index (first occurrence), as in MLX and NumPy.
 // Prelude provides: WG; S_IN0; C_IN0; load_in0(i); to_key(x: C_IN0) -> f32-or-int key type K;
-//   better(a: K, b: K) -> bool (strictly better); WORST: K.
+//   better(a: K, b: K) -> bool (strictly better); worst() -> K (a fn: ±inf is no const expression).
 // Bindings: 0 info, 1 in0 (read), 2 out (read_write, array<u32>).
 // info: [n_out, axis_size, axis_stride (i32 bits), offset (i32 bits), on, out_shape[on], out_strides[on]]
 
@@ -32,7 +32,7 @@ fn arg_reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     if (o >= info[0]) { return; }
     let base = out_base(o);
     let stride = bitcast<i32>(info[2]);
-    var k = WORST;
+    var k = worst();
     var ki = 0xffffffffu;
     for (var r = lid; r < info[1]; r = r + WG) {
         let x = to_key(load_in0(u32(base + i32(r) * stride)));

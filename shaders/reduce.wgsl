@@ -2,7 +2,8 @@
 // Output element g = o * n_chunks + c reduces chunk c of the reduced range of output o (n_chunks > 1
 // only for the first pass of a two-pass reduction of a few long rows).
 // Prelude provides: WG; S_IN0, S_OUT; C_IN0; C_OUT (accumulator: f32, i32 or u32); load_in0(i);
-//   to_acc(x: C_IN0) -> C_OUT; combine(a, b) -> C_OUT; IDENTITY: C_OUT; store_out1(i, v).
+//   to_acc(x: C_IN0) -> C_OUT; combine(a, b) -> C_OUT; store_out1(i, v);
+//   identity() -> C_OUT (a fn: ±inf is no const expression).
 // Bindings: 0 info, 1 in0 (read), 2 out (read_write, unpacked).
 // info: [n_out, rsize, n_chunks, chunk_len, on, out_shape[on], out_strides[on],
 //        rn, red_shape[rn], red_strides[rn], offset]   (strides and offset are i32 bits)
@@ -56,7 +57,7 @@ fn reduce_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     let r0 = c * info[3];
     let r1 = min(info[1], r0 + info[3]);
     let base = out_base(o);
-    var acc = IDENTITY;
+    var acc = identity();
     for (var r = r0 + lid; r < r1; r = r + WG) {
         acc = combine(acc, to_acc(load_in0(u32(base + red_offset(r)))));
     }
@@ -75,7 +76,7 @@ fn reduce_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let o = gid.x + gid.y * nwg.x * WG;
     if (o >= info[0]) { return; }
     let base = out_base(o);
-    var acc = IDENTITY;
+    var acc = identity();
     for (var r = 0u; r < info[1]; r = r + 1u) {
         acc = combine(acc, to_acc(load_in0(u32(base + red_offset(r)))));
     }

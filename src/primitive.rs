@@ -145,12 +145,12 @@ binary_table! {
     Multiply "multiply" false f: (|a, b| a * b, "a * b") i: (|a: i32, b| a.wrapping_mul(b), "a * b") u: (|a: u32, b| a.wrapping_mul(b), "a * b") b: (|a, b| a & b, "a && b");
     Divide "divide" false f: (|a, b| a / b, "a / b");
     Power "power" false f: (pow_f32, "wmx_pow(a, b)") i: (pow_i32, "wmx_ipow(a, b)") u: (|a: u32, b| a.wrapping_pow(b), "wmx_upow(a, b)");
-    Maximum "maximum" false f: (|a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }, "select(max(a, b), a + b, a != a || b != b)")
+    Maximum "maximum" false f: (|a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }, "select(max(a, b), wmx_nan(), wmx_isnan(a) || wmx_isnan(b))")
         i: (|a: i32, b| a.max(b), "max(a, b)") u: (|a: u32, b| a.max(b), "max(a, b)") b: (|a, b| a | b, "a || b");
-    Minimum "minimum" false f: (|a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.min(b) }, "select(min(a, b), a + b, a != a || b != b)")
+    Minimum "minimum" false f: (|a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.min(b) }, "select(min(a, b), wmx_nan(), wmx_isnan(a) || wmx_isnan(b))")
         i: (|a: i32, b| a.min(b), "min(a, b)") u: (|a: u32, b| a.min(b), "min(a, b)") b: (|a, b| a & b, "a && b");
     Equal "equal" true f: (|a, _| a, "a == b") i: (|a, _| a, "a == b") u: (|a, _| a, "a == b") b: (|a, _| a, "a == b");
-    NotEqual "not_equal" true f: (|a, _| a, "a != b") i: (|a, _| a, "a != b") u: (|a, _| a, "a != b") b: (|a, _| a, "a != b");
+    NotEqual "not_equal" true f: (|a, _| a, "!(a == b)") i: (|a, _| a, "a != b") u: (|a, _| a, "a != b") b: (|a, _| a, "a != b");
     Less "less" true f: (|a, _| a, "a < b") i: (|a, _| a, "a < b") u: (|a, _| a, "a < b") b: (|a, _| a, "u32(a) < u32(b)");
     LessEqual "less_equal" true f: (|a, _| a, "a <= b") i: (|a, _| a, "a <= b") u: (|a, _| a, "a <= b") b: (|a, _| a, "u32(a) <= u32(b)");
     Greater "greater" true f: (|a, _| a, "a > b") i: (|a, _| a, "a > b") u: (|a, _| a, "a > b") b: (|a, _| a, "u32(a) > u32(b)");

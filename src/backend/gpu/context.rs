@@ -353,21 +353,22 @@ impl GpuContext {
 
     /// Submits the pending work of one stream.
     pub(crate) fn flush(&self, stream: usize) {
-        let b = lock(&self.batches).remove(&stream);
-        if let Some(b) = b {
+        let mut batches = lock(&self.batches);
+        if let Some(b) = batches.remove(&stream) {
             self.submit(b);
         }
     }
 
-    /// Submits the pending work of every stream but `except`.
+    /// Submits the pending work of every stream but `except`. Batches are submitted while the
+    /// lock is held, so once a batch leaves the map it is already on the queue: anyone who then
+    /// submits (a readback, a wait) is ordered after it.
     pub(crate) fn flush_others(&self, except: usize) {
-        let taken: Vec<Batch> = {
-            let mut batches = lock(&self.batches);
-            let keys: Vec<usize> = batches.keys().copied().filter(|&k| k != except).collect();
-            keys.into_iter().filter_map(|k| batches.remove(&k)).collect()
-        };
-        for b in taken {
-            self.submit(b);
+        let mut batches = lock(&self.batches);
+        let keys: Vec<usize> = batches.keys().copied().filter(|&k| k != except).collect();
+        for k in keys {
+            if let Some(b) = batches.remove(&k) {
+                self.submit(b);
+            }
         }
     }
 
@@ -402,7 +403,6 @@ impl GpuContext {
 
     /// Reads a buffer back to the host (submits every stream's pending work first).
     pub(crate) async fn read(&self, src: &GpuBuffer) -> Result<Vec<u8>> {
-        self.flush_all();
         let size = src.buffer.size();
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
@@ -412,7 +412,14 @@ impl GpuContext {
         });
         let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
         enc.copy_buffer_to_buffer(&src.buffer, 0, &staging, 0, size);
-        self.queue.submit([enc.finish()]);
+        {
+            // Pending batches (which may write `src`) go to the queue before the copy.
+            let mut batches = lock(&self.batches);
+            for (_, b) in batches.drain() {
+                self.submit(b);
+            }
+            self.queue.submit([enc.finish()]);
+        }
         let (tx, rx) = oneshot::channel();
         staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);

@@ -329,6 +329,9 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
     }
     let _ = writeln!(p, "// ---- generated prelude for {key} (f16 {}) ----", if native_f16 { "native" } else { "packed" });
     let _ = writeln!(p, "const WG: u32 = {WG}u;");
+    // NaN tests by bits: comparisons with NaN are not reliable across shader compilers.
+    p.push_str("fn wmx_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }\n");
+    p.push_str("fn wmx_nan() -> f32 { return bitcast<f32>(0x7fc00000u); }\n");
     let (family, needs_index) = match *key {
         KernelKey::Unary { op, dtype, .. } => {
             input_slot(&mut p, "in0", dtype, native_f16);
@@ -395,7 +398,8 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
                 _ => op.combiner().wgsl(ad).unwrap_or("a"),
             };
             let _ = writeln!(p, "fn combine(a: C_OUT, b: C_OUT) -> C_OUT {{ return {comb}; }}");
-            let _ = writeln!(p, "const IDENTITY: C_OUT = {};", literal(op.identity(ad), ad));
+            // A function, not a `const`: ±inf is a bitcast, which is not a WGSL const expression.
+            let _ = writeln!(p, "fn identity() -> C_OUT {{ return {}; }}", literal(op.identity(ad), ad));
             (REDUCE, false)
         }
         KernelKey::ArgReduce { op, dtype } => {
@@ -409,9 +413,9 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
                 ArgReduceOp::ArgMin => ("<", ReduceOp::Min.identity(d)),
             };
             // NaN counts as the extreme, as in NumPy.
-            let nan = if d == Domain::Float { " || (a != a && b == b)" } else { "" };
+            let nan = if d == Domain::Float { " || (wmx_isnan(a) && !wmx_isnan(b))" } else { "" };
             let _ = writeln!(p, "fn better(a: K, b: K) -> bool {{ return a {cmp} b{nan}; }}");
-            let _ = writeln!(p, "const WORST: K = {};", literal(worst, d));
+            let _ = writeln!(p, "fn worst() -> K {{ return {}; }}", literal(worst, d));
             (ARG_REDUCE, false)
         }
         KernelKey::Matmul { dtype, out } => {
