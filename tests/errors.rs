@@ -162,9 +162,9 @@ device_tests! {
                 }
             }
         }
+        assert!(failures.is_empty(), "{} error-table failure(s):\n{}", failures.len(), failures.join("\n"));
         // One snapshot for both devices: messages must not depend on where the op runs.
         insta::assert_snapshot!("error_messages", rendered);
-        assert!(failures.is_empty(), "{} error-table failure(s):\n{}", failures.len(), failures.join("\n"));
     }
 
     fn errors_are_detected_before_anything_runs(dev: Device) {

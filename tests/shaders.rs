@@ -28,15 +28,14 @@ fn mode(native_f16: bool) -> &'static str {
 }
 
 /// The naga capabilities wgpu grants (wgpu-naga-bridge) on the devices each mode targets, and no
-/// others: `SHADER_F16` gives `SHADER_FLOAT16`; `pack2x16float`/`unpack2x16float` need
-/// `SHADER_FLOAT16_IN_FLOAT32`, which Metal, DX12, desktop GL and Vulkan report (llvmpipe only
-/// with `SHADER_F16`; GL ES never). Packed kernels that use `f16` itself fail validation.
+/// others: `SHADER_F16` gives `SHADER_FLOAT16`. Packed kernels convert halves with integer ops,
+/// so they must validate with no f16 capability at all (GL ES, llvmpipe on GL), and any use of
+/// `f16` itself or of `pack2x16float` in a packed kernel fails here.
 fn capabilities(native_f16: bool) -> Capabilities {
-    let caps = Capabilities::SHADER_FLOAT16_IN_FLOAT32;
     if native_f16 {
-        caps | Capabilities::SHADER_FLOAT16
+        Capabilities::SHADER_FLOAT16 | Capabilities::SHADER_FLOAT16_IN_FLOAT32
     } else {
-        caps
+        Capabilities::empty()
     }
 }
 

@@ -141,7 +141,9 @@ impl GpuContext {
     fn new(index: usize) -> Result<GpuContext> {
         let entry = &adapters()[index];
         let adapter = &entry.adapter;
-        let native_f16 = adapter.features().contains(wgpu::Features::SHADER_F16);
+        // WMX_NO_NATIVE_F16=1 forces the packed-f16 path (tests use it to cover adapters without f16).
+        let forced_packed = std::env::var("WMX_NO_NATIVE_F16").as_deref() == Ok("1");
+        let native_f16 = adapter.features().contains(wgpu::Features::SHADER_F16) && !forced_packed;
         let mut required_features = wgpu::Features::empty();
         if native_f16 {
             required_features |= wgpu::Features::SHADER_F16;

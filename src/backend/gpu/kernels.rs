@@ -91,6 +91,41 @@ const REDUCE: &str = include_str!("../../../shaders/reduce.wgsl");
 const ARG_REDUCE: &str = include_str!("../../../shaders/arg_reduce.wgsl");
 const MATMUL: &str = include_str!("../../../shaders/matmul.wgsl");
 
+/// Packed f16 without `pack2x16float`: that builtin needs a downlevel capability (f16 in f32)
+/// that GL ES adapters and llvmpipe lack, so half floats are converted with integer ops
+/// (round to nearest even, subnormals, inf and NaN kept), like the bf16 helper.
+const F16_BITS: &str = "fn wmx_f16_to_f32(h: u32) -> f32 {
+    let s = (h & 0x8000u) << 16u;
+    let e = (h >> 10u) & 0x1fu;
+    let m = h & 0x3ffu;
+    if (e == 0u) {
+        let v = f32(m) * 5.9604645e-8;
+        return select(v, -v, s != 0u);
+    }
+    if (e == 31u) { return bitcast<f32>(s | 0x7f800000u | (m << 13u)); }
+    return bitcast<f32>(s | ((e + 112u) << 23u) | (m << 13u));
+}
+fn wmx_f32_to_f16(x: f32) -> u32 {
+    let b = bitcast<u32>(x);
+    let s = (b >> 16u) & 0x8000u;
+    let a = b & 0x7fffffffu;
+    if (a > 0x7f800000u) { return s | 0x7e00u; }
+    if (a >= 0x477ff000u) { return s | 0x7c00u; }
+    if (a < 0x38800000u) {
+        let v = bitcast<f32>(a) * 16777216.0;
+        let r = u32(v);
+        let frac = v - f32(r);
+        var q = r;
+        if (frac > 0.5 || (frac == 0.5 && (r & 1u) == 1u)) { q = r + 1u; }
+        return s | q;
+    }
+    var h = (((a >> 23u) - 112u) << 10u) | ((a >> 13u) & 0x3ffu);
+    let rem = a & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u) == 1u)) { h = h + 1u; }
+    return s | h;
+}
+";
+
 /// Workgroup size of the 1-D kernels.
 pub const WG: u32 = 256;
 
@@ -240,7 +275,7 @@ fn input_slot(p: &mut String, slot: &str, d: Dtype, native_f16: bool) {
     let body = match d {
         Dtype::Float32 | Dtype::Int32 | Dtype::Uint32 => format!("{slot}[i]"),
         Dtype::Float16 if native_f16 => format!("f32({slot}[i])"),
-        Dtype::Float16 => format!("unpack2x16float({slot}[i >> 1u])[i & 1u]"),
+        Dtype::Float16 => format!("wmx_f16_to_f32(({slot}[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu)"),
         Dtype::Bfloat16 => format!("bitcast<f32>((({slot}[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu) << 16u)"),
         Dtype::Uint8 => format!("({slot}[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu"),
         Dtype::Bool => format!("(({slot}[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu) != 0u"),
@@ -256,7 +291,7 @@ fn output_slot(p: &mut String, d: Dtype, native_f16: bool) {
     let word = match d {
         Dtype::Float32 | Dtype::Int32 | Dtype::Uint32 => "v[0]".to_string(),
         Dtype::Float16 if native_f16 => "f16(v[0])".to_string(),
-        Dtype::Float16 => "pack2x16float(vec2<f32>(v[0], v[1]))".to_string(),
+        Dtype::Float16 => "wmx_f32_to_f16(v[0]) | (wmx_f32_to_f16(v[1]) << 16u)".to_string(),
         Dtype::Bfloat16 => "wmx_bf16(v[0]) | (wmx_bf16(v[1]) << 16u)".to_string(),
         Dtype::Uint8 => "(v[0] & 0xffu) | ((v[1] & 0xffu) << 8u) | ((v[2] & 0xffu) << 16u) | (v[3] << 24u)".to_string(),
         Dtype::Bool => "select(0u, 1u, v[0]) | (select(0u, 1u, v[1]) << 8u) | (select(0u, 1u, v[2]) << 16u) | (select(0u, 1u, v[3]) << 24u)".to_string(),
@@ -332,6 +367,9 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
     // NaN tests by bits: comparisons with NaN are not reliable across shader compilers.
     p.push_str("fn wmx_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }\n");
     p.push_str("fn wmx_nan() -> f32 { return bitcast<f32>(0x7fc00000u); }\n");
+    if !native_f16 {
+        p.push_str(F16_BITS);
+    }
     let (family, needs_index) = match *key {
         KernelKey::Unary { op, dtype, .. } => {
             input_slot(&mut p, "in0", dtype, native_f16);

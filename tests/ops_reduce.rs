@@ -1,0 +1,171 @@
+//! Reductions on CPU and GPU against f64 references: sum, prod, max, min, mean, all, any, argmax,
+//! argmin over single, multiple, negative and all axes, with keepdims, on strided inputs, in f32,
+//! f16, bf16 and i32; plus MLX's output dtypes and the long-row (two-pass) GPU path.
+
+mod common;
+use common::{assert_close, make, round_to, values};
+use wmx::{self as mx, Array, Device, Dtype};
+
+const FLOATS_AND_INT: [Dtype; 4] = [Dtype::Float32, Dtype::Float16, Dtype::Bfloat16, Dtype::Int32];
+
+/// A [2, 3, 4] test tensor (small integers so every dtype holds them exactly).
+fn cube() -> Vec<f64> {
+    (0..24).map(|i| ((i * 7) % 11) as f64 - 4.0).collect()
+}
+
+/// Reference reduction of the [2,3,4] row-major cube over `axes`, keepdims layout flattened.
+fn reference(vals: &[f64], axes: &[usize], f: fn(&[f64]) -> f64) -> Vec<f64> {
+    let shape = [2usize, 3, 4];
+    let kept: Vec<usize> = (0..3).filter(|a| !axes.contains(a)).collect();
+    let n_out: usize = kept.iter().map(|&a| shape[a]).product();
+    let mut out = Vec::with_capacity(n_out);
+    for o in 0..n_out {
+        let mut idx = [0usize; 3];
+        let mut rem = o;
+        for &a in kept.iter().rev() {
+            idx[a] = rem % shape[a];
+            rem /= shape[a];
+        }
+        let mut row = Vec::new();
+        let rsize: usize = axes.iter().map(|&a| shape[a]).product();
+        for r in 0..rsize {
+            let mut rr = r;
+            for &a in axes.iter().rev() {
+                idx[a] = rr % shape[a];
+                rr /= shape[a];
+            }
+            row.push(vals[idx[0] * 12 + idx[1] * 4 + idx[2]]);
+        }
+        out.push(f(&row));
+    }
+    out
+}
+
+type RedFn = fn(&Array, &[i32], bool, Device) -> wmx::Result<Array>;
+
+device_tests! {
+    fn reductions_over_axes(dev: Device) {
+        let cases: [(&str, RedFn, fn(&[f64]) -> f64); 5] = [
+            ("sum", |a, ax, k, d| mx::sum(a, ax, k, d), |r| r.iter().sum()),
+            ("prod", |a, ax, k, d| mx::prod(a, ax, k, d), |r| r.iter().product()),
+            ("max", |a, ax, k, d| mx::max(a, ax, k, d), |r| r.iter().cloned().fold(f64::MIN, f64::max)),
+            ("min", |a, ax, k, d| mx::min(a, ax, k, d), |r| r.iter().cloned().fold(f64::MAX, f64::min)),
+            ("mean", |a, ax, k, d| mx::mean(a, ax, k, d), |r| r.iter().sum::<f64>() / r.len() as f64),
+        ];
+        let vals = cube();
+        let axis_sets: [(&[i32], &[usize]); 6] = [(&[0], &[0]), (&[1], &[1]), (&[-1], &[2]), (&[0, 2], &[0, 2]), (&[2, 1], &[1, 2]), (&[], &[0, 1, 2])];
+        for dt in FLOATS_AND_INT {
+            // Same logical cube, dense and as a transposed view of a [4,3,2] array.
+            let dense = make(&vals, &[2, 3, 4], dt);
+            let mut tv = vec![0.0; 24];
+            for i in 0..2 { for j in 0..3 { for k in 0..4 { tv[k * 6 + j * 2 + i] = vals[i * 12 + j * 4 + k]; } } }
+            let strided = mx::transpose(&make(&tv, &[4, 3, 2], dt), &[2, 1, 0], dev).unwrap();
+            for (layout, a) in [("dense", &dense), ("strided", &strided)] {
+                for (name, f, r) in cases {
+                    for (axes, norm) in axis_sets {
+                        for keepdims in [false, true] {
+                            let out = f(a, axes, keepdims, dev).unwrap();
+                            let out_dt = out.dtype();
+                            if name == "mean" && dt == Dtype::Int32 {
+                                assert_eq!(out_dt, Dtype::Float32);
+                            } else {
+                                assert_eq!(out_dt, dt, "{name} keeps the dtype");
+                            }
+                            let mut want_shape: Vec<i32> = vec![2, 3, 4];
+                            for &x in norm.iter() { want_shape[x] = 1; }
+                            if !keepdims { want_shape = (0..3).filter(|x| !norm.contains(x)).map(|x| [2, 3, 4][x]).collect(); }
+                            assert_eq!(out.shape(), &want_shape[..], "{name} {axes:?} keepdims={keepdims}");
+                            let want: Vec<f64> = reference(&vals, norm, r).into_iter().map(|v| round_to(v, out_dt)).collect();
+                            assert_close(&format!("{name} {layout} {axes:?}"), out_dt, &values(&out), &want);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn all_any_and_dtypes(dev: Device) {
+        let a = Array::from_slice(&[1i32, 0, 3, 4, 5, 6], &[2, 3]);
+        assert_eq!(mx::all(&a, &[1], false, dev).unwrap().to_vec::<bool>().unwrap(), vec![false, true]);
+        assert_eq!(mx::any(&a, &[0], false, dev).unwrap().to_vec::<bool>().unwrap(), vec![true, true, true]);
+        let b = Array::from_slice(&[true, false, true, true, true, true, false, false, false], &[3, 3]);
+        assert_eq!(mx::all(&b, &[0], false, dev).unwrap().to_vec::<bool>().unwrap(), vec![false, false, false]);
+        assert_eq!(mx::any(&mx::transpose(&b, &[], dev).unwrap(), &[0], false, dev).unwrap().to_vec::<bool>().unwrap(), vec![true, true, false]);
+        // MLX's output dtypes.
+        let s = mx::sum(&b, &[], false, dev).unwrap();
+        assert_eq!((s.dtype(), s.item::<i32>().unwrap()), (Dtype::Int32, 5));
+        let u = Array::from_slice(&[200u8, 100, 50], &[3]);
+        let su = mx::sum(&u, &[], false, dev).unwrap();
+        assert_eq!((su.dtype(), su.item::<u32>().unwrap()), (Dtype::Uint32, 350));
+        let mu = mx::max(&u, &[], false, dev).unwrap();
+        assert_eq!((mu.dtype(), mu.item::<u8>().unwrap()), (Dtype::Uint8, 200));
+        assert_eq!(mx::max(&b, &[], false, dev).unwrap().dtype(), Dtype::Bool);
+    }
+
+    fn nan_propagates_in_max(dev: Device) {
+        let a = Array::from_slice(&[1.0f32, f32::NAN, 2.0, 3.0], &[2, 2]);
+        let m = values(&mx::max(&a, &[1], false, dev).unwrap());
+        assert!(m[0].is_nan());
+        assert_eq!(m[1], 3.0);
+    }
+
+    fn argmax_argmin(dev: Device) {
+        for dt in [Dtype::Float32, Dtype::Float16, Dtype::Bfloat16, Dtype::Int32, Dtype::Uint8] {
+            let a = make(&[3.0, 9.0, 9.0, 1.0, 4.0, 1.0, 0.0, 7.0], &[2, 4], dt);
+            let r = mx::argmax(&a, 1, false, dev).unwrap();
+            assert_eq!(r.dtype(), Dtype::Uint32);
+            assert_eq!(r.to_vec::<u32>().unwrap(), vec![1, 3], "{dt}");
+            assert_eq!(mx::argmin(&a, -1, true, dev).unwrap().to_vec::<u32>().unwrap(), vec![3, 2], "{dt}");
+            assert_eq!(mx::argmin(&a, -1, true, dev).unwrap().shape(), &[2, 1]);
+            assert_eq!(mx::argmax(&a, 0, false, dev).unwrap().to_vec::<u32>().unwrap(), vec![1, 0, 0, 1], "{dt}");
+            let t = mx::transpose(&a, &[], dev).unwrap();
+            assert_eq!(mx::argmax(&t, 0, false, dev).unwrap().to_vec::<u32>().unwrap(), vec![1, 3], "{dt} strided");
+        }
+        // A long axis exercises the workgroup tree (ties keep the first index).
+        let mut v = vec![0.0f32; 5000];
+        v[1234] = 5.0;
+        v[4321] = 5.0;
+        let a = Array::from_slice(&v, &[5000]);
+        assert_eq!(mx::argmax(&a, 0, false, dev).unwrap().item::<u32>().unwrap(), 1234);
+        let b = Array::from_slice(&[true, false, true], &[3]);
+        assert_eq!(mx::argmin(&b, 0, false, dev).unwrap().item::<u32>().unwrap(), 1);
+    }
+
+    fn long_rows_and_many_rows(dev: Device) {
+        // 300k elements: the GPU takes its two-pass path for a full reduction.
+        let n = 300_000;
+        let v: Vec<f32> = (0..n).map(|i| ((i % 7) as f32) - 3.0).collect();
+        let want: f64 = v.iter().map(|&x| x as f64).sum();
+        let a = Array::from_slice(&v, &[n as i32]);
+        assert_close("sum", Dtype::Float32, &values(&mx::sum(&a, &[], false, dev).unwrap()), &[want]);
+        assert_eq!(mx::max(&a, &[], false, dev).unwrap().item::<f32>().unwrap(), 3.0);
+        let i = mx::astype(&a, Dtype::Int32, dev).unwrap();
+        assert_eq!(mx::sum(&i, &[], false, dev).unwrap().item::<i32>().unwrap() as f64, want);
+        // Many short rows (per-thread kernel) and few long rows.
+        let m = mx::reshape(&a, &[1000, 300], dev).unwrap();
+        let rows = values(&mx::sum(&m, &[1], false, dev).unwrap());
+        for (r, &got) in rows.iter().enumerate().step_by(97) {
+            let w: f64 = v[r * 300..(r + 1) * 300].iter().map(|&x| x as f64).sum();
+            assert_close("sum rows", Dtype::Float32, &[got], &[w]);
+        }
+        let cols = values(&mx::sum(&m, &[0], false, dev).unwrap());
+        let w0: f64 = (0..1000).map(|r| v[r * 300] as f64).sum();
+        assert_close("sum cols", Dtype::Float32, &[cols[0]], &[w0]);
+        // f16 and bf16 outputs of a long reduction (accumulated in f32).
+        for dt in [Dtype::Float16, Dtype::Bfloat16] {
+            let h = mx::astype(&Array::from_slice(&vec![0.5f32; 70_000], &[70_000]), dt, dev).unwrap();
+            assert_close("sum", dt, &values(&mx::sum(&h, &[], false, dev).unwrap()), &[round_to(35_000.0, dt)]);
+        }
+    }
+
+    fn empty_reductions(dev: Device) {
+        let z = mx::zeros(&[0, 3], Dtype::Float32, dev).unwrap();
+        assert_eq!(mx::sum(&z, &[0], false, dev).unwrap().to_vec::<f32>().unwrap(), vec![0.0; 3]);
+        assert_eq!(mx::prod(&z, &[0], false, dev).unwrap().to_vec::<f32>().unwrap(), vec![1.0; 3]);
+        assert_eq!(mx::sum(&z, &[1], false, dev).unwrap().shape(), &[0]);
+        assert_eq!(mx::max(&z, &[1], false, dev).unwrap().shape(), &[0]);
+        assert!(mx::max(&z, &[0], false, dev).is_err());
+        assert_eq!(mx::all(&z, &[], false, dev).unwrap().item::<bool>().unwrap(), true);
+        assert_eq!(mx::any(&z, &[], false, dev).unwrap().item::<bool>().unwrap(), false);
+    }
+}
