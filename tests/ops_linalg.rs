@@ -1,0 +1,131 @@
+//! matmul (2-D, batched, broadcast batch dims, 1-D operands, transposed operands; f32, f16, bf16)
+//! and the composites softmax and logsumexp, on CPU and GPU against f64 references.
+
+mod common;
+use common::{assert_close, make, round_to, values};
+use wmx::{self as mx, Device, Dtype};
+
+const FLOATS: [Dtype; 3] = [Dtype::Float32, Dtype::Float16, Dtype::Bfloat16];
+
+fn data(n: usize, seed: u64) -> Vec<f64> {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((x >> 33) % 17) as f64 / 4.0 - 2.0
+        })
+        .collect()
+}
+
+/// Reference batched matmul of row-major [b, m, k] x [b, k, n] in f64 (inputs rounded to dtype).
+fn reference(a: &[f64], b: &[f64], batch: usize, m: usize, k: usize, n: usize, dt: Dtype) -> Vec<f64> {
+    let mut c = vec![0.0; batch * m * n];
+    for z in 0..batch {
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0.0;
+                for p in 0..k {
+                    s += round_to(a[z * m * k + i * k + p], dt) * round_to(b[z * k * n + p * n + j], dt);
+                }
+                c[z * m * n + i * n + j] = round_to(s, dt);
+            }
+        }
+    }
+    c
+}
+
+device_tests! {
+    fn matmul_shapes_and_dtypes(dev: Device) {
+        for dt in FLOATS {
+            // Sizes that are not multiples of the 64x64 GPU tile, and K not a multiple of 16.
+            for (m, k, n) in [(1, 1, 1), (3, 5, 7), (65, 33, 70), (128, 64, 96)] {
+                let a = data(m * k, 1);
+                let b = data(k * n, 2);
+                let r = mx::matmul(&make(&a, &[m as i32, k as i32], dt), &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
+                assert_eq!(r.shape(), &[m as i32, n as i32]);
+                assert_eq!(r.dtype(), dt);
+                assert_close(&format!("matmul {m}x{k}x{n}"), dt, &values(&r), &reference(&a, &b, 1, m, k, n, dt));
+            }
+        }
+    }
+
+    fn matmul_batched_broadcast_and_transposed(dev: Device) {
+        let (m, k, n) = (9, 6, 5);
+        for dt in FLOATS {
+            let a = data(3 * m * k, 3);
+            let b = data(k * n, 4);
+            // [3, m, k] @ [k, n]: the second operand broadcasts over the batch.
+            let r = mx::matmul(&make(&a, &[3, m as i32, k as i32], dt), &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
+            assert_eq!(r.shape(), &[3, m as i32, n as i32]);
+            let bb: Vec<f64> = (0..3).flat_map(|_| b.iter().cloned()).collect();
+            assert_close("matmul batched", dt, &values(&r), &reference(&a, &bb, 3, m, k, n, dt));
+            // Transposed operands: (B^T)^T, given as a strided view.
+            let mut bt = vec![0.0; k * n];
+            for p in 0..k { for j in 0..n { bt[j * k + p] = b[p * n + j]; } }
+            let bview = mx::transpose(&make(&bt, &[n as i32, k as i32], dt), &[], dev).unwrap();
+            let r2 = mx::matmul(&make(&a[..m * k], &[m as i32, k as i32], dt), &bview, dev).unwrap();
+            assert_close("matmul transposed", dt, &values(&r2), &reference(&a[..m * k], &b, 1, m, k, n, dt));
+            // [2, 1, m, k] @ [1, 3, k, n] -> [2, 3, m, n]
+            let a4 = data(2 * m * k, 5);
+            let b4 = data(3 * k * n, 6);
+            let r3 = mx::matmul(&make(&a4, &[2, 1, m as i32, k as i32], dt), &make(&b4, &[1, 3, k as i32, n as i32], dt), dev).unwrap();
+            assert_eq!(r3.shape(), &[2, 3, m as i32, n as i32]);
+            let got = values(&r3);
+            for x in 0..2 {
+                for y in 0..3 {
+                    let want = reference(&a4[x * m * k..(x + 1) * m * k], &b4[y * k * n..(y + 1) * k * n], 1, m, k, n, dt);
+                    let off = (x * 3 + y) * m * n;
+                    assert_close("matmul broadcast batch", dt, &got[off..off + m * n], &want);
+                }
+            }
+        }
+    }
+
+    fn matmul_vectors_and_promotion(dev: Device) {
+        let v = make(&[1.0, 2.0, 3.0], &[3], Dtype::Float32);
+        let m = make(&data(6, 7), &[3, 2], Dtype::Float32);
+        let r = mx::matmul(&v, &m, dev).unwrap();
+        assert_eq!(r.shape(), &[2]);
+        let r = mx::matmul(&mx::transpose(&m, &[], dev).unwrap(), &v, dev).unwrap();
+        assert_eq!(r.shape(), &[2]);
+        let dot = mx::matmul(&v, &v, dev).unwrap();
+        assert_eq!(dot.shape(), &[] as &[i32]);
+        assert_eq!(dot.item::<f32>().unwrap(), 14.0);
+        // f16 with bf16 promotes to f32; int with float promotes to the float.
+        let h = make(&[1.0, 2.0], &[1, 2], Dtype::Float16);
+        let b = make(&[3.0, 4.0], &[2, 1], Dtype::Bfloat16);
+        let p = mx::matmul(&h, &b, dev).unwrap();
+        assert_eq!((p.dtype(), p.item::<f32>().unwrap()), (Dtype::Float32, 11.0));
+        let i = make(&[1.0, 2.0], &[1, 2], Dtype::Int32);
+        assert_eq!(mx::matmul(&i, &b, dev).unwrap().dtype(), Dtype::Bfloat16);
+    }
+
+    fn softmax_and_logsumexp(dev: Device) {
+        for dt in FLOATS {
+            let x = data(24, 8);
+            let a = make(&x, &[4, 6], dt);
+            let s = mx::softmax(&a, &[-1], dev).unwrap();
+            assert_eq!(s.dtype(), dt);
+            let mut want = Vec::new();
+            let mut lse = Vec::new();
+            for r in 0..4 {
+                let row: Vec<f64> = x[r * 6..(r + 1) * 6].iter().map(|&v| round_to(v, dt)).collect();
+                let mx_ = row.iter().cloned().fold(f64::MIN, f64::max);
+                let e: Vec<f64> = row.iter().map(|v| (v - mx_).exp()).collect();
+                let tot: f64 = e.iter().sum();
+                want.extend(e.iter().map(|v| v / tot));
+                lse.push(mx_ + tot.ln());
+            }
+            assert_close("softmax", dt, &values(&s), &want);
+            assert_close("logsumexp", dt, &values(&mx::logsumexp(&a, &[1], false, dev).unwrap()), &lse);
+            let total: f64 = values(&mx::sum(&s, &[1], false, dev).unwrap()).iter().sum();
+            assert_close("softmax rows sum to one", dt, &[total], &[4.0]);
+        }
+        // Rows of -inf: logsumexp is -inf, not NaN.
+        let n = mx::full(&[2, 3], f64::NEG_INFINITY, Dtype::Float32, dev).unwrap();
+        assert_eq!(values(&mx::logsumexp(&n, &[1], true, dev).unwrap()), vec![f64::NEG_INFINITY; 2]);
+        // Large values do not overflow.
+        let big = make(&[1000.0, 1000.0], &[2], Dtype::Float32);
+        assert_eq!(values(&mx::softmax(&big, &[], dev).unwrap()), vec![0.5, 0.5]);
+    }
+}
