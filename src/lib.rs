@@ -45,6 +45,18 @@ pub use ops::unary::*;
 pub use primitive::{ArgReduceOp, BinaryOp, ReduceOp, UnaryOp};
 pub use stream::{default_stream, new_stream, set_default_stream, stream, Stream, StreamGuard, StreamOrDevice};
 
+/// Number of array storages copied between devices so far in this process (tests and tools use
+/// it to check that a cross-device input is transferred once).
+///
+/// ```
+/// let before = wmx::transfer_count();
+/// assert!(wmx::transfer_count() >= before);
+/// ```
+#[doc(hidden)]
+pub fn transfer_count() -> u64 {
+    backend::transfer_count()
+}
+
 /// Kernel keys and WGSL generation, public for the shader tests and tools (not a stable API).
 #[doc(hidden)]
 pub mod kernels {

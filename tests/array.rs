@@ -77,9 +77,9 @@ device_tests! {
     }
 
     fn inputs_are_released_after_eval(dev: Device) {
-        // Keep 40 small outputs of 32 MiB inputs whose handles we drop. If evaluated nodes kept
-        // their inputs, ~1.3 GB would stay resident.
-        const N: i32 = 8 << 20;
+        // Keep 40 small outputs of 16 MiB inputs whose handles we drop. If evaluated nodes kept
+        // their inputs, ~0.6 GB (or more) would stay resident.
+        const N: i32 = 4 << 20;
         const ROUNDS: usize = 40;
         let mut outs = Vec::new();
         let mut start = None;
@@ -103,7 +103,7 @@ device_tests! {
             let leaked_if_kept = (ROUNDS as u64 - 2) * (N as u64) * 4;
             assert!(
                 grown < leaked_if_kept / 2,
-                "resident memory grew by {} MiB over {} rounds of 32 MiB inputs: evaluated nodes seem to keep their inputs",
+                "resident memory grew by {} MiB over {} rounds of 16 MiB inputs: evaluated nodes seem to keep their inputs",
                 grown >> 20,
                 ROUNDS - 2
             );

@@ -112,8 +112,16 @@ impl Storage {
             }
         };
         self.remember(c.clone());
+        TRANSFERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(c)
     }
+}
+
+static TRANSFERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Number of storages copied to another device so far (process-wide).
+pub(crate) fn transfer_count() -> u64 {
+    TRANSFERS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Data {

@@ -132,18 +132,21 @@ pub(crate) fn device_info(index: usize) -> Result<DeviceInfo> {
         device_type: format!("{:?}", e.info.device_type),
         max_buffer_binding_size: limits.max_storage_buffer_binding_size.min(limits.max_buffer_size),
         max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
-        native_f16: e.adapter.features().contains(wgpu::Features::SHADER_F16),
+        native_f16: e.adapter.features().contains(wgpu::Features::SHADER_F16) && !forced_packed_f16(),
         threads: 0,
     })
+}
+
+/// `WMX_NO_NATIVE_F16=1` forces the packed-f16 path (tests use it to cover adapters without f16).
+fn forced_packed_f16() -> bool {
+    std::env::var("WMX_NO_NATIVE_F16").as_deref() == Ok("1")
 }
 
 impl GpuContext {
     fn new(index: usize) -> Result<GpuContext> {
         let entry = &adapters()[index];
         let adapter = &entry.adapter;
-        // WMX_NO_NATIVE_F16=1 forces the packed-f16 path (tests use it to cover adapters without f16).
-        let forced_packed = std::env::var("WMX_NO_NATIVE_F16").as_deref() == Ok("1");
-        let native_f16 = adapter.features().contains(wgpu::Features::SHADER_F16) && !forced_packed;
+        let native_f16 = adapter.features().contains(wgpu::Features::SHADER_F16) && !forced_packed_f16();
         let mut required_features = wgpu::Features::empty();
         if native_f16 {
             required_features |= wgpu::Features::SHADER_F16;
