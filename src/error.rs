@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-/// Every failure wmx reports. Messages read `[op] what is wrong, with the values`.
+/// Every failure wmx reports. Messages read `[op] what is wrong, with the values`. In every
+/// variant `op` is the reporting op's MLX name and `msg` the text after `[op] `.
+#[allow(missing_docs)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// Shapes that cannot be combined (broadcasting, matmul, concatenate...).

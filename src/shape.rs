@@ -95,7 +95,7 @@ pub(crate) fn reshape_strides(shape: &[i32], strides: &[isize], new_shape: &[i32
     }
     // Drop size-1 dims of the source: they carry no stride information.
     let (old_d, old_s): (Vec<i32>, Vec<isize>) =
-        shape.iter().zip(strides).filter(|(&d, _)| d != 1).map(|(&d, &s)| (d, s)).unzip();
+        shape.iter().zip(strides).filter(|(d, _)| **d != 1).map(|(&d, &s)| (d, s)).unzip();
     let mut new_strides = vec![0isize; new_shape.len()];
     let (mut oi, mut ni) = (0usize, 0usize);
     while oi < old_d.len() && ni < new_shape.len() {
