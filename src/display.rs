@@ -1,6 +1,6 @@
 //! `Display` for arrays in MLX's format: `array([[1, 2],\n       [3, 4]], dtype=int32)`, floats
-//! as C++ streams print them (6 significant digits, `%g`), arrays over 1000 elements summarised
-//! with `...` and 3 edge items. Displaying evaluates the array.
+//! as C++ streams print them (6 significant digits, `%g`), long axes summarised
+//! with `...` and 3 edge items on every axis longer than 6. Displaying evaluates the array.
 
 use crate::array::Array;
 use crate::dtype::Dtype;
@@ -22,7 +22,7 @@ fn fmt_g(x: f64) -> String {
     let sci = format!("{:.5e}", x);
     let (mant, e) = sci.split_once('e').unwrap_or((&sci, "0"));
     let e: i32 = e.parse().unwrap_or(exp);
-    if !(-5..6).contains(&e) {
+    if !(-4..6).contains(&e) {
         let m = trim(mant);
         return format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
     }
@@ -48,7 +48,7 @@ fn element(v: f64, dt: Dtype) -> String {
 
 const EDGE: usize = 3;
 
-fn write_dims(out: &mut String, vals: &[f64], shape: &[i32], dt: Dtype, depth: usize, summarize: bool) {
+fn write_dims(out: &mut String, vals: &[f64], shape: &[i32], dt: Dtype, depth: usize) {
     if shape.is_empty() {
         out.push_str(&element(vals[0], dt));
         return;
@@ -57,7 +57,8 @@ fn write_dims(out: &mut String, vals: &[f64], shape: &[i32], dt: Dtype, depth: u
     let inner: usize = shape[1..].iter().map(|&d| d as usize).product();
     let indent = " ".repeat(7 + depth);
     out.push('[');
-    let idx: Vec<Option<usize>> = if summarize && n > 2 * EDGE {
+    // Like MLX, every axis longer than 2 * EDGE is summarised, whatever the total size.
+    let idx: Vec<Option<usize>> = if n > 2 * EDGE {
         (0..EDGE).map(Some).chain(std::iter::once(None)).chain((n - EDGE..n).map(Some)).collect()
     } else {
         (0..n).map(Some).collect()
@@ -74,7 +75,7 @@ fn write_dims(out: &mut String, vals: &[f64], shape: &[i32], dt: Dtype, depth: u
         match i {
             None if shape.len() > 1 => out.push_str("..."),
             None => out.push_str("..."),
-            Some(i) => write_dims(out, &vals[i * inner..(i + 1) * inner], &shape[1..], dt, depth + 1, summarize),
+            Some(i) => write_dims(out, &vals[i * inner..(i + 1) * inner], &shape[1..], dt, depth + 1),
         }
     }
     out.push(']');
@@ -98,7 +99,7 @@ impl fmt::Display for Array {
         if self.size() == 0 && self.ndim() == 0 {
             out.push_str("[]");
         } else {
-            write_dims(&mut out, &vals, self.shape(), self.dtype(), 0, self.size() > 1000);
+            write_dims(&mut out, &vals, self.shape(), self.dtype(), 0);
         }
         write!(f, "{out}, dtype={})", self.dtype())
     }

@@ -13,6 +13,7 @@ use crate::stream::StreamOrDevice;
 /// ```
 pub fn softmax(a: &Array, axes: &[i32], s: impl Into<StreamOrDevice>) -> OpResult {
     let st = s.into().resolve("softmax")?;
+    crate::shape::normalize_axes("softmax", axes, a.ndim())?;
     let x = if a.dtype().is_float() { a.clone() } else { super::unary::astype(a, Dtype::Float32, st)? };
     let m = super::reduce::max(&x, axes, true, st)?;
     let e = super::unary::exp(&super::binary::subtract(&x, &m, st)?, st)?;
@@ -29,6 +30,7 @@ pub fn softmax(a: &Array, axes: &[i32], s: impl Into<StreamOrDevice>) -> OpResul
 /// ```
 pub fn logsumexp(a: &Array, axes: &[i32], keepdims: bool, s: impl Into<StreamOrDevice>) -> OpResult {
     let st = s.into().resolve("logsumexp")?;
+    crate::shape::normalize_axes("logsumexp", axes, a.ndim())?;
     let x = if a.dtype().is_float() { a.clone() } else { super::unary::astype(a, Dtype::Float32, st)? };
     let m = super::reduce::max(&x, axes, true, st)?;
     let finite = super::binary::less(

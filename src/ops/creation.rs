@@ -21,8 +21,13 @@ fn check_shape(op: &'static str, shape: &[i32]) -> crate::error::Result<()> {
 /// assert_eq!(a.to_vec::<i32>().unwrap(), vec![7; 4]);
 /// ```
 pub fn full(shape: &[i32], value: f64, dtype: Dtype, s: impl Into<StreamOrDevice>) -> OpResult {
-    let st = s.into().resolve("full")?;
-    check_shape("full", shape)?;
+    full_as("full", shape, value, dtype, s.into())
+}
+
+/// `full` reporting errors under the caller's name (`zeros`, `ones`...).
+fn full_as(op: &'static str, shape: &[i32], value: f64, dtype: Dtype, s: StreamOrDevice) -> OpResult {
+    let st = s.resolve(op)?;
+    check_shape(op, shape)?;
     Ok(node(shape.to_vec(), dtype, st, Primitive::Full(value), vec![]))
 }
 
@@ -33,7 +38,7 @@ pub fn full(shape: &[i32], value: f64, dtype: Dtype, s: impl Into<StreamOrDevice
 /// assert_eq!(a.to_vec::<f32>().unwrap(), vec![0.0; 3]);
 /// ```
 pub fn zeros(shape: &[i32], dtype: Dtype, s: impl Into<StreamOrDevice>) -> OpResult {
-    full(shape, 0.0, dtype, s)
+    full_as("zeros", shape, 0.0, dtype, s.into())
 }
 
 /// Ones.
@@ -43,7 +48,7 @@ pub fn zeros(shape: &[i32], dtype: Dtype, s: impl Into<StreamOrDevice>) -> OpRes
 /// assert_eq!(a.to_vec::<f32>().unwrap(), vec![1.0, 1.0]);
 /// ```
 pub fn ones(shape: &[i32], dtype: Dtype, s: impl Into<StreamOrDevice>) -> OpResult {
-    full(shape, 1.0, dtype, s)
+    full_as("ones", shape, 1.0, dtype, s.into())
 }
 
 /// Zeros with `a`'s shape and dtype.
@@ -53,7 +58,7 @@ pub fn ones(shape: &[i32], dtype: Dtype, s: impl Into<StreamOrDevice>) -> OpResu
 /// assert_eq!(wmx::zeros_like(&a, None).unwrap().to_vec::<u8>().unwrap(), vec![0, 0]);
 /// ```
 pub fn zeros_like(a: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
-    full(a.shape(), 0.0, a.dtype(), s)
+    full_as("zeros_like", a.shape(), 0.0, a.dtype(), s.into())
 }
 
 /// Ones with `a`'s shape and dtype.
@@ -63,7 +68,7 @@ pub fn zeros_like(a: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
 /// assert_eq!(wmx::ones_like(&a, None).unwrap().to_vec::<i32>().unwrap(), vec![1, 1]);
 /// ```
 pub fn ones_like(a: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
-    full(a.shape(), 1.0, a.dtype(), s)
+    full_as("ones_like", a.shape(), 1.0, a.dtype(), s.into())
 }
 
 /// `start, start + step, ...` up to (not including) `stop`.

@@ -63,7 +63,7 @@ pub fn transpose(a: &Array, axes: &[i32], s: impl Into<StreamOrDevice>) -> OpRes
         let mut seen = vec![false; nd];
         for &i in &p {
             if std::mem::replace(&mut seen[i], true) {
-                return Err(axis_err("transpose", "Repeat axes not allowed."));
+                return Err(axis_err("transpose", format!("Repeat axes not allowed in {axes:?}.")));
             }
         }
         p

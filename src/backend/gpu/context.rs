@@ -172,12 +172,25 @@ impl GpuContext {
         }));
         let (tx, rx) = mpsc::channel::<()>();
         let poll_device = device.clone();
+        // wgpu's GL backend holds its one GL context for the whole of a blocking wait, and other
+        // threads give up (panic) after a second without it; there we poll without blocking.
+        let blocking = entry.info.backend != wgpu::Backend::Gl;
         std::thread::Builder::new()
             .name(format!("wmx-gpu{index}-poller"))
             .spawn(move || {
                 while rx.recv().is_ok() {
                     while rx.try_recv().is_ok() {}
-                    let _ = poll_device.poll(wgpu::PollType::wait_indefinitely());
+                    if blocking {
+                        let _ = poll_device.poll(wgpu::PollType::wait_indefinitely());
+                        continue;
+                    }
+                    loop {
+                        match poll_device.poll(wgpu::PollType::Poll) {
+                            Ok(status) if status.is_queue_empty() => break,
+                            Ok(_) => std::thread::sleep(std::time::Duration::from_micros(200)),
+                            Err(_) => break,
+                        }
+                    }
                 }
             })
             .map_err(|e| Error::Backend { op: "gpu", msg: format!("cannot start the poller thread: {e}") })?;
