@@ -146,12 +146,12 @@ impl Array {
     /// ```
     pub fn try_from_slice<T: ArrayElement>(data: &[T], shape: &[i32]) -> Result<Array> {
         if let Some(d) = shape.iter().find(|&&d| d < 0) {
-            return Err(value_err("array", format!("Negative dimension {d} in shape {shape:?}.")));
+            return Err(value_err("array", format!("Negative dimension {d} in shape {}.", crate::shape::fmt_shape(shape))));
         }
         if size_of(shape) != data.len() {
             return Err(value_err(
                 "array",
-                format!("Data has {} elements but shape {shape:?} needs {}.", data.len(), size_of(shape)),
+                format!("Data has {} elements but shape {} needs {}.", data.len(), crate::shape::fmt_shape(shape), size_of(shape)),
             ));
         }
         let storage = Storage::host(crate::backend::host::HostVec::from_slice(data));
@@ -236,7 +236,7 @@ impl Array {
         if self.size() != 1 {
             return Err(value_err(
                 "item",
-                format!("item() needs an array of size 1; this one has shape {:?}.", self.shape()),
+                format!("item() needs an array of size 1; this one has shape {}.", crate::shape::fmt_shape(self.shape())),
             ));
         }
         Ok(self.to_vec::<T>()?[0])

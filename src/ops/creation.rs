@@ -9,7 +9,7 @@ use crate::stream::StreamOrDevice;
 
 fn check_shape(op: &'static str, shape: &[i32]) -> crate::error::Result<()> {
     if let Some(d) = shape.iter().find(|&&d| d < 0) {
-        return Err(value_err(op, format!("Negative dimension {d} in shape {shape:?}.")));
+        return Err(value_err(op, format!("Negative dimension {d} in shape {}.", crate::shape::fmt_shape(shape))));
     }
     Ok(())
 }

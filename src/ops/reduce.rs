@@ -126,7 +126,7 @@ fn arg_op(op: ArgReduceOp, a: &Array, axis: i32, keepdims: bool, s: impl Into<St
     let st = s.into().resolve(op.name())?;
     let ax = normalize_axis(op.name(), axis, a.ndim())?;
     if a.shape()[ax] == 0 {
-        return Err(value_err(op.name(), format!("Cannot {} reduce zero size axis {axis} of shape {:?}.", op.name(), a.shape())));
+        return Err(value_err(op.name(), format!("Cannot {} reduce zero size axis {axis} of shape {}.", op.name(), crate::shape::fmt_shape(a.shape()))));
     }
     let x = if a.dtype().domain() == Domain::Bool { cast_to(a, Dtype::Uint8, st) } else { a.clone() };
     let mut shape = a.shape().to_vec();
