@@ -62,3 +62,8 @@ pub fn transfer_count() -> u64 {
 pub mod kernels {
     pub use crate::backend::gpu::kernels::*;
 }
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

@@ -1,0 +1,83 @@
+//! First benchmark harness (no extra dependencies): elementwise add and exp, a full sum, and
+//! matmul, on the CPU and on GPU 0, printed as a table with GB/s or GFLOP/s.
+//! Run: `cargo bench --bench ops` (`-- quick` for fewer sizes). Inputs are random, not zeros;
+//! each timing evaluates a fresh graph over pre-evaluated inputs after a warm-up.
+
+use std::time::{Duration, Instant};
+use wmx::{self as mx, Array, Device, DeviceType, Dtype};
+
+fn random(n: usize, seed: u64) -> Vec<f32> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+fn on(dev: Device, v: &[f32], shape: &[i32]) -> Array {
+    let a = mx::contiguous(&Array::from_slice(v, shape), dev).unwrap();
+    mx::eval([&a]).unwrap();
+    a
+}
+
+/// Median seconds of `f` (which must evaluate its result) over enough runs to fill ~0.3 s.
+fn time(mut f: impl FnMut()) -> f64 {
+    f();
+    let start = Instant::now();
+    f();
+    let once = start.elapsed().max(Duration::from_micros(1));
+    let reps = ((0.3 / once.as_secs_f64()) as usize).clamp(3, 200);
+    let mut t: Vec<f64> = (0..reps)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(|a, b| a.total_cmp(b));
+    t[t.len() / 2]
+}
+
+fn row(op: &str, size: &str, dev: Device, secs: f64, amount: f64, unit: &str) {
+    let name = mx::device_info(dev).map(|i| i.name).unwrap_or_default();
+    println!("| {op:8} | {size:>12} | {name:32} | {:>10.1} µs | {:>9.1} {unit} |", secs * 1e6, amount / secs / 1e9);
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "quick");
+    let mut devices = vec![Device::cpu()];
+    if mx::device_count(DeviceType::Gpu) > 0 {
+        devices.push(Device::gpu(0));
+    }
+    println!("| op       |         size | device                           |          time |        rate |");
+    println!("|----------|--------------|----------------------------------|---------------|-------------|");
+    for &dev in &devices {
+        let sizes: &[usize] = if quick { &[1 << 20] } else { &[1 << 20, 1 << 24] };
+        for &n in sizes {
+            let a = on(dev, &random(n, 1), &[n as i32]);
+            let b = on(dev, &random(n, 2), &[n as i32]);
+            let bytes = 12.0 * n as f64;
+            let t = time(|| mx::eval([&mx::add(&a, &b, dev).unwrap()]).unwrap());
+            row("add", &format!("2^{}", n.trailing_zeros()), dev, t, bytes, "GB/s");
+            let t = time(|| mx::eval([&mx::exp(&a, dev).unwrap()]).unwrap());
+            row("exp", &format!("2^{}", n.trailing_zeros()), dev, t, 8.0 * n as f64, "GB/s");
+            let t = time(|| mx::eval([&mx::sum(&a, &[], false, dev).unwrap()]).unwrap());
+            row("sum", &format!("2^{}", n.trailing_zeros()), dev, t, 4.0 * n as f64, "GB/s");
+        }
+        let dims: &[usize] = if quick { &[256] } else { &[256, 1024] };
+        for &d in dims {
+            let a = on(dev, &random(d * d, 3), &[d as i32, d as i32]);
+            let b = on(dev, &random(d * d, 4), &[d as i32, d as i32]);
+            let t = time(|| mx::eval([&mx::matmul(&a, &b, dev).unwrap()]).unwrap());
+            row("matmul", &format!("{d}^3"), dev, t, 2.0 * (d * d * d) as f64, "GFLOP/s");
+        }
+        // Launch overhead: one tiny op per eval.
+        let s = on(dev, &[1.0], &[1]);
+        let t = time(|| mx::eval([&mx::add(&s, &s, dev).unwrap()]).unwrap());
+        row("tiny op", "1", dev, t, 1.0, "Gop/s");
+    }
+}
