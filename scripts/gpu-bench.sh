@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs on the device machine (see ../shared/GPU.md): the test binaries built here and carried in
+# .device/ (real-GPU correctness), the `ops` bench, and torch in the same run as the reference.
+# Logs go to $OUT; the last lines printed are the short table.
+set -u
+for f in .gl/*.deb; do dpkg -x "$f" /; done
+ldconfig
+export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+export WMX_REQUIRE_GPU=1 INSTA_WORKSPACE_ROOT="$PWD" CI=true
+OUT=${OUT:-/tmp/wmx-out}
+mkdir -p "$OUT"
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+status=0
+: > "$OUT/tests.log"
+for t in .device/tests/*; do
+    [ -x "$t" ] || continue
+    r=$("$t" --test-threads=8 2>&1 | tee -a "$OUT/tests.log" | grep -E '^test result' | tail -1)
+    echo "$(basename "$t"): $r"
+    case "$r" in *" 0 failed"*) ;; *) status=1 ;; esac
+done
+if [ -x .device/ops ]; then
+    .device/ops > "$OUT/bench.log" 2>&1
+    python3 scripts/torch_ref.py > "$OUT/torch.log" 2>&1
+    cat "$OUT/bench.log" "$OUT/torch.log"
+fi
+exit $status
