@@ -1,6 +1,6 @@
 //! First benchmark harness (no extra dependencies): elementwise add and exp, a full sum, and
 //! matmul, on the CPU and on GPU 0, printed as a table with GB/s or GFLOP/s.
-//! Run: `cargo bench --bench ops` (`-- quick` for fewer sizes). Inputs are random, not zeros;
+//! Run: `cargo bench --bench ops` (`-- quick` for fewer sizes, `-- large gpu` on a big GPU, `-- cpu` for the CPU rows only). Inputs are random, not zeros;
 //! each timing evaluates a fresh graph over pre-evaluated inputs after a warm-up.
 
 use std::time::{Duration, Instant};
@@ -48,15 +48,18 @@ fn row(op: &str, size: &str, dev: Device, secs: f64, amount: f64, unit: &str) {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "quick");
-    let mut devices = vec![Device::cpu()];
-    if mx::device_count(DeviceType::Gpu) > 0 {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "quick");
+    // `large` (the GPU machine): 2^28 elements and 4096^3 matmul; `gpu`: skip the CPU rows.
+    let large = args.iter().any(|a| a == "large");
+    let mut devices = if args.iter().any(|a| a == "gpu") { vec![] } else { vec![Device::cpu()] };
+    if mx::device_count(DeviceType::Gpu) > 0 && !args.iter().any(|a| a == "cpu") {
         devices.push(Device::gpu(0));
     }
     println!("| op       |         size | device                           |          time |        rate |");
     println!("|----------|--------------|----------------------------------|---------------|-------------|");
     for &dev in &devices {
-        let sizes: &[usize] = if quick { &[1 << 20] } else { &[1 << 20, 1 << 24] };
+        let sizes: &[usize] = if quick { &[1 << 20] } else if large { &[1 << 20, 1 << 24, 1 << 28] } else { &[1 << 20, 1 << 24] };
         for &n in sizes {
             let a = on(dev, &random(n, 1), &[n as i32]);
             let b = on(dev, &random(n, 2), &[n as i32]);
@@ -68,7 +71,7 @@ fn main() {
             let t = time(|| mx::eval([&mx::sum(&a, &[], false, dev).unwrap()]).unwrap());
             row("sum", &format!("2^{}", n.trailing_zeros()), dev, t, 4.0 * n as f64, "GB/s");
         }
-        let dims: &[usize] = if quick { &[256] } else { &[256, 1024] };
+        let dims: &[usize] = if quick { &[256] } else if large { &[256, 1024, 4096] } else if dev == Device::cpu() { &[256, 1024, 2048] } else { &[256, 1024] };
         for &d in dims {
             let a = on(dev, &random(d * d, 3), &[d as i32, d as i32]);
             let b = on(dev, &random(d * d, 4), &[d as i32, d as i32]);
