@@ -15,7 +15,8 @@ echo
 echo "| op | size | wmx | numpy | numpy/wmx |"
 echo "|---|---|---|---|---|"
 while read -r _ op size secs; do
-    row=$(grep -E "^\| $op +\| +$size +\| cpu" /tmp/wmx-cpu-bench.txt || true)
+    pat=$(printf '%s' "$size" | sed 's/\^/\\^/g')
+    row=$(grep -E "^\| $op +\| +$pat +\| cpu" /tmp/wmx-cpu-bench.txt || true)
     [ -n "$row" ] || continue
     us=$(echo "$row" | awk -F'|' '{print $5}' | sed 's/µs//; s/ //g')
     awk -v op="$op" -v size="$size" -v us="$us" -v ref="$secs" 'BEGIN { printf "| %s | %s | %.1f µs | %.1f µs | %.2f |\n", op, size, us, ref * 1e6, ref * 1e6 / us }'
