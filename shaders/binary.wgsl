@@ -1,7 +1,8 @@
 // binary.wgsl — out[i] = op(in0[i], in1[i]) for two inputs of one dtype (already broadcast by
 // strides): arithmetic, comparisons (bool output), logical ops. One invocation per output word.
 // Prelude provides: WG; S_IN0, S_IN1, S_OUT; C_IN0 (= C_IN1), C_OUT; OUT_PER_WORD;
-//   load_in0(i), load_in1(i); store_out(w, v); op(a: C_IN0, b: C_IN0) -> C_OUT; index helpers.
+//   load_in0(i), load_in1(i); store_out(w, v); op(a: C_IN0, b: C_IN0) -> C_OUT; wmx_index(i, k)
+//   (dense or strided, per variant); index.wgsl.
 // Bindings: 0 info (see index.wgsl), 1 in0, 2 in1 (read), 3 out (read_write).
 
 @group(0) @binding(0) var<storage, read> info: array<u32>;
@@ -43,28 +44,11 @@ fn wmx_upow(a: u32, b: u32) -> u32 {
     return r;
 }
 
-@compute @workgroup_size(WG)
-fn binary_contig(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let w = wmx_word_id(gid, nwg);
-    let n = info[0];
-    if (w * OUT_PER_WORD >= n) { return; }
-    var v: array<C_OUT, OUT_PER_WORD>;
-    for (var j = 0u; j < OUT_PER_WORD; j = j + 1u) {
-        let i = w * OUT_PER_WORD + j;
-        if (i < n) { v[j] = op(load_in0(wmx_contig_index(i, 0u)), load_in1(wmx_contig_index(i, 1u))); }
-    }
-    store_out(w, v);
-}
+fn value_at(i: u32) -> C_OUT { return op(load_in0(wmx_index(i, 0u)), load_in1(wmx_index(i, 1u))); }
 
 @compute @workgroup_size(WG)
-fn binary_strided(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let w = wmx_word_id(gid, nwg);
-    let n = info[0];
-    if (w * OUT_PER_WORD >= n) { return; }
-    var v: array<C_OUT, OUT_PER_WORD>;
-    for (var j = 0u; j < OUT_PER_WORD; j = j + 1u) {
-        let i = w * OUT_PER_WORD + j;
-        if (i < n) { v[j] = op(load_in0(wmx_strided_index(i, 0u)), load_in1(wmx_strided_index(i, 1u))); }
-    }
-    store_out(w, v);
+    if (w * OUT_PER_WORD >= info[0]) { return; }
+    wmx_write_word(w, info[0]);
 }

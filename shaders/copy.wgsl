@@ -10,9 +10,11 @@
 @group(0) @binding(1) var<storage, read> in0: array<S_IN0>;
 @group(0) @binding(2) var<storage, read_write> out: array<S_OUT>;
 
+fn value_at(i: u32) -> C_OUT { return load_in0(wmx_strided_index(i, 0u)); }
+
 @compute @workgroup_size(WG)
 fn copy_window(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = wmx_word_id(gid, nwg);
     if (i >= info[0]) { return; }
-    store_out1(wmx_strided_index(i, 1u), load_in0(wmx_strided_index(i, 0u)));
+    store_out1(wmx_strided_index(i, 1u), value_at(i));
 }

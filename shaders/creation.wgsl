@@ -10,12 +10,6 @@
 @compute @workgroup_size(WG)
 fn creation_fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let w = wmx_word_id(gid, nwg);
-    let n = info[0];
-    if (w * OUT_PER_WORD >= n) { return; }
-    var v: array<C_OUT, OUT_PER_WORD>;
-    for (var j = 0u; j < OUT_PER_WORD; j = j + 1u) {
-        let i = w * OUT_PER_WORD + j;
-        if (i < n) { v[j] = value_at(i); }
-    }
-    store_out(w, v);
+    if (w * OUT_PER_WORD >= info[0]) { return; }
+    wmx_write_word(w, info[0]);
 }

@@ -1,8 +1,10 @@
-// index.wgsl — shared index helpers for the elementwise families (unary, binary, ternary).
-// Not a kernel: the prelude generator appends it to the prelude of those families.
+// index.wgsl — shared helpers of the elementwise families (unary, binary, ternary, creation,
+// copy): index maps for strided and dense inputs, the 2-D grid's linear id, and the loop that
+// fills one 32-bit output word. Not a kernel: the prelude generator appends it to those preludes.
 // Contract: the family declares `info: array<u32>` laid out as
-//   [n, ndim, shape[ndim], then per input k: strides_k[ndim] (i32 bits), offset_k].
-// Contiguous variants pass ndim = 0, so input k's offset sits at info[2 + k].
+//   [n, ndim, shape[ndim], then per input k: strides_k[ndim] (i32 bits), offset_k]
+// (contiguous variants pass ndim = 0, so input k's offset sits at info[2 + k]) and defines
+// `fn value_at(i: u32) -> C_OUT`, the value of output element i.
 
 // Element index in input `k` of logical (row-major) element `i`, for strided inputs.
 fn wmx_strided_index(i: u32, k: u32) -> u32 {
@@ -27,4 +29,15 @@ fn wmx_contig_index(i: u32, k: u32) -> u32 {
 // Linear id of the output word this invocation owns, on a 2-D grid of workgroups.
 fn wmx_word_id(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return gid.x + gid.y * nwg.x * WG;
+}
+
+// Computes the OUT_PER_WORD elements of output word `w` (those below `n`) and stores the word, so
+// packed outputs (four bools or uint8s, two halves) are written whole by one invocation.
+fn wmx_write_word(w: u32, n: u32) {
+    var v: array<C_OUT, OUT_PER_WORD>;
+    for (var j = 0u; j < OUT_PER_WORD; j = j + 1u) {
+        let i = w * OUT_PER_WORD + j;
+        if (i < n) { v[j] = value_at(i); }
+    }
+    store_out(w, v);
 }

@@ -264,3 +264,38 @@ impl SignumZero for f64 {
         if self > 0.0 { 1.0 } else if self < 0.0 { -1.0 } else { 0.0 }
     }
 }
+
+/// More than 65,535 workgroups of 256 invocations: the GPU kernels take a 2-D grid.
+#[test]
+fn large_arrays_use_a_two_dimensional_grid() {
+    let Some(gpu) = common::gpu() else { return };
+    let n = 65_535 * 256 + 4_097;
+    let a = mx::arange(0.0, n as f64, 1.0, Dtype::Int32, gpu).unwrap();
+    let b = mx::add(&a, &a, gpu).unwrap();
+    let v = b.to_vec::<i32>().unwrap();
+    assert_eq!(v.len(), n);
+    for i in [0, 1, 65_535 * 256 - 1, 65_535 * 256, n - 1] {
+        assert_eq!(v[i], 2 * i as i32, "element {i}");
+    }
+    // A reduction with more than 65,535 outputs, one workgroup each.
+    let m = mx::reshape(&mx::astype(&mx::slice(&a, &[0], &[70_000 * 40], &[], gpu).unwrap(), Dtype::Float32, gpu).unwrap(), &[70_000, 40], gpu).unwrap();
+    let s = mx::sum(&m, &[1], false, gpu).unwrap().to_vec::<f32>().unwrap();
+    for r in [0usize, 65_535, 69_999] {
+        let want: f64 = (0..40).map(|j| (r * 40 + j) as f64).sum();
+        assert!((s[r] as f64 - want).abs() <= 1e-6 * want, "row {r}: {} vs {want}", s[r]);
+    }
+}
+
+/// An array larger than the device's largest buffer is refused with a clear error, not a panic.
+#[test]
+fn arrays_beyond_the_binding_limit_are_refused() {
+    let Some(gpu) = common::gpu() else { return };
+    let limit = mx::device_info(gpu).unwrap().max_buffer_binding_size;
+    let n = (limit / 4 + 1).min(i32::MAX as u64) as i32;
+    let s = mx::new_stream(gpu);
+    let a = mx::ones(&[n], Dtype::Float32, s).unwrap();
+    let err = mx::eval([&a]).unwrap_err();
+    assert!(matches!(err, mx::Error::TooLarge { .. }), "{err}");
+    assert!(err.to_string().starts_with("[full]"), "{err}"); // the primitive behind ones
+    assert_eq!(mx::synchronize(s).unwrap_err(), err);
+}

@@ -133,11 +133,9 @@ impl KernelKey {
     /// The entry point inside the family file.
     pub fn entry_point(&self) -> &'static str {
         match *self {
-            KernelKey::Unary { strided, .. } | KernelKey::Cast { strided, .. } => {
-                if strided { "unary_strided" } else { "unary_contig" }
-            }
-            KernelKey::Binary { strided, .. } => if strided { "binary_strided" } else { "binary_contig" },
-            KernelKey::Where { strided, .. } => if strided { "ternary_strided" } else { "ternary_contig" },
+            KernelKey::Unary { .. } | KernelKey::Cast { .. } => "unary",
+            KernelKey::Binary { .. } => "binary",
+            KernelKey::Where { .. } => "ternary",
             KernelKey::Window { .. } => "copy_window",
             KernelKey::Full { .. } | KernelKey::Arange { .. } => "creation_fill",
             KernelKey::Reduce { per_thread, .. } => if per_thread { "reduce_thread" } else { "reduce_wg" },
@@ -464,6 +462,10 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
         }
     };
     if needs_index {
+        if let KernelKey::Unary { strided, .. } | KernelKey::Cast { strided, .. } | KernelKey::Binary { strided, .. } | KernelKey::Where { strided, .. } = *key {
+            let f = if strided { "wmx_strided_index" } else { "wmx_contig_index" };
+            let _ = writeln!(p, "fn wmx_index(i: u32, k: u32) -> u32 {{ return {f}(i, k); }}");
+        }
         p.push_str(INDEX);
     }
     let _ = writeln!(p, "// ---- family ----");
