@@ -10,6 +10,66 @@
 @group(0) @binding(1) var<storage, read> in0: array<S_IN0>;
 @group(0) @binding(2) var<storage, read_write> out: array<S_OUT>;
 
+// Natural log within about 1 ulp (Cephes' logf): GPU `log` is often several ulp off, which the
+// random distributions (erfinv's tails) would amplify.
+fn wmx_log(v: f32) -> f32 {
+    if (wmx_isnan(v) || v < 0.0) { return wmx_nan(); }
+    if (v == 0.0) { return bitcast<f32>(0xff800000u); }
+    if (bitcast<u32>(v) == 0x7f800000u) { return v; }
+    var b = bitcast<u32>(v);
+    var e = 0;
+    if (b < 0x00800000u) { b = bitcast<u32>(v * 8388608.0); e = -23; }
+    e = e + i32(b >> 23u) - 126;
+    var x = bitcast<f32>((b & 0x007fffffu) | 0x3f000000u);
+    if (x < 0.70710678118654752440) { e = e - 1; x = x + x - 1.0; } else { x = x - 1.0; }
+    let z = x * x;
+    var y = 7.0376836292e-2;
+    y = y * x - 1.1514610310e-1; y = y * x + 1.1676998740e-1; y = y * x - 1.2420140846e-1;
+    y = y * x + 1.4249322787e-1; y = y * x - 1.6668057665e-1; y = y * x + 2.0000714765e-1;
+    y = y * x - 2.4999993993e-1; y = y * x + 3.3333331174e-1;
+    y = y * x * z;
+    let fe = f32(e);
+    y = y + -2.12194440e-4 * fe;
+    y = y + -0.5 * z;
+    return x + y + 0.693359375 * fe;
+}
+
+// log(1 + x) without cancellation for small x.
+fn wmx_log1p(x: f32) -> f32 {
+    let u = 1.0 + x;
+    if (u == 1.0) { return x; }
+    return wmx_log(u) * x / (u - 1.0);
+}
+
+// MLX's single-precision erfinv (Giles): log, then an fma polynomial in it.
+fn wmx_erfinv(a: f32) -> f32 {
+    let t = wmx_log(fma(a, -a, 1.0));
+    if (abs(t) > 6.125) {
+        var p = 3.03697567e-10;
+        p = fma(p, t, 2.93243101e-8); p = fma(p, t, 1.22150334e-6); p = fma(p, t, 2.84108955e-5);
+        p = fma(p, t, 3.93552968e-4); p = fma(p, t, 3.02698812e-3); p = fma(p, t, 4.83185798e-3);
+        p = fma(p, t, -2.64646143e-1); p = fma(p, t, 8.40016484e-1);
+        return a * p;
+    }
+    var p = 5.43877832e-9;
+    p = fma(p, t, 1.43285448e-7); p = fma(p, t, 1.22774793e-6); p = fma(p, t, 1.12963626e-7);
+    p = fma(p, t, -5.61530760e-5); p = fma(p, t, -1.47697632e-4); p = fma(p, t, 2.31468678e-3);
+    p = fma(p, t, 1.15392581e-2); p = fma(p, t, -2.32015476e-1); p = fma(p, t, 8.86226892e-1);
+    return a * p;
+}
+
+// MLX's erf (Abramowitz-Stegun 7.1.26 with fma); erf(+-0) is -0 as in MLX.
+fn wmx_erf(x: f32) -> f32 {
+    let t = 1.0 / fma(0.3275911, abs(x), 1.0);
+    var r = fma(1.061405429, t, -1.453152027);
+    r = fma(r, t, 1.421413741);
+    r = fma(r, t, -0.284496736);
+    r = fma(r, t, 0.254829592);
+    let e = -exp(-x * x);
+    let res = fma(e * t, r, 1.0);
+    return select(-res, res, x > 0.0);
+}
+
 fn value_at(i: u32) -> C_OUT { return op(load_in0(wmx_index(i, 0u))); }
 
 @compute @workgroup_size(WG)

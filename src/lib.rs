@@ -27,6 +27,7 @@ mod error;
 mod graph;
 mod ops;
 mod primitive;
+pub mod random;
 mod shape;
 mod stream;
 

@@ -56,7 +56,7 @@ unary_table! {
     Sign "sign" f: (|x: f32| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }, "select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0)")
         i: (|x: i32| x.signum(), "sign(x)") u: (|x: u32| (x > 0) as u32, "select(0u, 1u, x > 0u)") b: (|x| x, "x");
     Exp "exp" f: (|x: f32| x.exp(), "exp(x)");
-    Log "log" f: (|x: f32| x.ln(), "log(x)");
+    Log "log" f: (|x: f32| x.ln(), "wmx_log(x)");
     Sqrt "sqrt" f: (|x: f32| x.sqrt(), "sqrt(x)");
     Rsqrt "rsqrt" f: (|x: f32| 1.0 / x.sqrt(), "1.0 / sqrt(x)");
     Square "square" f: (|x| x * x, "x * x") i: (|x: i32| x.wrapping_mul(x), "x * x") u: (|x: u32| x.wrapping_mul(x), "x * x") b: (|x| x, "x");
@@ -68,6 +68,53 @@ unary_table! {
     Floor "floor" f: (|x: f32| x.floor(), "floor(x)") i: (|x| x, "x") u: (|x| x, "x");
     Ceil "ceil" f: (|x: f32| x.ceil(), "ceil(x)") i: (|x| x, "x") u: (|x| x, "x");
     LogicalNot "logical_not" b: (|x: bool| !x, "!x");
+    Log1p "log1p" f: (|x: f32| x.ln_1p(), "wmx_log1p(x)");
+    Erf "erf" f: (erf_f32, "wmx_erf(x)");
+    Erfinv "erfinv" f: (erfinv_f32, "wmx_erfinv(x)");
+}
+
+/// MLX's single-precision erfinv (Giles): `logf`, then an fma polynomial. On the CPU `f32::ln` is
+/// the platform's `logf` (glibc on Linux, as in MLX's Linux build), so results match MLX's bits.
+pub(crate) fn erfinv_f32(a: f32) -> f32 {
+    const WIDE: [f32; 9] = [3.03697567e-10, 2.93243101e-8, 1.22150334e-6, 2.84108955e-5, 3.93552968e-4, 3.02698812e-3, 4.83185798e-3, -2.64646143e-1, 8.40016484e-1];
+    const NARROW: [f32; 10] = [5.43877832e-9, 1.43285448e-7, 1.22774793e-6, 1.12963626e-7, -5.61530760e-5, -1.47697632e-4, 2.31468678e-3, 1.15392581e-2, -2.32015476e-1, 8.86226892e-1];
+    let t = a.mul_add(-a, 1.0).ln();
+    let c: &[f32] = if t.abs() > 6.125 { &WIDE } else { &NARROW };
+    let p = c[1..].iter().fold(c[0], |p, &k| p.mul_add(t, k));
+    a * p
+}
+
+/// MLX's `exp` approximation (Cephes polynomial), used inside its `erf`.
+fn mlx_exp(x: f32) -> f32 {
+    if x.is_nan() {
+        return x;
+    }
+    if x > 88.0 {
+        return f32::INFINITY;
+    }
+    if x < -88.0 {
+        return 0.0;
+    }
+    let y = x * 1.442695f32;
+    let ip = ((y as f64) + 0.5).floor() as f32;
+    let f = y - ip;
+    let mut p = 1.535336188319500e-4f32;
+    for k in [1.339887440266574e-3f32, 9.618437357674640e-3, 5.550332471162809e-2, 2.402264791363012e-1, 6.931472028550421e-1, 1.0] {
+        p = p.mul_add(f, k);
+    }
+    f32::from_bits(((ip as i32 + 127) << 23) as u32) * p
+}
+
+/// MLX's erf (Abramowitz–Stegun 7.1.26 with fma); `erf(±0)` is `-0`, as in MLX.
+pub(crate) fn erf_f32(x: f32) -> f32 {
+    let t = 1.0f32 / 0.3275911f32.mul_add(x.abs(), 1.0);
+    let mut r = 1.061405429f32.mul_add(t, -1.453152027);
+    r = r.mul_add(t, 1.421413741);
+    r = r.mul_add(t, -0.284496736);
+    r = r.mul_add(t, 0.254829592);
+    let e = -mlx_exp(-x * x);
+    let res = (e * t).mul_add(r, 1.0);
+    if x > 0.0 { res } else { -res }
 }
 
 impl UnaryOp {
@@ -288,6 +335,9 @@ pub(crate) enum Primitive {
     Slice { start: Vec<i32>, step: Vec<i32> },
     /// Inputs joined along `axis`.
     Concatenate { axis: usize },
+    /// MLX's Threefry bits: `per_key` elements of `width` bytes for each key of the input
+    /// (uint32 pairs); uint8 output for width 1, else uint32.
+    RandomBits { width: u32, per_key: usize },
     /// A dense row-major copy.
     Copy,
 }
@@ -311,6 +361,7 @@ impl Primitive {
             Primitive::Broadcast => "broadcast_to",
             Primitive::Slice { .. } => "slice",
             Primitive::Concatenate { .. } => "concatenate",
+            Primitive::RandomBits { .. } => "bits",
             Primitive::Copy => "copy",
         }
     }

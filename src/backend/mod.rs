@@ -171,6 +171,7 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
         | Primitive::ArgReduce { .. }
         | Primitive::Matmul
         | Primitive::Concatenate { .. }
+        | Primitive::RandomBits { .. }
         | Primitive::Copy => return None,
     }
     Some(d)

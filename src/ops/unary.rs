@@ -147,6 +147,27 @@ unary_fns! {
     /// assert_eq!(wmx::logical_not(&a, None).unwrap().to_vec::<bool>().unwrap(), vec![true, false]);
     /// ```
     logical_not => LogicalNot;
+    /// `log(1 + a)`, accurate near 0.
+    ///
+    /// ```
+    /// let a = wmx::Array::from_slice(&[0.0f32], &[1]);
+    /// assert_eq!(wmx::log1p(&a, None).unwrap().to_vec::<f32>().unwrap(), vec![0.0]);
+    /// ```
+    log1p => Log1p;
+    /// The error function (MLX's single-precision approximation).
+    ///
+    /// ```
+    /// let a = wmx::Array::from_slice(&[10.0f32], &[1]);
+    /// assert_eq!(wmx::erf(&a, None).unwrap().to_vec::<f32>().unwrap(), vec![1.0]);
+    /// ```
+    erf => Erf;
+    /// The inverse error function (MLX's single-precision algorithm).
+    ///
+    /// ```
+    /// let a = wmx::Array::from_slice(&[0.0f32], &[1]);
+    /// assert_eq!(wmx::erfinv(&a, None).unwrap().to_vec::<f32>().unwrap(), vec![0.0]);
+    /// ```
+    erfinv => Erfinv;
 }
 
 /// `a` converted to `dtype` (floats to integers truncate; to bool is `!= 0`).

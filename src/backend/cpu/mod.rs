@@ -4,6 +4,7 @@
 pub(crate) mod copy;
 pub(crate) mod elementwise;
 pub(crate) mod matmul;
+pub(crate) mod random;
 pub(crate) mod reduce;
 
 use crate::array::Node;
@@ -48,6 +49,11 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
             matmul::matmul(sa, a, sb, b, dt)?
         }
         Primitive::Concatenate { axis } => concatenate(inputs, *axis, dt)?,
+        Primitive::RandomBits { width, per_key } => {
+            let (s, d) = input(0)?;
+            let keys = copy::as_u32(host_of(d)?, s, &d.strides, d.offset);
+            random::bits(&keys, *per_key, *width)
+        }
         Primitive::Constant | Primitive::Transpose(_) | Primitive::Broadcast | Primitive::Slice { .. } => {
             return Err(Error::Backend {
                 op: node.prim.name(),

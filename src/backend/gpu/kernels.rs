@@ -33,6 +33,8 @@ pub enum KernelKey {
     ArgReduce { op: ArgReduceOp, dtype: Dtype },
     /// Tiled matmul of `dtype` inputs into `out` (f32, or f16 when native).
     Matmul { dtype: Dtype, out: Dtype },
+    /// MLX's Threefry bits of `width` bytes (uint8 output for 1, else uint32).
+    RandomBits { width: u8 },
 }
 
 fn short(d: Dtype) -> &'static str {
@@ -77,6 +79,7 @@ impl fmt::Display for KernelKey {
             }
             KernelKey::ArgReduce { op, dtype } => write!(f, "arg_reduce.{}.{}", op.name(), short(dtype)),
             KernelKey::Matmul { dtype, out } => write!(f, "matmul_tiled.{}.{}", short(dtype), short(out)),
+            KernelKey::RandomBits { width } => write!(f, "random_bits.w{width}"),
         }
     }
 }
@@ -90,6 +93,7 @@ const CREATION: &str = include_str!("../../../shaders/creation.wgsl");
 const REDUCE: &str = include_str!("../../../shaders/reduce.wgsl");
 const ARG_REDUCE: &str = include_str!("../../../shaders/arg_reduce.wgsl");
 const MATMUL: &str = include_str!("../../../shaders/matmul.wgsl");
+const RANDOM: &str = include_str!("../../../shaders/random.wgsl");
 
 /// Packed f16 without `pack2x16float`: that builtin needs a downlevel capability (f16 in f32)
 /// that GL ES adapters and llvmpipe lack, so half floats are converted with integer ops
@@ -126,6 +130,30 @@ fn wmx_f32_to_f16(x: f32) -> u32 {
 }
 ";
 
+/// Exact (round-to-nearest-even) integer to f32 conversion with integer ops, so `astype` and the
+/// random distributions built on it give the same bits on every GPU.
+const INT_TO_FLOAT: &str = "fn wmx_u32_to_f32(x: u32) -> f32 {
+    if (x == 0u) { return 0.0; }
+    var e = 31u - countLeadingZeros(x);
+    var m = 0u;
+    if (e <= 23u) {
+        m = x << (23u - e);
+    } else {
+        let sh = e - 23u;
+        m = x >> sh;
+        let rem = x & ((1u << sh) - 1u);
+        let halfway = 1u << (sh - 1u);
+        if (rem > halfway || (rem == halfway && (m & 1u) == 1u)) { m = m + 1u; }
+        if (m == 0x1000000u) { m = m >> 1u; e = e + 1u; }
+    }
+    return bitcast<f32>(((e + 127u) << 23u) | (m & 0x7fffffu));
+}
+fn wmx_i32_to_f32(x: i32) -> f32 {
+    let a = wmx_u32_to_f32(u32(abs(x)));
+    return select(a, -a, x < 0);
+}
+";
+
 /// Workgroup size of the 1-D kernels.
 pub const WG: u32 = 256;
 
@@ -141,6 +169,7 @@ impl KernelKey {
             KernelKey::Reduce { per_thread, .. } => if per_thread { "reduce_thread" } else { "reduce_wg" },
             KernelKey::ArgReduce { .. } => "arg_reduce",
             KernelKey::Matmul { .. } => "matmul_tiled",
+            KernelKey::RandomBits { .. } => "random_bits",
         }
     }
 
@@ -154,6 +183,7 @@ impl KernelKey {
             KernelKey::Reduce { acc, .. } => acc,
             KernelKey::ArgReduce { .. } => Dtype::Uint32,
             KernelKey::Matmul { out, .. } => out,
+            KernelKey::RandomBits { width } => if width == 1 { Dtype::Uint8 } else { Dtype::Uint32 },
         }
     }
 }
@@ -235,6 +265,9 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
         if dtype.is_float() {
             keys.push(matmul_key(dtype, native_f16));
         }
+    }
+    for width in [1, 2, 4] {
+        keys.push(KernelKey::RandomBits { width });
     }
     keys
 }
@@ -320,7 +353,9 @@ fn cast_expr(from: Domain, to: Domain) -> &'static str {
         // Negative floats wrap like C's conversion through a signed integer.
         (Float, Uint) => "select(u32(x), bitcast<u32>(i32(x)), x < 0.0)",
         (Float, Bool) => "x != 0.0",
-        (Int, Float) | (Uint, Float) => "f32(x)",
+        // Integer to float with integer ops: round to nearest even whatever the GPU's mode.
+        (Int, Float) => "wmx_i32_to_f32(x)",
+        (Uint, Float) => "wmx_u32_to_f32(x)",
         (Int, Uint) => "bitcast<u32>(x)",
         (Uint, Int) => "bitcast<i32>(x)",
         (Int, Bool) => "x != 0",
@@ -356,6 +391,7 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             }
             KernelKey::Reduce { input, acc, .. } => input == Dtype::Float16 || acc == Dtype::Float16,
             KernelKey::Matmul { dtype, out } => dtype == Dtype::Float16 || out == Dtype::Float16,
+            KernelKey::RandomBits { .. } => false,
         };
     if uses_f16 {
         p.push_str("enable f16;\n");
@@ -365,6 +401,7 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
     // NaN tests by bits: comparisons with NaN are not reliable across shader compilers.
     p.push_str("fn wmx_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }\n");
     p.push_str("fn wmx_nan() -> f32 { return bitcast<f32>(0x7fc00000u); }\n");
+    p.push_str(INT_TO_FLOAT);
     if !native_f16 {
         p.push_str(F16_BITS);
     }
@@ -459,6 +496,10 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             input_slot(&mut p, "in1", dtype, native_f16);
             output_slot(&mut p, out, native_f16);
             (MATMUL, false)
+        }
+        KernelKey::RandomBits { .. } => {
+            output_slot(&mut p, key.out_dtype(), native_f16);
+            (RANDOM, true)
         }
     };
     if needs_index {

@@ -180,6 +180,18 @@ impl Gpu<'_> {
         Ok(result)
     }
 
+    /// MLX's Threefry bits for every key in `keys` (dense u32 pairs).
+    fn random_bits(&self, keys: &Data, width: u32, per_key: usize, n: usize, dtype: Dtype, shape: &[i32]) -> Result<Data> {
+        self.check_index_range(n.max(per_key * width as usize))?;
+        let out = self.out(dtype, n)?;
+        let words = (per_key as u64 * width as u64).div_ceil(4);
+        let info = [n as u32, per_key.max(1) as u32, width, words as u32, words.div_ceil(2) as u32];
+        let key = KernelKey::RandomBits { width: width as u8 };
+        let groups = (n as u64).div_ceil(per_word(dtype, self.ctx.native_f16) as u64).div_ceil(WG as u64);
+        self.ctx.dispatch(self.stream, &key, &[buf(keys)?, &out], &info, grid(groups, self.max_groups()))?;
+        Ok(self.data(out, dtype, shape))
+    }
+
     /// Joins inputs along `axis` by copying each into its window of the output.
     fn concatenate(&self, inputs: &[(Vec<i32>, Data)], axis: usize, out_shape: &[i32], dtype: Dtype) -> Result<Data> {
         let wide = widen(dtype, self.ctx.native_f16);
@@ -273,6 +285,12 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
             g.matmul(sa, a, sb, b, shape, dt)
         }
         Primitive::Concatenate { axis } => g.concatenate(inputs, *axis, shape, dt),
+        Primitive::RandomBits { width, per_key } => {
+            let (s, d) = input(0)?;
+            // The kernel reads key pairs densely from the start of their buffer.
+            let keys = if d.is_contiguous(s) && d.offset == 0 { d.clone() } else { g.cast(s, d, Dtype::Uint32, Dtype::Uint32)? };
+            g.random_bits(&keys, *width, *per_key, n, dt, shape)
+        }
         Primitive::Constant | Primitive::Transpose(_) | Primitive::Broadcast | Primitive::Slice { .. } => Err(Error::Backend {
             op: node.prim.name(),
             msg: "invariant: views and constants are resolved before the GPU backend".into(),
