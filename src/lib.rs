@@ -39,6 +39,7 @@ pub use graph::{async_eval, eval, synchronize, Evaluation};
 pub use ops::binary::*;
 pub use ops::composite::*;
 pub use ops::creation::*;
+pub use ops::index::*;
 pub use ops::linalg::*;
 pub use ops::reduce::*;
 pub use ops::shape::*;

@@ -338,6 +338,11 @@ pub(crate) enum Primitive {
     /// MLX's Threefry bits: `per_key` elements of `width` bytes for each key of the input
     /// (uint32 pairs); uint8 output for width 1, else uint32.
     RandomBits { width: u32, per_key: usize },
+    /// Stable ascending argsort along the last axis (uint32 indices).
+    ArgSort,
+    /// `out[.., j, ..] = a[.., idx[j], ..]` along `axis`; inputs: a, and 1-D uint32 indices
+    /// already wrapped and clamped to the axis.
+    Take { axis: usize },
     /// A dense row-major copy.
     Copy,
 }
@@ -362,6 +367,8 @@ impl Primitive {
             Primitive::Slice { .. } => "slice",
             Primitive::Concatenate { .. } => "concatenate",
             Primitive::RandomBits { .. } => "bits",
+            Primitive::ArgSort => "argsort",
+            Primitive::Take { .. } => "take",
             Primitive::Copy => "copy",
         }
     }

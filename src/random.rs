@@ -396,3 +396,47 @@ fn categorical_inverse_cdf(logits: &Array, n: i32, shape: &[i32], key: Option<&A
     let count = ops::reduce::sum(&hits, &[-1], false, st)?;
     ops::unary::astype(&ops::binary::subtract(&count, &Array::scalar(1i32), st)?, Dtype::Uint32, st)
 }
+
+/// What [`permutation`] permutes: `0..n`, or an array along an axis.
+pub enum Permute<'a> {
+    /// A permutation of `0..n` (uint32).
+    Range(i32),
+    /// The array shuffled along the axis.
+    Array(&'a Array),
+}
+impl From<i32> for Permute<'_> {
+    fn from(n: i32) -> Self {
+        Permute::Range(n)
+    }
+}
+impl<'a> From<&'a Array> for Permute<'a> {
+    fn from(a: &'a Array) -> Self {
+        Permute::Array(a)
+    }
+}
+
+/// A random permutation of `0..n` (uint32), or of an array along `axis`: the stable argsort of
+/// 32-bit random bits, as MLX does.
+///
+/// ```
+/// let p = wmx::random::permutation(5, 0, Some(&wmx::random::key(0)), None).unwrap();
+/// let mut v = p.to_vec::<u32>().unwrap();
+/// v.sort();
+/// assert_eq!(v, vec![0, 1, 2, 3, 4]);
+/// ```
+pub fn permutation<'a>(x: impl Into<Permute<'a>>, axis: i32, key: Option<&Array>, s: impl Into<StreamOrDevice>) -> Result<Array> {
+    let st = s.into().resolve("permutation")?;
+    match x.into() {
+        Permute::Range(n) => {
+            if n < 0 {
+                return Err(value_err("permutation", format!("n must be non-negative, got {n}.")));
+            }
+            ops::index::argsort(&bits(&[n], 4, key, st)?, 0, st)
+        }
+        Permute::Array(a) => {
+            let ax = normalize_axis("permutation", axis, a.ndim())?;
+            let perm = ops::index::argsort(&bits(&[a.shape()[ax]], 4, key, st)?, 0, st)?;
+            ops::index::take(a, &perm, ax as i32, st)
+        }
+    }
+}

@@ -105,6 +105,18 @@ fn run(c: &Case, dev: Device) -> Option<mx::Result<Array>> {
             let ns = c.params.get("num_samples").map(|n| n.parse().unwrap());
             random::categorical(&arg(c, "logits")?, c.params.get("axis").map_or(-1, |a| a.parse().unwrap()), ns, k, dev)
         }
+        "permutation" => match arg(c, "x") {
+            Some(x) if c.params.contains_key("x_shape") => {
+                random::permutation(&x, c.params.get("axis").map_or(0, |a| a.parse().unwrap()), k, dev)
+            }
+            _ => random::permutation(c.params["x"].parse::<i32>().unwrap(), 0, k, dev),
+        },
+        "permutation" => match arg(c, "x") {
+            Some(x) if c.params.contains_key("x_shape") => {
+                random::permutation(&x, c.params.get("axis").map_or(0, |a| a.parse().unwrap()), k, dev)
+            }
+            _ => random::permutation(c.params["x"].parse::<i32>().unwrap(), 0, k, dev),
+        },
         _ => return None,
     })
 }
@@ -144,7 +156,7 @@ fn ulps(a: u64, b: u64, dtype: &str) -> u64 {
 }
 
 fn exact_op(op: &str) -> bool {
-    matches!(op, "key" | "split" | "bits" | "uniform" | "randint" | "bernoulli" | "categorical")
+    matches!(op, "key" | "split" | "bits" | "uniform" | "randint" | "bernoulli" | "categorical" | "permutation")
 }
 
 fn check_device(dev: Device) -> (usize, usize, Vec<String>) {

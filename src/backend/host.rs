@@ -114,6 +114,16 @@ impl HostVec {
         }
     }
 
+    /// The elements at `order`, in that order.
+    pub(crate) fn pick(&self, order: &[usize]) -> HostVec {
+        macro_rules! pick {
+            ($($v:ident),*) => {
+                match self { $(HostVec::$v(x) => HostVec::$v(order.iter().map(|&i| x[i]).collect()),)* }
+            };
+        }
+        pick!(Bool, U8, U32, I32, F16, BF16, F32)
+    }
+
     /// Element `i` as f64 (exact for every dtype).
     pub(crate) fn get_f64(&self, i: usize) -> f64 {
         match self {

@@ -14,6 +14,7 @@ pub(crate) trait Elem: Copy + Send + Sync + 'static {
     fn i32(self) -> i32;
     fn u32(self) -> u32;
     fn b(self) -> bool;
+    fn f64(self) -> f64;
 }
 
 macro_rules! int_elem {
@@ -23,6 +24,7 @@ macro_rules! int_elem {
             fn i32(self) -> i32 { self as i32 }
             fn u32(self) -> u32 { self as u32 }
             fn b(self) -> bool { self != 0 }
+            fn f64(self) -> f64 { self as f64 }
         }
     };
 }
@@ -37,6 +39,7 @@ macro_rules! float_elem {
             fn i32(self) -> i32 { ($to)(self) as i64 as i32 }
             fn u32(self) -> u32 { ($to)(self) as i64 as u32 }
             fn b(self) -> bool { ($to)(self) != 0.0 }
+            fn f64(self) -> f64 { ($to)(self) as f64 }
         }
     };
 }
@@ -116,6 +119,11 @@ pub(crate) fn as_u32<'a>(h: &'a HostVec, shape: &[i32], strides: &[isize], offse
         }
     }
     Cow::Owned(with_host!(h, v => gather(v, shape, strides, offset, Elem::u32)))
+}
+
+/// The view as f64 values (exact for every dtype; sort keys).
+pub(crate) fn as_f64(h: &HostVec, shape: &[i32], strides: &[isize], offset: usize) -> Vec<f64> {
+    with_host!(h, v => gather(v, shape, strides, offset, Elem::f64))
 }
 
 /// The view as bool values.

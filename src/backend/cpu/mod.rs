@@ -54,6 +54,14 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
             let keys = copy::as_u32(host_of(d)?, s, &d.strides, d.offset);
             random::bits(&keys, *per_key, *width)
         }
+        Primitive::ArgSort => {
+            let (s, d) = input(0)?;
+            argsort(host_of(d)?, s, d)?
+        }
+        Primitive::Take { axis } => {
+            let ((sa, a), (si, i)) = (input(0)?, input(1)?);
+            take(host_of(a)?, sa, a, &copy::as_u32(host_of(i)?, si, &i.strides, i.offset), *axis, dt)?
+        }
         Primitive::Constant | Primitive::Transpose(_) | Primitive::Broadcast | Primitive::Slice { .. } => {
             return Err(Error::Backend {
                 op: node.prim.name(),
@@ -97,4 +105,32 @@ fn concatenate(inputs: &[(Vec<i32>, Data)], axis: usize, dt: crate::dtype::Dtype
         HostVec::F32(o) => join!(o, F32),
     }
     Ok(out)
+}
+
+/// Stable ascending argsort of each row (last axis); NaN sorts last.
+fn argsort(h: &HostVec, shape: &[i32], d: &Data) -> Result<HostVec> {
+    use rayon::prelude::*;
+    let len = shape.last().map_or(1, |&n| n as usize);
+    let keys = copy::as_f64(h, shape, &d.strides, d.offset);
+    let mut out = vec![0u32; keys.len()];
+    if len > 0 {
+        out.par_chunks_mut(len).zip(keys.par_chunks(len)).for_each(|(o, k)| {
+            let mut idx: Vec<u32> = (0..len as u32).collect();
+            idx.sort_by(|&a, &b| k[a as usize].partial_cmp(&k[b as usize]).unwrap_or_else(|| k[a as usize].is_nan().cmp(&k[b as usize].is_nan())));
+            o.copy_from_slice(&idx);
+        });
+    }
+    Ok(HostVec::U32(out))
+}
+
+/// Gathers along `axis` with in-range indices.
+fn take(h: &HostVec, shape: &[i32], d: &Data, idx: &[u32], axis: usize, dt: crate::dtype::Dtype) -> Result<HostVec> {
+    let dense = copy::cast(h, shape, &d.strides, d.offset, dt);
+    let outer: usize = shape[..axis].iter().map(|&x| x as usize).product();
+    let inner: usize = shape[axis + 1..].iter().map(|&x| x as usize).product();
+    let n = shape[axis] as usize;
+    let order: Vec<usize> = (0..outer)
+        .flat_map(|o| idx.iter().flat_map(move |&j| (0..inner).map(move |k| (o * n + j as usize) * inner + k)))
+        .collect();
+    Ok(dense.pick(&order))
 }

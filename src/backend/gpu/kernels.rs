@@ -35,6 +35,10 @@ pub enum KernelKey {
     Matmul { dtype: Dtype, out: Dtype },
     /// MLX's Threefry bits of `width` bytes (uint8 output for 1, else uint32).
     RandomBits { width: u8 },
+    /// Stable argsort of dense rows of `dtype` (uint32 output).
+    ArgSort { dtype: Dtype },
+    /// Take along an axis (gather) of `dtype`.
+    Take { dtype: Dtype },
 }
 
 fn short(d: Dtype) -> &'static str {
@@ -80,6 +84,8 @@ impl fmt::Display for KernelKey {
             KernelKey::ArgReduce { op, dtype } => write!(f, "arg_reduce.{}.{}", op.name(), short(dtype)),
             KernelKey::Matmul { dtype, out } => write!(f, "matmul_tiled.{}.{}", short(dtype), short(out)),
             KernelKey::RandomBits { width } => write!(f, "random_bits.w{width}"),
+            KernelKey::ArgSort { dtype } => write!(f, "argsort_rank.{}", short(dtype)),
+            KernelKey::Take { dtype } => write!(f, "gather_take.{}", short(dtype)),
         }
     }
 }
@@ -94,6 +100,8 @@ const REDUCE: &str = include_str!("../../../shaders/reduce.wgsl");
 const ARG_REDUCE: &str = include_str!("../../../shaders/arg_reduce.wgsl");
 const MATMUL: &str = include_str!("../../../shaders/matmul.wgsl");
 const RANDOM: &str = include_str!("../../../shaders/random.wgsl");
+const SORT: &str = include_str!("../../../shaders/sort.wgsl");
+const GATHER: &str = include_str!("../../../shaders/gather.wgsl");
 
 /// Packed f16 without `pack2x16float`: that builtin needs a downlevel capability (f16 in f32)
 /// that GL ES adapters and llvmpipe lack, so half floats are converted with integer ops
@@ -170,6 +178,8 @@ impl KernelKey {
             KernelKey::ArgReduce { .. } => "arg_reduce",
             KernelKey::Matmul { .. } => "matmul_tiled",
             KernelKey::RandomBits { .. } => "random_bits",
+            KernelKey::ArgSort { .. } => "argsort_rank",
+            KernelKey::Take { .. } => "gather_take",
         }
     }
 
@@ -184,6 +194,8 @@ impl KernelKey {
             KernelKey::ArgReduce { .. } => Dtype::Uint32,
             KernelKey::Matmul { out, .. } => out,
             KernelKey::RandomBits { width } => if width == 1 { Dtype::Uint8 } else { Dtype::Uint32 },
+            KernelKey::ArgSort { .. } => Dtype::Uint32,
+            KernelKey::Take { dtype } => dtype,
         }
     }
 }
@@ -268,6 +280,10 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
     }
     for width in [1, 2, 4] {
         keys.push(KernelKey::RandomBits { width });
+    }
+    for dtype in Dtype::ALL {
+        keys.push(KernelKey::ArgSort { dtype });
+        keys.push(KernelKey::Take { dtype });
     }
     keys
 }
@@ -392,6 +408,7 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             KernelKey::Reduce { input, acc, .. } => input == Dtype::Float16 || acc == Dtype::Float16,
             KernelKey::Matmul { dtype, out } => dtype == Dtype::Float16 || out == Dtype::Float16,
             KernelKey::RandomBits { .. } => false,
+            KernelKey::ArgSort { dtype } | KernelKey::Take { dtype } => dtype == Dtype::Float16,
         };
     if uses_f16 {
         p.push_str("enable f16;\n");
@@ -500,6 +517,21 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
         KernelKey::RandomBits { .. } => {
             output_slot(&mut p, key.out_dtype(), native_f16);
             (RANDOM, true)
+        }
+        KernelKey::ArgSort { dtype } => {
+            input_slot(&mut p, "in0", dtype, native_f16);
+            let before = match dtype.domain() {
+                Domain::Float => "!wmx_isnan(a) && (wmx_isnan(b) || a < b)",
+                Domain::Int | Domain::Uint => "a < b",
+                Domain::Bool => "!a && b",
+            };
+            let _ = writeln!(p, "fn sorts_before(a: C_IN0, b: C_IN0) -> bool {{ return {before}; }}");
+            (SORT, false)
+        }
+        KernelKey::Take { dtype } => {
+            input_slot(&mut p, "in0", dtype, native_f16);
+            output_slot(&mut p, dtype, native_f16);
+            (GATHER, true)
         }
     };
     if needs_index {

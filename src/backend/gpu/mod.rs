@@ -291,6 +291,32 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
             let keys = if d.is_contiguous(s) && d.offset == 0 { d.clone() } else { g.cast(s, d, Dtype::Uint32, Dtype::Uint32)? };
             g.random_bits(&keys, *width, *per_key, n, dt, shape)
         }
+        Primitive::ArgSort => {
+            let (s, d) = input(0)?;
+            let src = d.storage.dtype;
+            let dense = if d.is_contiguous(s) && d.offset == 0 { d.clone() } else { g.cast(s, d, src, src)? };
+            g.check_index_range(n)?;
+            let out = g.out(Dtype::Uint32, n)?;
+            let row = shape.last().copied().unwrap_or(1).max(1) as u32;
+            let key = KernelKey::ArgSort { dtype: src };
+            g.ctx.dispatch(g.stream, &key, &[buf(&dense)?, &out], &[n as u32, row], grid((n as u64).div_ceil(WG as u64), g.max_groups()))?;
+            Ok(g.data(out, Dtype::Uint32, shape))
+        }
+        Primitive::Take { axis } => {
+            let ((sa, a), (si, i)) = (input(0)?, input(1)?);
+            let idx = if i.is_contiguous(si) && i.offset == 0 { i.clone() } else { g.cast(si, i, Dtype::Uint32, Dtype::Uint32)? };
+            g.check_index_range(n.max(size_of(sa)))?;
+            let out = g.out(dt, n)?;
+            let mut info = vec![n as u32, shape.len() as u32];
+            info.extend(shape.iter().map(|&d| d as u32));
+            info.extend(a.strides.iter().map(|&s| s as i32 as u32));
+            info.push(a.offset as u32);
+            info.push(*axis as u32);
+            let words = n.div_ceil(per_word(dt, g.ctx.native_f16) as usize) as u64;
+            let key = KernelKey::Take { dtype: dt };
+            g.ctx.dispatch(g.stream, &key, &[buf(a)?, buf(&idx)?, &out], &info, grid(words.div_ceil(WG as u64), g.max_groups()))?;
+            Ok(g.data(out, dt, shape))
+        }
         Primitive::Constant | Primitive::Transpose(_) | Primitive::Broadcast | Primitive::Slice { .. } => Err(Error::Backend {
             op: node.prim.name(),
             msg: "invariant: views and constants are resolved before the GPU backend".into(),
