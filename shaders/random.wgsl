@@ -3,8 +3,8 @@
 // n elements of width bytes form B = n * width bytes = W words; word j < W/2 is x0 of
 // TF(j, j + H) and word j + H its x1 (H = ceil(W/2)); for odd W the middle word is TF(W/2, 0).x0.
 // Elements take the little-endian bytes of that word stream; one invocation per output word.
-// Prelude provides: WG; S_OUT, C_OUT (u32), OUT_PER_WORD, store_out (output u8 or u32);
-//   index.wgsl (wmx_word_id, wmx_write_word, which calls value_at).
+// Prelude provides: WG; S_OUT, C_OUT, OUT_PER_WORD, store_out; finish(bits: u32) -> C_OUT (the
+//   bits themselves, or MLX's uniform [0, 1) float for a float output); index.wgsl.
 // Bindings: 0 info ([n_total, n_per_key, width, W, H]), 1 keys (read, u32 pairs), 2 out.
 
 @group(0) @binding(0) var<storage, read> info: array<u32>;
@@ -49,9 +49,9 @@ fn value_at(i: u32) -> C_OUT {
     let byte = e * width;
     let word = stream_word(keys[2u * k], keys[2u * k + 1u], byte / 4u, info[3], info[4]);
     let shift = (byte % 4u) * 8u;
-    if (width == 4u) { return word; }
+    if (width == 4u) { return finish(word); }
     let mask = select(0xffu, 0xffffu, width == 2u);
-    return (word >> shift) & mask;
+    return finish((word >> shift) & mask);
 }
 
 @compute @workgroup_size(WG)

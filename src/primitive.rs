@@ -336,7 +336,8 @@ pub(crate) enum Primitive {
     /// Inputs joined along `axis`.
     Concatenate { axis: usize },
     /// MLX's Threefry bits: `per_key` elements of `width` bytes for each key of the input
-    /// (uint32 pairs); uint8 output for width 1, else uint32.
+    /// (uint32 pairs); uint8 output for width 1, uint32 else, or for a float node (width 4)
+    /// MLX's uniform [0, 1) sample made from the bits in the same pass.
     RandomBits { width: u32, per_key: usize },
     /// Stable ascending argsort along the last axis (uint32 indices).
     ArgSort,

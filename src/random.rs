@@ -82,6 +82,13 @@ fn check_key(op: &'static str, k: &Array, batched: bool) -> Result<()> {
 /// ```
 pub fn bits(shape: &[i32], width: i32, key: Option<&Array>, s: impl Into<StreamOrDevice>) -> Result<Array> {
     let st = s.into().resolve("bits")?;
+    let dtype = if width == 1 { Dtype::Uint8 } else { Dtype::Uint32 };
+    bits_as(shape, width, dtype, key, st)
+}
+
+/// The bits node with output `dtype`: the bits themselves (uint8/uint32), or for a float dtype
+/// (width 4) MLX's uniform [0, 1) samples made from them in the same kernel.
+fn bits_as(shape: &[i32], width: i32, dtype: Dtype, key: Option<&Array>, st: Stream) -> Result<Array> {
     if ![1, 2, 4].contains(&width) {
         return Err(value_err("bits", format!("Bit width must be in {{1, 2, 4}} but got {width}.")));
     }
@@ -92,7 +99,6 @@ pub fn bits(shape: &[i32], width: i32, key: Option<&Array>, s: impl Into<StreamO
     check_key("bits", &k, true)?;
     let mut out_shape = k.shape()[..k.ndim() - 1].to_vec();
     out_shape.extend_from_slice(shape);
-    let dtype = if width == 1 { Dtype::Uint8 } else { Dtype::Uint32 };
     let prim = Primitive::RandomBits { width: width as u32, per_key: size_of(shape) };
     Ok(node(out_shape, dtype, st, prim, vec![k]))
 }
@@ -188,6 +194,11 @@ pub fn uniform(low: impl IntoArray, high: impl IntoArray, shape: &[i32], dtype: 
 }
 
 fn uniform_unchecked(low: &Array, high: &Array, shape: &[i32], dtype: Dtype, key: Option<&Array>, st: Stream) -> Result<Array> {
+    // [0, 1): `1 * u + 0` is `u` exactly, so one kernel makes the samples straight from the bits
+    // (memory-bound) with the same result as the general formula below.
+    if host_values(low).as_deref() == Some(&[0.0]) && host_values(high).as_deref() == Some(&[1.0]) {
+        return bits_as(shape, 4, dtype, key, st);
+    }
     let lo = ops::unary::astype(low, dtype, st)?;
     let hi = ops::unary::astype(high, dtype, st)?;
     let range = ops::binary::subtract(&hi, &lo, st)?;

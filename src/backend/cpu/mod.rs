@@ -52,7 +52,10 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
         Primitive::RandomBits { width, per_key } => {
             let (s, d) = input(0)?;
             let keys = copy::as_u32(host_of(d)?, s, &d.strides, d.offset);
-            random::bits(&keys, *per_key, *width)
+            match random::bits(&keys, *per_key, *width) {
+                HostVec::U32(b) if dt.is_float() => random::unit_floats(b, dt),
+                bits => bits,
+            }
         }
         Primitive::ArgSort => {
             let (s, d) = input(0)?;

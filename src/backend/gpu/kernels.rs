@@ -33,8 +33,9 @@ pub enum KernelKey {
     ArgReduce { op: ArgReduceOp, dtype: Dtype },
     /// Tiled matmul of `dtype` inputs into `out` (f32, or f16 when native).
     Matmul { dtype: Dtype, out: Dtype },
-    /// MLX's Threefry bits of `width` bytes (uint8 output for 1, else uint32).
-    RandomBits { width: u8 },
+    /// MLX's Threefry bits of `width` bytes: uint8 output for width 1, uint32 for 2 and 4, or
+    /// (width 4) MLX's uniform [0, 1) sample in a float `out` dtype, in one pass.
+    RandomBits { width: u8, out: Dtype },
     /// Stable argsort of dense rows of `dtype` (uint32 output).
     ArgSort { dtype: Dtype },
     /// Take along an axis (gather) of `dtype`.
@@ -83,7 +84,7 @@ impl fmt::Display for KernelKey {
             }
             KernelKey::ArgReduce { op, dtype } => write!(f, "arg_reduce.{}.{}", op.name(), short(dtype)),
             KernelKey::Matmul { dtype, out } => write!(f, "matmul_tiled.{}.{}", short(dtype), short(out)),
-            KernelKey::RandomBits { width } => write!(f, "random_bits.w{width}"),
+            KernelKey::RandomBits { width, out } => write!(f, "random_bits.w{width}.{}", short(out)),
             KernelKey::ArgSort { dtype } => write!(f, "argsort_rank.{}", short(dtype)),
             KernelKey::Take { dtype } => write!(f, "gather_take.{}", short(dtype)),
         }
@@ -193,7 +194,7 @@ impl KernelKey {
             KernelKey::Reduce { acc, .. } => acc,
             KernelKey::ArgReduce { .. } => Dtype::Uint32,
             KernelKey::Matmul { out, .. } => out,
-            KernelKey::RandomBits { width } => if width == 1 { Dtype::Uint8 } else { Dtype::Uint32 },
+            KernelKey::RandomBits { out, .. } => out,
             KernelKey::ArgSort { .. } => Dtype::Uint32,
             KernelKey::Take { dtype } => dtype,
         }
@@ -278,8 +279,12 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
             keys.push(matmul_key(dtype, native_f16));
         }
     }
-    for width in [1, 2, 4] {
-        keys.push(KernelKey::RandomBits { width });
+    keys.push(KernelKey::RandomBits { width: 1, out: Dtype::Uint8 });
+    for width in [2, 4] {
+        keys.push(KernelKey::RandomBits { width, out: Dtype::Uint32 });
+    }
+    for out in [Dtype::Float32, Dtype::Float16, Dtype::Bfloat16] {
+        keys.push(KernelKey::RandomBits { width: 4, out });
     }
     for dtype in Dtype::ALL {
         keys.push(KernelKey::ArgSort { dtype });
@@ -395,6 +400,15 @@ fn literal(v: f64, d: Domain) -> String {
     }
 }
 
+/// Bits of the largest value below 1 in `dtype`, as an f32.
+pub fn unit_upper_bits(dtype: Dtype) -> u32 {
+    match dtype {
+        Dtype::Float16 => (1.0f32 - 2f32.powi(-11)).to_bits(),
+        Dtype::Bfloat16 => (1.0f32 - 2f32.powi(-8)).to_bits(),
+        _ => 0x3f7f_ffff,
+    }
+}
+
 /// The complete WGSL source of a kernel: generated prelude, then the family file.
 pub fn render(key: &KernelKey, native_f16: bool) -> String {
     let mut p = String::new();
@@ -407,7 +421,7 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             }
             KernelKey::Reduce { input, acc, .. } => input == Dtype::Float16 || acc == Dtype::Float16,
             KernelKey::Matmul { dtype, out } => dtype == Dtype::Float16 || out == Dtype::Float16,
-            KernelKey::RandomBits { .. } => false,
+            KernelKey::RandomBits { out, .. } => out == Dtype::Float16,
             KernelKey::ArgSort { dtype } | KernelKey::Take { dtype } => dtype == Dtype::Float16,
         };
     if uses_f16 {
@@ -514,8 +528,16 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             output_slot(&mut p, out, native_f16);
             (MATMUL, false)
         }
-        KernelKey::RandomBits { .. } => {
-            output_slot(&mut p, key.out_dtype(), native_f16);
+        KernelKey::RandomBits { out, .. } => {
+            output_slot(&mut p, out, native_f16);
+            let finish = if out.is_float() {
+                // f32(bits) / 2^32 (exact: the conversion rounds once, the scaling is a power of
+                // two), kept below 1 in the output dtype, as MLX's uniform does.
+                format!("min(wmx_u32_to_f32(b) * 2.3283064365386963e-10, bitcast<f32>({}u))", unit_upper_bits(out))
+            } else {
+                "b".to_string()
+            };
+            let _ = writeln!(p, "fn finish(b: u32) -> C_OUT {{ return {finish}; }}");
             (RANDOM, true)
         }
         KernelKey::ArgSort { dtype } => {

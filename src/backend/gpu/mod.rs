@@ -186,7 +186,7 @@ impl Gpu<'_> {
         let out = self.out(dtype, n)?;
         let words = (per_key as u64 * width as u64).div_ceil(4);
         let info = [n as u32, per_key.max(1) as u32, width, words as u32, words.div_ceil(2) as u32];
-        let key = KernelKey::RandomBits { width: width as u8 };
+        let key = KernelKey::RandomBits { width: width as u8, out: dtype };
         let groups = (n as u64).div_ceil(per_word(dtype, self.ctx.native_f16) as u64).div_ceil(WG as u64);
         self.ctx.dispatch(self.stream, &key, &[buf(keys)?, &out], &info, grid(groups, self.max_groups()))?;
         Ok(self.data(out, dtype, shape))
