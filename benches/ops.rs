@@ -78,6 +78,21 @@ fn main() {
             let t = time(|| mx::eval([&mx::matmul(&a, &b, dev).unwrap()]).unwrap());
             row("matmul", &format!("{d}^3"), dev, t, 2.0 * (d * d * d) as f64, "GFLOP/s");
         }
+        // Random generation (MLX-exact uniform f32): bytes written per second.
+        let n: usize = if quick { 1 << 20 } else if large { 1 << 26 } else { 1 << 24 };
+        let key = wmx::random::key(0);
+        let t = time(|| mx::eval([&wmx::random::uniform(0.0, 1.0, &[n as i32], Dtype::Float32, Some(&key), dev).unwrap()]).unwrap());
+        row("uniform", &format!("2^{}", n.trailing_zeros()), dev, t, 4.0 * n as f64, "GB/s");
+        // Overhead: 1000 chained small adds in one eval (time per op).
+        let s = on(dev, &[1.0; 256], &[256]);
+        let t = time(|| {
+            let mut x = s.clone();
+            for _ in 0..1000 {
+                x = mx::add(&x, &s, dev).unwrap();
+            }
+            mx::eval([&x]).unwrap();
+        });
+        row("chain/op", "256 x 1000", dev, t / 1000.0, 1.0, "Gop/s");
         // Launch overhead: one tiny op per eval.
         let s = on(dev, &[1.0], &[1]);
         let t = time(|| mx::eval([&mx::add(&s, &s, dev).unwrap()]).unwrap());

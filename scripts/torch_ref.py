@@ -33,6 +33,17 @@ def main():
         print(f"ref matmul {d}^3 {bench(lambda: x @ y, 20):.9f}")
         xh, yh = x.half(), y.half()
         print(f"ref matmul_f16 {d}^3 {bench(lambda: xh @ yh, 20):.9f}")
+    n = 1 << 26
+    print(f"ref uniform 2^26 {bench(lambda: torch.rand(n, device=dev)):.9f}")
+    c = torch.ones(256, device=dev)
+
+    def chain():
+        x = c
+        for _ in range(1000):
+            x = x + c
+        return x
+
+    print(f"ref chain/op 256x1000 {bench(chain, 5) / 1000:.9f}")
     s = torch.rand(1, device=dev)
     print(f"ref tiny 1 {bench(lambda: (s + s).item(), 200):.9f}")
     sys.stdout.flush()

@@ -47,6 +47,29 @@ pub use ops::unary::*;
 pub use primitive::{ArgReduceOp, BinaryOp, ReduceOp, UnaryOp};
 pub use stream::{default_stream, new_stream, set_default_stream, stream, Stream, StreamGuard, StreamOrDevice};
 
+/// Bytes held by the GPU buffer caches (freed buffers kept for reuse), as in MLX.
+///
+/// ```
+/// wmx::clear_cache();
+/// assert_eq!(wmx::get_cache_memory(), 0);
+/// ```
+pub fn get_cache_memory() -> u64 {
+    backend::gpu::context::created().map(|c| c.cached_bytes()).sum()
+}
+
+/// Frees the buffers the GPU caches keep for reuse.
+///
+/// ```
+/// let a = wmx::ones(&[1024], wmx::Dtype::Float32, None).unwrap();
+/// a.eval().unwrap();
+/// drop(a);
+/// wmx::clear_cache();
+/// assert_eq!(wmx::get_cache_memory(), 0);
+/// ```
+pub fn clear_cache() {
+    backend::gpu::context::created().for_each(|c| c.clear_cache());
+}
+
 /// Number of array storages copied between devices so far in this process (tests and tools use
 /// it to check that a cross-device input is transferred once).
 ///

@@ -4,13 +4,13 @@
 //! wgpu's callbacks so reads and waits can be awaited.
 
 use super::kernels::{self, KernelKey};
+use super::pool::{bucket, Pool, SharedPool};
 use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
 use futures::channel::oneshot;
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use wgpu::util::DeviceExt;
 
 /// One usable adapter.
 pub(crate) struct AdapterEntry {
@@ -78,16 +78,28 @@ struct Batch {
     encoder: wgpu::CommandEncoder,
     pass: Option<wgpu::ComputePass<'static>>,
     dispatches: usize,
+    /// Buffers the batch's dispatches use: they stay out of the cache until it is submitted.
+    retained: Vec<Arc<GpuBuffer>>,
 }
+
+/// Bytes of free buffers kept for reuse per device.
+const CACHE_LIMIT: u64 = 4 << 30;
 
 /// Dispatches per submit before a stream flushes by itself (MLX uses 40 ops per command buffer).
 const MAX_DISPATCHES_PER_BATCH: usize = 64;
 
-/// A GPU buffer owned by an array.
+/// A GPU buffer owned by arrays (and by the pending batches that use it); back to the cache on drop.
 pub(crate) struct GpuBuffer {
     pub buffer: wgpu::Buffer,
-    /// Meaningful bytes (the wgpu buffer is rounded up to 4 bytes).
+    /// Meaningful bytes (the wgpu buffer is a size bucket, at least this).
     pub bytes: u64,
+    pool: SharedPool,
+}
+
+impl Drop for GpuBuffer {
+    fn drop(&mut self) {
+        lock(&self.pool).give(self.buffer.clone());
+    }
 }
 
 /// The wgpu device of one adapter and everything wmx keeps for it.
@@ -102,16 +114,28 @@ pub(crate) struct GpuContext {
     batches: Mutex<HashMap<usize, Batch>>,
     poller: Mutex<mpsc::Sender<()>>,
     uncaptured: Arc<Mutex<Option<String>>>,
+    pool: SharedPool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+type Slots = Vec<OnceLock<std::result::Result<GpuContext, Error>>>;
+
+fn slots() -> &'static Slots {
+    static CONTEXTS: OnceLock<Slots> = OnceLock::new();
+    CONTEXTS.get_or_init(|| (0..adapters().len()).map(|_| OnceLock::new()).collect())
+}
+
+/// The GPU contexts created so far.
+pub(crate) fn created() -> impl Iterator<Item = &'static GpuContext> {
+    slots().iter().filter_map(|s| s.get().and_then(|r| r.as_ref().ok()))
+}
+
 /// The context of GPU `index`, created on first use (device, queue, and the common pipelines).
 pub(crate) fn context(index: usize) -> Result<&'static GpuContext> {
-    static CONTEXTS: OnceLock<Vec<OnceLock<std::result::Result<GpuContext, Error>>>> = OnceLock::new();
-    let slots = CONTEXTS.get_or_init(|| (0..adapters().len()).map(|_| OnceLock::new()).collect());
+    let slots = slots();
     let slot = slots.get(index).ok_or_else(|| Error::Device {
         op: "gpu",
         msg: format!("GPU {index} requested but {} GPU adapter(s) were found.", adapters().len()),
@@ -205,6 +229,7 @@ impl GpuContext {
             batches: Mutex::new(HashMap::new()),
             poller: Mutex::new(tx),
             uncaptured,
+            pool: Pool::new(CACHE_LIMIT),
         };
         ctx.precompile();
         Ok(ctx)
@@ -276,35 +301,46 @@ impl GpuContext {
                 ),
             });
         }
-        let size = bytes.div_ceil(4).max(1) * 4;
-        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(op),
-            size,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
+        let size = bucket(bytes);
+        let cached = lock(&self.pool).take(size);
+        let buffer = cached.unwrap_or_else(|| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(op),
+                size,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
         });
-        Ok(Arc::new(GpuBuffer { buffer, bytes }))
+        Ok(Arc::new(GpuBuffer { buffer, bytes, pool: self.pool.clone() }))
     }
 
-    /// Copies host bytes into a new buffer.
+    /// Bytes held by this device's buffer cache.
+    pub(crate) fn cached_bytes(&self) -> u64 {
+        lock(&self.pool).cached_bytes()
+    }
+
+    /// Frees this device's cached buffers.
+    pub(crate) fn clear_cache(&self) {
+        lock(&self.pool).clear();
+    }
+
+    /// Copies host bytes into a (possibly cached) buffer. The copy is staged on the queue and runs
+    /// before any later submission, so work recorded afterwards sees the data.
     pub(crate) fn upload(&self, bytes: &[u8]) -> Result<Arc<GpuBuffer>> {
-        if bytes.len() as u64 > self.max_binding() {
-            return self.alloc("upload", bytes.len() as u64);
+        let buf = self.alloc("upload", bytes.len() as u64)?;
+        if !bytes.is_empty() {
+            let padded;
+            let data = if bytes.len() % 4 == 0 {
+                bytes
+            } else {
+                let mut v = bytes.to_vec();
+                v.resize(bytes.len().div_ceil(4) * 4, 0);
+                padded = v;
+                &padded[..]
+            };
+            self.queue.write_buffer(&buf.buffer, 0, data);
         }
-        let mut padded;
-        let contents = if bytes.len() % 4 == 0 && !bytes.is_empty() {
-            bytes
-        } else {
-            padded = bytes.to_vec();
-            padded.resize(bytes.len().div_ceil(4).max(1) * 4, 0);
-            &padded[..]
-        };
-        let buffer = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("upload"),
-            contents,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-        });
-        Ok(Arc::new(GpuBuffer { buffer, bytes: bytes.len() as u64 }))
+        Ok(buf)
     }
 
     /// Records one dispatch of `key` on `stream`: bindings are `info`, then `buffers` in order.
@@ -312,7 +348,7 @@ impl GpuContext {
         &self,
         stream: usize,
         key: &KernelKey,
-        buffers: &[&GpuBuffer],
+        buffers: &[&Arc<GpuBuffer>],
         info: &[u32],
         groups: [u32; 3],
     ) -> Result<()> {
@@ -327,13 +363,10 @@ impl GpuContext {
             return Ok(());
         }
         let pipeline = self.pipeline(key)?;
-        let info_bytes: &[u8] = if info.is_empty() { &[0u8; 4] } else { bytemuck::cast_slice(info) };
-        let info_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("info"),
-            contents: info_bytes,
-            usage: wgpu::BufferUsages::STORAGE,
-        });
-        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: info_buf.as_entire_binding() }];
+        // The info table goes through the buffer cache too (a write staged before the next
+        // submit), and the batch keeps it until then.
+        let info_buf = self.upload(if info.is_empty() { &[0u8; 4] } else { bytemuck::cast_slice(info) })?;
+        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: info_buf.buffer.as_entire_binding() }];
         for (i, b) in buffers.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.buffer.as_entire_binding() });
         }
@@ -351,6 +384,8 @@ impl GpuContext {
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         batch.dispatches += 1;
+        batch.retained.extend(buffers.iter().map(|b| Arc::clone(b)));
+        batch.retained.push(info_buf);
         if batch.dispatches >= MAX_DISPATCHES_PER_BATCH {
             if let Some(b) = batches.remove(&stream) {
                 self.submit(b);
@@ -361,7 +396,7 @@ impl GpuContext {
 
     fn new_batch(&self) -> Batch {
         let encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("wmx stream") });
-        Batch { encoder, pass: None, dispatches: 0 }
+        Batch { encoder, pass: None, dispatches: 0, retained: Vec::new() }
     }
 
     fn submit(&self, mut b: Batch) {

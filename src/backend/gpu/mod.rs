@@ -4,6 +4,7 @@
 
 pub(crate) mod context;
 pub mod kernels;
+pub(crate) mod pool;
 
 use crate::array::Node;
 use crate::backend::{dense, Data, Storage};
@@ -74,7 +75,7 @@ impl Gpu<'_> {
         }
         let key = key_of(strided);
         let words = n.div_ceil(per_word(out_dtype, self.ctx.native_f16) as usize) as u64;
-        let mut bufs: Vec<&GpuBuffer> = inputs.iter().map(|d| buf(d).map(|b| &**b)).collect::<Result<_>>()?;
+        let mut bufs: Vec<&Arc<GpuBuffer>> = inputs.iter().map(|d| buf(d)).collect::<Result<_>>()?;
         bufs.push(&out);
         self.ctx.dispatch(self.stream, &key, &bufs, &info, grid(words.div_ceil(WG as u64), self.max_groups()))?;
         Ok(self.data(out, out_dtype, shape))
