@@ -46,8 +46,41 @@ macro_rules! unary_table {
             }
             /// True when the op accepts inputs of this domain.
             pub fn supports(self, d: Domain) -> bool { self.wgsl(d).is_some() }
+            /// Hands the float-domain scalar function to `v` as a concrete closure type, so a
+            /// backend's loop over it is monomorphised (inlined, vectorisable).
+            pub fn visit_f32<V: UnaryVisitor<f32>>(self, v: V) -> Option<V::Out> {
+                match self { $(UnaryOp::$v => { $(return Some(v.visit($ff));)? #[allow(unreachable_code)] None })* }
+            }
+            /// As [`UnaryOp::visit_f32`] for the signed domain.
+            pub fn visit_i32<V: UnaryVisitor<i32>>(self, v: V) -> Option<V::Out> {
+                match self { $(UnaryOp::$v => { $(return Some(v.visit($fi));)? #[allow(unreachable_code)] None })* }
+            }
+            /// As [`UnaryOp::visit_f32`] for the unsigned domain.
+            pub fn visit_u32<V: UnaryVisitor<u32>>(self, v: V) -> Option<V::Out> {
+                match self { $(UnaryOp::$v => { $(return Some(v.visit($fu));)? #[allow(unreachable_code)] None })* }
+            }
+            /// As [`UnaryOp::visit_f32`] for the bool domain.
+            pub fn visit_bool<V: UnaryVisitor<bool>>(self, v: V) -> Option<V::Out> {
+                match self { $(UnaryOp::$v => { $(return Some(v.visit($fb));)? #[allow(unreachable_code)] None })* }
+            }
         }
     };
+}
+
+/// Receives an op's scalar function as a concrete type (see [`UnaryOp::visit_f32`]).
+pub trait UnaryVisitor<T> {
+    /// What the visit produces.
+    type Out;
+    /// Called with the op's function.
+    fn visit<F: Fn(T) -> T + Sync + Send + Copy>(self, f: F) -> Self::Out;
+}
+
+/// Receives a binary op's scalar function as a concrete type (see [`BinaryScalar::visit`]).
+pub trait BinaryVisitor<T> {
+    /// What the visit produces.
+    type Out;
+    /// Called with the op's function.
+    fn visit<F: Fn(T, T) -> T + Sync + Send + Copy>(self, f: F) -> Self::Out;
 }
 
 unary_table! {
@@ -158,6 +191,8 @@ macro_rules! binary_table {
         pub trait BinaryScalar: Copy + Send + Sync + PartialOrd {
             /// `op(a, b)` for ops whose output has the input's type.
             fn binary(op: BinaryOp, a: Self, b: Self) -> Self;
+            /// Hands `op`'s function for this type to `v` as a concrete closure type.
+            fn visit<V: BinaryVisitor<Self>>(op: BinaryOp, v: V) -> Option<V::Out>;
         }
         binary_table!(@impl f32, $( $v $(, $ff)? );*);
         binary_table!(@impl i32, $( $v $(, $fi)? );*);
@@ -169,6 +204,9 @@ macro_rules! binary_table {
         impl BinaryScalar for $t {
             fn binary(op: BinaryOp, a: $t, b: $t) -> $t {
                 match op { $(BinaryOp::$v => { let r: Option<fn($t, $t) -> $t> = None; $(let r = Some($f as fn($t, $t) -> $t);)? r.map_or(a, |f| f(a, b)) })* }
+            }
+            fn visit<V: BinaryVisitor<$t>>(op: BinaryOp, v: V) -> Option<V::Out> {
+                match op { $(BinaryOp::$v => { $(return Some(v.visit($f));)? #[allow(unreachable_code)] None })* }
             }
         }
     };

@@ -7,21 +7,58 @@ use crate::backend::host::HostVec;
 use crate::backend::Data;
 use crate::dtype::{Domain, Dtype};
 use crate::error::{Error, Result};
-use crate::primitive::{BinaryOp, BinaryScalar, UnaryOp};
+use crate::primitive::{BinaryOp, BinaryScalar, BinaryVisitor, UnaryOp, UnaryVisitor};
 use rayon::prelude::*;
 
 const PAR_MIN: usize = 1 << 14;
+/// Elements per rayon task in elementwise loops: large enough to amortise scheduling, small
+/// enough to balance; each task's inner loop is a plain slice loop the compiler vectorises.
+const CHUNK: usize = 1 << 15;
+
+/// Maps a slice through an op's function (monomorphised via `UnaryVisitor`).
+struct Map1<'a, T>(&'a [T]);
+
+impl<T: Copy + Send + Sync + Default> UnaryVisitor<T> for Map1<'_, T> {
+    type Out = Vec<T>;
+    fn visit<F: Fn(T) -> T + Sync + Send + Copy>(self, f: F) -> Vec<T> {
+        let mut out = vec![T::default(); self.0.len()];
+        let body = |(o, x): (&mut [T], &[T])| {
+            for (o, &x) in o.iter_mut().zip(x) {
+                *o = f(x);
+            }
+        };
+        if self.0.len() >= PAR_MIN {
+            out.par_chunks_mut(CHUNK).zip(self.0.par_chunks(CHUNK)).for_each(body);
+        } else {
+            body((&mut out, self.0));
+        }
+        out
+    }
+}
+
+/// Maps two equal-length slices through a binary op's function.
+struct Map2<'a, T>(&'a [T], &'a [T]);
+
+impl<T: Copy + Send + Sync + Default> BinaryVisitor<T> for Map2<'_, T> {
+    type Out = Vec<T>;
+    fn visit<F: Fn(T, T) -> T + Sync + Send + Copy>(self, f: F) -> Vec<T> {
+        let mut out = vec![T::default(); self.0.len()];
+        let body = |((o, a), b): ((&mut [T], &[T]), &[T])| {
+            for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
+                *o = f(a, b);
+            }
+        };
+        if self.0.len() >= PAR_MIN {
+            out.par_chunks_mut(CHUNK).zip(self.0.par_chunks(CHUNK)).zip(self.1.par_chunks(CHUNK)).for_each(body);
+        } else {
+            body(((&mut out, self.0), self.1));
+        }
+        out
+    }
+}
 
 fn host(d: &Data) -> Result<&HostVec> {
     d.storage.as_host().ok_or_else(|| Error::Backend { op: "cpu", msg: "invariant: CPU kernel given device memory".into() })
-}
-
-fn map1<T: Copy + Send + Sync, U: Send>(x: &[T], f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
-    if x.len() >= PAR_MIN {
-        x.par_iter().with_min_len(4096).map(|&v| f(v)).collect()
-    } else {
-        x.iter().map(|&v| f(v)).collect()
-    }
 }
 
 fn map2<T: Copy + Send + Sync, U: Send>(a: &[T], b: &[T], f: impl Fn(T, T) -> U + Sync + Send) -> Vec<U> {
@@ -41,30 +78,18 @@ pub(crate) fn unary(op: UnaryOp, shape: &[i32], x: &Data, dtype: Dtype) -> Resul
     let h = host(x)?;
     let (st, off) = (&x.strides[..], x.offset);
     Ok(match dtype.domain() {
-        Domain::Float => {
-            let f = op.cpu_f32().ok_or_else(|| unsupported(op.name(), dtype))?;
-            from_f32(dtype, map1(&as_f32(h, shape, st, off), f))
-        }
-        Domain::Int => {
-            let f = op.cpu_i32().ok_or_else(|| unsupported(op.name(), dtype))?;
-            from_i32(dtype, map1(&as_i32(h, shape, st, off), f))
-        }
-        Domain::Uint => {
-            let f = op.cpu_u32().ok_or_else(|| unsupported(op.name(), dtype))?;
-            from_u32(dtype, map1(&as_u32(h, shape, st, off), f))
-        }
-        Domain::Bool => {
-            let f = op.cpu_bool().ok_or_else(|| unsupported(op.name(), dtype))?;
-            from_bool(dtype, map1(&as_bool(h, shape, st, off), f))
-        }
+        Domain::Float => from_f32(dtype, op.visit_f32(Map1(&as_f32(h, shape, st, off))).ok_or_else(|| unsupported(op.name(), dtype))?),
+        Domain::Int => from_i32(dtype, op.visit_i32(Map1(&as_i32(h, shape, st, off))).ok_or_else(|| unsupported(op.name(), dtype))?),
+        Domain::Uint => from_u32(dtype, op.visit_u32(Map1(&as_u32(h, shape, st, off))).ok_or_else(|| unsupported(op.name(), dtype))?),
+        Domain::Bool => from_bool(dtype, op.visit_bool(Map1(&as_bool(h, shape, st, off))).ok_or_else(|| unsupported(op.name(), dtype))?),
     })
 }
 
-fn binary_typed<T: BinaryScalar>(op: BinaryOp, a: &[T], b: &[T]) -> std::result::Result<Vec<T>, Vec<bool>> {
+fn binary_typed<T: BinaryScalar + Default>(op: BinaryOp, a: &[T], b: &[T]) -> std::result::Result<Vec<T>, Vec<bool>> {
     if op.outputs_bool() {
         Err(map2(a, b, |x, y| op.compare(x, y)))
     } else {
-        Ok(map2(a, b, |x, y| T::binary(op, x, y)))
+        Ok(T::visit(op, Map2(a, b)).unwrap_or_else(|| map2(a, b, |x, y| T::binary(op, x, y))))
     }
 }
 
