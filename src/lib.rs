@@ -57,7 +57,7 @@ pub fn get_cache_memory() -> u64 {
     backend::gpu::context::created().map(|c| c.cached_bytes()).sum()
 }
 
-/// Frees the buffers the GPU caches keep for reuse.
+/// Frees the buffers the GPU caches and the host (CPU) cache keep for reuse.
 ///
 /// ```
 /// let a = wmx::ones(&[1024], wmx::Dtype::Float32, None).unwrap();
@@ -67,6 +67,7 @@ pub fn get_cache_memory() -> u64 {
 /// assert_eq!(wmx::get_cache_memory(), 0);
 /// ```
 pub fn clear_cache() {
+    backend::host::cache::clear();
     backend::gpu::context::created().for_each(|c| c.clear_cache());
 }
 

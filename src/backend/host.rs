@@ -110,7 +110,11 @@ impl HostVec {
             Dtype::Int32 => HostVec::I32(vec![i32::from_f64(value); n]),
             Dtype::Float16 => HostVec::F16(vec![f16::from_f64(value); n]),
             Dtype::Bfloat16 => HostVec::BF16(vec![bf16::from_f64(value); n]),
-            Dtype::Float32 => HostVec::F32(vec![value as f32; n]),
+            Dtype::Float32 => {
+                let mut v = cache::f32_vec(n);
+                v.fill(value as f32);
+                HostVec::F32(v)
+            }
         }
     }
 
@@ -134,6 +138,50 @@ impl HostVec {
             HostVec::F16(v) => v[i].to_f64(),
             HostVec::BF16(v) => v[i].to_f64(),
             HostVec::F32(v) => v[i] as f64,
+        }
+    }
+}
+
+/// Reuse of large host vectors: page-faulting fresh memory costs more than the elementwise work
+/// itself (an mmap'd 64 MiB output faults 16k pages), so f32 vectors of freed arrays are kept,
+/// up to a byte limit, and handed to the next output of the same length.
+pub(crate) mod cache {
+    use std::sync::Mutex;
+
+    const LIMIT_BYTES: usize = 256 << 20;
+    /// Vectors below this length are cheap to allocate and are not kept.
+    const MIN_LEN: usize = 1 << 16;
+
+    static F32: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
+
+    /// A zeroed f32 vector of length `n` (reused when one of that length is cached).
+    pub(crate) fn f32_vec(n: usize) -> Vec<f32> {
+        if n >= MIN_LEN {
+            let mut c = F32.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(i) = c.iter().position(|v| v.len() == n) {
+                let mut v = c.swap_remove(i);
+                drop(c);
+                v.fill(0.0);
+                return v;
+            }
+        }
+        vec![0.0; n]
+    }
+
+    /// Drops every cached vector.
+    pub(crate) fn clear() {
+        F32.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Keeps `v` for reuse when it is large and the cache has room.
+    pub(crate) fn give_f32(v: Vec<f32>) {
+        if v.len() < MIN_LEN {
+            return;
+        }
+        let mut c = F32.lock().unwrap_or_else(|p| p.into_inner());
+        let held: usize = c.iter().map(|x| x.len() * 4).sum();
+        if held + v.len() * 4 <= LIMIT_BYTES {
+            c.push(v);
         }
     }
 }

@@ -39,6 +39,14 @@ pub(crate) struct Data {
     pub offset: usize,
 }
 
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let StorageKind::Host(HostVec::F32(v)) = &mut self.kind {
+            host::cache::give_f32(std::mem::take(v));
+        }
+    }
+}
+
 impl Storage {
     pub(crate) fn host(h: HostVec) -> Storage {
         Storage { device: Device::cpu(), dtype: h.dtype(), kind: StorageKind::Host(h), copies: Mutex::new(Vec::new()) }

@@ -18,10 +18,25 @@ const CHUNK: usize = 1 << 15;
 /// Maps a slice through an op's function (monomorphised via `UnaryVisitor`).
 struct Map1<'a, T>(&'a [T]);
 
-impl<T: Copy + Send + Sync + Default> UnaryVisitor<T> for Map1<'_, T> {
+/// Element types of elementwise outputs; f32 outputs come from the host cache.
+trait Output: Copy + Default + Send + Sync {
+    fn zeroed(n: usize) -> Vec<Self> {
+        vec![Self::default(); n]
+    }
+}
+impl Output for f32 {
+    fn zeroed(n: usize) -> Vec<f32> {
+        crate::backend::host::cache::f32_vec(n)
+    }
+}
+impl Output for i32 {}
+impl Output for u32 {}
+impl Output for bool {}
+
+impl<T: Output> UnaryVisitor<T> for Map1<'_, T> {
     type Out = Vec<T>;
     fn visit<F: Fn(T) -> T + Sync + Send + Copy>(self, f: F) -> Vec<T> {
-        let mut out = vec![T::default(); self.0.len()];
+        let mut out = T::zeroed(self.0.len());
         let body = |(o, x): (&mut [T], &[T])| {
             for (o, &x) in o.iter_mut().zip(x) {
                 *o = f(x);
@@ -39,10 +54,10 @@ impl<T: Copy + Send + Sync + Default> UnaryVisitor<T> for Map1<'_, T> {
 /// Maps two equal-length slices through a binary op's function.
 struct Map2<'a, T>(&'a [T], &'a [T]);
 
-impl<T: Copy + Send + Sync + Default> BinaryVisitor<T> for Map2<'_, T> {
+impl<T: Output> BinaryVisitor<T> for Map2<'_, T> {
     type Out = Vec<T>;
     fn visit<F: Fn(T, T) -> T + Sync + Send + Copy>(self, f: F) -> Vec<T> {
-        let mut out = vec![T::default(); self.0.len()];
+        let mut out = T::zeroed(self.0.len());
         let body = |((o, a), b): ((&mut [T], &[T]), &[T])| {
             for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
                 *o = f(a, b);
@@ -85,7 +100,7 @@ pub(crate) fn unary(op: UnaryOp, shape: &[i32], x: &Data, dtype: Dtype) -> Resul
     })
 }
 
-fn binary_typed<T: BinaryScalar + Default>(op: BinaryOp, a: &[T], b: &[T]) -> std::result::Result<Vec<T>, Vec<bool>> {
+fn binary_typed<T: BinaryScalar + Output>(op: BinaryOp, a: &[T], b: &[T]) -> std::result::Result<Vec<T>, Vec<bool>> {
     if op.outputs_bool() {
         Err(map2(a, b, |x, y| op.compare(x, y)))
     } else {
