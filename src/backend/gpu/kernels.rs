@@ -36,6 +36,8 @@ pub enum KernelKey {
     /// MLX's Threefry bits of `width` bytes: uint8 output for width 1, uint32 for 2 and 4, or
     /// (width 4) MLX's uniform [0, 1) sample in a float `out` dtype, in one pass.
     RandomBits { width: u8, out: Dtype },
+    /// Width-4 bits (or uniform floats) into an unpacked `out`, one hash per invocation.
+    RandomPairs { out: Dtype },
     /// Stable argsort of dense rows of `dtype` (uint32 output).
     ArgSort { dtype: Dtype },
     /// Take along an axis (gather) of `dtype`.
@@ -85,6 +87,7 @@ impl fmt::Display for KernelKey {
             KernelKey::ArgReduce { op, dtype } => write!(f, "arg_reduce.{}.{}", op.name(), short(dtype)),
             KernelKey::Matmul { dtype, out } => write!(f, "matmul_tiled.{}.{}", short(dtype), short(out)),
             KernelKey::RandomBits { width, out } => write!(f, "random_bits.w{width}.{}", short(out)),
+            KernelKey::RandomPairs { out } => write!(f, "random_pairs.{}", short(out)),
             KernelKey::ArgSort { dtype } => write!(f, "argsort_rank.{}", short(dtype)),
             KernelKey::Take { dtype } => write!(f, "gather_take.{}", short(dtype)),
         }
@@ -101,6 +104,8 @@ const REDUCE: &str = include_str!("../../../shaders/reduce.wgsl");
 const ARG_REDUCE: &str = include_str!("../../../shaders/arg_reduce.wgsl");
 const MATMUL: &str = include_str!("../../../shaders/matmul.wgsl");
 const RANDOM: &str = include_str!("../../../shaders/random.wgsl");
+const THREEFRY: &str = include_str!("../../../shaders/threefry.wgsl");
+const RANDOM_PAIRS: &str = include_str!("../../../shaders/random_pairs.wgsl");
 const SORT: &str = include_str!("../../../shaders/sort.wgsl");
 const GATHER: &str = include_str!("../../../shaders/gather.wgsl");
 
@@ -179,6 +184,7 @@ impl KernelKey {
             KernelKey::ArgReduce { .. } => "arg_reduce",
             KernelKey::Matmul { .. } => "matmul_tiled",
             KernelKey::RandomBits { .. } => "random_bits",
+            KernelKey::RandomPairs { .. } => "random_pairs",
             KernelKey::ArgSort { .. } => "argsort_rank",
             KernelKey::Take { .. } => "gather_take",
         }
@@ -195,6 +201,7 @@ impl KernelKey {
             KernelKey::ArgReduce { .. } => Dtype::Uint32,
             KernelKey::Matmul { out, .. } => out,
             KernelKey::RandomBits { out, .. } => out,
+            KernelKey::RandomPairs { out } => out,
             KernelKey::ArgSort { .. } => Dtype::Uint32,
             KernelKey::Take { dtype } => dtype,
         }
@@ -285,6 +292,9 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
     }
     for out in [Dtype::Float32, Dtype::Float16, Dtype::Bfloat16] {
         keys.push(KernelKey::RandomBits { width: 4, out });
+    }
+    for out in [Dtype::Uint32, Dtype::Float32, Dtype::Float16].into_iter().filter(|&d| unpacked(d, native_f16)) {
+        keys.push(KernelKey::RandomPairs { out });
     }
     for dtype in Dtype::ALL {
         keys.push(KernelKey::ArgSort { dtype });
@@ -421,7 +431,7 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             }
             KernelKey::Reduce { input, acc, .. } => input == Dtype::Float16 || acc == Dtype::Float16,
             KernelKey::Matmul { dtype, out } => dtype == Dtype::Float16 || out == Dtype::Float16,
-            KernelKey::RandomBits { out, .. } => out == Dtype::Float16,
+            KernelKey::RandomBits { out, .. } | KernelKey::RandomPairs { out } => out == Dtype::Float16,
             KernelKey::ArgSort { dtype } | KernelKey::Take { dtype } => dtype == Dtype::Float16,
         };
     if uses_f16 {
@@ -528,7 +538,7 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             output_slot(&mut p, out, native_f16);
             (MATMUL, false)
         }
-        KernelKey::RandomBits { out, .. } => {
+        KernelKey::RandomBits { out, .. } | KernelKey::RandomPairs { out } => {
             output_slot(&mut p, out, native_f16);
             let finish = if out.is_float() {
                 // f32(bits) / 2^32 (exact: the conversion rounds once, the scaling is a power of
@@ -538,7 +548,8 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
                 "b".to_string()
             };
             let _ = writeln!(p, "fn finish(b: u32) -> C_OUT {{ return {finish}; }}");
-            (RANDOM, true)
+            p.push_str(THREEFRY);
+            if matches!(key, KernelKey::RandomPairs { .. }) { (RANDOM_PAIRS, false) } else { (RANDOM, true) }
         }
         KernelKey::ArgSort { dtype } => {
             input_slot(&mut p, "in0", dtype, native_f16);

@@ -186,9 +186,17 @@ impl Gpu<'_> {
         self.check_index_range(n.max(per_key * width as usize))?;
         let out = self.out(dtype, n)?;
         let words = (per_key as u64 * width as u64).div_ceil(4);
-        let info = [n as u32, per_key.max(1) as u32, width, words as u32, words.div_ceil(2) as u32];
-        let key = KernelKey::RandomBits { width: width as u8, out: dtype };
-        let groups = (n as u64).div_ceil(per_word(dtype, self.ctx.native_f16) as u64).div_ceil(WG as u64);
+        let h = words.div_ceil(2);
+        let n_keys = if per_key == 0 { 0 } else { n / per_key } as u64;
+        let mut info = vec![n as u32, per_key.max(1) as u32, width, words as u32, h as u32];
+        // 32-bit unpacked outputs: one hash per invocation gives two words.
+        let (key, groups) = if width == 4 && kernels::unpacked(dtype, self.ctx.native_f16) {
+            info.push((n_keys * h) as u32);
+            (KernelKey::RandomPairs { out: dtype }, (n_keys * h).div_ceil(WG as u64))
+        } else {
+            let key = KernelKey::RandomBits { width: width as u8, out: dtype };
+            (key, (n as u64).div_ceil(per_word(dtype, self.ctx.native_f16) as u64).div_ceil(WG as u64))
+        };
         self.ctx.dispatch(self.stream, &key, &[buf(keys)?, &out], &info, grid(groups, self.max_groups()))?;
         Ok(self.data(out, dtype, shape))
     }
