@@ -44,7 +44,11 @@ fn time(mut f: impl FnMut()) -> f64 {
 
 fn row(op: &str, size: &str, dev: Device, secs: f64, amount: f64, unit: &str) {
     let name = mx::device_info(dev).map(|i| i.name).unwrap_or_default();
-    println!("| {op:8} | {size:>12} | {name:32} | {:>10.1} µs | {:>9.1} {unit} |", secs * 1e6, amount / secs / 1e9);
+    println!(
+        "| {op:8} | {size:>12} | {name:32} | {:>10.1} µs | {:>9.1} {unit} |",
+        secs * 1e6,
+        amount / secs / 1e9
+    );
 }
 
 fn main() {
@@ -52,37 +56,111 @@ fn main() {
     let quick = args.iter().any(|a| a == "quick");
     // `large` (the GPU machine): 2^28 elements and 4096^3 matmul; `gpu`: skip the CPU rows.
     let large = args.iter().any(|a| a == "large");
-    let mut devices = if args.iter().any(|a| a == "gpu") { vec![] } else { vec![Device::cpu()] };
+    let mut devices = if args.iter().any(|a| a == "gpu") {
+        vec![]
+    } else {
+        vec![Device::cpu()]
+    };
     if mx::device_count(DeviceType::Gpu) > 0 && !args.iter().any(|a| a == "cpu") {
         devices.push(Device::gpu(0));
     }
-    println!("| op       |         size | device                           |          time |        rate |");
-    println!("|----------|--------------|----------------------------------|---------------|-------------|");
+    println!(
+        "| op       |         size | device                           |          time |        rate |"
+    );
+    println!(
+        "|----------|--------------|----------------------------------|---------------|-------------|"
+    );
     for &dev in &devices {
-        let sizes: &[usize] = if quick { &[1 << 20] } else if large { &[1 << 20, 1 << 24, 1 << 28] } else { &[1 << 20, 1 << 24] };
+        let sizes: &[usize] = if quick {
+            &[1 << 20]
+        } else if large {
+            &[1 << 20, 1 << 24, 1 << 28]
+        } else {
+            &[1 << 20, 1 << 24]
+        };
         for &n in sizes {
             let a = on(dev, &random(n, 1), &[n as i32]);
             let b = on(dev, &random(n, 2), &[n as i32]);
             let bytes = 12.0 * n as f64;
             let t = time(|| mx::eval([&mx::add(&a, &b, dev).unwrap()]).unwrap());
-            row("add", &format!("2^{}", n.trailing_zeros()), dev, t, bytes, "GB/s");
+            row(
+                "add",
+                &format!("2^{}", n.trailing_zeros()),
+                dev,
+                t,
+                bytes,
+                "GB/s",
+            );
             let t = time(|| mx::eval([&mx::exp(&a, dev).unwrap()]).unwrap());
-            row("exp", &format!("2^{}", n.trailing_zeros()), dev, t, 8.0 * n as f64, "GB/s");
+            row(
+                "exp",
+                &format!("2^{}", n.trailing_zeros()),
+                dev,
+                t,
+                8.0 * n as f64,
+                "GB/s",
+            );
             let t = time(|| mx::eval([&mx::sum(&a, &[], false, dev).unwrap()]).unwrap());
-            row("sum", &format!("2^{}", n.trailing_zeros()), dev, t, 4.0 * n as f64, "GB/s");
+            row(
+                "sum",
+                &format!("2^{}", n.trailing_zeros()),
+                dev,
+                t,
+                4.0 * n as f64,
+                "GB/s",
+            );
         }
-        let dims: &[usize] = if quick { &[256] } else if large { &[256, 1024, 4096] } else if dev == Device::cpu() { &[256, 1024, 2048] } else { &[256, 1024] };
+        let dims: &[usize] = if quick {
+            &[256]
+        } else if large {
+            &[256, 1024, 4096]
+        } else if dev == Device::cpu() {
+            &[256, 1024, 2048]
+        } else {
+            &[256, 1024]
+        };
         for &d in dims {
             let a = on(dev, &random(d * d, 3), &[d as i32, d as i32]);
             let b = on(dev, &random(d * d, 4), &[d as i32, d as i32]);
             let t = time(|| mx::eval([&mx::matmul(&a, &b, dev).unwrap()]).unwrap());
-            row("matmul", &format!("{d}^3"), dev, t, 2.0 * (d * d * d) as f64, "GFLOP/s");
+            row(
+                "matmul",
+                &format!("{d}^3"),
+                dev,
+                t,
+                2.0 * (d * d * d) as f64,
+                "GFLOP/s",
+            );
         }
         // Random generation (MLX-exact uniform f32): bytes written per second.
-        let n: usize = if quick { 1 << 20 } else if large { 1 << 26 } else { 1 << 24 };
+        let n: usize = if quick {
+            1 << 20
+        } else if large {
+            1 << 26
+        } else {
+            1 << 24
+        };
         let key = wmx::random::key(0);
-        let t = time(|| mx::eval([&wmx::random::uniform(0.0, 1.0, &[n as i32], Dtype::Float32, Some(&key), dev).unwrap()]).unwrap());
-        row("uniform", &format!("2^{}", n.trailing_zeros()), dev, t, 4.0 * n as f64, "GB/s");
+        let t = time(|| {
+            mx::eval([&wmx::random::uniform(
+                0.0,
+                1.0,
+                &[n as i32],
+                Dtype::Float32,
+                Some(&key),
+                dev,
+            )
+            .unwrap()])
+            .unwrap()
+        });
+        row(
+            "uniform",
+            &format!("2^{}", n.trailing_zeros()),
+            dev,
+            t,
+            4.0 * n as f64,
+            "GB/s",
+        );
         // Overhead: 1000 chained small adds in one eval (time per op).
         let s = on(dev, &[1.0; 256], &[256]);
         let t = time(|| {

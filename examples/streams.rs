@@ -37,7 +37,13 @@ fn main() -> Result<(), mx::Error> {
     }
     assert_eq!(mx::default_device(), gpu);
 
-    for (name, s) in [("c (default)", c.stream()), ("d (s_cpu)", d.stream()), ("e (cpu)", e.stream()), ("f (s_gpu)", f.stream()), ("g (default)", g.stream())] {
+    for (name, s) in [
+        ("c (default)", c.stream()),
+        ("d (s_cpu)", d.stream()),
+        ("e (cpu)", e.stream()),
+        ("f (s_gpu)", f.stream()),
+        ("g (default)", g.stream()),
+    ] {
         let info = mx::device_info(s.device())?;
         println!("{name:12} ran on {s}: {} [{}]", info.name, info.backend);
     }

@@ -5,10 +5,10 @@
 use crate::backend::{Data, Storage};
 use crate::device::Device;
 use crate::dtype::{ArrayElement, Dtype};
-use crate::error::{value_err, Error, Result};
+use crate::error::{Error, Result, value_err};
 use crate::primitive::Primitive;
 use crate::shape::{row_major_strides, size_of};
-use crate::stream::{current_default_stream, Stream};
+use crate::stream::{Stream, current_default_stream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
@@ -55,7 +55,10 @@ impl Node {
     }
 
     pub(crate) fn inputs(&self) -> Vec<Array> {
-        self.inputs.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inputs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Marks the node finished (ready or failed), frees its inputs and wakes every waiter.
@@ -85,8 +88,11 @@ impl Node {
                 NodeState::Unscheduled => {
                     return Err(Error::Backend {
                         op: "eval",
-                        msg: format!("invariant: node {} waited on before being scheduled", self.id),
-                    })
+                        msg: format!(
+                            "invariant: node {} waited on before being scheduled",
+                            self.id
+                        ),
+                    });
                 }
                 NodeState::Scheduled => st = self.cond.wait(st).unwrap_or_else(|p| p.into_inner()),
             }
@@ -109,14 +115,23 @@ impl Array {
             stream,
             prim,
             inputs: Mutex::new(inputs),
-            status: Mutex::new(Status { state: NodeState::Unscheduled, wakers: Vec::new() }),
+            status: Mutex::new(Status {
+                state: NodeState::Unscheduled,
+                wakers: Vec::new(),
+            }),
             cond: Condvar::new(),
         }))
     }
 
     /// An already-evaluated array holding `data` (on the CPU).
     pub(crate) fn from_data(shape: Vec<i32>, dtype: Dtype, data: Data) -> Array {
-        let a = Array::from_node(shape, dtype, current_default_stream(), Primitive::Constant, vec![]);
+        let a = Array::from_node(
+            shape,
+            dtype,
+            current_default_stream(),
+            Primitive::Constant,
+            vec![],
+        );
         a.0.lock_status().state = NodeState::Ready(data);
         a
     }
@@ -146,16 +161,31 @@ impl Array {
     /// ```
     pub fn try_from_slice<T: ArrayElement>(data: &[T], shape: &[i32]) -> Result<Array> {
         if let Some(d) = shape.iter().find(|&&d| d < 0) {
-            return Err(value_err("array", format!("Negative dimension {d} in shape {}.", crate::shape::fmt_shape(shape))));
+            return Err(value_err(
+                "array",
+                format!(
+                    "Negative dimension {d} in shape {}.",
+                    crate::shape::fmt_shape(shape)
+                ),
+            ));
         }
         if size_of(shape) != data.len() {
             return Err(value_err(
                 "array",
-                format!("Data has {} elements but shape {} needs {}.", data.len(), crate::shape::fmt_shape(shape), size_of(shape)),
+                format!(
+                    "Data has {} elements but shape {} needs {}.",
+                    data.len(),
+                    crate::shape::fmt_shape(shape),
+                    size_of(shape)
+                ),
             ));
         }
         let storage = Storage::host(crate::backend::host::HostVec::from_slice(data));
-        let d = Data { storage: Arc::new(storage), strides: row_major_strides(shape), offset: 0 };
+        let d = Data {
+            storage: Arc::new(storage),
+            strides: row_major_strides(shape),
+            offset: 0,
+        };
         Ok(Array::from_data(shape.to_vec(), T::DTYPE, d))
     }
 
@@ -236,7 +266,10 @@ impl Array {
         if self.size() != 1 {
             return Err(value_err(
                 "item",
-                format!("item() needs an array of size 1; this one has shape {}.", crate::shape::fmt_shape(self.shape())),
+                format!(
+                    "item() needs an array of size 1; this one has shape {}.",
+                    crate::shape::fmt_shape(self.shape())
+                ),
             ));
         }
         Ok(self.to_vec::<T>()?[0])
@@ -264,8 +297,16 @@ impl Array {
         crate::graph::async_eval([self]).await?;
         let data = self.0.wait()?;
         let host = data.storage.host_async().await?;
-        let h = host.as_host().ok_or_else(|| Error::Backend { op: "to_vec", msg: "invariant: host copy is host memory".into() })?;
-        Ok(crate::backend::cpu::copy::read_logical::<T>(h, &self.0.shape, &data.strides, data.offset))
+        let h = host.as_host().ok_or_else(|| Error::Backend {
+            op: "to_vec",
+            msg: "invariant: host copy is host memory".into(),
+        })?;
+        Ok(crate::backend::cpu::copy::read_logical::<T>(
+            h,
+            &self.0.shape,
+            &data.strides,
+            data.offset,
+        ))
     }
 }
 

@@ -30,7 +30,10 @@ impl Device {
     /// assert_eq!(wmx::Device::cpu().kind, wmx::DeviceType::Cpu);
     /// ```
     pub const fn cpu() -> Device {
-        Device { kind: DeviceType::Cpu, index: 0 }
+        Device {
+            kind: DeviceType::Cpu,
+            index: 0,
+        }
     }
 
     /// The n-th GPU adapter. An index past [`device_count`] gives an error when the device is used.
@@ -40,7 +43,10 @@ impl Device {
     /// assert!(wmx::zeros(&[2], wmx::Dtype::Float32, bad).is_err());
     /// ```
     pub const fn gpu(index: usize) -> Device {
-        Device { kind: DeviceType::Gpu, index }
+        Device {
+            kind: DeviceType::Gpu,
+            index,
+        }
     }
 
     /// Checks that the device exists.
@@ -49,7 +55,10 @@ impl Device {
             DeviceType::Cpu if self.index == 0 => Ok(self),
             DeviceType::Cpu => Err(Error::Device {
                 op,
-                msg: format!("There is one CPU device; Device::cpu() has index 0, got {}.", self.index),
+                msg: format!(
+                    "There is one CPU device; Device::cpu() has index 0, got {}.",
+                    self.index
+                ),
             }),
             DeviceType::Gpu => {
                 let n = device_count(DeviceType::Gpu);
@@ -58,7 +67,10 @@ impl Device {
                 } else {
                     Err(Error::Device {
                         op,
-                        msg: format!("GPU {} requested but {n} GPU adapter(s) were found.", self.index),
+                        msg: format!(
+                            "GPU {} requested but {n} GPU adapter(s) were found.",
+                            self.index
+                        ),
                     })
                 }
             }
@@ -159,4 +171,3 @@ pub(crate) fn initial_default_device() -> Device {
         Device::cpu()
     }
 }
-

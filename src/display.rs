@@ -15,7 +15,11 @@ fn fmt_g(x: f64) -> String {
         return if x > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if x.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let exp = x.abs().log10().floor() as i32;
     // Rounding to 6 digits can carry into the next power of ten.
@@ -40,7 +44,13 @@ fn trim(s: &str) -> String {
 
 fn element(v: f64, dt: Dtype) -> String {
     match dt {
-        Dtype::Bool => if v != 0.0 { "True".into() } else { "False".into() },
+        Dtype::Bool => {
+            if v != 0.0 {
+                "True".into()
+            } else {
+                "False".into()
+            }
+        }
         Dtype::Uint8 | Dtype::Uint32 | Dtype::Int32 => format!("{}", v as i64),
         Dtype::Float16 | Dtype::Bfloat16 | Dtype::Float32 => fmt_g(v),
     }
@@ -59,7 +69,11 @@ fn write_dims(out: &mut String, vals: &[f64], shape: &[i32], dt: Dtype, depth: u
     out.push('[');
     // Like MLX, every axis longer than 2 * EDGE is summarised, whatever the total size.
     let idx: Vec<Option<usize>> = if n > 2 * EDGE {
-        (0..EDGE).map(Some).chain(std::iter::once(None)).chain((n - EDGE..n).map(Some)).collect()
+        (0..EDGE)
+            .map(Some)
+            .chain(std::iter::once(None))
+            .chain((n - EDGE..n).map(Some))
+            .collect()
     } else {
         (0..n).map(Some).collect()
     };
@@ -75,7 +89,13 @@ fn write_dims(out: &mut String, vals: &[f64], shape: &[i32], dt: Dtype, depth: u
         match i {
             None if shape.len() > 1 => out.push_str("..."),
             None => out.push_str("..."),
-            Some(i) => write_dims(out, &vals[i * inner..(i + 1) * inner], &shape[1..], dt, depth + 1),
+            Some(i) => write_dims(
+                out,
+                &vals[i * inner..(i + 1) * inner],
+                &shape[1..],
+                dt,
+                depth + 1,
+            ),
         }
     }
     out.push(']');
@@ -84,7 +104,9 @@ fn write_dims(out: &mut String, vals: &[f64], shape: &[i32], dt: Dtype, depth: u
 impl fmt::Display for Array {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let vals: Vec<f64> = match self.to_vec::<f32>() {
-            Ok(v) if !matches!(self.dtype(), Dtype::Int32 | Dtype::Uint32) => v.into_iter().map(|x| x as f64).collect(),
+            Ok(v) if !matches!(self.dtype(), Dtype::Int32 | Dtype::Uint32) => {
+                v.into_iter().map(|x| x as f64).collect()
+            }
             Ok(_) if self.dtype() == Dtype::Uint32 => match self.to_vec::<u32>() {
                 Ok(v) => v.into_iter().map(|x| x as f64).collect(),
                 Err(e) => return write!(f, "<error: {e}>"),

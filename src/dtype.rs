@@ -159,7 +159,10 @@ float_element!(f32, Dtype::Float32, |x: f32| x as f64, |v: f64| v as f32);
 float_element!(f16, Dtype::Float16, |x: f16| x.to_f64(), f16::from_f64);
 float_element!(bf16, Dtype::Bfloat16, |x: bf16| x.to_f64(), bf16::from_f64);
 // Float to integer casts truncate then wrap through i64, like C's conversions on x86.
-float_element!(i32, Dtype::Int32, |x: i32| x as f64, |v: f64| v as i64 as i32);
-float_element!(u32, Dtype::Uint32, |x: u32| x as f64, |v: f64| v as i64 as u32);
+float_element!(i32, Dtype::Int32, |x: i32| x as f64, |v: f64| v as i64
+    as i32);
+float_element!(u32, Dtype::Uint32, |x: u32| x as f64, |v: f64| v as i64
+    as u32);
 float_element!(u8, Dtype::Uint8, |x: u8| x as f64, |v: f64| v as i64 as u8);
-float_element!(bool, Dtype::Bool, |x: bool| x as u8 as f64, |v: f64| v != 0.0);
+float_element!(bool, Dtype::Bool, |x: bool| x as u8 as f64, |v: f64| v
+    != 0.0);

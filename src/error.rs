@@ -65,14 +65,26 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// Shorthand constructors used by the ops layer.
 pub(crate) fn shape_err(op: &'static str, msg: impl Into<String>) -> Error {
-    Error::Shape { op, msg: msg.into() }
+    Error::Shape {
+        op,
+        msg: msg.into(),
+    }
 }
 pub(crate) fn axis_err(op: &'static str, msg: impl Into<String>) -> Error {
-    Error::Axis { op, msg: msg.into() }
+    Error::Axis {
+        op,
+        msg: msg.into(),
+    }
 }
 pub(crate) fn dtype_err(op: &'static str, msg: impl Into<String>) -> Error {
-    Error::Dtype { op, msg: msg.into() }
+    Error::Dtype {
+        op,
+        msg: msg.into(),
+    }
 }
 pub(crate) fn value_err(op: &'static str, msg: impl Into<String>) -> Error {
-    Error::Value { op, msg: msg.into() }
+    Error::Value {
+        op,
+        msg: msg.into(),
+    }
 }

@@ -32,10 +32,12 @@ mod shape;
 mod stream;
 
 pub use array::Array;
-pub use device::{default_device, device_count, device_info, set_default_device, Device, DeviceInfo, DeviceType};
-pub use dtype::{promote_types, ArrayElement, Domain, Dtype};
+pub use device::{
+    Device, DeviceInfo, DeviceType, default_device, device_count, device_info, set_default_device,
+};
+pub use dtype::{ArrayElement, Domain, Dtype, promote_types};
 pub use error::{Error, Result};
-pub use graph::{async_eval, eval, synchronize, Evaluation};
+pub use graph::{Evaluation, async_eval, eval, synchronize};
 pub use ops::binary::*;
 pub use ops::composite::*;
 pub use ops::creation::*;
@@ -45,7 +47,9 @@ pub use ops::reduce::*;
 pub use ops::shape::*;
 pub use ops::unary::*;
 pub use primitive::{ArgReduceOp, BinaryOp, ReduceOp, UnaryOp};
-pub use stream::{default_stream, new_stream, set_default_stream, stream, Stream, StreamGuard, StreamOrDevice};
+pub use stream::{
+    Stream, StreamGuard, StreamOrDevice, default_stream, new_stream, set_default_stream, stream,
+};
 
 /// Bytes held by the GPU buffer caches (freed buffers kept for reuse), as in MLX.
 ///
@@ -54,7 +58,9 @@ pub use stream::{default_stream, new_stream, set_default_stream, stream, Stream,
 /// assert_eq!(wmx::get_cache_memory(), 0);
 /// ```
 pub fn get_cache_memory() -> u64 {
-    backend::gpu::context::created().map(|c| c.cached_bytes()).sum()
+    backend::gpu::context::created()
+        .map(|c| c.cached_bytes())
+        .sum()
 }
 
 /// Frees the buffers the GPU caches and the host (CPU) cache keep for reuse.

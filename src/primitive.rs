@@ -109,8 +109,29 @@ unary_table! {
 /// MLX's single-precision erfinv (Giles): `logf`, then an fma polynomial. On the CPU `f32::ln` is
 /// the platform's `logf` (glibc on Linux, as in MLX's Linux build), so results match MLX's bits.
 pub(crate) fn erfinv_f32(a: f32) -> f32 {
-    const WIDE: [f32; 9] = [3.03697567e-10, 2.93243101e-8, 1.22150334e-6, 2.84108955e-5, 3.93552968e-4, 3.02698812e-3, 4.83185798e-3, -2.64646143e-1, 8.40016484e-1];
-    const NARROW: [f32; 10] = [5.43877832e-9, 1.43285448e-7, 1.22774793e-6, 1.12963626e-7, -5.61530760e-5, -1.47697632e-4, 2.31468678e-3, 1.15392581e-2, -2.32015476e-1, 8.86226892e-1];
+    const WIDE: [f32; 9] = [
+        3.03697567e-10,
+        2.93243101e-8,
+        1.22150334e-6,
+        2.84108955e-5,
+        3.93552968e-4,
+        3.02698812e-3,
+        4.83185798e-3,
+        -2.64646143e-1,
+        8.40016484e-1,
+    ];
+    const NARROW: [f32; 10] = [
+        5.43877832e-9,
+        1.43285448e-7,
+        1.22774793e-6,
+        1.12963626e-7,
+        -5.61530760e-5,
+        -1.47697632e-4,
+        2.31468678e-3,
+        1.15392581e-2,
+        -2.32015476e-1,
+        8.86226892e-1,
+    ];
     let t = a.mul_add(-a, 1.0).ln();
     let c: &[f32] = if t.abs() > 6.125 { &WIDE } else { &NARROW };
     let p = c[1..].iter().fold(c[0], |p, &k| p.mul_add(t, k));
@@ -132,7 +153,14 @@ fn mlx_exp(x: f32) -> f32 {
     let ip = ((y as f64) + 0.5).floor() as f32;
     let f = y - ip;
     let mut p = 1.535336188319500e-4f32;
-    for k in [1.339887440266574e-3f32, 9.618437357674640e-3, 5.550332471162809e-2, 2.402264791363012e-1, 6.931472028550421e-1, 1.0] {
+    for k in [
+        1.339887440266574e-3f32,
+        9.618437357674640e-3,
+        5.550332471162809e-2,
+        2.402264791363012e-1,
+        6.931472028550421e-1,
+        1.0,
+    ] {
         p = p.mul_add(f, k);
     }
     f32::from_bits(((ip as i32 + 127) << 23) as u32) * p
@@ -255,8 +283,14 @@ impl BinaryOp {
             BinaryOp::Greater => a > b,
             BinaryOp::GreaterEqual => a >= b,
             // Not comparisons: their output has the input's dtype (see `BinaryScalar`).
-            BinaryOp::LogicalAnd | BinaryOp::LogicalOr | BinaryOp::Add | BinaryOp::Subtract
-            | BinaryOp::Multiply | BinaryOp::Divide | BinaryOp::Power | BinaryOp::Maximum
+            BinaryOp::LogicalAnd
+            | BinaryOp::LogicalOr
+            | BinaryOp::Add
+            | BinaryOp::Subtract
+            | BinaryOp::Multiply
+            | BinaryOp::Divide
+            | BinaryOp::Power
+            | BinaryOp::Maximum
             | BinaryOp::Minimum => false,
         }
     }
@@ -281,8 +315,14 @@ pub enum ReduceOp {
 
 impl ReduceOp {
     /// Every reduction.
-    pub const ALL: &'static [ReduceOp] =
-        &[ReduceOp::Sum, ReduceOp::Prod, ReduceOp::Max, ReduceOp::Min, ReduceOp::All, ReduceOp::Any];
+    pub const ALL: &'static [ReduceOp] = &[
+        ReduceOp::Sum,
+        ReduceOp::Prod,
+        ReduceOp::Max,
+        ReduceOp::Min,
+        ReduceOp::All,
+        ReduceOp::Any,
+    ];
     /// MLX's name.
     pub fn name(self) -> &'static str {
         match self {

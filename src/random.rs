@@ -6,7 +6,7 @@
 
 use crate::array::Array;
 use crate::dtype::Dtype;
-use crate::error::{dtype_err, value_err, Result};
+use crate::error::{Result, dtype_err, value_err};
 use crate::ops::{self, node};
 use crate::primitive::Primitive;
 use crate::shape::{broadcast_shapes, fmt_shape, normalize_axis, size_of};
@@ -50,12 +50,21 @@ fn resolve_key(k: Option<&Array>, st: Stream) -> Result<Array> {
         let state = match g.take() {
             Some(s) => s,
             None => {
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0);
                 key(now)
             }
         };
         let ks = split(&state, 2, st)?;
-        let row = |i: i32| ops::shape::reshape(&ops::shape::slice(&ks, &[i, 0], &[i + 1, 2], &[], st)?, &[2], st);
+        let row = |i: i32| {
+            ops::shape::reshape(
+                &ops::shape::slice(&ks, &[i, 0], &[i + 1, 2], &[], st)?,
+                &[2],
+                st,
+            )
+        };
         *g = Some(row(0)?);
         row(1)
     })
@@ -63,11 +72,24 @@ fn resolve_key(k: Option<&Array>, st: Stream) -> Result<Array> {
 
 fn check_key(op: &'static str, k: &Array, batched: bool) -> Result<()> {
     if k.dtype() != Dtype::Uint32 {
-        return Err(dtype_err(op, format!("Expected key type uint32 but received {}.", k.dtype())));
+        return Err(dtype_err(
+            op,
+            format!("Expected key type uint32 but received {}.", k.dtype()),
+        ));
     }
-    let ok = if batched { k.ndim() >= 1 && k.shape()[k.ndim() - 1] == 2 } else { k.shape() == [2] };
+    let ok = if batched {
+        k.ndim() >= 1 && k.shape()[k.ndim() - 1] == 2
+    } else {
+        k.shape() == [2]
+    };
     if !ok {
-        return Err(crate::error::shape_err(op, format!("Expected key shape (2) but received {}.", fmt_shape(k.shape()))));
+        return Err(crate::error::shape_err(
+            op,
+            format!(
+                "Expected key shape (2) but received {}.",
+                fmt_shape(k.shape())
+            ),
+        ));
     }
     Ok(())
 }
@@ -80,17 +102,35 @@ fn check_key(op: &'static str, k: &Array, batched: bool) -> Result<()> {
 /// let b = wmx::random::bits(&[], 4, Some(&wmx::random::key(0)), None).unwrap();
 /// assert_eq!(b.item::<u32>().unwrap(), 0x6b20_0159);
 /// ```
-pub fn bits(shape: &[i32], width: i32, key: Option<&Array>, s: impl Into<StreamOrDevice>) -> Result<Array> {
+pub fn bits(
+    shape: &[i32],
+    width: i32,
+    key: Option<&Array>,
+    s: impl Into<StreamOrDevice>,
+) -> Result<Array> {
     let st = s.into().resolve("bits")?;
-    let dtype = if width == 1 { Dtype::Uint8 } else { Dtype::Uint32 };
+    let dtype = if width == 1 {
+        Dtype::Uint8
+    } else {
+        Dtype::Uint32
+    };
     bits_as(shape, width, dtype, key, st)
 }
 
 /// The bits node with output `dtype`: the bits themselves (uint8/uint32), or for a float dtype
 /// (width 4) MLX's uniform [0, 1) samples made from them in the same kernel.
-fn bits_as(shape: &[i32], width: i32, dtype: Dtype, key: Option<&Array>, st: Stream) -> Result<Array> {
+fn bits_as(
+    shape: &[i32],
+    width: i32,
+    dtype: Dtype,
+    key: Option<&Array>,
+    st: Stream,
+) -> Result<Array> {
     if ![1, 2, 4].contains(&width) {
-        return Err(value_err("bits", format!("Bit width must be in {{1, 2, 4}} but got {width}.")));
+        return Err(value_err(
+            "bits",
+            format!("Bit width must be in {{1, 2, 4}} but got {width}."),
+        ));
     }
     if shape.iter().any(|&d| d < 0) {
         return Err(value_err("bits", "Negative dimensions not allowed."));
@@ -99,7 +139,10 @@ fn bits_as(shape: &[i32], width: i32, dtype: Dtype, key: Option<&Array>, st: Str
     check_key("bits", &k, true)?;
     let mut out_shape = k.shape()[..k.ndim() - 1].to_vec();
     out_shape.extend_from_slice(shape);
-    let prim = Primitive::RandomBits { width: width as u32, per_key: size_of(shape) };
+    let prim = Primitive::RandomBits {
+        width: width as u32,
+        per_key: size_of(shape),
+    };
     Ok(node(out_shape, dtype, st, prim, vec![k]))
 }
 
@@ -156,7 +199,11 @@ fn check_float(op: &'static str, dtype: Dtype, msg: &str) -> Result<()> {
 
 /// Host values of a small evaluated array (for eager argument checks), else `None`.
 fn host_values(a: &Array) -> Option<Vec<f32>> {
-    if a.is_evaluated() && a.size() <= 4096 { a.to_vec::<f32>().ok() } else { None }
+    if a.is_evaluated() && a.size() <= 4096 {
+        a.to_vec::<f32>().ok()
+    } else {
+        None
+    }
 }
 
 fn scalar_f32(v: f32, dtype: Dtype, st: Stream) -> Result<Array> {
@@ -181,19 +228,40 @@ fn below_one(dtype: Dtype) -> f32 {
 /// let u = wmx::random::uniform(0.0, 1.0, &[3], wmx::Dtype::Float32, Some(&k), None).unwrap();
 /// assert!(u.to_vec::<f32>().unwrap().iter().all(|&x| (0.0..1.0).contains(&x)));
 /// ```
-pub fn uniform(low: impl IntoArray, high: impl IntoArray, shape: &[i32], dtype: Dtype, key: Option<&Array>, s: impl Into<StreamOrDevice>) -> Result<Array> {
+pub fn uniform(
+    low: impl IntoArray,
+    high: impl IntoArray,
+    shape: &[i32],
+    dtype: Dtype,
+    key: Option<&Array>,
+    s: impl Into<StreamOrDevice>,
+) -> Result<Array> {
     let st = s.into().resolve("uniform")?;
-    check_float("uniform", dtype, "Can only generate uniform numbers with real floating point type.")?;
+    check_float(
+        "uniform",
+        dtype,
+        "Can only generate uniform numbers with real floating point type.",
+    )?;
     let (low, high) = (low.into_array(), high.into_array());
     if let (Some(l), Some(h)) = (host_values(&low), host_values(&high)) {
         if l.len() == 1 && h.len() == 1 && h[0] <= l[0] {
-            return Err(value_err("uniform", format!("high ({}) must be greater than low ({}).", h[0], l[0])));
+            return Err(value_err(
+                "uniform",
+                format!("high ({}) must be greater than low ({}).", h[0], l[0]),
+            ));
         }
     }
     uniform_unchecked(&low, &high, shape, dtype, key, st)
 }
 
-fn uniform_unchecked(low: &Array, high: &Array, shape: &[i32], dtype: Dtype, key: Option<&Array>, st: Stream) -> Result<Array> {
+fn uniform_unchecked(
+    low: &Array,
+    high: &Array,
+    shape: &[i32],
+    dtype: Dtype,
+    key: Option<&Array>,
+    st: Stream,
+) -> Result<Array> {
     // [0, 1): `1 * u + 0` is `u` exactly, so one kernel makes the samples straight from the bits
     // (memory-bound) with the same result as the general formula below.
     if host_values(low).as_deref() == Some(&[0.0]) && host_values(high).as_deref() == Some(&[1.0]) {
@@ -204,7 +272,14 @@ fn uniform_unchecked(low: &Array, high: &Array, shape: &[i32], dtype: Dtype, key
     let range = ops::binary::subtract(&hi, &lo, st)?;
     let b = broadcast_shapes(shape, range.shape())?;
     if b != shape {
-        return Err(value_err("uniform", format!("Cannot generate random values of shape {} from broadcasted shape {}.", fmt_shape(shape), fmt_shape(&b))));
+        return Err(value_err(
+            "uniform",
+            format!(
+                "Cannot generate random values of shape {} from broadcasted shape {}.",
+                fmt_shape(shape),
+                fmt_shape(&b)
+            ),
+        ));
     }
     // A batch of keys [..., 2] gives a batch of samples [..., *shape] (MLX's vmap over keys).
     let raw = bits(shape, 4, key, st)?;
@@ -217,7 +292,14 @@ fn uniform_unchecked(low: &Array, high: &Array, shape: &[i32], dtype: Dtype, key
 
 /// f32 samples in (-1, 1): the interval MLX's normal and laplace start from.
 fn symmetric_unit(shape: &[i32], key: Option<&Array>, st: Stream) -> Result<Array> {
-    uniform_unchecked(&Array::scalar(f32::from_bits(0xbf7f_ffff)), &Array::scalar(1.0f32), shape, Dtype::Float32, key, st)
+    uniform_unchecked(
+        &Array::scalar(f32::from_bits(0xbf7f_ffff)),
+        &Array::scalar(1.0f32),
+        shape,
+        Dtype::Float32,
+        key,
+        st,
+    )
 }
 
 /// Normal samples: `sqrt(2) * erfinv(u)` for `u` uniform in (-1, 1), then `* scale` and `+ loc`
@@ -228,9 +310,20 @@ fn symmetric_unit(shape: &[i32], key: Option<&Array>, st: Stream) -> Result<Arra
 /// let m = wmx::mean(&n, &[], false, None).unwrap().item::<f32>().unwrap();
 /// assert!(m.abs() < 0.2);
 /// ```
-pub fn normal(shape: &[i32], dtype: Dtype, loc: Option<f32>, scale: Option<f32>, key: Option<&Array>, s: impl Into<StreamOrDevice>) -> Result<Array> {
+pub fn normal(
+    shape: &[i32],
+    dtype: Dtype,
+    loc: Option<f32>,
+    scale: Option<f32>,
+    key: Option<&Array>,
+    s: impl Into<StreamOrDevice>,
+) -> Result<Array> {
     let st = s.into().resolve("normal")?;
-    check_float("normal", dtype, "Only floating point and complex64 types are supported.")?;
+    check_float(
+        "normal",
+        dtype,
+        "Only floating point and complex64 types are supported.",
+    )?;
     let u = symmetric_unit(shape, key, st)?;
     let e = ops::unary::astype(&ops::unary::erfinv(&u, st)?, dtype, st)?;
     let mut c = scalar_f32(std::f32::consts::SQRT_2, dtype, st)?;
@@ -250,15 +343,28 @@ pub fn normal(shape: &[i32], dtype: Dtype, loc: Option<f32>, scale: Option<f32>,
 /// let r = wmx::random::randint(0, 10, &[100], wmx::Dtype::Int32, Some(&wmx::random::key(2)), None).unwrap();
 /// assert!(r.to_vec::<i32>().unwrap().iter().all(|&x| (0..10).contains(&x)));
 /// ```
-pub fn randint(low: impl IntoArray, high: impl IntoArray, shape: &[i32], dtype: Dtype, key: Option<&Array>, s: impl Into<StreamOrDevice>) -> Result<Array> {
+pub fn randint(
+    low: impl IntoArray,
+    high: impl IntoArray,
+    shape: &[i32],
+    dtype: Dtype,
+    key: Option<&Array>,
+    s: impl Into<StreamOrDevice>,
+) -> Result<Array> {
     let st = s.into().resolve("randint")?;
     if dtype.is_float() {
-        return Err(dtype_err("randint", "randint only accepts integer dtypes and bool."));
+        return Err(dtype_err(
+            "randint",
+            "randint only accepts integer dtypes and bool.",
+        ));
     }
     let (low, high) = (low.into_array(), high.into_array());
     if let (Some(l), Some(h)) = (host_values(&low), host_values(&high)) {
         if l.len() == 1 && h.len() == 1 && h[0] <= l[0] {
-            return Err(value_err("randint", format!("high ({}) must be greater than low ({}).", h[0], l[0])));
+            return Err(value_err(
+                "randint",
+                format!("high ({}) must be greater than low ({}).", h[0], l[0]),
+            ));
         }
     }
     let u = uniform_unchecked(&low, &high, shape, Dtype::Float32, key, st)?;
@@ -275,22 +381,45 @@ pub fn randint(low: impl IntoArray, high: impl IntoArray, shape: &[i32], dtype: 
 /// let b = wmx::random::bernoulli(0.5, None, Some(&wmx::random::key(0)), None).unwrap();
 /// assert_eq!(b.dtype(), wmx::Dtype::Bool);
 /// ```
-pub fn bernoulli(p: impl IntoArray, shape: Option<&[i32]>, key: Option<&Array>, s: impl Into<StreamOrDevice>) -> Result<Array> {
+pub fn bernoulli(
+    p: impl IntoArray,
+    shape: Option<&[i32]>,
+    key: Option<&Array>,
+    s: impl Into<StreamOrDevice>,
+) -> Result<Array> {
     let st = s.into().resolve("bernoulli")?;
     let p = p.into_array();
-    check_float("bernoulli", p.dtype(), "bernoulli probability `p` must be a float type.")?;
+    check_float(
+        "bernoulli",
+        p.dtype(),
+        "bernoulli probability `p` must be a float type.",
+    )?;
     if let Some(v) = host_values(&p) {
         if let Some(bad) = v.iter().find(|x| !(0.0..=1.0).contains(*x)) {
-            return Err(value_err("bernoulli", format!("p must be in [0, 1], got {bad}.")));
+            return Err(value_err(
+                "bernoulli",
+                format!("p must be in [0, 1], got {bad}."),
+            ));
         }
     }
     let shape = shape.map_or_else(|| p.shape().to_vec(), |s| s.to_vec());
     if broadcast_shapes(p.shape(), &shape)? != shape {
-        return Err(value_err("bernoulli", "shape of `p` is incompatible with argument `shape`."));
+        return Err(value_err(
+            "bernoulli",
+            "shape of `p` is incompatible with argument `shape`.",
+        ));
     }
     let raw = bits(&shape, 4, key, st)?;
-    let threshold = ops::binary::multiply(&ops::unary::astype(&p, Dtype::Float32, st)?, &Array::scalar(f32::from_bits(0x4f80_0001)), st)?;
-    ops::binary::less(&ops::unary::astype(&raw, Dtype::Float32, st)?, &threshold, st)
+    let threshold = ops::binary::multiply(
+        &ops::unary::astype(&p, Dtype::Float32, st)?,
+        &Array::scalar(f32::from_bits(0x4f80_0001)),
+        st,
+    )?;
+    ops::binary::less(
+        &ops::unary::astype(&raw, Dtype::Float32, st)?,
+        &threshold,
+        st,
+    )
 }
 
 /// Normal samples truncated to `[lower, upper]` (JAX's inverse-CDF formula, as MLX).
@@ -299,9 +428,20 @@ pub fn bernoulli(p: impl IntoArray, shape: Option<&[i32]>, key: Option<&Array>, 
 /// let t = wmx::random::truncated_normal(-1.0, 1.0, Some(&[50]), wmx::Dtype::Float32, Some(&wmx::random::key(3)), None).unwrap();
 /// assert!(t.to_vec::<f32>().unwrap().iter().all(|&x| (-1.0..=1.0).contains(&x)));
 /// ```
-pub fn truncated_normal(lower: impl IntoArray, upper: impl IntoArray, shape: Option<&[i32]>, dtype: Dtype, key: Option<&Array>, s: impl Into<StreamOrDevice>) -> Result<Array> {
+pub fn truncated_normal(
+    lower: impl IntoArray,
+    upper: impl IntoArray,
+    shape: Option<&[i32]>,
+    dtype: Dtype,
+    key: Option<&Array>,
+    s: impl Into<StreamOrDevice>,
+) -> Result<Array> {
     let st = s.into().resolve("truncated_normal")?;
-    check_float("trunc_normal", dtype, "trunc_normal only accepts floating point dtypes.")?;
+    check_float(
+        "trunc_normal",
+        dtype,
+        "trunc_normal only accepts floating point dtypes.",
+    )?;
     let (lower, upper) = (lower.into_array(), upper.into_array());
     let shape = match shape {
         Some(s) => s.to_vec(),
@@ -313,7 +453,11 @@ pub fn truncated_normal(lower: impl IntoArray, upper: impl IntoArray, shape: Opt
     let a = ops::unary::erf(&ops::binary::divide(&lt, &c, st)?, st)?;
     let b = ops::unary::erf(&ops::binary::divide(&ut, &c, st)?, st)?;
     let u = uniform_unchecked(&a, &b, &shape, dtype, key, st)?;
-    let out = ops::binary::multiply(&c, &ops::unary::astype(&ops::unary::erfinv(&u, st)?, dtype, st)?, st)?;
+    let out = ops::binary::multiply(
+        &c,
+        &ops::unary::astype(&ops::unary::erfinv(&u, st)?, dtype, st)?,
+        st,
+    )?;
     ops::binary::maximum(&ops::binary::minimum(&ut, &out, st)?, &lt, st)
 }
 
@@ -323,10 +467,26 @@ pub fn truncated_normal(lower: impl IntoArray, upper: impl IntoArray, shape: Opt
 /// let g = wmx::random::gumbel(&[4], wmx::Dtype::Float32, Some(&wmx::random::key(0)), None).unwrap();
 /// assert_eq!(g.shape(), &[4]);
 /// ```
-pub fn gumbel(shape: &[i32], dtype: Dtype, key: Option<&Array>, s: impl Into<StreamOrDevice>) -> Result<Array> {
+pub fn gumbel(
+    shape: &[i32],
+    dtype: Dtype,
+    key: Option<&Array>,
+    s: impl Into<StreamOrDevice>,
+) -> Result<Array> {
     let st = s.into().resolve("gumbel")?;
-    check_float("uniform", dtype, "Can only generate uniform numbers with real floating point type.")?;
-    let u = uniform_unchecked(&Array::scalar(0.0f32), &Array::scalar(1.0f32), shape, dtype, key, st)?;
+    check_float(
+        "uniform",
+        dtype,
+        "Can only generate uniform numbers with real floating point type.",
+    )?;
+    let u = uniform_unchecked(
+        &Array::scalar(0.0f32),
+        &Array::scalar(1.0f32),
+        shape,
+        dtype,
+        key,
+        st,
+    )?;
     let inner = ops::unary::negative(&ops::unary::log(&u, st)?, st)?;
     ops::unary::negative(&ops::unary::log(&inner, st)?, st)
 }
@@ -337,12 +497,27 @@ pub fn gumbel(shape: &[i32], dtype: Dtype, key: Option<&Array>, s: impl Into<Str
 /// let l = wmx::random::laplace(&[4], wmx::Dtype::Float32, 0.0, 1.0, Some(&wmx::random::key(0)), None).unwrap();
 /// assert_eq!(l.shape(), &[4]);
 /// ```
-pub fn laplace(shape: &[i32], dtype: Dtype, loc: f32, scale: f32, key: Option<&Array>, s: impl Into<StreamOrDevice>) -> Result<Array> {
+pub fn laplace(
+    shape: &[i32],
+    dtype: Dtype,
+    loc: f32,
+    scale: f32,
+    key: Option<&Array>,
+    s: impl Into<StreamOrDevice>,
+) -> Result<Array> {
     let st = s.into().resolve("laplace")?;
-    check_float("laplace", dtype, "Only real floating point types are supported.")?;
+    check_float(
+        "laplace",
+        dtype,
+        "Only real floating point types are supported.",
+    )?;
     let u = symmetric_unit(shape, key, st)?;
     let mag = ops::unary::log1p(&ops::unary::negative(&ops::unary::abs(&u, st)?, st)?, st)?;
-    let mut y = ops::unary::astype(&ops::binary::multiply(&ops::unary::sign(&u, st)?, &mag, st)?, dtype, st)?;
+    let mut y = ops::unary::astype(
+        &ops::binary::multiply(&ops::unary::sign(&u, st)?, &mag, st)?,
+        dtype,
+        st,
+    )?;
     if scale != 1.0 {
         y = ops::binary::multiply(&scalar_f32(scale, dtype, st)?, &y, st)?;
     }
@@ -360,21 +535,48 @@ pub fn laplace(shape: &[i32], dtype: Dtype, loc: f32, scale: f32, key: Option<&A
 /// let c = wmx::random::categorical(&logits, -1, Some(5), Some(&wmx::random::key(0)), None).unwrap();
 /// assert_eq!(c.to_vec::<u32>().unwrap(), vec![1; 5]);
 /// ```
-pub fn categorical(logits: &Array, axis: i32, num_samples: Option<i32>, key: Option<&Array>, s: impl Into<StreamOrDevice>) -> Result<Array> {
+pub fn categorical(
+    logits: &Array,
+    axis: i32,
+    num_samples: Option<i32>,
+    key: Option<&Array>,
+    s: impl Into<StreamOrDevice>,
+) -> Result<Array> {
     let st = s.into().resolve("categorical")?;
     let ax = normalize_axis("categorical", axis, logits.ndim()).map_err(|_| {
-        crate::error::axis_err("categorical", format!("Invalid axis {axis} for logits with {} dimensions.", logits.ndim()))
+        crate::error::axis_err(
+            "categorical",
+            format!(
+                "Invalid axis {axis} for logits with {} dimensions.",
+                logits.ndim()
+            ),
+        )
     })?;
     let n = logits.shape()[ax];
     let (logits, shape) = match num_samples {
         Some(ns) => {
             let l = ops::shape::expand_dims(logits, &[-1], st)?;
-            let mut sh: Vec<i32> = l.shape().iter().enumerate().filter(|&(i, _)| i != ax).map(|(_, &d)| d).collect();
+            let mut sh: Vec<i32> = l
+                .shape()
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != ax)
+                .map(|(_, &d)| d)
+                .collect();
             let last = sh.len() - 1;
             sh[last] = ns;
             (l, sh)
         }
-        None => (logits.clone(), logits.shape().iter().enumerate().filter(|&(i, _)| i != ax).map(|(_, &d)| d).collect()),
+        None => (
+            logits.clone(),
+            logits
+                .shape()
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != ax)
+                .map(|(_, &d)| d)
+                .collect(),
+        ),
     };
     if n > 0 && logits.size() == n as usize && !shape.is_empty() {
         return categorical_inverse_cdf(&logits, n, &shape, key, st);
@@ -388,24 +590,58 @@ pub fn categorical(logits: &Array, axis: i32, num_samples: Option<i32>, key: Opt
 }
 
 /// MLX's path for one distribution with a sample shape: u * total against the running sum.
-fn categorical_inverse_cdf(logits: &Array, n: i32, shape: &[i32], key: Option<&Array>, st: Stream) -> Result<Array> {
+fn categorical_inverse_cdf(
+    logits: &Array,
+    n: i32,
+    shape: &[i32],
+    key: Option<&Array>,
+    st: Stream,
+) -> Result<Array> {
     let x = ops::shape::reshape(&ops::unary::astype(logits, Dtype::Float32, st)?, &[n], st)?;
     let m = ops::reduce::max(&x, &[], false, st)?;
     let inf = Array::scalar(f32::INFINITY);
     let m_inf = ops::binary::equal(&ops::unary::abs(&m, st)?, &inf, st)?;
-    let w = ops::binary::where_(&m_inf, &ops::unary::astype(&ops::binary::equal(&x, &m, st)?, Dtype::Float32, st)?, &ops::unary::exp(&ops::binary::subtract(&x, &m, st)?, st)?, st)?;
+    let w = ops::binary::where_(
+        &m_inf,
+        &ops::unary::astype(&ops::binary::equal(&x, &m, st)?, Dtype::Float32, st)?,
+        &ops::unary::exp(&ops::binary::subtract(&x, &m, st)?, st)?,
+        st,
+    )?;
     // Exclusive running sum: cdf[j] = sum of w[i] for i < j.
     let idx = ops::creation::arange(0.0, n as f64, 1.0, Dtype::Int32, st)?;
-    let before = ops::binary::less(&ops::shape::reshape(&idx, &[n, 1], st)?, &ops::shape::reshape(&idx, &[1, n], st)?, st)?;
-    let wm = ops::binary::multiply(&ops::shape::reshape(&w, &[n, 1], st)?, &ops::unary::astype(&before, Dtype::Float32, st)?, st)?;
+    let before = ops::binary::less(
+        &ops::shape::reshape(&idx, &[n, 1], st)?,
+        &ops::shape::reshape(&idx, &[1, n], st)?,
+        st,
+    )?;
+    let wm = ops::binary::multiply(
+        &ops::shape::reshape(&w, &[n, 1], st)?,
+        &ops::unary::astype(&before, Dtype::Float32, st)?,
+        st,
+    )?;
     let cdf = ops::reduce::sum(&wm, &[0], false, st)?;
     let total = ops::reduce::sum(&w, &[], false, st)?;
-    let u = ops::binary::multiply(&uniform_unchecked(&Array::scalar(0.0f32), &Array::scalar(1.0f32), shape, Dtype::Float32, key, st)?, &total, st)?;
+    let u = ops::binary::multiply(
+        &uniform_unchecked(
+            &Array::scalar(0.0f32),
+            &Array::scalar(1.0f32),
+            shape,
+            Dtype::Float32,
+            key,
+            st,
+        )?,
+        &total,
+        st,
+    )?;
     let mut ushape = shape.to_vec();
     ushape.push(1);
     let hits = ops::binary::less_equal(&cdf, &ops::shape::reshape(&u, &ushape, st)?, st)?;
     let count = ops::reduce::sum(&hits, &[-1], false, st)?;
-    ops::unary::astype(&ops::binary::subtract(&count, &Array::scalar(1i32), st)?, Dtype::Uint32, st)
+    ops::unary::astype(
+        &ops::binary::subtract(&count, &Array::scalar(1i32), st)?,
+        Dtype::Uint32,
+        st,
+    )
 }
 
 /// What [`permutation`] permutes: `0..n`, or an array along an axis.
@@ -435,12 +671,20 @@ impl<'a> From<&'a Array> for Permute<'a> {
 /// v.sort();
 /// assert_eq!(v, vec![0, 1, 2, 3, 4]);
 /// ```
-pub fn permutation<'a>(x: impl Into<Permute<'a>>, axis: i32, key: Option<&Array>, s: impl Into<StreamOrDevice>) -> Result<Array> {
+pub fn permutation<'a>(
+    x: impl Into<Permute<'a>>,
+    axis: i32,
+    key: Option<&Array>,
+    s: impl Into<StreamOrDevice>,
+) -> Result<Array> {
     let st = s.into().resolve("permutation")?;
     match x.into() {
         Permute::Range(n) => {
             if n < 0 {
-                return Err(value_err("permutation", format!("n must be non-negative, got {n}.")));
+                return Err(value_err(
+                    "permutation",
+                    format!("n must be non-negative, got {n}."),
+                ));
             }
             ops::index::argsort(&bits(&[n], 4, key, st)?, 0, st)
         }

@@ -1,7 +1,7 @@
 //! Shape arithmetic: sizes, row-major strides, broadcasting, axis normalisation, copy-free reshapes.
 //! Pure functions on `&[i32]` / `&[isize]`; knows nothing of arrays or devices.
 
-use crate::error::{axis_err, shape_err, Result};
+use crate::error::{Result, axis_err, shape_err};
 
 /// Number of elements of a shape (1 for a scalar).
 pub(crate) fn size_of(shape: &[i32]) -> usize {
@@ -45,8 +45,16 @@ pub(crate) fn broadcast_shapes(a: &[i32], b: &[i32]) -> Result<Vec<i32>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -54,7 +62,11 @@ pub(crate) fn broadcast_shapes(a: &[i32], b: &[i32]) -> Result<Vec<i32>> {
         } else {
             return Err(shape_err(
                 "broadcast_shapes",
-                format!("Shapes {} and {} cannot be broadcast.", fmt_shape(a), fmt_shape(b)),
+                format!(
+                    "Shapes {} and {} cannot be broadcast.",
+                    fmt_shape(a),
+                    fmt_shape(b)
+                ),
             ));
         };
     }
@@ -70,7 +82,11 @@ pub(crate) fn normalize_axis(op: &'static str, axis: i32, ndim: usize) -> Result
             format!("Invalid axis {axis} for array with {ndim} dimensions."),
         ));
     }
-    Ok(if axis < 0 { (axis + nd) as usize } else { axis as usize })
+    Ok(if axis < 0 {
+        (axis + nd) as usize
+    } else {
+        axis as usize
+    })
 }
 
 /// Normalises a list of axes, rejecting repeats; returns them sorted.
@@ -79,7 +95,10 @@ pub(crate) fn normalize_axes(op: &'static str, axes: &[i32], ndim: usize) -> Res
     for &a in axes {
         let ax = normalize_axis(op, a, ndim)?;
         if out.contains(&ax) {
-            return Err(axis_err(op, format!("Received duplicate axis {a} in {axes:?}.")));
+            return Err(axis_err(
+                op,
+                format!("Received duplicate axis {a} in {axes:?}."),
+            ));
         }
         out.push(ax);
     }
@@ -89,13 +108,21 @@ pub(crate) fn normalize_axes(op: &'static str, axes: &[i32], ndim: usize) -> Res
 
 /// Strides that let `new_shape` view the same elements as (`shape`, `strides`) without a copy,
 /// or `None` when a copy is needed (NumPy's no-copy reshape rule).
-pub(crate) fn reshape_strides(shape: &[i32], strides: &[isize], new_shape: &[i32]) -> Option<Vec<isize>> {
+pub(crate) fn reshape_strides(
+    shape: &[i32],
+    strides: &[isize],
+    new_shape: &[i32],
+) -> Option<Vec<isize>> {
     if size_of(shape) == 0 || size_of(new_shape) <= 1 {
         return Some(row_major_strides(new_shape));
     }
     // Drop size-1 dims of the source: they carry no stride information.
-    let (old_d, old_s): (Vec<i32>, Vec<isize>) =
-        shape.iter().zip(strides).filter(|(d, _)| **d != 1).map(|(&d, &s)| (d, s)).unzip();
+    let (old_d, old_s): (Vec<i32>, Vec<isize>) = shape
+        .iter()
+        .zip(strides)
+        .filter(|(d, _)| **d != 1)
+        .map(|(&d, &s)| (d, s))
+        .unzip();
     let mut new_strides = vec![0isize; new_shape.len()];
     let (mut oi, mut ni) = (0usize, 0usize);
     while oi < old_d.len() && ni < new_shape.len() {
@@ -138,11 +165,20 @@ mod tests {
 
     #[test]
     fn broadcast_and_reshape_rules() {
-        assert_eq!(broadcast_shapes(&[2, 1, 3], &[4, 1]).unwrap(), vec![2, 4, 3]);
+        assert_eq!(
+            broadcast_shapes(&[2, 1, 3], &[4, 1]).unwrap(),
+            vec![2, 4, 3]
+        );
         assert!(broadcast_shapes(&[2, 3], &[4, 3]).is_err());
         assert_eq!(reshape_strides(&[2, 3], &[3, 1], &[6]), Some(vec![1]));
         assert_eq!(reshape_strides(&[2, 3], &[1, 2], &[6]), None); // transposed
-        assert_eq!(reshape_strides(&[2, 3], &[1, 2], &[2, 1, 3]), Some(vec![1, 6, 2]));
-        assert_eq!(reshape_strides(&[4, 6], &[6, 1], &[2, 2, 3, 2]), Some(vec![12, 6, 2, 1]));
+        assert_eq!(
+            reshape_strides(&[2, 3], &[1, 2], &[2, 1, 3]),
+            Some(vec![1, 6, 2])
+        );
+        assert_eq!(
+            reshape_strides(&[4, 6], &[6, 1], &[2, 2, 3, 2]),
+            Some(vec![12, 6, 2, 1])
+        );
     }
 }

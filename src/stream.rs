@@ -2,7 +2,7 @@
 //! `StreamOrDevice` argument every op takes last, and the `mx::stream(..)` scope guard.
 //! Owns naming and defaults only; executing work on a stream is `graph/` and `backend/`'s job.
 
-use crate::device::{initial_default_device, Device};
+use crate::device::{Device, initial_default_device};
 use crate::error::Result;
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -42,7 +42,12 @@ struct Registry {
 
 fn registry() -> &'static Mutex<Registry> {
     static R: OnceLock<Mutex<Registry>> = OnceLock::new();
-    R.get_or_init(|| Mutex::new(Registry { next: 0, defaults: HashMap::new() }))
+    R.get_or_init(|| {
+        Mutex::new(Registry {
+            next: 0,
+            defaults: HashMap::new(),
+        })
+    })
 }
 
 fn lock_registry() -> std::sync::MutexGuard<'static, Registry> {
@@ -58,7 +63,10 @@ fn lock_registry() -> std::sync::MutexGuard<'static, Registry> {
 /// ```
 pub fn new_stream(device: Device) -> Stream {
     let mut r = lock_registry();
-    let s = Stream { index: r.next, device };
+    let s = Stream {
+        index: r.next,
+        device,
+    };
     r.next += 1;
     s
 }
@@ -74,7 +82,10 @@ pub fn default_stream(device: Device) -> Stream {
     if let Some(s) = r.defaults.get(&device) {
         return *s;
     }
-    let s = Stream { index: r.next, device };
+    let s = Stream {
+        index: r.next,
+        device,
+    };
     r.next += 1;
     r.defaults.insert(device, s);
     s

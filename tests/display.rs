@@ -27,7 +27,12 @@ fn check_all(cases: &[(&str, Array, &str)]) {
             bad.push(format!("{what}:\n  got:  {got:?}\n  want: {want:?}"));
         }
     }
-    assert!(bad.is_empty(), "{} display mismatch(es):\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} display mismatch(es):\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
 
 device_tests! {

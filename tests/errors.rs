@@ -31,8 +31,20 @@ struct Case {
     got: Result<(), Error>,
 }
 
-fn case<T>(name: &'static str, kind: &'static str, op: &'static str, names: &[&'static str], got: Result<T, Error>) -> Case {
-    Case { name, kind, op, names: names.to_vec(), got: got.map(|_| ()) }
+fn case<T>(
+    name: &'static str,
+    kind: &'static str,
+    op: &'static str,
+    names: &[&'static str],
+    got: Result<T, Error>,
+) -> Case {
+    Case {
+        name,
+        kind,
+        op,
+        names: names.to_vec(),
+        got: got.map(|_| ()),
+    }
 }
 
 fn f32s(shape: &[i32]) -> Array {
@@ -48,12 +60,27 @@ fn i32s(shape: &[i32]) -> Array {
 /// Every bad input, with its ops placed on `dev`.
 fn cases(dev: Device) -> Vec<Case> {
     let bad_gpu = Device::gpu(999);
-    let bad_cpu = Device { kind: DeviceType::Cpu, index: 1 };
+    let bad_cpu = Device {
+        kind: DeviceType::Cpu,
+        index: 1,
+    };
     let (a23, a43, a24) = (f32s(&[2, 3]), f32s(&[4, 3]), f32s(&[2, 4]));
     vec![
         // Shapes that cannot be combined. MLX also reports add's broadcast failure as [broadcast_shapes].
-        case("add (2,3) + (4,3)", "Shape", "broadcast_shapes", &["(2,3)", "(4,3)"], mx::add(&a23, &a43, dev)),
-        case("matmul (2,3) @ (4,3)", "Shape", "matmul", &["(2,3)", "(4,3)"], mx::matmul(&a23, &a43, dev)),
+        case(
+            "add (2,3) + (4,3)",
+            "Shape",
+            "broadcast_shapes",
+            &["(2,3)", "(4,3)"],
+            mx::add(&a23, &a43, dev),
+        ),
+        case(
+            "matmul (2,3) @ (4,3)",
+            "Shape",
+            "matmul",
+            &["(2,3)", "(4,3)"],
+            mx::matmul(&a23, &a43, dev),
+        ),
         case(
             "concatenate (2,3), (2,4) on axis 0",
             "Shape",
@@ -68,26 +95,128 @@ fn cases(dev: Device) -> Vec<Case> {
             &["(2,3)", "(3)"],
             mx::concatenate(&[&a23, &f32s(&[3])], 0, dev),
         ),
-        case("broadcast_to (2,3) -> (4,3)", "Shape", "broadcast_shapes", &["(2,3)", "(4,3)"], mx::broadcast_to(&a23, &[4, 3], dev)),
-        case("broadcast_to (2,3) -> (3)", "Shape", "broadcast_to", &["(2,3)", "(3)"], mx::broadcast_to(&a23, &[3], dev)),
-        case("stack (2,3), (2,4)", "Shape", "stack", &["(2,3)", "(2,4)"], mx::stack(&[&a23, &a24], 0, dev)),
+        case(
+            "broadcast_to (2,3) -> (4,3)",
+            "Shape",
+            "broadcast_shapes",
+            &["(2,3)", "(4,3)"],
+            mx::broadcast_to(&a23, &[4, 3], dev),
+        ),
+        case(
+            "broadcast_to (2,3) -> (3)",
+            "Shape",
+            "broadcast_to",
+            &["(2,3)", "(3)"],
+            mx::broadcast_to(&a23, &[3], dev),
+        ),
+        case(
+            "stack (2,3), (2,4)",
+            "Shape",
+            "stack",
+            &["(2,3)", "(2,4)"],
+            mx::stack(&[&a23, &a24], 0, dev),
+        ),
         // Bad axes.
-        case("sum axis 3 of a 2-D array", "Axis", "sum", &["3", "2 dimensions"], mx::sum(&a23, &[3], false, dev)),
-        case("sum axis -3 of a 2-D array", "Axis", "sum", &["-3", "2 dimensions"], mx::sum(&a23, &[-3], false, dev)),
-        case("sum repeated axis (0, -2)", "Axis", "sum", &["0", "-2"], mx::sum(&a23, &[0, -2], false, dev)),
-        case("transpose repeated axes (0, 0)", "Axis", "transpose", &["0, 0"], mx::transpose(&a23, &[0, 0], dev)),
-        case("transpose wrong axis count", "Axis", "transpose", &["1 axes", "2 dimensions"], mx::transpose(&a23, &[1], dev)),
-        case("squeeze axis 0 of size 2", "Axis", "squeeze", &["axis 0", "size 2"], mx::squeeze(&a23, &[0], dev)),
-        case("argmax axis 2 of a 2-D array", "Axis", "argmax", &["2", "2 dimensions"], mx::argmax(&a23, 2, false, dev)),
-        case("softmax axis 5 of a 2-D array", "Axis", "softmax", &["5", "2 dimensions"], mx::softmax(&a23, &[5], dev)),
-        case("logsumexp axis 5 of a 2-D array", "Axis", "logsumexp", &["5", "2 dimensions"], mx::logsumexp(&a23, &[5], false, dev)),
-        case("mean axis 2 of a 2-D array", "Axis", "mean", &["2", "2 dimensions"], mx::mean(&a23, &[2], false, dev)),
+        case(
+            "sum axis 3 of a 2-D array",
+            "Axis",
+            "sum",
+            &["3", "2 dimensions"],
+            mx::sum(&a23, &[3], false, dev),
+        ),
+        case(
+            "sum axis -3 of a 2-D array",
+            "Axis",
+            "sum",
+            &["-3", "2 dimensions"],
+            mx::sum(&a23, &[-3], false, dev),
+        ),
+        case(
+            "sum repeated axis (0, -2)",
+            "Axis",
+            "sum",
+            &["0", "-2"],
+            mx::sum(&a23, &[0, -2], false, dev),
+        ),
+        case(
+            "transpose repeated axes (0, 0)",
+            "Axis",
+            "transpose",
+            &["0, 0"],
+            mx::transpose(&a23, &[0, 0], dev),
+        ),
+        case(
+            "transpose wrong axis count",
+            "Axis",
+            "transpose",
+            &["1 axes", "2 dimensions"],
+            mx::transpose(&a23, &[1], dev),
+        ),
+        case(
+            "squeeze axis 0 of size 2",
+            "Axis",
+            "squeeze",
+            &["axis 0", "size 2"],
+            mx::squeeze(&a23, &[0], dev),
+        ),
+        case(
+            "argmax axis 2 of a 2-D array",
+            "Axis",
+            "argmax",
+            &["2", "2 dimensions"],
+            mx::argmax(&a23, 2, false, dev),
+        ),
+        case(
+            "softmax axis 5 of a 2-D array",
+            "Axis",
+            "softmax",
+            &["5", "2 dimensions"],
+            mx::softmax(&a23, &[5], dev),
+        ),
+        case(
+            "logsumexp axis 5 of a 2-D array",
+            "Axis",
+            "logsumexp",
+            &["5", "2 dimensions"],
+            mx::logsumexp(&a23, &[5], false, dev),
+        ),
+        case(
+            "mean axis 2 of a 2-D array",
+            "Axis",
+            "mean",
+            &["2", "2 dimensions"],
+            mx::mean(&a23, &[2], false, dev),
+        ),
         // Reshape sizes.
-        case("reshape 6 elements into (4,2)", "Value", "reshape", &["6", "(4,2)"], mx::reshape(&a23, &[4, 2], dev)),
-        case("reshape with two -1", "Value", "reshape", &["(-1,-1)"], mx::reshape(&a23, &[-1, -1], dev)),
-        case("reshape 6 elements into (-1,4)", "Value", "reshape", &["6", "(-1,4)"], mx::reshape(&a23, &[-1, 4], dev)),
+        case(
+            "reshape 6 elements into (4,2)",
+            "Value",
+            "reshape",
+            &["6", "(4,2)"],
+            mx::reshape(&a23, &[4, 2], dev),
+        ),
+        case(
+            "reshape with two -1",
+            "Value",
+            "reshape",
+            &["(-1,-1)"],
+            mx::reshape(&a23, &[-1, -1], dev),
+        ),
+        case(
+            "reshape 6 elements into (-1,4)",
+            "Value",
+            "reshape",
+            &["6", "(-1,4)"],
+            mx::reshape(&a23, &[-1, 4], dev),
+        ),
         // Dtypes an op does not accept.
-        case("matmul of int32", "Dtype", "matmul", &["int32"], mx::matmul(&i32s(&[2, 2]), &i32s(&[2, 2]), dev)),
+        case(
+            "matmul of int32",
+            "Dtype",
+            "matmul",
+            &["int32"],
+            mx::matmul(&i32s(&[2, 2]), &i32s(&[2, 2]), dev),
+        ),
         case(
             "negative of bool",
             "Dtype",
@@ -95,24 +224,120 @@ fn cases(dev: Device) -> Vec<Case> {
             &["bool"],
             mx::negative(&Array::from_slice(&[true, false], &[2]), dev),
         ),
-        case("arange of bool", "Dtype", "arange", &["bool"], mx::arange(0.0, 3.0, 1.0, Dtype::Bool, dev)),
+        case(
+            "arange of bool",
+            "Dtype",
+            "arange",
+            &["bool"],
+            mx::arange(0.0, 3.0, 1.0, Dtype::Bool, dev),
+        ),
         // Values out of range.
-        case("split 5 into 2", "Value", "split", &["2 splits", "(5)"], mx::split(&f32s(&[5]), 2, 0, dev)),
-        case("slice with step 0", "Value", "slice", &["zero", "axis 1"], mx::slice(&a23, &[0, 0], &[2, 3], &[1, 0], dev)),
-        case("max over an empty axis", "Value", "max", &["axis 0", "size 0"], mx::max(&f32s(&[0, 3]), &[0], false, dev)),
-        case("min over all of an empty array", "Value", "min", &["size 0"], mx::min(&f32s(&[3, 0]), &[], false, dev)),
-        case("argmax over an empty axis", "Value", "argmax", &["axis 1", "0"], mx::argmax(&f32s(&[2, 0]), 1, false, dev)),
-        case("full with a negative dimension", "Value", "full", &["-1"], mx::full(&[2, -1], 1.0, Dtype::Float32, dev)),
-        case("arange with step 0", "Value", "arange", &["step=0"], mx::arange(0.0, 3.0, 0.0, Dtype::Float32, dev)),
-        case("matmul of a 0-d array", "Value", "matmul", &["0 dimension"], mx::matmul(&Array::scalar(1.0f32), &a23, dev)),
-        case("concatenate of nothing", "Value", "concatenate", &["No arrays"], mx::concatenate(&[], 0, dev)),
-        case("try_from_slice: 2 elements for (3)", "Value", "array", &["2", "(3)|[3]"], Array::try_from_slice(&[1.0f32, 2.0], &[3])),
-        case("try_from_slice: negative dimension", "Value", "array", &["-2"], Array::try_from_slice::<f32>(&[], &[-2, 0])),
-        case("item() of shape (2,3)", "Value", "item", &["(2,3)|[2, 3]"], mx::add(&a23, &a23, dev).and_then(|x| x.item::<f32>())),
-        case("item() of an empty array", "Value", "item", &["(0)|[0]"], f32s(&[0]).item::<f32>()),
+        case(
+            "split 5 into 2",
+            "Value",
+            "split",
+            &["2 splits", "(5)"],
+            mx::split(&f32s(&[5]), 2, 0, dev),
+        ),
+        case(
+            "slice with step 0",
+            "Value",
+            "slice",
+            &["zero", "axis 1"],
+            mx::slice(&a23, &[0, 0], &[2, 3], &[1, 0], dev),
+        ),
+        case(
+            "max over an empty axis",
+            "Value",
+            "max",
+            &["axis 0", "size 0"],
+            mx::max(&f32s(&[0, 3]), &[0], false, dev),
+        ),
+        case(
+            "min over all of an empty array",
+            "Value",
+            "min",
+            &["size 0"],
+            mx::min(&f32s(&[3, 0]), &[], false, dev),
+        ),
+        case(
+            "argmax over an empty axis",
+            "Value",
+            "argmax",
+            &["axis 1", "0"],
+            mx::argmax(&f32s(&[2, 0]), 1, false, dev),
+        ),
+        case(
+            "full with a negative dimension",
+            "Value",
+            "full",
+            &["-1"],
+            mx::full(&[2, -1], 1.0, Dtype::Float32, dev),
+        ),
+        case(
+            "arange with step 0",
+            "Value",
+            "arange",
+            &["step=0"],
+            mx::arange(0.0, 3.0, 0.0, Dtype::Float32, dev),
+        ),
+        case(
+            "matmul of a 0-d array",
+            "Value",
+            "matmul",
+            &["0 dimension"],
+            mx::matmul(&Array::scalar(1.0f32), &a23, dev),
+        ),
+        case(
+            "concatenate of nothing",
+            "Value",
+            "concatenate",
+            &["No arrays"],
+            mx::concatenate(&[], 0, dev),
+        ),
+        case(
+            "try_from_slice: 2 elements for (3)",
+            "Value",
+            "array",
+            &["2", "(3)|[3]"],
+            Array::try_from_slice(&[1.0f32, 2.0], &[3]),
+        ),
+        case(
+            "try_from_slice: negative dimension",
+            "Value",
+            "array",
+            &["-2"],
+            Array::try_from_slice::<f32>(&[], &[-2, 0]),
+        ),
+        case(
+            "item() of shape (2,3)",
+            "Value",
+            "item",
+            &["(2,3)|[2, 3]"],
+            mx::add(&a23, &a23, dev).and_then(|x| x.item::<f32>()),
+        ),
+        case(
+            "item() of an empty array",
+            "Value",
+            "item",
+            &["(0)|[0]"],
+            f32s(&[0]).item::<f32>(),
+        ),
         // Devices that do not exist.
-        case("zeros on Device::gpu(999)", "Device", "zeros", &["999"], mx::zeros(&[2], Dtype::Float32, bad_gpu)),
-        case("add on Device::gpu(999)", "Device", "add", &["999"], mx::add(&a23, &a23, bad_gpu)),
+        case(
+            "zeros on Device::gpu(999)",
+            "Device",
+            "zeros",
+            &["999"],
+            mx::zeros(&[2], Dtype::Float32, bad_gpu),
+        ),
+        case(
+            "add on Device::gpu(999)",
+            "Device",
+            "add",
+            &["999"],
+            mx::add(&a23, &a23, bad_gpu),
+        ),
         case(
             "add on a new stream of Device::gpu(999)",
             "Device",
@@ -120,9 +345,27 @@ fn cases(dev: Device) -> Vec<Case> {
             &["999"],
             mx::add(&a23, &a23, mx::new_stream(bad_gpu)),
         ),
-        case("device_info(Device::gpu(999))", "Device", "device_info", &["999"], mx::device_info(bad_gpu)),
-        case("synchronize(Device::gpu(999))", "Device", "synchronize", &["999"], mx::synchronize(bad_gpu)),
-        case("zeros on CPU index 1", "Device", "zeros", &["1"], mx::zeros(&[2], Dtype::Float32, bad_cpu)),
+        case(
+            "device_info(Device::gpu(999))",
+            "Device",
+            "device_info",
+            &["999"],
+            mx::device_info(bad_gpu),
+        ),
+        case(
+            "synchronize(Device::gpu(999))",
+            "Device",
+            "synchronize",
+            &["999"],
+            mx::synchronize(bad_gpu),
+        ),
+        case(
+            "zeros on CPU index 1",
+            "Device",
+            "zeros",
+            &["1"],
+            mx::zeros(&[2], Dtype::Float32, bad_cpu),
+        ),
     ]
 }
 
@@ -201,7 +444,13 @@ device_tests! {
 
 #[test]
 fn from_slice_panics_with_the_error_message() {
-    let err = std::panic::catch_unwind(|| Array::from_slice(&[1i32, 2], &[3])).expect_err("must panic");
+    let err =
+        std::panic::catch_unwind(|| Array::from_slice(&[1i32, 2], &[3])).expect_err("must panic");
     let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert_eq!(msg, Array::try_from_slice(&[1i32, 2], &[3]).unwrap_err().to_string());
+    assert_eq!(
+        msg,
+        Array::try_from_slice(&[1i32, 2], &[3])
+            .unwrap_err()
+            .to_string()
+    );
 }

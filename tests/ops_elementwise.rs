@@ -30,15 +30,32 @@ fn layouts(vals: &[f64], dtype: Dtype, dev: Device) -> Vec<(String, Array, Vec<f
     }
     let sliced = mx::slice(&make(&sv, &[8, 3], dtype), &[0, 0], &[8, 3], &[2, 1], dev).unwrap();
     let want: Vec<f64> = vals.iter().map(|&v| round_to(v, dtype)).collect();
-    vec![("dense".into(), dense, want.clone()), ("transposed".into(), transposed, want.clone()), ("sliced".into(), sliced, want)]
+    vec![
+        ("dense".into(), dense, want.clone()),
+        ("transposed".into(), transposed, want.clone()),
+        ("sliced".into(), sliced, want),
+    ]
 }
 
 const FLOATS: [Dtype; 3] = [Dtype::Float32, Dtype::Float16, Dtype::Bfloat16];
-const MIXED: [f64; 12] = [-2.5, -1.0, -0.5, 0.0, 0.25, 1.0, 1.5, 3.0, -3.75, 2.0, 0.75, -0.125];
-const POSITIVE: [f64; 12] = [0.5, 1.0, 2.0, 3.0, 0.25, 1.5, 4.0, 9.0, 0.125, 7.0, 10.0, 100.0];
-const INTS: [f64; 12] = [-7.0, -1.0, 0.0, 1.0, 2.0, 5.0, 9.0, 100.0, -42.0, 3.0, 11.0, -2.0];
+const MIXED: [f64; 12] = [
+    -2.5, -1.0, -0.5, 0.0, 0.25, 1.0, 1.5, 3.0, -3.75, 2.0, 0.75, -0.125,
+];
+const POSITIVE: [f64; 12] = [
+    0.5, 1.0, 2.0, 3.0, 0.25, 1.5, 4.0, 9.0, 0.125, 7.0, 10.0, 100.0,
+];
+const INTS: [f64; 12] = [
+    -7.0, -1.0, 0.0, 1.0, 2.0, 5.0, 9.0, 100.0, -42.0, 3.0, 11.0, -2.0,
+];
 
-fn check_unary(dev: Device, name: &str, f: UnaryFn, reference: fn(f64) -> f64, inputs: &[f64], dtypes: &[Dtype]) {
+fn check_unary(
+    dev: Device,
+    name: &str,
+    f: UnaryFn,
+    reference: fn(f64) -> f64,
+    inputs: &[f64],
+    dtypes: &[Dtype],
+) {
     for &dt in dtypes {
         for (layout, a, x) in layouts(inputs, dt, dev) {
             let r = f(&a, dev).unwrap();
@@ -261,7 +278,13 @@ trait SignumZero {
 }
 impl SignumZero for f64 {
     fn signum_zero(self) -> f64 {
-        if self > 0.0 { 1.0 } else if self < 0.0 { -1.0 } else { 0.0 }
+        if self > 0.0 {
+            1.0
+        } else if self < 0.0 {
+            -1.0
+        } else {
+            0.0
+        }
     }
 }
 
@@ -278,11 +301,28 @@ fn large_arrays_use_a_two_dimensional_grid() {
         assert_eq!(v[i], 2 * i as i32, "element {i}");
     }
     // A reduction with more than 65,535 outputs, one workgroup each.
-    let m = mx::reshape(&mx::astype(&mx::slice(&a, &[0], &[70_000 * 40], &[], gpu).unwrap(), Dtype::Float32, gpu).unwrap(), &[70_000, 40], gpu).unwrap();
-    let s = mx::sum(&m, &[1], false, gpu).unwrap().to_vec::<f32>().unwrap();
+    let m = mx::reshape(
+        &mx::astype(
+            &mx::slice(&a, &[0], &[70_000 * 40], &[], gpu).unwrap(),
+            Dtype::Float32,
+            gpu,
+        )
+        .unwrap(),
+        &[70_000, 40],
+        gpu,
+    )
+    .unwrap();
+    let s = mx::sum(&m, &[1], false, gpu)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
     for r in [0usize, 65_535, 69_999] {
         let want: f64 = (0..40).map(|j| (r * 40 + j) as f64).sum();
-        assert!((s[r] as f64 - want).abs() <= 1e-6 * want, "row {r}: {} vs {want}", s[r]);
+        assert!(
+            (s[r] as f64 - want).abs() <= 1e-6 * want,
+            "row {r}: {} vs {want}",
+            s[r]
+        );
     }
 }
 

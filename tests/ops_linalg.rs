@@ -8,24 +8,37 @@ use wmx::{self as mx, Device, Dtype};
 const FLOATS: [Dtype; 3] = [Dtype::Float32, Dtype::Float16, Dtype::Bfloat16];
 
 fn data(n: usize, seed: u64) -> Vec<f64> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((x >> 33) % 17) as f64 / 4.0 - 2.0
         })
         .collect()
 }
 
 /// Reference batched matmul of row-major [b, m, k] x [b, k, n] in f64 (inputs rounded to dtype).
-fn reference(a: &[f64], b: &[f64], batch: usize, m: usize, k: usize, n: usize, dt: Dtype) -> Vec<f64> {
+fn reference(
+    a: &[f64],
+    b: &[f64],
+    batch: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    dt: Dtype,
+) -> Vec<f64> {
     let mut c = vec![0.0; batch * m * n];
     for z in 0..batch {
         for i in 0..m {
             for j in 0..n {
                 let mut s = 0.0;
                 for p in 0..k {
-                    s += round_to(a[z * m * k + i * k + p], dt) * round_to(b[z * k * n + p * n + j], dt);
+                    s += round_to(a[z * m * k + i * k + p], dt)
+                        * round_to(b[z * k * n + p * n + j], dt);
                 }
                 c[z * m * n + i * n + j] = round_to(s, dt);
             }

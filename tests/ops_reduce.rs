@@ -6,7 +6,12 @@ mod common;
 use common::{assert_close, make, round_to, values};
 use wmx::{self as mx, Array, Device, Dtype};
 
-const FLOATS_AND_INT: [Dtype; 4] = [Dtype::Float32, Dtype::Float16, Dtype::Bfloat16, Dtype::Int32];
+const FLOATS_AND_INT: [Dtype; 4] = [
+    Dtype::Float32,
+    Dtype::Float16,
+    Dtype::Bfloat16,
+    Dtype::Int32,
+];
 
 /// A [2, 3, 4] test tensor (small integers so every dtype holds them exactly).
 fn cube() -> Vec<f64> {

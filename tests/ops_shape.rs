@@ -6,7 +6,14 @@ mod common;
 use common::{make, round_to, values};
 use wmx::{self as mx, Array, Device, Dtype};
 
-const DTYPES: [Dtype; 6] = [Dtype::Float32, Dtype::Float16, Dtype::Bfloat16, Dtype::Int32, Dtype::Uint8, Dtype::Bool];
+const DTYPES: [Dtype; 6] = [
+    Dtype::Float32,
+    Dtype::Float16,
+    Dtype::Bfloat16,
+    Dtype::Int32,
+    Dtype::Uint8,
+    Dtype::Bool,
+];
 
 fn iota(n: usize) -> Vec<f64> {
     (0..n).map(|i| i as f64).collect()

@@ -13,16 +13,35 @@ fn gpu_packed() -> Option<Device> {
     // test in this binary sets the same value.
     unsafe { std::env::set_var("WMX_NO_NATIVE_F16", "1") };
     let g = common::gpu()?;
-    assert!(!mx::device_info(g).unwrap().native_f16, "WMX_NO_NATIVE_F16 must force packed f16");
+    assert!(
+        !mx::device_info(g).unwrap().native_f16,
+        "WMX_NO_NATIVE_F16 must force packed f16"
+    );
     Some(g)
 }
 
 fn halves() -> Array {
     // Normals, subnormals, the largest half, values that round, infinities and NaN.
-    let v: Vec<f16> = [1.0, -2.5, 0.1, 65504.0, 6.0e-8, -3.0e-5, 1.0e-3, 3.14159, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -0.0, 0.33325, 1000.5, -7.0]
-        .iter()
-        .map(|&x| f16::from_f32(x))
-        .collect();
+    let v: Vec<f16> = [
+        1.0,
+        -2.5,
+        0.1,
+        65504.0,
+        6.0e-8,
+        -3.0e-5,
+        1.0e-3,
+        3.14159,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        -0.0,
+        0.33325,
+        1000.5,
+        -7.0,
+    ]
+    .iter()
+    .map(|&x| f16::from_f32(x))
+    .collect();
     Array::from_slice(&v, &[15])
 }
 
@@ -32,16 +51,31 @@ fn casts_round_trip_bit_exactly() {
     let h = halves();
     let to_f32 = mx::astype(&h, Dtype::Float32, gpu).unwrap();
     let cpu = mx::astype(&h, Dtype::Float32, Device::cpu()).unwrap();
-    let (g, c) = (to_f32.to_vec::<f32>().unwrap(), cpu.to_vec::<f32>().unwrap());
+    let (g, c) = (
+        to_f32.to_vec::<f32>().unwrap(),
+        cpu.to_vec::<f32>().unwrap(),
+    );
     for (x, y) in g.iter().zip(&c) {
-        assert!(x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()), "{x} vs {y}");
+        assert!(
+            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+            "{x} vs {y}"
+        );
     }
     // f32 -> f16 on the GPU rounds to nearest even like the CPU (half crate), incl. subnormals.
-    let f: Vec<f32> = (0..2000).map(|i| (i as f32 - 1000.0) * 0.0137 + (i as f32) * 1e-7).chain([65519.0, 65520.0, 1e-8, 2.98e-8, 5.97e-8, -1e9]).collect();
+    let f: Vec<f32> = (0..2000)
+        .map(|i| (i as f32 - 1000.0) * 0.0137 + (i as f32) * 1e-7)
+        .chain([65519.0, 65520.0, 1e-8, 2.98e-8, 5.97e-8, -1e9])
+        .collect();
     let a = Array::from_slice(&f, &[f.len() as i32]);
-    let g = mx::astype(&a, Dtype::Float16, gpu).unwrap().to_vec::<f16>().unwrap();
+    let g = mx::astype(&a, Dtype::Float16, gpu)
+        .unwrap()
+        .to_vec::<f16>()
+        .unwrap();
     let c: Vec<f16> = f.iter().map(|&x| f16::from_f32(x)).collect();
-    assert_eq!(g.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), c.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+    assert_eq!(
+        g.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+        c.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -53,7 +87,13 @@ fn arithmetic_reductions_and_matmul_match_the_cpu() {
         let t = mx::transpose(&x, &[], d).unwrap();
         vec![
             values(&mx::add(&x, &x, d).unwrap()),
-            values(&mx::exp(&mx::multiply(&x, &Array::scalar(f16::from_f32(0.001)), d).unwrap(), d).unwrap()),
+            values(
+                &mx::exp(
+                    &mx::multiply(&x, &Array::scalar(f16::from_f32(0.001)), d).unwrap(),
+                    d,
+                )
+                .unwrap(),
+            ),
             values(&mx::sum(&t, &[0], false, d).unwrap()),
             values(&mx::max(&x, &[], false, d).unwrap()),
             values(&mx::matmul(&x, &t, d).unwrap()),
@@ -63,9 +103,21 @@ fn arithmetic_reductions_and_matmul_match_the_cpu() {
         ]
     };
     let (g, c) = (run(gpu), run(Device::cpu()));
-    let names = ["add", "exp", "sum", "max", "matmul", "concatenate", "full", "arange"];
+    let names = [
+        "add",
+        "exp",
+        "sum",
+        "max",
+        "matmul",
+        "concatenate",
+        "full",
+        "arange",
+    ];
     for ((name, gv), cv) in names.iter().zip(&g).zip(&c) {
         assert_close(name, Dtype::Float16, gv, cv);
     }
-    assert_eq!(mx::sum(&h, &[], false, gpu).unwrap().dtype(), Dtype::Float16);
+    assert_eq!(
+        mx::sum(&h, &[], false, gpu).unwrap().dtype(),
+        Dtype::Float16
+    );
 }

@@ -7,7 +7,7 @@
 mod common;
 use half::{bf16, f16};
 use std::collections::HashMap;
-use wmx::{self as mx, random, Array, Device, Dtype};
+use wmx::{self as mx, Array, Device, Dtype, random};
 
 struct Case {
     name: String,
@@ -24,10 +24,33 @@ fn cases() -> Vec<Case> {
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            let params = f[2].split(';').filter(|p| !p.is_empty()).filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
-            let shape = if f[4].is_empty() { vec![] } else { f[4].split(',').map(|d| d.parse().unwrap()).collect() };
-            let values = if f[3] == "error" { vec![] } else { f[5].split(' ').filter(|v| !v.is_empty()).map(|v| u64::from_str_radix(v, 16).unwrap()).collect() };
-            Case { name: f[0].into(), op: f[1].into(), params, dtype: f[3].into(), shape, values }
+            let params = f[2]
+                .split(';')
+                .filter(|p| !p.is_empty())
+                .filter_map(|p| p.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let shape = if f[4].is_empty() {
+                vec![]
+            } else {
+                f[4].split(',').map(|d| d.parse().unwrap()).collect()
+            };
+            let values = if f[3] == "error" {
+                vec![]
+            } else {
+                f[5].split(' ')
+                    .filter(|v| !v.is_empty())
+                    .map(|v| u64::from_str_radix(v, 16).unwrap())
+                    .collect()
+            };
+            Case {
+                name: f[0].into(),
+                op: f[1].into(),
+                params,
+                dtype: f[3].into(),
+                shape,
+                values,
+            }
         })
         .collect()
 }
@@ -46,24 +69,44 @@ fn dtype_of(name: &str) -> Option<Dtype> {
 }
 
 fn shape_param(c: &Case, k: &str) -> Option<Vec<i32>> {
-    c.params.get(k).map(|s| if s == "scalar" { vec![] } else { s.split(',').map(|d| d.parse().unwrap()).collect() })
+    c.params.get(k).map(|s| {
+        if s == "scalar" {
+            vec![]
+        } else {
+            s.split(',').map(|d| d.parse().unwrap()).collect()
+        }
+    })
 }
 
 fn key_of(c: &Case) -> Option<Array> {
     if let Some(k) = c.params.get("key") {
-        let w: Vec<u32> = k.split(',').map(|h| u32::from_str_radix(h, 16).unwrap()).collect();
+        let w: Vec<u32> = k
+            .split(',')
+            .map(|h| u32::from_str_radix(h, 16).unwrap())
+            .collect();
         return Some(Array::from_slice(&w, &[2]));
     }
     let ks = c.params.get("keys")?;
-    let w: Vec<u32> = ks.split(',').map(|h| u32::from_str_radix(h, 16).unwrap()).collect();
+    let w: Vec<u32> = ks
+        .split(',')
+        .map(|h| u32::from_str_radix(h, 16).unwrap())
+        .collect();
     Some(Array::from_slice(&w, &shape_param(c, "key_shape").unwrap()))
 }
 
 /// An argument array `<name>=v0,..;<name>_dtype=..;<name>_shape=..`, or a plain scalar `<name>=v`.
 fn arg(c: &Case, name: &str) -> Option<Array> {
-    let vals: Vec<f64> = c.params.get(name)?.split(',').map(|v| v.parse().unwrap()).collect();
+    let vals: Vec<f64> = c
+        .params
+        .get(name)?
+        .split(',')
+        .map(|v| v.parse().unwrap())
+        .collect();
     let shape = shape_param(c, &format!("{name}_shape")).unwrap_or_default();
-    let dtype = c.params.get(&format!("{name}_dtype")).map_or("float32", |s| s.as_str());
+    let dtype = c
+        .params
+        .get(&format!("{name}_dtype"))
+        .map_or("float32", |s| s.as_str());
     Some(match dtype {
         "int32" => Array::from_slice(&vals.iter().map(|&v| v as i32).collect::<Vec<_>>(), &shape),
         other => {
@@ -85,36 +128,90 @@ fn run(c: &Case, dev: Device) -> Option<mx::Result<Array>> {
     let dtype = dtype_of(&c.dtype).unwrap_or(Dtype::Float32);
     Some(match c.op.as_str() {
         "key" => Ok(random::key(c.params["seed"].parse().unwrap())),
-        "split" => random::split(k?, c.params.get("num").map_or(2, |n| n.parse().unwrap()), dev),
-        "bits" => random::bits(&shape.unwrap_or_default(), c.params["width"].parse().unwrap(), k, dev),
+        "split" => random::split(
+            k?,
+            c.params.get("num").map_or(2, |n| n.parse().unwrap()),
+            dev,
+        ),
+        "bits" => random::bits(
+            &shape.unwrap_or_default(),
+            c.params["width"].parse().unwrap(),
+            k,
+            dev,
+        ),
         "uniform" => {
             let lo = arg(c, "low").unwrap_or(Array::scalar(0.0f32));
             let hi = arg(c, "high").unwrap_or(Array::scalar(1.0f32));
             random::uniform(&lo, &hi, &shape.unwrap_or_default(), dtype, k, dev)
         }
-        "normal" => random::normal(&shape.unwrap_or_default(), dtype, fparam(c, "loc"), fparam(c, "scale"), k, dev),
+        "normal" => random::normal(
+            &shape.unwrap_or_default(),
+            dtype,
+            fparam(c, "loc"),
+            fparam(c, "scale"),
+            k,
+            dev,
+        ),
         "gumbel" => random::gumbel(&shape.unwrap_or_default(), dtype, k, dev),
-        "laplace" => random::laplace(&shape.unwrap_or_default(), dtype, fparam(c, "loc").unwrap_or(0.0), fparam(c, "scale").unwrap_or(1.0), k, dev),
-        "truncated_normal" => random::truncated_normal(&arg(c, "lower")?, &arg(c, "upper")?, shape.as_deref(), dtype, k, dev),
-        "randint" => random::randint(&arg(c, "low")?, &arg(c, "high")?, &shape.unwrap_or_default(), dtype_of(&c.dtype)?, k, dev),
-        "bernoulli" => random::bernoulli(arg(c, "p").unwrap_or(Array::scalar(0.5f32)), shape.as_deref(), k, dev),
+        "laplace" => random::laplace(
+            &shape.unwrap_or_default(),
+            dtype,
+            fparam(c, "loc").unwrap_or(0.0),
+            fparam(c, "scale").unwrap_or(1.0),
+            k,
+            dev,
+        ),
+        "truncated_normal" => random::truncated_normal(
+            &arg(c, "lower")?,
+            &arg(c, "upper")?,
+            shape.as_deref(),
+            dtype,
+            k,
+            dev,
+        ),
+        "randint" => random::randint(
+            &arg(c, "low")?,
+            &arg(c, "high")?,
+            &shape.unwrap_or_default(),
+            dtype_of(&c.dtype)?,
+            k,
+            dev,
+        ),
+        "bernoulli" => random::bernoulli(
+            arg(c, "p").unwrap_or(Array::scalar(0.5f32)),
+            shape.as_deref(),
+            k,
+            dev,
+        ),
         "categorical" => {
             if shape.is_some() {
                 return None;
             }
             let ns = c.params.get("num_samples").map(|n| n.parse().unwrap());
-            random::categorical(&arg(c, "logits")?, c.params.get("axis").map_or(-1, |a| a.parse().unwrap()), ns, k, dev)
+            random::categorical(
+                &arg(c, "logits")?,
+                c.params.get("axis").map_or(-1, |a| a.parse().unwrap()),
+                ns,
+                k,
+                dev,
+            )
         }
         "permutation" => match arg(c, "x") {
-            Some(x) if c.params.contains_key("x_shape") => {
-                random::permutation(&x, c.params.get("axis").map_or(0, |a| a.parse().unwrap()), k, dev)
-            }
+            Some(x) if c.params.contains_key("x_shape") => random::permutation(
+                &x,
+                c.params.get("axis").map_or(0, |a| a.parse().unwrap()),
+                k,
+                dev,
+            ),
             _ => random::permutation(c.params["x"].parse::<i32>().unwrap(), 0, k, dev),
         },
         "permutation" => match arg(c, "x") {
-            Some(x) if c.params.contains_key("x_shape") => {
-                random::permutation(&x, c.params.get("axis").map_or(0, |a| a.parse().unwrap()), k, dev)
-            }
+            Some(x) if c.params.contains_key("x_shape") => random::permutation(
+                &x,
+                c.params.get("axis").map_or(0, |a| a.parse().unwrap()),
+                k,
+                dev,
+            ),
             _ => random::permutation(c.params["x"].parse::<i32>().unwrap(), 0, k, dev),
         },
         _ => return None,
@@ -124,17 +221,51 @@ fn run(c: &Case, dev: Device) -> Option<mx::Result<Array>> {
 /// Raw storage bits of the result, in the fixture's width.
 fn raw_bits(a: &Array, fixture_dtype: &str) -> Vec<u64> {
     match fixture_dtype {
-        "float32" => a.to_vec::<f32>().unwrap().iter().map(|x| x.to_bits() as u64).collect(),
-        "float16" => a.to_vec::<f16>().unwrap().iter().map(|x| x.to_bits() as u64).collect(),
-        "bfloat16" => a.to_vec::<bf16>().unwrap().iter().map(|x| x.to_bits() as u64).collect(),
-        "int32" => a.to_vec::<i32>().unwrap().iter().map(|&x| x as u32 as u64).collect(),
-        "uint8" | "bool" => a.to_vec::<u8>().unwrap().iter().map(|&x| x as u64).collect(),
-        _ => a.to_vec::<u32>().unwrap().iter().map(|&x| x as u64).collect(),
+        "float32" => a
+            .to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_bits() as u64)
+            .collect(),
+        "float16" => a
+            .to_vec::<f16>()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_bits() as u64)
+            .collect(),
+        "bfloat16" => a
+            .to_vec::<bf16>()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_bits() as u64)
+            .collect(),
+        "int32" => a
+            .to_vec::<i32>()
+            .unwrap()
+            .iter()
+            .map(|&x| x as u32 as u64)
+            .collect(),
+        "uint8" | "bool" => a
+            .to_vec::<u8>()
+            .unwrap()
+            .iter()
+            .map(|&x| x as u64)
+            .collect(),
+        _ => a
+            .to_vec::<u32>()
+            .unwrap()
+            .iter()
+            .map(|&x| x as u64)
+            .collect(),
     }
 }
 
 fn values_of(a: &Array) -> Vec<f64> {
-    a.to_vec::<f32>().unwrap().into_iter().map(|x| x as f64).collect()
+    a.to_vec::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(|x| x as f64)
+        .collect()
 }
 
 fn from_bits(v: &[u64], dtype: &str) -> Vec<f64> {
@@ -149,14 +280,34 @@ fn from_bits(v: &[u64], dtype: &str) -> Vec<f64> {
 
 /// Distance in units in the last place between two floats given as bits of `dtype`.
 fn ulps(a: u64, b: u64, dtype: &str) -> u64 {
-    let bits = match dtype { "float32" => 32, "float16" | "bfloat16" => 16, _ => return if a == b { 0 } else { u64::MAX } };
+    let bits = match dtype {
+        "float32" => 32,
+        "float16" | "bfloat16" => 16,
+        _ => return if a == b { 0 } else { u64::MAX },
+    };
     let sign = 1u64 << (bits - 1);
-    let ord = |x: u64| -> i64 { if x & sign != 0 { -((x & (sign - 1)) as i64) } else { x as i64 } };
+    let ord = |x: u64| -> i64 {
+        if x & sign != 0 {
+            -((x & (sign - 1)) as i64)
+        } else {
+            x as i64
+        }
+    };
     (ord(a) - ord(b)).unsigned_abs()
 }
 
 fn exact_op(op: &str) -> bool {
-    matches!(op, "key" | "split" | "bits" | "uniform" | "randint" | "bernoulli" | "categorical" | "permutation")
+    matches!(
+        op,
+        "key"
+            | "split"
+            | "bits"
+            | "uniform"
+            | "randint"
+            | "bernoulli"
+            | "categorical"
+            | "permutation"
+    )
 }
 
 fn check_device(dev: Device) -> (usize, usize, Vec<String>) {
@@ -187,7 +338,12 @@ fn check_device(dev: Device) -> (usize, usize, Vec<String>) {
             }
         };
         if a.shape() != c.shape.as_slice() {
-            failures.push(format!("{}: shape {:?} vs {:?}", c.name, a.shape(), c.shape));
+            failures.push(format!(
+                "{}: shape {:?} vs {:?}",
+                c.name,
+                a.shape(),
+                c.shape
+            ));
             continue;
         }
         let got = raw_bits(&a, &c.dtype);
@@ -197,9 +353,16 @@ fn check_device(dev: Device) -> (usize, usize, Vec<String>) {
             let got_f = values_of(&a);
             let want_f = from_bits(&c.values, &c.dtype);
             for (i, (g, w)) in got_f.iter().zip(&want_f).enumerate() {
-                let (atol, rtol) = if c.dtype == "float32" { (1e-6, 1e-5) } else { (1e-3, 8e-3) };
+                let (atol, rtol) = if c.dtype == "float32" {
+                    (1e-6, 1e-5)
+                } else {
+                    (1e-3, 8e-3)
+                };
                 if !((g - w).abs() <= atol + rtol * w.abs() || (g.is_infinite() && g == w)) {
-                    failures.push(format!("{} ({}) on {dev}: element {i}: got {g}, MLX {w}", c.name, c.dtype));
+                    failures.push(format!(
+                        "{} ({}) on {dev}: element {i}: got {g}, MLX {w}",
+                        c.name, c.dtype
+                    ));
                     break;
                 }
             }
@@ -207,10 +370,22 @@ fn check_device(dev: Device) -> (usize, usize, Vec<String>) {
         }
         // The CPU uses the platform's logf/log1pf like MLX's Linux build.
         let limit = if exact_op(&c.op) { 0 } else { 2 };
-        let worst = got.iter().zip(&c.values).map(|(&g, &w)| if g == w { 0 } else { ulps(g, w, &c.dtype) }).max().unwrap_or(0);
+        let worst = got
+            .iter()
+            .zip(&c.values)
+            .map(|(&g, &w)| if g == w { 0 } else { ulps(g, w, &c.dtype) })
+            .max()
+            .unwrap_or(0);
         if worst > limit {
-            let i = got.iter().zip(&c.values).position(|(g, w)| ulps(*g, *w, &c.dtype) == worst).unwrap_or(0);
-            failures.push(format!("{} ({}) on {dev}: {worst} ulp at {i}: got {:x}, MLX {:x}", c.name, c.dtype, got[i], c.values[i]));
+            let i = got
+                .iter()
+                .zip(&c.values)
+                .position(|(g, w)| ulps(*g, *w, &c.dtype) == worst)
+                .unwrap_or(0);
+            failures.push(format!(
+                "{} ({}) on {dev}: {worst} ulp at {i}: got {:x}, MLX {:x}",
+                c.name, c.dtype, got[i], c.values[i]
+            ));
         }
     }
     (ran, skipped, failures)
@@ -221,7 +396,12 @@ fn cpu_matches_mlx() {
     let (ran, skipped, failures) = check_device(Device::cpu());
     eprintln!("cpu: {ran} cases run, {skipped} not offered");
     assert!(ran > 1200, "{ran}");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -230,7 +410,12 @@ fn gpu_matches_mlx() {
     let (ran, skipped, failures) = check_device(gpu);
     eprintln!("gpu: {ran} cases run, {skipped} not offered");
     assert!(ran > 1200, "{ran}");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -262,6 +447,11 @@ fn global_key_sequence_matches_mlx() {
         } else {
             random::uniform(0.0, 1.0, &sh, Dtype::Float32, Some(&k), Device::cpu()).unwrap()
         };
-        assert_eq!(a.to_vec::<f32>().unwrap(), expect.to_vec::<f32>().unwrap(), "{}", c.name);
+        assert_eq!(
+            a.to_vec::<f32>().unwrap(),
+            expect.to_vec::<f32>().unwrap(),
+            "{}",
+            c.name
+        );
     }
 }

@@ -2,33 +2,47 @@
 //! Kolmogorov–Smirnov bound per distribution, plus the bad-input errors.
 
 mod common;
-use wmx::{self as mx, random, Array, Device, Dtype};
+use wmx::{self as mx, Array, Device, Dtype, random};
 
 const N: i32 = 1_000_000;
 
 fn samples(a: &Array) -> Vec<f64> {
-    a.to_vec::<f32>().unwrap().into_iter().map(|x| x as f64).collect()
+    a.to_vec::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(|x| x as f64)
+        .collect()
 }
 
 fn mean_var(v: &[f64]) -> (f64, f64) {
     let m = v.iter().sum::<f64>() / v.len() as f64;
-    (m, v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / v.len() as f64)
+    (
+        m,
+        v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / v.len() as f64,
+    )
 }
 
 /// Kolmogorov–Smirnov distance between the samples and a CDF.
 fn ks(mut v: Vec<f64>, cdf: impl Fn(f64) -> f64) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len() as f64;
-    v.iter().enumerate().map(|(i, &x)| {
-        let f = cdf(x);
-        (f - i as f64 / n).abs().max(((i + 1) as f64 / n - f).abs())
-    }).fold(0.0, f64::max)
+    v.iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let f = cdf(x);
+            (f - i as f64 / n).abs().max(((i + 1) as f64 / n - f).abs())
+        })
+        .fold(0.0, f64::max)
 }
 
 /// erf to ~1e-7 (Abramowitz–Stegun 7.1.26), enough for a KS bound of 2e-3.
 fn erf(x: f64) -> f64 {
     let t = 1.0 / (1.0 + 0.3275911 * x.abs());
-    let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * (-x * x).exp();
+    let y = 1.0
+        - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
+            + 0.254829592)
+            * t
+            * (-x * x).exp();
     y.copysign(x)
 }
 
@@ -132,14 +146,20 @@ device_tests! {
 #[test]
 fn same_key_same_bits_on_every_device_and_stream() {
     let k = random::key(123);
-    let reference = random::uniform(0.0, 1.0, &[1001], Dtype::Bfloat16, Some(&k), Device::cpu()).unwrap().to_vec::<f32>().unwrap();
+    let reference = random::uniform(0.0, 1.0, &[1001], Dtype::Bfloat16, Some(&k), Device::cpu())
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
     let mut streams = vec![mx::new_stream(Device::cpu())];
     if let Some(g) = common::gpu() {
         streams.push(mx::default_stream(g));
         streams.push(mx::new_stream(g));
     }
     for s in streams {
-        let got = random::uniform(0.0, 1.0, &[1001], Dtype::Bfloat16, Some(&k), s).unwrap().to_vec::<f32>().unwrap();
+        let got = random::uniform(0.0, 1.0, &[1001], Dtype::Bfloat16, Some(&k), s)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap();
         assert_eq!(got, reference, "{s}");
     }
 }

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use std::collections::HashSet;
 use std::error::Error as StdError;
 use std::fmt::Write as _;
-use wmx::kernels::{all_keys, render, KernelKey};
+use wmx::kernels::{KernelKey, all_keys, render};
 
 /// Oldest Metal Shading Language version wgpu's Metal backend reports (macOS 10.15 / iOS 13).
 const MSL_VERSION: (u8, u8) = (2, 2);
@@ -20,11 +20,7 @@ const MSL_VERSION: (u8, u8) = (2, 2);
 const DETAILED_FAILURES: usize = 8;
 
 fn mode(native_f16: bool) -> &'static str {
-    if native_f16 {
-        "native"
-    } else {
-        "packed"
-    }
+    if native_f16 { "native" } else { "packed" }
 }
 
 /// The naga capabilities wgpu grants (wgpu-naga-bridge) on the devices each mode targets, and no
@@ -42,7 +38,12 @@ fn capabilities(native_f16: bool) -> Capabilities {
 /// Bounds checks as wgpu applies them to modules created with `create_shader_module` (checked).
 fn bounds_checks() -> naga::proc::BoundsCheckPolicies {
     let p = naga::proc::BoundsCheckPolicy::Restrict;
-    naga::proc::BoundsCheckPolicies { index: p, buffer: p, image_load: p, binding_array: naga::proc::BoundsCheckPolicy::Unchecked }
+    naga::proc::BoundsCheckPolicies {
+        index: p,
+        buffer: p,
+        image_load: p,
+        binding_array: naga::proc::BoundsCheckPolicy::Unchecked,
+    }
 }
 
 /// An error and its chain of sources on one line.
@@ -66,13 +67,23 @@ struct Failure {
 
 /// Parses and validates the rendered source of `key`.
 fn front(key: &KernelKey, src: &str, native_f16: bool) -> Result<(Module, ModuleInfo), Failure> {
-    let fail = |stage, line: String, detail: String| Failure { name: format!("{key} ({})", mode(native_f16)), stage, line, detail };
-    let module = naga::front::wgsl::parse_str(src).map_err(|e| fail("wgsl parse", chain(&e), e.emit_to_string(src)))?;
+    let fail = |stage, line: String, detail: String| Failure {
+        name: format!("{key} ({})", mode(native_f16)),
+        stage,
+        line,
+        detail,
+    };
+    let module = naga::front::wgsl::parse_str(src)
+        .map_err(|e| fail("wgsl parse", chain(&e), e.emit_to_string(src)))?;
     let info = Validator::new(ValidationFlags::all(), capabilities(native_f16))
         .validate(&module)
         .map_err(|e| fail("validate", chain(&e), e.emit_to_string(src)))?;
     let ep = key.entry_point();
-    if !module.entry_points.iter().any(|e| e.name == ep && e.stage == ShaderStage::Compute) {
+    if !module
+        .entry_points
+        .iter()
+        .any(|e| e.name == ep && e.stage == ShaderStage::Compute)
+    {
         let line = format!("no compute entry point `{ep}`");
         return Err(fail("entry point", line.clone(), line));
     }
@@ -94,7 +105,11 @@ fn msl_options(module: &Module, ep: &str) -> msl::Options {
         }
     }
     let sizes = resources.len() as msl::Slot;
-    let ep_resources = msl::EntryPointResources { resources, immediates_buffer: None, sizes_buffer: Some(sizes) };
+    let ep_resources = msl::EntryPointResources {
+        resources,
+        immediates_buffer: None,
+        sizes_buffer: Some(sizes),
+    };
     msl::Options {
         lang_version: MSL_VERSION,
         per_entry_point_map: msl::EntryPointResourceMap::from([(ep.to_string(), ep_resources)]),
@@ -105,21 +120,44 @@ fn msl_options(module: &Module, ep: &str) -> msl::Options {
 }
 
 fn to_msl(module: &Module, info: &ModuleInfo, ep: &str) -> Result<String, Box<dyn StdError>> {
-    let pipeline = msl::PipelineOptions { entry_point: Some((ShaderStage::Compute, ep.to_string())), ..Default::default() };
+    let pipeline = msl::PipelineOptions {
+        entry_point: Some((ShaderStage::Compute, ep.to_string())),
+        ..Default::default()
+    };
     Ok(msl::write_string(module, info, &msl_options(module, ep), &pipeline)?.0)
 }
 
 fn to_spv(module: &Module, info: &ModuleInfo, ep: &str) -> Result<Vec<u32>, Box<dyn StdError>> {
-    let options = spv::Options { bounds_check_policies: bounds_checks(), ..Default::default() };
-    let pipeline = spv::PipelineOptions { shader_stage: ShaderStage::Compute, entry_point: ep.to_string() };
+    let options = spv::Options {
+        bounds_check_policies: bounds_checks(),
+        ..Default::default()
+    };
+    let pipeline = spv::PipelineOptions {
+        shader_stage: ShaderStage::Compute,
+        entry_point: ep.to_string(),
+    };
     Ok(spv::write_vec(module, info, &options, Some(&pipeline))?)
 }
 
 /// HLSL for DX12: shader model 5.1 (FXC) without f16, 6.2 (DXC, the first with 16-bit types) with.
-fn to_hlsl(module: &Module, info: &ModuleInfo, ep: &str, native_f16: bool) -> Result<String, Box<dyn StdError>> {
-    let shader_model = if native_f16 { hlsl::ShaderModel::V6_2 } else { hlsl::ShaderModel::V5_1 };
-    let options = hlsl::Options { shader_model, ..Default::default() };
-    let pipeline = hlsl::PipelineOptions { entry_point: Some((ShaderStage::Compute, ep.to_string())) };
+fn to_hlsl(
+    module: &Module,
+    info: &ModuleInfo,
+    ep: &str,
+    native_f16: bool,
+) -> Result<String, Box<dyn StdError>> {
+    let shader_model = if native_f16 {
+        hlsl::ShaderModel::V6_2
+    } else {
+        hlsl::ShaderModel::V5_1
+    };
+    let options = hlsl::Options {
+        shader_model,
+        ..Default::default()
+    };
+    let pipeline = hlsl::PipelineOptions {
+        entry_point: Some((ShaderStage::Compute, ep.to_string())),
+    };
     let mut out = String::new();
     hlsl::Writer::new(&mut out, &options, &pipeline).write(module, info, None)?;
     Ok(out)
@@ -139,7 +177,10 @@ fn check(key: &KernelKey, native_f16: bool) -> Result<(), Failure> {
     to_msl(&module, &info, ep).map_err(|e| fail("msl", e))?;
     let words = to_spv(&module, &info, ep).map_err(|e| fail("spir-v", e))?;
     if words.first() != Some(&0x0723_0203) {
-        return Err(fail("spir-v", "output does not start with the SPIR-V magic number".into()));
+        return Err(fail(
+            "spir-v",
+            "output does not start with the SPIR-V magic number".into(),
+        ));
     }
     to_hlsl(&module, &info, ep, native_f16).map_err(|e| fail("hlsl", e))?;
     Ok(())
@@ -148,18 +189,42 @@ fn check(key: &KernelKey, native_f16: bool) -> Result<(), Failure> {
 /// Checks every key of one f16 mode in parallel and reports every failure at once.
 fn check_all(native_f16: bool) {
     let keys = all_keys(native_f16);
-    assert!(keys.len() > 100, "all_keys({native_f16}) lists only {} keys", keys.len());
+    assert!(
+        keys.len() > 100,
+        "all_keys({native_f16}) lists only {} keys",
+        keys.len()
+    );
     // The name is the wgpu label, the cache key's text and the snapshot name: it must be unique.
     let mut seen = HashSet::new();
-    let dups: Vec<String> = keys.iter().map(|k| k.to_string()).filter(|n| !seen.insert(n.clone())).collect();
-    assert!(dups.is_empty(), "duplicate kernel names ({}): {dups:?}", mode(native_f16));
+    let dups: Vec<String> = keys
+        .iter()
+        .map(|k| k.to_string())
+        .filter(|n| !seen.insert(n.clone()))
+        .collect();
+    assert!(
+        dups.is_empty(),
+        "duplicate kernel names ({}): {dups:?}",
+        mode(native_f16)
+    );
 
-    let failures: Vec<Failure> = keys.par_iter().filter_map(|k| check(k, native_f16).err()).collect();
+    let failures: Vec<Failure> = keys
+        .par_iter()
+        .filter_map(|k| check(k, native_f16).err())
+        .collect();
     if failures.is_empty() {
-        eprintln!("{} kernels validated and translated ({} f16)", keys.len(), mode(native_f16));
+        eprintln!(
+            "{} kernels validated and translated ({} f16)",
+            keys.len(),
+            mode(native_f16)
+        );
         return;
     }
-    let mut report = format!("{} of {} kernels failed ({} f16):\n", failures.len(), keys.len(), mode(native_f16));
+    let mut report = format!(
+        "{} of {} kernels failed ({} f16):\n",
+        failures.len(),
+        keys.len(),
+        mode(native_f16)
+    );
     for f in &failures {
         let _ = writeln!(report, "  {} [{}]: {}", f.name, f.stage, f.line);
     }
@@ -191,8 +256,10 @@ fn key_named(name: &str, native_f16: bool) -> KernelKey {
 fn snapshot(name: &str, native_f16: bool) {
     let key = key_named(name, native_f16);
     let src = render(&key, native_f16);
-    let (module, info) = front(&key, &src, native_f16).unwrap_or_else(|f| panic!("{} [{}]:\n{}", f.name, f.stage, f.detail));
-    let msl = to_msl(&module, &info, key.entry_point()).unwrap_or_else(|e| panic!("{key}: msl: {}", chain(e.as_ref())));
+    let (module, info) = front(&key, &src, native_f16)
+        .unwrap_or_else(|f| panic!("{} [{}]:\n{}", f.name, f.stage, f.detail));
+    let msl = to_msl(&module, &info, key.entry_point())
+        .unwrap_or_else(|e| panic!("{key}: msl: {}", chain(e.as_ref())));
     let base = format!("{key}.{}", mode(native_f16));
     insta::assert_snapshot!(format!("{base}.wgsl"), src);
     insta::assert_snapshot!(format!("{base}.msl"), msl);
@@ -252,21 +319,33 @@ fn every_shader_file_opens_with_a_comment() {
         .filter(|p| p.extension().is_some_and(|x| x == "wgsl"))
         .collect();
     files.sort();
-    assert!(files.len() >= 9, "expected the family files in {}, found {files:?}", dir.display());
+    assert!(
+        files.len() >= 9,
+        "expected the family files in {}, found {files:?}",
+        dir.display()
+    );
     let mut bad = Vec::new();
     for path in &files {
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let name = path.file_name().and_then(|s| s.to_str()).unwrap_or("");
         let header: Vec<&str> = text.lines().take_while(|l| l.starts_with("//")).collect();
         // `// unary.wgsl — what it computes ...`: starts with `//`, names its file, then says something.
-        let first_ok = header.first().is_some_and(|l| l.contains(name) && l.len() > name.len() + 8);
+        let first_ok = header
+            .first()
+            .is_some_and(|l| l.contains(name) && l.len() > name.len() + 8);
         // A file that declares bindings documents them in its header (index.wgsl declares none).
-        let bindings_ok = !text.contains("@binding(") || header.iter().any(|l| l.contains("Bindings:"));
+        let bindings_ok =
+            !text.contains("@binding(") || header.iter().any(|l| l.contains("Bindings:"));
         if !first_ok {
-            bad.push(format!("{name}: first line must be `// {name} — what it computes`"));
+            bad.push(format!(
+                "{name}: first line must be `// {name} — what it computes`"
+            ));
         }
         if !bindings_ok {
-            bad.push(format!("{name}: header comment must list its bindings (`// Bindings: ...`)"));
+            bad.push(format!(
+                "{name}: header comment must list its bindings (`// Bindings: ...`)"
+            ));
         }
     }
     assert!(bad.is_empty(), "shader file headers:\n{}", bad.join("\n"));

@@ -26,19 +26,20 @@ fn public_contract() -> Result<(), mx::Error> {
 
     let a = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
     let b = mx::ones(&[2, 2], Dtype::Float32, None)?;
-    let c = mx::add(&a, &b, None)?;            // default stream of the default device
-    let d = mx::multiply(&c, &c, &s_cpu)?;     // an explicit stream
-    let e = mx::exp(&d, cpu)?;                 // a device: that device's default stream
-    let f = mx::matmul(&e, &c, s_gpu)?;        // consumes CPU results on a GPU stream
-    let g = mx::sum(&f, &[0], false, None)?;   // axes, keepdims
-    mx::eval([&g])?;                           // nothing above ran before this line
+    let c = mx::add(&a, &b, None)?; // default stream of the default device
+    let d = mx::multiply(&c, &c, &s_cpu)?; // an explicit stream
+    let e = mx::exp(&d, cpu)?; // a device: that device's default stream
+    let f = mx::matmul(&e, &c, s_gpu)?; // consumes CPU results on a GPU stream
+    let g = mx::sum(&f, &[0], false, None)?; // axes, keepdims
+    mx::eval([&g])?; // nothing above ran before this line
     assert_eq!(g.shape(), &[2]);
     assert_eq!(g.dtype(), Dtype::Float32);
     let v: Vec<f32> = g.to_vec()?;
     assert_eq!(v.len(), 2);
     mx::synchronize(&s_cpu)?;
 
-    {   // scoped default, like Python's `with mx.stream(cpu):`
+    {
+        // scoped default, like Python's `with mx.stream(cpu):`
         let _guard = mx::stream(cpu);
         assert_eq!(mx::default_device(), cpu);
     }
@@ -52,7 +53,10 @@ fn public_contract() -> Result<(), mx::Error> {
     Ok(())
 }
 
-fn graph(s1: impl Into<mx::StreamOrDevice> + Copy, s2: impl Into<mx::StreamOrDevice> + Copy) -> Array {
+fn graph(
+    s1: impl Into<mx::StreamOrDevice> + Copy,
+    s2: impl Into<mx::StreamOrDevice> + Copy,
+) -> Array {
     let a = mx::arange(0.0, 64.0, 1.0, Dtype::Float32, s1).unwrap();
     let a = mx::reshape(&a, &[8, 8], s1).unwrap();
     let b = mx::sin(&a, s2).unwrap();
@@ -148,7 +152,10 @@ fn stream_guards_nest_and_restore() {
         if let Some(g) = common::gpu() {
             let _b = mx::stream(g);
             assert_eq!(mx::default_device(), g);
-            assert_eq!(mx::zeros(&[1], Dtype::Float32, None).unwrap().stream(), mx::default_stream(g));
+            assert_eq!(
+                mx::zeros(&[1], Dtype::Float32, None).unwrap().stream(),
+                mx::default_stream(g)
+            );
         }
         assert_eq!(mx::zeros(&[1], Dtype::Float32, None).unwrap().stream(), s);
     }
@@ -160,7 +167,10 @@ fn device_info_describes_the_adapter() {
     let Some(gpu) = common::gpu() else { return };
     let info = mx::device_info(gpu).unwrap();
     assert!(!info.name.is_empty());
-    assert!(["Vulkan", "Metal", "Dx12", "Gl"].contains(&info.backend.as_str()), "{info:?}");
+    assert!(
+        ["Vulkan", "Metal", "Dx12", "Gl"].contains(&info.backend.as_str()),
+        "{info:?}"
+    );
     assert!(info.max_buffer_binding_size >= 1 << 20);
     assert!(info.max_workgroups_per_dimension >= 65_535);
     assert_eq!(mx::device_info(Device::cpu()).unwrap().backend, "Cpu");

@@ -33,7 +33,10 @@ fn threads_times_streams() {
         .map(|t| {
             let shared = shared.clone();
             std::thread::spawn(move || {
-                let streams: Vec<mx::Stream> = devices().into_iter().flat_map(|d| [mx::new_stream(d), mx::default_stream(d)]).collect();
+                let streams: Vec<mx::Stream> = devices()
+                    .into_iter()
+                    .flat_map(|d| [mx::new_stream(d), mx::default_stream(d)])
+                    .collect();
                 for it in 0..ITERS {
                     let s = streams[(t + it) % streams.len()];
                     let s2 = streams[(t + it + 1) % streams.len()];
@@ -44,7 +47,11 @@ fn threads_times_streams() {
                     let total = mx::sum(&w, &[], false, s2).unwrap();
                     // sum(x + 2k) over x = 0..999
                     let want = 499_500 + 2 * 1000 * (t * 100 + it) as i64;
-                    assert_eq!(total.item::<i32>().unwrap() as i64, want, "thread {t} iteration {it} on {s} then {s2}");
+                    assert_eq!(
+                        total.item::<i32>().unwrap() as i64,
+                        want,
+                        "thread {t} iteration {it} on {s} then {s2}"
+                    );
                     let v = w.to_vec::<i32>().unwrap();
                     assert_eq!(v[999] as i64, 999 + 2 * (t * 100 + it) as i64);
                 }
@@ -68,7 +75,13 @@ fn threads_share_unevaluated_graphs() {
                 let shared = shared.clone();
                 std::thread::spawn(move || {
                     let s = mx::new_stream(if t % 2 == 0 { Device::cpu() } else { dev });
-                    let r = mx::sum(&mx::slice(&shared, &[t], &[t + 1], &[], s).unwrap(), &[], false, s).unwrap();
+                    let r = mx::sum(
+                        &mx::slice(&shared, &[t], &[t + 1], &[], s).unwrap(),
+                        &[],
+                        false,
+                        s,
+                    )
+                    .unwrap();
                     let x = t as f32;
                     assert_eq!(r.item::<f32>().unwrap(), x * x + x);
                 })

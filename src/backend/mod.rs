@@ -49,11 +49,21 @@ impl Drop for Storage {
 
 impl Storage {
     pub(crate) fn host(h: HostVec) -> Storage {
-        Storage { device: Device::cpu(), dtype: h.dtype(), kind: StorageKind::Host(h), copies: Mutex::new(Vec::new()) }
+        Storage {
+            device: Device::cpu(),
+            dtype: h.dtype(),
+            kind: StorageKind::Host(h),
+            copies: Mutex::new(Vec::new()),
+        }
     }
 
     pub(crate) fn gpu(index: usize, dtype: crate::dtype::Dtype, b: Arc<GpuBuffer>) -> Storage {
-        Storage { device: Device::gpu(index), dtype, kind: StorageKind::Gpu(b), copies: Mutex::new(Vec::new()) }
+        Storage {
+            device: Device::gpu(index),
+            dtype,
+            kind: StorageKind::Gpu(b),
+            copies: Mutex::new(Vec::new()),
+        }
     }
 
     /// The host vector, when this storage is host memory.
@@ -73,11 +83,19 @@ impl Storage {
     }
 
     fn cached(&self, d: Device) -> Option<Arc<Storage>> {
-        self.copies.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|c| c.device == d).cloned()
+        self.copies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|c| c.device == d)
+            .cloned()
     }
 
     fn remember(&self, c: Arc<Storage>) {
-        self.copies.lock().unwrap_or_else(|p| p.into_inner()).push(c);
+        self.copies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(c);
     }
 
     /// This storage on the host (itself, a cached copy, or a new readback), without blocking.
@@ -135,7 +153,11 @@ pub(crate) fn transfer_count() -> u64 {
 impl Data {
     /// The same view over this data's storage on device `d`.
     pub(crate) fn on_device(&self, d: Device) -> Result<Data> {
-        Ok(Data { storage: self.storage.on_device(d)?, strides: self.strides.clone(), offset: self.offset })
+        Ok(Data {
+            storage: self.storage.on_device(d)?,
+            strides: self.strides.clone(),
+            offset: self.offset,
+        })
     }
 
     pub(crate) fn is_contiguous(&self, shape: &[i32]) -> bool {
@@ -152,7 +174,13 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
         Primitive::Broadcast => {
             let pad = node.shape.len() - in_shape.len();
             d.strides = (0..node.shape.len())
-                .map(|i| if i < pad || (in_shape[i - pad] == 1 && node.shape[i] != 1) { 0 } else { input.strides[i - pad] })
+                .map(|i| {
+                    if i < pad || (in_shape[i - pad] == 1 && node.shape[i] != 1) {
+                        0
+                    } else {
+                        input.strides[i - pad]
+                    }
+                })
                 .collect();
         }
         Primitive::Slice { start, step } => {
@@ -205,5 +233,9 @@ pub(crate) fn run(node: &Node, dev: Device, inputs: &[(Vec<i32>, Data)]) -> Resu
 
 /// A dense row-major `Data` over a new storage.
 pub(crate) fn dense(storage: Storage, shape: &[i32]) -> Data {
-    Data { storage: Arc::new(storage), strides: row_major_strides(shape), offset: 0 }
+    Data {
+        storage: Arc::new(storage),
+        strides: row_major_strides(shape),
+        offset: 0,
+    }
 }

@@ -6,9 +6,9 @@
 use crate::device::DeviceType;
 use crate::stream::Stream;
 use futures::future::BoxFuture;
-use futures::task::{waker_ref, ArcWake};
+use futures::task::{ArcWake, waker_ref};
 use std::collections::HashMap;
-use std::sync::mpsc::{channel, Sender, TryRecvError};
+use std::sync::mpsc::{Sender, TryRecvError, channel};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::Context;
 
@@ -85,21 +85,26 @@ fn queue_of(stream: Stream) -> Queue {
         .or_insert_with(|| {
             let (tx, rx) = channel::<Arc<Task>>();
             let name = format!("wmx-stream-{}", stream.index);
-            let spawned = std::thread::Builder::new().name(name).spawn(move || loop {
-                match rx.try_recv() {
-                    Ok(t) => poll_task(&t),
-                    Err(TryRecvError::Empty) => {
-                        on_idle(stream);
-                        match rx.recv() {
-                            Ok(t) => poll_task(&t),
-                            Err(_) => break,
+            let spawned = std::thread::Builder::new().name(name).spawn(move || {
+                loop {
+                    match rx.try_recv() {
+                        Ok(t) => poll_task(&t),
+                        Err(TryRecvError::Empty) => {
+                            on_idle(stream);
+                            match rx.recv() {
+                                Ok(t) => poll_task(&t),
+                                Err(_) => break,
+                            }
                         }
+                        Err(TryRecvError::Disconnected) => break,
                     }
-                    Err(TryRecvError::Disconnected) => break,
                 }
             });
             if spawned.is_err() {
-                eprintln!("wmx: could not start a worker thread for stream {}", stream.index);
+                eprintln!(
+                    "wmx: could not start a worker thread for stream {}",
+                    stream.index
+                );
             }
             (tx, Arc::new(Pending::default()))
         })
@@ -110,7 +115,11 @@ fn queue_of(stream: Stream) -> Queue {
 pub(crate) fn spawn(stream: Stream, fut: BoxFuture<'static, ()>) {
     let (queue, pending) = queue_of(stream);
     pending.add();
-    let task = Arc::new(Task { future: Mutex::new(Some(fut)), queue: queue.clone(), pending });
+    let task = Arc::new(Task {
+        future: Mutex::new(Some(fut)),
+        queue: queue.clone(),
+        pending,
+    });
     let _ = queue.send(task);
 }
 

@@ -39,7 +39,11 @@ fn stream_errors() -> &'static Mutex<HashMap<usize, Error>> {
 }
 
 fn record_error(stream: Stream, e: &Error) {
-    stream_errors().lock().unwrap_or_else(|p| p.into_inner()).entry(stream.index).or_insert_with(|| e.clone());
+    stream_errors()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(stream.index)
+        .or_insert_with(|| e.clone());
 }
 
 /// Claims every unscheduled node reachable from `outputs` and returns them inputs-first.
@@ -186,7 +190,11 @@ pub fn synchronize(s: impl Into<StreamOrDevice>) -> Result<()> {
         ctx.flush(stream.index);
         pollster::block_on(ctx.done())?;
     }
-    match stream_errors().lock().unwrap_or_else(|p| p.into_inner()).remove(&stream.index) {
+    match stream_errors()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&stream.index)
+    {
         Some(e) => Err(e),
         None => Ok(()),
     }

@@ -1,16 +1,21 @@
 //! Binary elementwise ops with NumPy broadcasting and MLX promotion (one function per entry of
 //! `primitive::BinaryOp`), plus `where_` and `clip`.
 
-use super::{broadcast_view, cast_to, node, OpResult};
+use super::{OpResult, broadcast_view, cast_to, node};
 use crate::array::Array;
-use crate::dtype::{promote_types, Dtype};
+use crate::dtype::{Dtype, promote_types};
 use crate::error::dtype_err;
 use crate::primitive::{BinaryOp, Primitive};
 use crate::shape::broadcast_shapes;
 use crate::stream::StreamOrDevice;
 
 /// Builds a binary node: promote, check the domain, broadcast.
-pub(crate) fn binary_op(op: BinaryOp, a: &Array, b: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
+pub(crate) fn binary_op(
+    op: BinaryOp,
+    a: &Array,
+    b: &Array,
+    s: impl Into<StreamOrDevice>,
+) -> OpResult {
     let st = s.into().resolve(op.name())?;
     let mut dt = promote_types(a.dtype(), b.dtype());
     match op {
@@ -19,7 +24,14 @@ pub(crate) fn binary_op(op: BinaryOp, a: &Array, b: &Array, s: impl Into<StreamO
         _ => {}
     }
     if !op.supports(dt.domain()) {
-        return Err(dtype_err(op.name(), format!("Not supported for {} and {} (promoted to {dt}).", a.dtype(), b.dtype())));
+        return Err(dtype_err(
+            op.name(),
+            format!(
+                "Not supported for {} and {} (promoted to {dt}).",
+                a.dtype(),
+                b.dtype()
+            ),
+        ));
     }
     let shape = broadcast_shapes(a.shape(), b.shape())?;
     let x = broadcast_view(&cast_to(a, dt, st), &shape, st);
@@ -186,10 +198,18 @@ pub fn where_(cond: &Array, x: &Array, y: &Array, s: impl Into<StreamOrDevice>) 
 /// let r = wmx::clip(&a, Some(&lo), Some(&hi), None).unwrap();
 /// assert_eq!(r.to_vec::<i32>().unwrap(), vec![2, 5, 6]);
 /// ```
-pub fn clip(a: &Array, a_min: Option<&Array>, a_max: Option<&Array>, s: impl Into<StreamOrDevice>) -> OpResult {
+pub fn clip(
+    a: &Array,
+    a_min: Option<&Array>,
+    a_max: Option<&Array>,
+    s: impl Into<StreamOrDevice>,
+) -> OpResult {
     let st = s.into().resolve("clip")?;
     if a_min.is_none() && a_max.is_none() {
-        return Err(crate::error::value_err("clip", "At most one of a_min and a_max may be None."));
+        return Err(crate::error::value_err(
+            "clip",
+            "At most one of a_min and a_max may be None.",
+        ));
     }
     let mut r = a.clone();
     if let Some(lo) = a_min {

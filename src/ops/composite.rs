@@ -14,7 +14,11 @@ use crate::stream::StreamOrDevice;
 pub fn softmax(a: &Array, axes: &[i32], s: impl Into<StreamOrDevice>) -> OpResult {
     let st = s.into().resolve("softmax")?;
     crate::shape::normalize_axes("softmax", axes, a.ndim())?;
-    let x = if a.dtype().is_float() { a.clone() } else { super::unary::astype(a, Dtype::Float32, st)? };
+    let x = if a.dtype().is_float() {
+        a.clone()
+    } else {
+        super::unary::astype(a, Dtype::Float32, st)?
+    };
     let m = super::reduce::max(&x, axes, true, st)?;
     let e = super::unary::exp(&super::binary::subtract(&x, &m, st)?, st)?;
     let total = super::reduce::sum(&e, axes, true, st)?;
@@ -28,10 +32,19 @@ pub fn softmax(a: &Array, axes: &[i32], s: impl Into<StreamOrDevice>) -> OpResul
 /// let r = wmx::logsumexp(&a, &[], false, None).unwrap().item::<f32>().unwrap();
 /// assert!((r - 2f32.ln()).abs() < 1e-6);
 /// ```
-pub fn logsumexp(a: &Array, axes: &[i32], keepdims: bool, s: impl Into<StreamOrDevice>) -> OpResult {
+pub fn logsumexp(
+    a: &Array,
+    axes: &[i32],
+    keepdims: bool,
+    s: impl Into<StreamOrDevice>,
+) -> OpResult {
     let st = s.into().resolve("logsumexp")?;
     crate::shape::normalize_axes("logsumexp", axes, a.ndim())?;
-    let x = if a.dtype().is_float() { a.clone() } else { super::unary::astype(a, Dtype::Float32, st)? };
+    let x = if a.dtype().is_float() {
+        a.clone()
+    } else {
+        super::unary::astype(a, Dtype::Float32, st)?
+    };
     let m = super::reduce::max(&x, axes, true, st)?;
     let finite = super::binary::less(
         &super::unary::abs(&m, st)?,
@@ -47,7 +60,17 @@ pub fn logsumexp(a: &Array, axes: &[i32], keepdims: bool, s: impl Into<StreamOrD
         return Ok(r);
     }
     let nd = a.ndim();
-    let ax: Vec<usize> = if axes.is_empty() { (0..nd).collect() } else { crate::shape::normalize_axes("logsumexp", axes, nd)? };
-    let shape: Vec<i32> = r.shape().iter().enumerate().filter(|(i, _)| !ax.contains(i)).map(|(_, &d)| d).collect();
+    let ax: Vec<usize> = if axes.is_empty() {
+        (0..nd).collect()
+    } else {
+        crate::shape::normalize_axes("logsumexp", axes, nd)?
+    };
+    let shape: Vec<i32> = r
+        .shape()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !ax.contains(i))
+        .map(|(_, &d)| d)
+        .collect();
     super::shape::reshape(&r, &shape, st)
 }

@@ -1,6 +1,6 @@
 //! Creation ops: zeros, ones, full, arange, linspace, eye, identity, zeros_like, ones_like.
 
-use super::{node, OpResult};
+use super::{OpResult, node};
 use crate::array::Array;
 use crate::dtype::Dtype;
 use crate::error::value_err;
@@ -9,7 +9,13 @@ use crate::stream::StreamOrDevice;
 
 fn check_shape(op: &'static str, shape: &[i32]) -> crate::error::Result<()> {
     if let Some(d) = shape.iter().find(|&&d| d < 0) {
-        return Err(value_err(op, format!("Negative dimension {d} in shape {}.", crate::shape::fmt_shape(shape))));
+        return Err(value_err(
+            op,
+            format!(
+                "Negative dimension {d} in shape {}.",
+                crate::shape::fmt_shape(shape)
+            ),
+        ));
     }
     Ok(())
 }
@@ -25,10 +31,22 @@ pub fn full(shape: &[i32], value: f64, dtype: Dtype, s: impl Into<StreamOrDevice
 }
 
 /// `full` reporting errors under the caller's name (`zeros`, `ones`...).
-fn full_as(op: &'static str, shape: &[i32], value: f64, dtype: Dtype, s: StreamOrDevice) -> OpResult {
+fn full_as(
+    op: &'static str,
+    shape: &[i32],
+    value: f64,
+    dtype: Dtype,
+    s: StreamOrDevice,
+) -> OpResult {
     let st = s.resolve(op)?;
     check_shape(op, shape)?;
-    Ok(node(shape.to_vec(), dtype, st, Primitive::Full(value), vec![]))
+    Ok(node(
+        shape.to_vec(),
+        dtype,
+        st,
+        Primitive::Full(value),
+        vec![],
+    ))
 }
 
 /// Zeros.
@@ -77,19 +95,40 @@ pub fn ones_like(a: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
 /// let a = wmx::arange(0.0, 5.0, 2.0, wmx::Dtype::Int32, None).unwrap();
 /// assert_eq!(a.to_vec::<i32>().unwrap(), vec![0, 2, 4]);
 /// ```
-pub fn arange(start: f64, stop: f64, step: f64, dtype: Dtype, s: impl Into<StreamOrDevice>) -> OpResult {
+pub fn arange(
+    start: f64,
+    stop: f64,
+    step: f64,
+    dtype: Dtype,
+    s: impl Into<StreamOrDevice>,
+) -> OpResult {
     let st = s.into().resolve("arange")?;
     if step == 0.0 || !step.is_finite() || !start.is_finite() || !stop.is_finite() {
-        return Err(value_err("arange", format!("Cannot compute length with start={start}, stop={stop}, step={step}.")));
+        return Err(value_err(
+            "arange",
+            format!("Cannot compute length with start={start}, stop={stop}, step={step}."),
+        ));
     }
     if dtype == Dtype::Bool {
-        return Err(crate::error::dtype_err("arange", "Cannot make an arange of bool."));
+        return Err(crate::error::dtype_err(
+            "arange",
+            "Cannot make an arange of bool.",
+        ));
     }
     let len = ((stop - start) / step).ceil().max(0.0);
     if len > i32::MAX as f64 {
-        return Err(value_err("arange", format!("Maximum size exceeded: {len} elements.")));
+        return Err(value_err(
+            "arange",
+            format!("Maximum size exceeded: {len} elements."),
+        ));
     }
-    Ok(node(vec![len as i32], dtype, st, Primitive::Arange { start, step }, vec![]))
+    Ok(node(
+        vec![len as i32],
+        dtype,
+        st,
+        Primitive::Arange { start, step },
+        vec![],
+    ))
 }
 
 /// `num` evenly spaced values from `start` to `stop` inclusive.
@@ -98,12 +137,25 @@ pub fn arange(start: f64, stop: f64, step: f64, dtype: Dtype, s: impl Into<Strea
 /// let a = wmx::linspace(0.0, 1.0, 5, wmx::Dtype::Float32, None).unwrap();
 /// assert_eq!(a.to_vec::<f32>().unwrap(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
 /// ```
-pub fn linspace(start: f64, stop: f64, num: i32, dtype: Dtype, s: impl Into<StreamOrDevice>) -> OpResult {
+pub fn linspace(
+    start: f64,
+    stop: f64,
+    num: i32,
+    dtype: Dtype,
+    s: impl Into<StreamOrDevice>,
+) -> OpResult {
     let st = s.into().resolve("linspace")?;
     if num < 0 {
-        return Err(value_err("linspace", format!("num must be non-negative, got {num}.")));
+        return Err(value_err(
+            "linspace",
+            format!("num must be non-negative, got {num}."),
+        ));
     }
-    let delta = if num > 1 { (stop - start) / (num - 1) as f64 } else { 0.0 };
+    let delta = if num > 1 {
+        (stop - start) / (num - 1) as f64
+    } else {
+        0.0
+    };
     let idx = arange(0.0, num as f64, 1.0, Dtype::Float32, st)?;
     let scaled = super::binary::multiply(&idx, &full(&[], delta, Dtype::Float32, st)?, st)?;
     let v = super::binary::add(&scaled, &full(&[], start, Dtype::Float32, st)?, st)?;
@@ -120,10 +172,17 @@ pub fn eye(n: i32, m: Option<i32>, k: i32, dtype: Dtype, s: impl Into<StreamOrDe
     let st = s.into().resolve("eye")?;
     let m = m.unwrap_or(n);
     if n < 0 || m < 0 {
-        return Err(value_err("eye", format!("N and M must be non-negative, got {n} and {m}.")));
+        return Err(value_err(
+            "eye",
+            format!("N and M must be non-negative, got {n} and {m}."),
+        ));
     }
     let rows = super::shape::reshape(&arange(0.0, n as f64, 1.0, Dtype::Int32, st)?, &[n, 1], st)?;
-    let cols = super::shape::reshape(&arange(-(k as f64), (m - k) as f64, 1.0, Dtype::Int32, st)?, &[1, m], st)?;
+    let cols = super::shape::reshape(
+        &arange(-(k as f64), (m - k) as f64, 1.0, Dtype::Int32, st)?,
+        &[1, m],
+        st,
+    )?;
     super::unary::astype(&super::binary::equal(&rows, &cols, st)?, dtype, st)
 }
 

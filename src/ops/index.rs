@@ -1,6 +1,6 @@
 //! Ordering and indexing ops: `argsort` (stable) and `take` along an axis.
 
-use super::{node, OpResult};
+use super::{OpResult, node};
 use crate::array::Array;
 use crate::dtype::Dtype;
 use crate::error::dtype_err;
@@ -23,12 +23,24 @@ pub fn argsort(a: &Array, axis: i32, s: impl Into<StreamOrDevice>) -> OpResult {
     let ax = normalize_axis("argsort", axis, a.ndim())?;
     let last = a.ndim() - 1;
     if ax == last {
-        return Ok(node(a.shape().to_vec(), Dtype::Uint32, st, Primitive::ArgSort, vec![a.clone()]));
+        return Ok(node(
+            a.shape().to_vec(),
+            Dtype::Uint32,
+            st,
+            Primitive::ArgSort,
+            vec![a.clone()],
+        ));
     }
     let mut perm: Vec<i32> = (0..a.ndim() as i32).collect();
     perm.swap(ax, last);
     let moved = super::shape::transpose(a, &perm, st)?;
-    let sorted = node(moved.shape().to_vec(), Dtype::Uint32, st, Primitive::ArgSort, vec![moved]);
+    let sorted = node(
+        moved.shape().to_vec(),
+        Dtype::Uint32,
+        st,
+        Primitive::ArgSort,
+        vec![moved],
+    );
     super::shape::transpose(&sorted, &perm, st)
 }
 
@@ -45,18 +57,41 @@ pub fn argsort(a: &Array, axis: i32, s: impl Into<StreamOrDevice>) -> OpResult {
 pub fn take(a: &Array, indices: &Array, axis: i32, s: impl Into<StreamOrDevice>) -> OpResult {
     let st = s.into().resolve("take")?;
     if indices.dtype().is_float() {
-        return Err(dtype_err("take", format!("Indices must be integers, got {}.", indices.dtype())));
+        return Err(dtype_err(
+            "take",
+            format!("Indices must be integers, got {}.", indices.dtype()),
+        ));
     }
     let ax = normalize_axis("take", axis, a.ndim())?;
     let n = a.shape()[ax];
-    let flat = super::shape::reshape(&super::unary::astype(indices, Dtype::Int32, st)?, &[indices.size() as i32], st)?;
+    let flat = super::shape::reshape(
+        &super::unary::astype(indices, Dtype::Int32, st)?,
+        &[indices.size() as i32],
+        st,
+    )?;
     let dim = Array::scalar(n);
-    let wrapped = super::binary::where_(&super::binary::less(&flat, &Array::scalar(0i32), st)?, &super::binary::add(&flat, &dim, st)?, &flat, st)?;
-    let clamped = super::binary::clip(&wrapped, Some(&Array::scalar(0i32)), Some(&Array::scalar((n - 1).max(0))), st)?;
+    let wrapped = super::binary::where_(
+        &super::binary::less(&flat, &Array::scalar(0i32), st)?,
+        &super::binary::add(&flat, &dim, st)?,
+        &flat,
+        st,
+    )?;
+    let clamped = super::binary::clip(
+        &wrapped,
+        Some(&Array::scalar(0i32)),
+        Some(&Array::scalar((n - 1).max(0))),
+        st,
+    )?;
     let idx = super::unary::astype(&clamped, Dtype::Uint32, st)?;
     let mut gathered_shape = a.shape().to_vec();
     gathered_shape[ax] = indices.size() as i32;
-    let out = node(gathered_shape, a.dtype(), st, Primitive::Take { axis: ax }, vec![a.clone(), idx]);
+    let out = node(
+        gathered_shape,
+        a.dtype(),
+        st,
+        Primitive::Take { axis: ax },
+        vec![a.clone(), idx],
+    );
     let mut final_shape = a.shape()[..ax].to_vec();
     final_shape.extend_from_slice(indices.shape());
     final_shape.extend_from_slice(&a.shape()[ax + 1..]);

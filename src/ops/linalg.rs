@@ -1,6 +1,6 @@
 //! Matrix products: `matmul` (2-D, batched with broadcast batch dims, 1-D operands like NumPy).
 
-use super::{broadcast_view, cast_to, node, OpResult};
+use super::{OpResult, broadcast_view, cast_to, node};
 use crate::array::Array;
 use crate::dtype::promote_types;
 use crate::error::{dtype_err, shape_err, value_err};
@@ -22,11 +22,18 @@ pub fn matmul(a: &Array, b: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
     if !dt.is_float() {
         return Err(dtype_err(
             "matmul",
-            format!("Only inexact types are supported but {} and {} were provided which results in {dt}, which is not a floating point type.", a.dtype(), b.dtype()),
+            format!(
+                "Only inexact types are supported but {} and {} were provided which results in {dt}, which is not a floating point type.",
+                a.dtype(),
+                b.dtype()
+            ),
         ));
     }
     if a.ndim() == 0 || b.ndim() == 0 {
-        return Err(value_err("matmul", "Got 0 dimension input. Inputs must have at least one dimension."));
+        return Err(value_err(
+            "matmul",
+            "Got 0 dimension input. Inputs must have at least one dimension.",
+        ));
     }
     let mut x = cast_to(a, dt, st);
     let mut y = cast_to(b, dt, st);
@@ -55,7 +62,13 @@ pub fn matmul(a: &Array, b: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
     yt.extend_from_slice(&ys[yn - 2..]);
     let mut out = batch.clone();
     out.extend_from_slice(&[xs[xn - 2], ys[yn - 1]]);
-    let r = node(out.clone(), dt, st, Primitive::Matmul, vec![broadcast_view(&x, &xt, st), broadcast_view(&y, &yt, st)]);
+    let r = node(
+        out.clone(),
+        dt,
+        st,
+        Primitive::Matmul,
+        vec![broadcast_view(&x, &xt, st), broadcast_view(&y, &yt, st)],
+    );
     let mut final_shape = batch;
     if a.ndim() > 1 {
         final_shape.push(out[out.len() - 2]);

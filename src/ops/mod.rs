@@ -18,7 +18,13 @@ use crate::primitive::Primitive;
 use crate::stream::Stream;
 
 /// A node on stream `s` (the one builder every op goes through).
-pub(crate) fn node(shape: Vec<i32>, dtype: Dtype, s: Stream, prim: Primitive, inputs: Vec<Array>) -> Array {
+pub(crate) fn node(
+    shape: Vec<i32>,
+    dtype: Dtype,
+    s: Stream,
+    prim: Primitive,
+    inputs: Vec<Array>,
+) -> Array {
     Array::from_node(shape, dtype, s, prim, inputs)
 }
 
@@ -27,7 +33,13 @@ pub(crate) fn cast_to(a: &Array, dtype: Dtype, s: Stream) -> Array {
     if a.dtype() == dtype {
         return a.clone();
     }
-    node(a.shape().to_vec(), dtype, s, Primitive::AsType, vec![a.clone()])
+    node(
+        a.shape().to_vec(),
+        dtype,
+        s,
+        Primitive::AsType,
+        vec![a.clone()],
+    )
 }
 
 /// `a` broadcast to `shape` on stream `s` (itself when it already has that shape).
@@ -35,7 +47,13 @@ pub(crate) fn broadcast_view(a: &Array, shape: &[i32], s: Stream) -> Array {
     if a.shape() == shape {
         return a.clone();
     }
-    node(shape.to_vec(), a.dtype(), s, Primitive::Broadcast, vec![a.clone()])
+    node(
+        shape.to_vec(),
+        a.dtype(),
+        s,
+        Primitive::Broadcast,
+        vec![a.clone()],
+    )
 }
 
 /// Result alias re-exported for op signatures.

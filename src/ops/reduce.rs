@@ -2,7 +2,7 @@
 //! mean, and argmax/argmin along one axis. Reduced axes are kept as size 1 in the node and dropped
 //! afterwards by a reshape unless `keepdims`.
 
-use super::{cast_to, node, OpResult};
+use super::{OpResult, cast_to, node};
 use crate::array::Array;
 use crate::dtype::{Domain, Dtype};
 use crate::error::value_err;
@@ -14,7 +14,13 @@ fn finish(r: Array, axes: &[usize], keepdims: bool, st: Stream) -> OpResult {
     if keepdims {
         return Ok(r);
     }
-    let shape: Vec<i32> = r.shape().iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect();
+    let shape: Vec<i32> = r
+        .shape()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !axes.contains(i))
+        .map(|(_, &d)| d)
+        .collect();
     super::shape::reshape(&r, &shape, st)
 }
 
@@ -26,7 +32,13 @@ fn resolve_axes(op: &'static str, a: &Array, axes: &[i32]) -> crate::error::Resu
     }
 }
 
-pub(crate) fn reduce_op(op: ReduceOp, a: &Array, axes: &[i32], keepdims: bool, s: impl Into<StreamOrDevice>) -> OpResult {
+pub(crate) fn reduce_op(
+    op: ReduceOp,
+    a: &Array,
+    axes: &[i32],
+    keepdims: bool,
+    s: impl Into<StreamOrDevice>,
+) -> OpResult {
     let st = s.into().resolve(op.name())?;
     let ax = resolve_axes(op.name(), a, axes)?;
     // MLX's output dtypes: sums and products of bool/small ints widen; max/min of bool is any/all.
@@ -40,7 +52,10 @@ pub(crate) fn reduce_op(op: ReduceOp, a: &Array, axes: &[i32], keepdims: bool, s
     };
     if matches!(op, ReduceOp::Max | ReduceOp::Min) && a.size() == 0 {
         if let Some(&bad) = ax.iter().find(|&&i| a.shape()[i] == 0) {
-            return Err(value_err(op.name(), format!("Cannot {} reduce over axis {bad} with size 0.", op.name())));
+            return Err(value_err(
+                op.name(),
+                format!("Cannot {} reduce over axis {bad} with size 0.", op.name()),
+            ));
         }
     }
     let x = cast_to(a, dt, st);
@@ -48,7 +63,16 @@ pub(crate) fn reduce_op(op: ReduceOp, a: &Array, axes: &[i32], keepdims: bool, s
     for &i in &ax {
         shape[i] = 1;
     }
-    let r = node(shape, dt, st, Primitive::Reduce { op, axes: ax.clone() }, vec![x]);
+    let r = node(
+        shape,
+        dt,
+        st,
+        Primitive::Reduce {
+            op,
+            axes: ax.clone(),
+        },
+        vec![x],
+    );
     finish(r, &ax, keepdims, st)
 }
 
@@ -116,22 +140,54 @@ reduce_fns! {
 pub fn mean(a: &Array, axes: &[i32], keepdims: bool, s: impl Into<StreamOrDevice>) -> OpResult {
     let st = s.into().resolve("mean")?;
     let ax = resolve_axes("mean", a, axes)?;
-    let dt = if a.dtype().is_float() { a.dtype() } else { Dtype::Float32 };
+    let dt = if a.dtype().is_float() {
+        a.dtype()
+    } else {
+        Dtype::Float32
+    };
     let count: f64 = ax.iter().map(|&i| a.shape()[i] as f64).product();
-    let total = sum(&cast_to(a, dt, st), &ax.iter().map(|&i| i as i32).collect::<Vec<_>>(), keepdims, st)?;
+    let total = sum(
+        &cast_to(a, dt, st),
+        &ax.iter().map(|&i| i as i32).collect::<Vec<_>>(),
+        keepdims,
+        st,
+    )?;
     super::binary::divide(&total, &super::creation::full(&[], count, dt, st)?, st)
 }
 
-fn arg_op(op: ArgReduceOp, a: &Array, axis: i32, keepdims: bool, s: impl Into<StreamOrDevice>) -> OpResult {
+fn arg_op(
+    op: ArgReduceOp,
+    a: &Array,
+    axis: i32,
+    keepdims: bool,
+    s: impl Into<StreamOrDevice>,
+) -> OpResult {
     let st = s.into().resolve(op.name())?;
     let ax = normalize_axis(op.name(), axis, a.ndim())?;
     if a.shape()[ax] == 0 {
-        return Err(value_err(op.name(), format!("Cannot {} reduce zero size axis {axis} of shape {}.", op.name(), crate::shape::fmt_shape(a.shape()))));
+        return Err(value_err(
+            op.name(),
+            format!(
+                "Cannot {} reduce zero size axis {axis} of shape {}.",
+                op.name(),
+                crate::shape::fmt_shape(a.shape())
+            ),
+        ));
     }
-    let x = if a.dtype().domain() == Domain::Bool { cast_to(a, Dtype::Uint8, st) } else { a.clone() };
+    let x = if a.dtype().domain() == Domain::Bool {
+        cast_to(a, Dtype::Uint8, st)
+    } else {
+        a.clone()
+    };
     let mut shape = a.shape().to_vec();
     shape[ax] = 1;
-    let r = node(shape, Dtype::Uint32, st, Primitive::ArgReduce { op, axis: ax }, vec![x]);
+    let r = node(
+        shape,
+        Dtype::Uint32,
+        st,
+        Primitive::ArgReduce { op, axis: ax },
+        vec![x],
+    );
     finish(r, &[ax], keepdims, st)
 }
 

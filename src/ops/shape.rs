@@ -2,10 +2,10 @@
 //! stack, split, contiguous. Views (no copy) wherever the strides allow; the backend decides at
 //! run time, since strides are only known then.
 
-use super::{broadcast_view, cast_to, node, OpResult};
+use super::{OpResult, broadcast_view, cast_to, node};
 use crate::array::Array;
 use crate::dtype::promote_types;
-use crate::error::{axis_err, shape_err, value_err, Result};
+use crate::error::{Result, axis_err, shape_err, value_err};
 use crate::primitive::Primitive;
 use crate::shape::{broadcast_shapes, fmt_shape, normalize_axes, normalize_axis, size_of};
 use crate::stream::StreamOrDevice;
@@ -22,25 +22,58 @@ pub fn reshape(a: &Array, shape: &[i32], s: impl Into<StreamOrDevice>) -> OpResu
     let mut out = shape.to_vec();
     let infer: Vec<usize> = (0..shape.len()).filter(|&i| shape[i] == -1).collect();
     if infer.len() > 1 {
-        return Err(value_err("reshape", format!("Can only infer one dimension, got shape {}.", fmt_shape(shape))));
+        return Err(value_err(
+            "reshape",
+            format!(
+                "Can only infer one dimension, got shape {}.",
+                fmt_shape(shape)
+            ),
+        ));
     }
     if let Some(&d) = shape.iter().find(|&&d| d < -1) {
-        return Err(value_err("reshape", format!("Invalid dimension {d} in shape {}.", fmt_shape(shape))));
+        return Err(value_err(
+            "reshape",
+            format!("Invalid dimension {d} in shape {}.", fmt_shape(shape)),
+        ));
     }
     if let Some(&i) = infer.first() {
-        let known: usize = shape.iter().filter(|&&d| d != -1).map(|&d| d as usize).product();
+        let known: usize = shape
+            .iter()
+            .filter(|&&d| d != -1)
+            .map(|&d| d as usize)
+            .product();
         if known == 0 || a.size() % known != 0 {
-            return Err(value_err("reshape", format!("Cannot infer the shape of an array of size {} into shape {}.", a.size(), fmt_shape(shape))));
+            return Err(value_err(
+                "reshape",
+                format!(
+                    "Cannot infer the shape of an array of size {} into shape {}.",
+                    a.size(),
+                    fmt_shape(shape)
+                ),
+            ));
         }
         out[i] = (a.size() / known) as i32;
     }
     if size_of(&out) != a.size() {
-        return Err(value_err("reshape", format!("Cannot reshape array of size {} into shape {}.", a.size(), fmt_shape(shape))));
+        return Err(value_err(
+            "reshape",
+            format!(
+                "Cannot reshape array of size {} into shape {}.",
+                a.size(),
+                fmt_shape(shape)
+            ),
+        ));
     }
     if out == a.shape() {
         return Ok(a.clone());
     }
-    Ok(node(out, a.dtype(), st, Primitive::Reshape, vec![a.clone()]))
+    Ok(node(
+        out,
+        a.dtype(),
+        st,
+        Primitive::Reshape,
+        vec![a.clone()],
+    ))
 }
 
 /// Permutes axes (`&[]` reverses them).
@@ -57,19 +90,37 @@ pub fn transpose(a: &Array, axes: &[i32], s: impl Into<StreamOrDevice>) -> OpRes
         (0..nd).rev().collect()
     } else {
         if axes.len() != nd {
-            return Err(axis_err("transpose", format!("Received {} axes for array with {nd} dimensions.", axes.len())));
+            return Err(axis_err(
+                "transpose",
+                format!(
+                    "Received {} axes for array with {nd} dimensions.",
+                    axes.len()
+                ),
+            ));
         }
-        let p: Vec<usize> = axes.iter().map(|&x| normalize_axis("transpose", x, nd)).collect::<Result<_>>()?;
+        let p: Vec<usize> = axes
+            .iter()
+            .map(|&x| normalize_axis("transpose", x, nd))
+            .collect::<Result<_>>()?;
         let mut seen = vec![false; nd];
         for &i in &p {
             if std::mem::replace(&mut seen[i], true) {
-                return Err(axis_err("transpose", format!("Repeat axes not allowed in {axes:?}.")));
+                return Err(axis_err(
+                    "transpose",
+                    format!("Repeat axes not allowed in {axes:?}."),
+                ));
             }
         }
         p
     };
     let shape = perm.iter().map(|&p| a.shape()[p]).collect();
-    Ok(node(shape, a.dtype(), st, Primitive::Transpose(perm), vec![a.clone()]))
+    Ok(node(
+        shape,
+        a.dtype(),
+        st,
+        Primitive::Transpose(perm),
+        vec![a.clone()],
+    ))
 }
 
 /// Broadcasts `a` to `shape` (a view with zero strides).
@@ -83,7 +134,14 @@ pub fn broadcast_to(a: &Array, shape: &[i32], s: impl Into<StreamOrDevice>) -> O
     let st = s.into().resolve("broadcast_to")?;
     let b = broadcast_shapes(a.shape(), shape)?;
     if b != shape {
-        return Err(shape_err("broadcast_to", format!("Shapes {} and {} cannot be broadcast.", fmt_shape(a.shape()), fmt_shape(shape))));
+        return Err(shape_err(
+            "broadcast_to",
+            format!(
+                "Shapes {} and {} cannot be broadcast.",
+                fmt_shape(a.shape()),
+                fmt_shape(shape)
+            ),
+        ));
     }
     Ok(broadcast_view(a, shape, st))
 }
@@ -103,9 +161,18 @@ pub fn squeeze(a: &Array, axes: &[i32], s: impl Into<StreamOrDevice>) -> OpResul
         normalize_axes("squeeze", axes, a.ndim())?
     };
     if let Some(&i) = ax.iter().find(|&&i| a.shape()[i] != 1) {
-        return Err(axis_err("squeeze", format!("Cannot squeeze axis {i} with size {} which is not equal to 1.", a.shape()[i])));
+        return Err(axis_err(
+            "squeeze",
+            format!(
+                "Cannot squeeze axis {i} with size {} which is not equal to 1.",
+                a.shape()[i]
+            ),
+        ));
     }
-    let shape: Vec<i32> = (0..a.ndim()).filter(|i| !ax.contains(i)).map(|i| a.shape()[i]).collect();
+    let shape: Vec<i32> = (0..a.ndim())
+        .filter(|i| !ax.contains(i))
+        .map(|i| a.shape()[i])
+        .collect();
     reshape(a, &shape, st)
 }
 
@@ -120,7 +187,15 @@ pub fn expand_dims(a: &Array, axes: &[i32], s: impl Into<StreamOrDevice>) -> OpR
     let nd = a.ndim() + axes.len();
     let ax = normalize_axes("expand_dims", axes, nd)?;
     let mut src = a.shape().iter();
-    let shape: Vec<i32> = (0..nd).map(|i| if ax.contains(&i) { 1 } else { *src.next().unwrap_or(&1) }).collect();
+    let shape: Vec<i32> = (0..nd)
+        .map(|i| {
+            if ax.contains(&i) {
+                1
+            } else {
+                *src.next().unwrap_or(&1)
+            }
+        })
+        .collect();
     reshape(a, &shape, st)
 }
 
@@ -131,14 +206,25 @@ pub fn expand_dims(a: &Array, axes: &[i32], s: impl Into<StreamOrDevice>) -> OpR
 /// assert_eq!(wmx::flatten(&a, 0, -1, None).unwrap().shape(), &[24]);
 /// assert_eq!(wmx::flatten(&a, 1, 2, None).unwrap().shape(), &[2, 12]);
 /// ```
-pub fn flatten(a: &Array, start_axis: i32, end_axis: i32, s: impl Into<StreamOrDevice>) -> OpResult {
+pub fn flatten(
+    a: &Array,
+    start_axis: i32,
+    end_axis: i32,
+    s: impl Into<StreamOrDevice>,
+) -> OpResult {
     let st = s.into().resolve("flatten")?;
     if a.ndim() == 0 {
         return reshape(a, &[1], st);
     }
-    let (s0, s1) = (normalize_axis("flatten", start_axis, a.ndim())?, normalize_axis("flatten", end_axis, a.ndim())?);
+    let (s0, s1) = (
+        normalize_axis("flatten", start_axis, a.ndim())?,
+        normalize_axis("flatten", end_axis, a.ndim())?,
+    );
     if s0 > s1 {
-        return Err(axis_err("flatten", format!("start_axis {start_axis} must come before end_axis {end_axis}.")));
+        return Err(axis_err(
+            "flatten",
+            format!("start_axis {start_axis} must come before end_axis {end_axis}."),
+        ));
     }
     let mut shape: Vec<i32> = a.shape()[..s0].to_vec();
     shape.push(a.shape()[s0..=s1].iter().product());
@@ -166,18 +252,36 @@ fn slice_axis(start: i32, stop: i32, step: i32, n: i32) -> (i32, i32) {
 /// let b = wmx::slice(&a, &[8], &[0], &[-3], None).unwrap();
 /// assert_eq!(b.to_vec::<i32>().unwrap(), vec![8, 5, 2]);
 /// ```
-pub fn slice(a: &Array, start: &[i32], stop: &[i32], strides: &[i32], s: impl Into<StreamOrDevice>) -> OpResult {
+pub fn slice(
+    a: &Array,
+    start: &[i32],
+    stop: &[i32],
+    strides: &[i32],
+    s: impl Into<StreamOrDevice>,
+) -> OpResult {
     let st = s.into().resolve("slice")?;
     let nd = a.ndim();
-    let steps: Vec<i32> = if strides.is_empty() { vec![1; nd] } else { strides.to_vec() };
+    let steps: Vec<i32> = if strides.is_empty() {
+        vec![1; nd]
+    } else {
+        strides.to_vec()
+    };
     if start.len() != nd || stop.len() != nd || steps.len() != nd {
         return Err(value_err(
             "slice",
-            format!("start, stop and strides must have one entry per dimension ({nd}); got {}, {} and {}.", start.len(), stop.len(), steps.len()),
+            format!(
+                "start, stop and strides must have one entry per dimension ({nd}); got {}, {} and {}.",
+                start.len(),
+                stop.len(),
+                steps.len()
+            ),
         ));
     }
     if let Some(i) = steps.iter().position(|&x| x == 0) {
-        return Err(value_err("slice", format!("Slice step cannot be zero (axis {i}).")));
+        return Err(value_err(
+            "slice",
+            format!("Slice step cannot be zero (axis {i})."),
+        ));
     }
     let mut first = Vec::with_capacity(nd);
     let mut shape = Vec::with_capacity(nd);
@@ -186,7 +290,16 @@ pub fn slice(a: &Array, start: &[i32], stop: &[i32], strides: &[i32], s: impl In
         first.push(if c > 0 { b } else { 0 });
         shape.push(c);
     }
-    Ok(node(shape, a.dtype(), st, Primitive::Slice { start: first, step: steps }, vec![a.clone()]))
+    Ok(node(
+        shape,
+        a.dtype(),
+        st,
+        Primitive::Slice {
+            start: first,
+            step: steps,
+        },
+        vec![a.clone()],
+    ))
 }
 
 /// Joins arrays along `axis` (dtypes promote; other dims must match).
@@ -199,7 +312,9 @@ pub fn slice(a: &Array, start: &[i32], stop: &[i32], strides: &[i32], s: impl In
 /// ```
 pub fn concatenate(arrays: &[&Array], axis: i32, s: impl Into<StreamOrDevice>) -> OpResult {
     let st = s.into().resolve("concatenate")?;
-    let first = arrays.first().ok_or_else(|| value_err("concatenate", "No arrays provided for concatenation."))?;
+    let first = arrays
+        .first()
+        .ok_or_else(|| value_err("concatenate", "No arrays provided for concatenation."))?;
     let nd = first.ndim();
     let ax = normalize_axis("concatenate", axis, nd)?;
     let mut dt = first.dtype();
@@ -221,7 +336,13 @@ pub fn concatenate(arrays: &[&Array], axis: i32, s: impl Into<StreamOrDevice>) -
         dt = promote_types(dt, a.dtype());
     }
     let inputs = arrays.iter().map(|a| cast_to(a, dt, st)).collect();
-    Ok(node(shape, dt, st, Primitive::Concatenate { axis: ax }, inputs))
+    Ok(node(
+        shape,
+        dt,
+        st,
+        Primitive::Concatenate { axis: ax },
+        inputs,
+    ))
 }
 
 /// Stacks equal-shaped arrays along a new `axis`.
@@ -235,11 +356,23 @@ pub fn concatenate(arrays: &[&Array], axis: i32, s: impl Into<StreamOrDevice>) -
 /// ```
 pub fn stack(arrays: &[&Array], axis: i32, s: impl Into<StreamOrDevice>) -> OpResult {
     let st = s.into().resolve("stack")?;
-    let first = arrays.first().ok_or_else(|| value_err("stack", "No arrays provided for stacking."))?;
+    let first = arrays
+        .first()
+        .ok_or_else(|| value_err("stack", "No arrays provided for stacking."))?;
     if let Some(a) = arrays.iter().find(|a| a.shape() != first.shape()) {
-        return Err(shape_err("stack", format!("All arrays must have the same shape; got {} and {}.", fmt_shape(first.shape()), fmt_shape(a.shape()))));
+        return Err(shape_err(
+            "stack",
+            format!(
+                "All arrays must have the same shape; got {} and {}.",
+                fmt_shape(first.shape()),
+                fmt_shape(a.shape())
+            ),
+        ));
     }
-    let expanded: Vec<Array> = arrays.iter().map(|a| expand_dims(a, &[axis], st)).collect::<Result<_>>()?;
+    let expanded: Vec<Array> = arrays
+        .iter()
+        .map(|a| expand_dims(a, &[axis], st))
+        .collect::<Result<_>>()?;
     concatenate(&expanded.iter().collect::<Vec<_>>(), axis, st)
 }
 
@@ -250,14 +383,22 @@ pub fn stack(arrays: &[&Array], axis: i32, s: impl Into<StreamOrDevice>) -> OpRe
 /// let parts = wmx::split(&a, 3, 0, None).unwrap();
 /// assert_eq!(parts[2].to_vec::<i32>().unwrap(), vec![4, 5]);
 /// ```
-pub fn split(a: &Array, num_splits: i32, axis: i32, s: impl Into<StreamOrDevice>) -> Result<Vec<Array>> {
+pub fn split(
+    a: &Array,
+    num_splits: i32,
+    axis: i32,
+    s: impl Into<StreamOrDevice>,
+) -> Result<Vec<Array>> {
     let st = s.into().resolve("split")?;
     let ax = normalize_axis("split", axis, a.ndim())?;
     let n = a.shape()[ax];
     if num_splits <= 0 || n % num_splits != 0 {
         return Err(value_err(
             "split",
-            format!("Array split does not result in sub arrays with equal size: attempting {num_splits} splits along axis {axis} for shape {}.", fmt_shape(a.shape())),
+            format!(
+                "Array split does not result in sub arrays with equal size: attempting {num_splits} splits along axis {axis} for shape {}.",
+                fmt_shape(a.shape())
+            ),
         ));
     }
     let idx: Vec<i32> = (1..num_splits).map(|i| i * n / num_splits).collect();
@@ -271,12 +412,21 @@ pub fn split(a: &Array, num_splits: i32, axis: i32, s: impl Into<StreamOrDevice>
 /// let parts = wmx::split_at(&a, &[1, 3], 0, None).unwrap();
 /// assert_eq!(parts[1].to_vec::<i32>().unwrap(), vec![1, 2]);
 /// ```
-pub fn split_at(a: &Array, indices: &[i32], axis: i32, s: impl Into<StreamOrDevice>) -> Result<Vec<Array>> {
+pub fn split_at(
+    a: &Array,
+    indices: &[i32],
+    axis: i32,
+    s: impl Into<StreamOrDevice>,
+) -> Result<Vec<Array>> {
     let st = s.into().resolve("split")?;
     let ax = normalize_axis("split", axis, a.ndim())?;
     let n = a.shape()[ax];
     let mut bounds = vec![0];
-    bounds.extend(indices.iter().map(|&i| (if i < 0 { i + n } else { i }).clamp(0, n)));
+    bounds.extend(
+        indices
+            .iter()
+            .map(|&i| (if i < 0 { i + n } else { i }).clamp(0, n)),
+    );
     bounds.push(n);
     let nd = a.ndim();
     bounds
@@ -300,5 +450,11 @@ pub fn split_at(a: &Array, indices: &[i32], axis: i32, s: impl Into<StreamOrDevi
 /// ```
 pub fn contiguous(a: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
     let st = s.into().resolve("contiguous")?;
-    Ok(node(a.shape().to_vec(), a.dtype(), st, Primitive::Copy, vec![a.clone()]))
+    Ok(node(
+        a.shape().to_vec(),
+        a.dtype(),
+        st,
+        Primitive::Copy,
+        vec![a.clone()],
+    ))
 }

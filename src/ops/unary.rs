@@ -1,7 +1,7 @@
 //! Unary elementwise ops (one public function per entry of `primitive::UnaryOp`) and `astype`.
 //! Float-only ops promote integer and bool inputs to float32, as MLX does.
 
-use super::{cast_to, node, OpResult};
+use super::{OpResult, cast_to, node};
 use crate::array::Array;
 use crate::dtype::Dtype;
 use crate::error::dtype_err;
@@ -19,10 +19,23 @@ pub(crate) fn unary_op(op: UnaryOp, a: &Array, s: impl Into<StreamOrDevice>) -> 
         a.clone()
     };
     if !op.supports(x.dtype().domain()) {
-        let hint = if op == UnaryOp::Negative { ", use logical_not instead" } else { "" };
-        return Err(dtype_err(op.name(), format!("Not supported for {}{hint}.", x.dtype())));
+        let hint = if op == UnaryOp::Negative {
+            ", use logical_not instead"
+        } else {
+            ""
+        };
+        return Err(dtype_err(
+            op.name(),
+            format!("Not supported for {}{hint}.", x.dtype()),
+        ));
     }
-    Ok(node(x.shape().to_vec(), x.dtype(), st, Primitive::Unary(op), vec![x]))
+    Ok(node(
+        x.shape().to_vec(),
+        x.dtype(),
+        st,
+        Primitive::Unary(op),
+        vec![x],
+    ))
 }
 
 macro_rules! unary_fns {

@@ -12,7 +12,9 @@ pub fn gpu() -> Option<Device> {
         return Some(Device::gpu(0));
     }
     if std::env::var("WMX_REQUIRE_GPU").as_deref() == Ok("1") {
-        panic!("WMX_REQUIRE_GPU=1 but wgpu found no GPU adapter (install mesa-vulkan-drivers for lavapipe)");
+        panic!(
+            "WMX_REQUIRE_GPU=1 but wgpu found no GPU adapter (install mesa-vulkan-drivers for lavapipe)"
+        );
     }
     eprintln!("no GPU adapter: GPU test skipped (set WMX_REQUIRE_GPU=1 to make this a failure)");
     None
@@ -36,7 +38,20 @@ macro_rules! device_tests {
 
 /// (atol, rtol) for comparing an op's result in `dtype` with an f64 reference.
 pub fn tol(op: &str, dtype: Dtype) -> (f64, f64) {
-    let transcendental = matches!(op, "exp" | "log" | "sin" | "cos" | "tanh" | "sigmoid" | "power" | "rsqrt" | "softmax" | "logsumexp" | "sqrt");
+    let transcendental = matches!(
+        op,
+        "exp"
+            | "log"
+            | "sin"
+            | "cos"
+            | "tanh"
+            | "sigmoid"
+            | "power"
+            | "rsqrt"
+            | "softmax"
+            | "logsumexp"
+            | "sqrt"
+    );
     match dtype {
         Dtype::Float32 if transcendental => (1e-6, 2e-5),
         Dtype::Float32 if matches!(op, "sum" | "mean" | "matmul" | "prod") => (1e-4, 1e-4),
@@ -65,22 +80,46 @@ pub fn round_to(x: f64, dtype: Dtype) -> f64 {
 /// Asserts elementwise closeness (NaN equals NaN, infinities must match exactly).
 #[track_caller]
 pub fn assert_close(what: &str, dtype: Dtype, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: length {} vs expected {}", got.len(), want.len());
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: length {} vs expected {}",
+        got.len(),
+        want.len()
+    );
     let (atol, rtol) = tol(what.split_whitespace().next().unwrap_or(what), dtype);
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         let ok = (g.is_nan() && w.is_nan())
             || (g.is_infinite() && g == w)
             || (w.is_finite() && (g - w).abs() <= atol + rtol * w.abs());
-        assert!(ok, "{what} [{dtype}] element {i}: got {g}, expected {w} (atol {atol}, rtol {rtol})\n got: {got:?}\nwant: {want:?}");
+        assert!(
+            ok,
+            "{what} [{dtype}] element {i}: got {g}, expected {w} (atol {atol}, rtol {rtol})\n got: {got:?}\nwant: {want:?}"
+        );
     }
 }
 
 /// The array's elements as f64 (through an exact conversion for its dtype).
 pub fn values(a: &wmx::Array) -> Vec<f64> {
     match a.dtype() {
-        Dtype::Int32 => a.to_vec::<i32>().unwrap().into_iter().map(|x| x as f64).collect(),
-        Dtype::Uint32 => a.to_vec::<u32>().unwrap().into_iter().map(|x| x as f64).collect(),
-        _ => a.to_vec::<f32>().unwrap().into_iter().map(|x| x as f64).collect(),
+        Dtype::Int32 => a
+            .to_vec::<i32>()
+            .unwrap()
+            .into_iter()
+            .map(|x| x as f64)
+            .collect(),
+        Dtype::Uint32 => a
+            .to_vec::<u32>()
+            .unwrap()
+            .into_iter()
+            .map(|x| x as f64)
+            .collect(),
+        _ => a
+            .to_vec::<f32>()
+            .unwrap()
+            .into_iter()
+            .map(|x| x as f64)
+            .collect(),
     }
 }
 
@@ -89,7 +128,10 @@ pub fn make(vals: &[f64], shape: &[i32], dtype: Dtype) -> wmx::Array {
     let a = wmx::Array::from_slice(&vals.iter().map(|&v| v as f32).collect::<Vec<_>>(), shape);
     match dtype {
         Dtype::Int32 | Dtype::Uint32 => {
-            let i = wmx::Array::from_slice(&vals.iter().map(|&v| v as i64 as i32).collect::<Vec<_>>(), shape);
+            let i = wmx::Array::from_slice(
+                &vals.iter().map(|&v| v as i64 as i32).collect::<Vec<_>>(),
+                shape,
+            );
             wmx::astype(&i, dtype, Device::cpu()).unwrap()
         }
         _ => wmx::astype(&a, dtype, Device::cpu()).unwrap(),

@@ -1,7 +1,7 @@
 //! Strided reads on the host: gathering any view into a dense vector of a compute type (f32, i32,
 //! u32, bool), and writing compute vectors back as a dtype. Parallel over rows with rayon.
 
-use crate::backend::host::{with_host, HostVec};
+use crate::backend::host::{HostVec, with_host};
 use crate::dtype::{ArrayElement, Dtype};
 use crate::shape::{is_row_contiguous, size_of};
 use half::{bf16, f16};
@@ -20,11 +20,21 @@ pub(crate) trait Elem: Copy + Send + Sync + 'static {
 macro_rules! int_elem {
     ($t:ty) => {
         impl Elem for $t {
-            fn f32(self) -> f32 { self as f32 }
-            fn i32(self) -> i32 { self as i32 }
-            fn u32(self) -> u32 { self as u32 }
-            fn b(self) -> bool { self != 0 }
-            fn f64(self) -> f64 { self as f64 }
+            fn f32(self) -> f32 {
+                self as f32
+            }
+            fn i32(self) -> i32 {
+                self as i32
+            }
+            fn u32(self) -> u32 {
+                self as u32
+            }
+            fn b(self) -> bool {
+                self != 0
+            }
+            fn f64(self) -> f64 {
+                self as f64
+            }
         }
     };
 }
@@ -35,11 +45,21 @@ int_elem!(i32);
 macro_rules! float_elem {
     ($t:ty, $to:expr) => {
         impl Elem for $t {
-            fn f32(self) -> f32 { ($to)(self) }
-            fn i32(self) -> i32 { ($to)(self) as i64 as i32 }
-            fn u32(self) -> u32 { ($to)(self) as i64 as u32 }
-            fn b(self) -> bool { ($to)(self) != 0.0 }
-            fn f64(self) -> f64 { ($to)(self) as f64 }
+            fn f32(self) -> f32 {
+                ($to)(self)
+            }
+            fn i32(self) -> i32 {
+                ($to)(self) as i64 as i32
+            }
+            fn u32(self) -> u32 {
+                ($to)(self) as i64 as u32
+            }
+            fn b(self) -> bool {
+                ($to)(self) != 0.0
+            }
+            fn f64(self) -> f64 {
+                ($to)(self) as f64
+            }
         }
     };
 }
@@ -64,7 +84,11 @@ pub(crate) fn gather<T: Copy + Send + Sync, U: Copy + Send + Sync + Default>(
     }
     if is_row_contiguous(shape, strides) {
         let s = &src[offset..offset + n];
-        return if n >= PAR_MIN { s.par_iter().map(|&x| f(x)).collect() } else { s.iter().map(|&x| f(x)).collect() };
+        return if n >= PAR_MIN {
+            s.par_iter().map(|&x| f(x)).collect()
+        } else {
+            s.iter().map(|&x| f(x)).collect()
+        };
     }
     let nd = shape.len();
     let last = shape[nd - 1] as usize;
@@ -92,7 +116,12 @@ pub(crate) fn gather<T: Copy + Send + Sync, U: Copy + Send + Sync + Default>(
 }
 
 /// The view as f32 values (borrowed when it already is dense f32).
-pub(crate) fn as_f32<'a>(h: &'a HostVec, shape: &[i32], strides: &[isize], offset: usize) -> Cow<'a, [f32]> {
+pub(crate) fn as_f32<'a>(
+    h: &'a HostVec,
+    shape: &[i32],
+    strides: &[isize],
+    offset: usize,
+) -> Cow<'a, [f32]> {
     if let HostVec::F32(v) = h {
         if is_row_contiguous(shape, strides) {
             return Cow::Borrowed(&v[offset..offset + size_of(shape)]);
@@ -102,7 +131,12 @@ pub(crate) fn as_f32<'a>(h: &'a HostVec, shape: &[i32], strides: &[isize], offse
 }
 
 /// The view as i32 values.
-pub(crate) fn as_i32<'a>(h: &'a HostVec, shape: &[i32], strides: &[isize], offset: usize) -> Cow<'a, [i32]> {
+pub(crate) fn as_i32<'a>(
+    h: &'a HostVec,
+    shape: &[i32],
+    strides: &[isize],
+    offset: usize,
+) -> Cow<'a, [i32]> {
     if let HostVec::I32(v) = h {
         if is_row_contiguous(shape, strides) {
             return Cow::Borrowed(&v[offset..offset + size_of(shape)]);
@@ -112,7 +146,12 @@ pub(crate) fn as_i32<'a>(h: &'a HostVec, shape: &[i32], strides: &[isize], offse
 }
 
 /// The view as u32 values.
-pub(crate) fn as_u32<'a>(h: &'a HostVec, shape: &[i32], strides: &[isize], offset: usize) -> Cow<'a, [u32]> {
+pub(crate) fn as_u32<'a>(
+    h: &'a HostVec,
+    shape: &[i32],
+    strides: &[isize],
+    offset: usize,
+) -> Cow<'a, [u32]> {
     if let HostVec::U32(v) = h {
         if is_row_contiguous(shape, strides) {
             return Cow::Borrowed(&v[offset..offset + size_of(shape)]);
@@ -159,7 +198,9 @@ pub(crate) fn from_i32(dtype: Dtype, v: Vec<i32>) -> HostVec {
         Dtype::Uint32 => HostVec::U32(par_map(v, |x| x as u32)),
         Dtype::Uint8 => HostVec::U8(par_map(v, |x| x as u8)),
         Dtype::Bool => HostVec::Bool(par_map(v, |x| (x != 0) as u8)),
-        Dtype::Float32 | Dtype::Float16 | Dtype::Bfloat16 => from_f32(dtype, par_map(v, |x| x as f32)),
+        Dtype::Float32 | Dtype::Float16 | Dtype::Bfloat16 => {
+            from_f32(dtype, par_map(v, |x| x as f32))
+        }
     }
 }
 
@@ -170,7 +211,9 @@ pub(crate) fn from_u32(dtype: Dtype, v: Vec<u32>) -> HostVec {
         Dtype::Uint8 => HostVec::U8(par_map(v, |x| x as u8)),
         Dtype::Int32 => HostVec::I32(par_map(v, |x| x as i32)),
         Dtype::Bool => HostVec::Bool(par_map(v, |x| (x != 0) as u8)),
-        Dtype::Float32 | Dtype::Float16 | Dtype::Bfloat16 => from_f32(dtype, par_map(v, |x| x as f32)),
+        Dtype::Float32 | Dtype::Float16 | Dtype::Bfloat16 => {
+            from_f32(dtype, par_map(v, |x| x as f32))
+        }
     }
 }
 
@@ -183,26 +226,45 @@ pub(crate) fn from_bool(dtype: Dtype, v: Vec<bool>) -> HostVec {
 }
 
 /// Any view converted to `dtype`, dense (`astype` and copies).
-pub(crate) fn cast(h: &HostVec, shape: &[i32], strides: &[isize], offset: usize, dtype: Dtype) -> HostVec {
+pub(crate) fn cast(
+    h: &HostVec,
+    shape: &[i32],
+    strides: &[isize],
+    offset: usize,
+    dtype: Dtype,
+) -> HostVec {
     match (h, dtype) {
         (HostVec::F32(v), Dtype::Float32) => HostVec::F32(gather(v, shape, strides, offset, |x| x)),
         (HostVec::F16(v), Dtype::Float16) => HostVec::F16(gather(v, shape, strides, offset, |x| x)),
-        (HostVec::BF16(v), Dtype::Bfloat16) => HostVec::BF16(gather(v, shape, strides, offset, |x| x)),
+        (HostVec::BF16(v), Dtype::Bfloat16) => {
+            HostVec::BF16(gather(v, shape, strides, offset, |x| x))
+        }
         (HostVec::I32(v), Dtype::Int32) => HostVec::I32(gather(v, shape, strides, offset, |x| x)),
         (HostVec::U32(v), Dtype::Uint32) => HostVec::U32(gather(v, shape, strides, offset, |x| x)),
         (HostVec::U8(v), Dtype::Uint8) => HostVec::U8(gather(v, shape, strides, offset, |x| x)),
         (HostVec::Bool(v), Dtype::Bool) => HostVec::Bool(gather(v, shape, strides, offset, |x| x)),
         _ => match h.dtype().domain() {
-            crate::dtype::Domain::Float => from_f32(dtype, as_f32(h, shape, strides, offset).into_owned()),
-            crate::dtype::Domain::Int => from_i32(dtype, as_i32(h, shape, strides, offset).into_owned()),
-            crate::dtype::Domain::Uint => from_u32(dtype, as_u32(h, shape, strides, offset).into_owned()),
+            crate::dtype::Domain::Float => {
+                from_f32(dtype, as_f32(h, shape, strides, offset).into_owned())
+            }
+            crate::dtype::Domain::Int => {
+                from_i32(dtype, as_i32(h, shape, strides, offset).into_owned())
+            }
+            crate::dtype::Domain::Uint => {
+                from_u32(dtype, as_u32(h, shape, strides, offset).into_owned())
+            }
             crate::dtype::Domain::Bool => from_bool(dtype, as_bool(h, shape, strides, offset)),
         },
     }
 }
 
 /// The elements of a view in row-major order, converted to the caller's element type.
-pub(crate) fn read_logical<T: ArrayElement>(h: &HostVec, shape: &[i32], strides: &[isize], offset: usize) -> Vec<T> {
+pub(crate) fn read_logical<T: ArrayElement>(
+    h: &HostVec,
+    shape: &[i32],
+    strides: &[isize],
+    offset: usize,
+) -> Vec<T> {
     let dense = cast(h, shape, strides, offset, T::DTYPE);
     let n = size_of(shape);
     // T::DTYPE's variant holds exactly T, except bool (stored as 0/1 bytes).

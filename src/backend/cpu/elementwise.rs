@@ -3,8 +3,8 @@
 //! dense compute vectors in parallel.
 
 use super::copy::{as_bool, as_f32, as_i32, as_u32, from_bool, from_f32, from_i32, from_u32};
-use crate::backend::host::HostVec;
 use crate::backend::Data;
+use crate::backend::host::HostVec;
 use crate::dtype::{Domain, Dtype};
 use crate::error::{Error, Result};
 use crate::primitive::{BinaryOp, BinaryScalar, BinaryVisitor, UnaryOp, UnaryVisitor};
@@ -43,7 +43,9 @@ impl<T: Output> UnaryVisitor<T> for Map1<'_, T> {
             }
         };
         if self.0.len() >= PAR_MIN {
-            out.par_chunks_mut(CHUNK).zip(self.0.par_chunks(CHUNK)).for_each(body);
+            out.par_chunks_mut(CHUNK)
+                .zip(self.0.par_chunks(CHUNK))
+                .for_each(body);
         } else {
             body((&mut out, self.0));
         }
@@ -64,7 +66,10 @@ impl<T: Output> BinaryVisitor<T> for Map2<'_, T> {
             }
         };
         if self.0.len() >= PAR_MIN {
-            out.par_chunks_mut(CHUNK).zip(self.0.par_chunks(CHUNK)).zip(self.1.par_chunks(CHUNK)).for_each(body);
+            out.par_chunks_mut(CHUNK)
+                .zip(self.0.par_chunks(CHUNK))
+                .zip(self.1.par_chunks(CHUNK))
+                .for_each(body);
         } else {
             body(((&mut out, self.0), self.1));
         }
@@ -73,19 +78,33 @@ impl<T: Output> BinaryVisitor<T> for Map2<'_, T> {
 }
 
 fn host(d: &Data) -> Result<&HostVec> {
-    d.storage.as_host().ok_or_else(|| Error::Backend { op: "cpu", msg: "invariant: CPU kernel given device memory".into() })
+    d.storage.as_host().ok_or_else(|| Error::Backend {
+        op: "cpu",
+        msg: "invariant: CPU kernel given device memory".into(),
+    })
 }
 
-fn map2<T: Copy + Send + Sync, U: Send>(a: &[T], b: &[T], f: impl Fn(T, T) -> U + Sync + Send) -> Vec<U> {
+fn map2<T: Copy + Send + Sync, U: Send>(
+    a: &[T],
+    b: &[T],
+    f: impl Fn(T, T) -> U + Sync + Send,
+) -> Vec<U> {
     if a.len() >= PAR_MIN {
-        a.par_iter().with_min_len(4096).zip(b.par_iter()).map(|(&x, &y)| f(x, y)).collect()
+        a.par_iter()
+            .with_min_len(4096)
+            .zip(b.par_iter())
+            .map(|(&x, &y)| f(x, y))
+            .collect()
     } else {
         a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
     }
 }
 
 fn unsupported(op: &'static str, d: Dtype) -> Error {
-    Error::Dtype { op, msg: format!("Not supported for {d}.") }
+    Error::Dtype {
+        op,
+        msg: format!("Not supported for {d}."),
+    }
 }
 
 /// `op(x)` elementwise; the output has x's dtype.
@@ -93,14 +112,34 @@ pub(crate) fn unary(op: UnaryOp, shape: &[i32], x: &Data, dtype: Dtype) -> Resul
     let h = host(x)?;
     let (st, off) = (&x.strides[..], x.offset);
     Ok(match dtype.domain() {
-        Domain::Float => from_f32(dtype, op.visit_f32(Map1(&as_f32(h, shape, st, off))).ok_or_else(|| unsupported(op.name(), dtype))?),
-        Domain::Int => from_i32(dtype, op.visit_i32(Map1(&as_i32(h, shape, st, off))).ok_or_else(|| unsupported(op.name(), dtype))?),
-        Domain::Uint => from_u32(dtype, op.visit_u32(Map1(&as_u32(h, shape, st, off))).ok_or_else(|| unsupported(op.name(), dtype))?),
-        Domain::Bool => from_bool(dtype, op.visit_bool(Map1(&as_bool(h, shape, st, off))).ok_or_else(|| unsupported(op.name(), dtype))?),
+        Domain::Float => from_f32(
+            dtype,
+            op.visit_f32(Map1(&as_f32(h, shape, st, off)))
+                .ok_or_else(|| unsupported(op.name(), dtype))?,
+        ),
+        Domain::Int => from_i32(
+            dtype,
+            op.visit_i32(Map1(&as_i32(h, shape, st, off)))
+                .ok_or_else(|| unsupported(op.name(), dtype))?,
+        ),
+        Domain::Uint => from_u32(
+            dtype,
+            op.visit_u32(Map1(&as_u32(h, shape, st, off)))
+                .ok_or_else(|| unsupported(op.name(), dtype))?,
+        ),
+        Domain::Bool => from_bool(
+            dtype,
+            op.visit_bool(Map1(&as_bool(h, shape, st, off)))
+                .ok_or_else(|| unsupported(op.name(), dtype))?,
+        ),
     })
 }
 
-fn binary_typed<T: BinaryScalar + Output>(op: BinaryOp, a: &[T], b: &[T]) -> std::result::Result<Vec<T>, Vec<bool>> {
+fn binary_typed<T: BinaryScalar + Output>(
+    op: BinaryOp,
+    a: &[T],
+    b: &[T],
+) -> std::result::Result<Vec<T>, Vec<bool>> {
     if op.outputs_bool() {
         Err(map2(a, b, |x, y| op.compare(x, y)))
     } else {
@@ -109,7 +148,13 @@ fn binary_typed<T: BinaryScalar + Output>(op: BinaryOp, a: &[T], b: &[T]) -> std
 }
 
 /// `op(a, b)` elementwise over equal shapes; output `out` (bool for comparisons).
-pub(crate) fn binary(op: BinaryOp, shape: &[i32], a: &Data, b: &Data, out: Dtype) -> Result<HostVec> {
+pub(crate) fn binary(
+    op: BinaryOp,
+    shape: &[i32],
+    a: &Data,
+    b: &Data,
+    out: Dtype,
+) -> Result<HostVec> {
     let (ha, hb) = (host(a)?, host(b)?);
     let dt = ha.dtype();
     if !op.supports(dt.domain()) {
@@ -117,30 +162,44 @@ pub(crate) fn binary(op: BinaryOp, shape: &[i32], a: &Data, b: &Data, out: Dtype
     }
     let (sa, oa, sb, ob) = (&a.strides[..], a.offset, &b.strides[..], b.offset);
     Ok(match dt.domain() {
-        Domain::Float => match binary_typed(op, &as_f32(ha, shape, sa, oa), &as_f32(hb, shape, sb, ob)) {
-            Ok(v) => from_f32(out, v),
-            Err(v) => from_bool(out, v),
-        },
-        Domain::Int => match binary_typed(op, &as_i32(ha, shape, sa, oa), &as_i32(hb, shape, sb, ob)) {
-            Ok(v) => from_i32(out, v),
-            Err(v) => from_bool(out, v),
-        },
-        Domain::Uint => match binary_typed(op, &as_u32(ha, shape, sa, oa), &as_u32(hb, shape, sb, ob)) {
-            Ok(v) => from_u32(out, v),
-            Err(v) => from_bool(out, v),
-        },
-        Domain::Bool => match binary_typed(op, &as_bool(ha, shape, sa, oa), &as_bool(hb, shape, sb, ob)) {
-            Ok(v) => from_bool(out, v),
-            Err(v) => from_bool(out, v),
-        },
+        Domain::Float => {
+            match binary_typed(op, &as_f32(ha, shape, sa, oa), &as_f32(hb, shape, sb, ob)) {
+                Ok(v) => from_f32(out, v),
+                Err(v) => from_bool(out, v),
+            }
+        }
+        Domain::Int => {
+            match binary_typed(op, &as_i32(ha, shape, sa, oa), &as_i32(hb, shape, sb, ob)) {
+                Ok(v) => from_i32(out, v),
+                Err(v) => from_bool(out, v),
+            }
+        }
+        Domain::Uint => {
+            match binary_typed(op, &as_u32(ha, shape, sa, oa), &as_u32(hb, shape, sb, ob)) {
+                Ok(v) => from_u32(out, v),
+                Err(v) => from_bool(out, v),
+            }
+        }
+        Domain::Bool => {
+            match binary_typed(op, &as_bool(ha, shape, sa, oa), &as_bool(hb, shape, sb, ob)) {
+                Ok(v) => from_bool(out, v),
+                Err(v) => from_bool(out, v),
+            }
+        }
     })
 }
 
 fn select<T: Copy + Send + Sync>(c: &[bool], x: &[T], y: &[T]) -> Vec<T> {
     if c.len() >= PAR_MIN {
-        c.par_iter().zip(x.par_iter().zip(y.par_iter())).map(|(&c, (&x, &y))| if c { x } else { y }).collect()
+        c.par_iter()
+            .zip(x.par_iter().zip(y.par_iter()))
+            .map(|(&c, (&x, &y))| if c { x } else { y })
+            .collect()
     } else {
-        c.iter().zip(x.iter().zip(y)).map(|(&c, (&x, &y))| if c { x } else { y }).collect()
+        c.iter()
+            .zip(x.iter().zip(y))
+            .map(|(&c, (&x, &y))| if c { x } else { y })
+            .collect()
     }
 }
 
@@ -150,19 +209,51 @@ pub(crate) fn where_(shape: &[i32], c: &Data, x: &Data, y: &Data, out: Dtype) ->
     let cond = as_bool(hc, shape, &c.strides, c.offset);
     let (sx, ox, sy, oy) = (&x.strides[..], x.offset, &y.strides[..], y.offset);
     Ok(match out.domain() {
-        Domain::Float => from_f32(out, select(&cond, &as_f32(hx, shape, sx, ox), &as_f32(hy, shape, sy, oy))),
-        Domain::Int => from_i32(out, select(&cond, &as_i32(hx, shape, sx, ox), &as_i32(hy, shape, sy, oy))),
-        Domain::Uint => from_u32(out, select(&cond, &as_u32(hx, shape, sx, ox), &as_u32(hy, shape, sy, oy))),
-        Domain::Bool => from_bool(out, select(&cond, &as_bool(hx, shape, sx, ox), &as_bool(hy, shape, sy, oy))),
+        Domain::Float => from_f32(
+            out,
+            select(
+                &cond,
+                &as_f32(hx, shape, sx, ox),
+                &as_f32(hy, shape, sy, oy),
+            ),
+        ),
+        Domain::Int => from_i32(
+            out,
+            select(
+                &cond,
+                &as_i32(hx, shape, sx, ox),
+                &as_i32(hy, shape, sy, oy),
+            ),
+        ),
+        Domain::Uint => from_u32(
+            out,
+            select(
+                &cond,
+                &as_u32(hx, shape, sx, ox),
+                &as_u32(hy, shape, sy, oy),
+            ),
+        ),
+        Domain::Bool => from_bool(
+            out,
+            select(
+                &cond,
+                &as_bool(hx, shape, sx, ox),
+                &as_bool(hy, shape, sy, oy),
+            ),
+        ),
     })
 }
 
 /// `start + i * step` for i in 0..n, computed in f64 and converted once.
 pub(crate) fn arange(n: usize, start: f64, step: f64, dtype: Dtype) -> HostVec {
     match dtype.domain() {
-        Domain::Float => from_f32(dtype, (0..n).map(|i| (start + i as f64 * step) as f32).collect()),
-        Domain::Int | Domain::Uint | Domain::Bool => {
-            HostVec::collect_f64(dtype, (0..n).map(|i| (start as i64 + i as i64 * step as i64) as f64))
-        }
+        Domain::Float => from_f32(
+            dtype,
+            (0..n).map(|i| (start + i as f64 * step) as f32).collect(),
+        ),
+        Domain::Int | Domain::Uint | Domain::Bool => HostVec::collect_f64(
+            dtype,
+            (0..n).map(|i| (start as i64 + i as i64 * step as i64) as f64),
+        ),
     }
 }

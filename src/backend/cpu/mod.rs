@@ -9,13 +9,16 @@ pub(crate) mod reduce;
 
 use crate::array::Node;
 use crate::backend::host::HostVec;
-use crate::backend::{dense, Data, Storage};
+use crate::backend::{Data, Storage, dense};
 use crate::error::{Error, Result};
 use crate::primitive::Primitive;
 use crate::shape::size_of;
 
 fn host_of(d: &Data) -> Result<&HostVec> {
-    d.storage.as_host().ok_or_else(|| Error::Backend { op: "cpu", msg: "invariant: CPU kernel given device memory".into() })
+    d.storage.as_host().ok_or_else(|| Error::Backend {
+        op: "cpu",
+        msg: "invariant: CPU kernel given device memory".into(),
+    })
 }
 
 /// Computes `node` from inputs already on the host.
@@ -24,7 +27,10 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
     let dt = node.dtype;
     let n = size_of(shape);
     let input = |i: usize| -> Result<&(Vec<i32>, Data)> {
-        inputs.get(i).ok_or_else(|| Error::Backend { op: node.prim.name(), msg: format!("invariant: missing input {i}") })
+        inputs.get(i).ok_or_else(|| Error::Backend {
+            op: node.prim.name(),
+            msg: format!("invariant: missing input {i}"),
+        })
     };
     let out: HostVec = match &node.prim {
         Primitive::Full(v) => HostVec::filled(dt, n, *v),
@@ -35,7 +41,9 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
         }
         Primitive::Unary(op) => elementwise::unary(*op, shape, &input(0)?.1, dt)?,
         Primitive::Binary(op) => elementwise::binary(*op, shape, &input(0)?.1, &input(1)?.1, dt)?,
-        Primitive::Where => elementwise::where_(shape, &input(0)?.1, &input(1)?.1, &input(2)?.1, dt)?,
+        Primitive::Where => {
+            elementwise::where_(shape, &input(0)?.1, &input(1)?.1, &input(2)?.1, dt)?
+        }
         Primitive::Reduce { op, axes } => {
             let (s, d) = input(0)?;
             reduce::reduce(*op, s, d, axes, dt)?
@@ -63,26 +71,45 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
         }
         Primitive::Take { axis } => {
             let ((sa, a), (si, i)) = (input(0)?, input(1)?);
-            take(host_of(a)?, sa, a, &copy::as_u32(host_of(i)?, si, &i.strides, i.offset), *axis, dt)?
+            take(
+                host_of(a)?,
+                sa,
+                a,
+                &copy::as_u32(host_of(i)?, si, &i.strides, i.offset),
+                *axis,
+                dt,
+            )?
         }
-        Primitive::Constant | Primitive::Transpose(_) | Primitive::Broadcast | Primitive::Slice { .. } => {
+        Primitive::Constant
+        | Primitive::Transpose(_)
+        | Primitive::Broadcast
+        | Primitive::Slice { .. } => {
             return Err(Error::Backend {
                 op: node.prim.name(),
                 msg: "invariant: views and constants are resolved before the CPU backend".into(),
-            })
+            });
         }
     };
     Ok(dense(Storage::host(out), shape))
 }
 
 /// Joins inputs along `axis`: each output row of the leading dims takes one block from each input.
-fn concatenate(inputs: &[(Vec<i32>, Data)], axis: usize, dt: crate::dtype::Dtype) -> Result<HostVec> {
+fn concatenate(
+    inputs: &[(Vec<i32>, Data)],
+    axis: usize,
+    dt: crate::dtype::Dtype,
+) -> Result<HostVec> {
     let parts: Vec<HostVec> = inputs
         .iter()
         .map(|(s, d)| Ok(copy::cast(host_of(d)?, s, &d.strides, d.offset, dt)))
         .collect::<Result<_>>()?;
-    let outer: usize = inputs.first().map_or(1, |(s, _)| s[..axis].iter().map(|&d| d as usize).product());
-    let blocks: Vec<usize> = inputs.iter().map(|(s, _)| s[axis..].iter().map(|&d| d as usize).product()).collect();
+    let outer: usize = inputs
+        .first()
+        .map_or(1, |(s, _)| s[..axis].iter().map(|&d| d as usize).product());
+    let blocks: Vec<usize> = inputs
+        .iter()
+        .map(|(s, _)| s[axis..].iter().map(|&d| d as usize).product())
+        .collect();
     let total: usize = blocks.iter().sum::<usize>() * outer;
     let mut out = HostVec::filled(dt, total, 0.0);
     macro_rules! join {
@@ -117,23 +144,39 @@ fn argsort(h: &HostVec, shape: &[i32], d: &Data) -> Result<HostVec> {
     let keys = copy::as_f64(h, shape, &d.strides, d.offset);
     let mut out = vec![0u32; keys.len()];
     if len > 0 {
-        out.par_chunks_mut(len).zip(keys.par_chunks(len)).for_each(|(o, k)| {
-            let mut idx: Vec<u32> = (0..len as u32).collect();
-            idx.sort_by(|&a, &b| k[a as usize].partial_cmp(&k[b as usize]).unwrap_or_else(|| k[a as usize].is_nan().cmp(&k[b as usize].is_nan())));
-            o.copy_from_slice(&idx);
-        });
+        out.par_chunks_mut(len)
+            .zip(keys.par_chunks(len))
+            .for_each(|(o, k)| {
+                let mut idx: Vec<u32> = (0..len as u32).collect();
+                idx.sort_by(|&a, &b| {
+                    k[a as usize]
+                        .partial_cmp(&k[b as usize])
+                        .unwrap_or_else(|| k[a as usize].is_nan().cmp(&k[b as usize].is_nan()))
+                });
+                o.copy_from_slice(&idx);
+            });
     }
     Ok(HostVec::U32(out))
 }
 
 /// Gathers along `axis` with in-range indices.
-fn take(h: &HostVec, shape: &[i32], d: &Data, idx: &[u32], axis: usize, dt: crate::dtype::Dtype) -> Result<HostVec> {
+fn take(
+    h: &HostVec,
+    shape: &[i32],
+    d: &Data,
+    idx: &[u32],
+    axis: usize,
+    dt: crate::dtype::Dtype,
+) -> Result<HostVec> {
     let dense = copy::cast(h, shape, &d.strides, d.offset, dt);
     let outer: usize = shape[..axis].iter().map(|&x| x as usize).product();
     let inner: usize = shape[axis + 1..].iter().map(|&x| x as usize).product();
     let n = shape[axis] as usize;
     let order: Vec<usize> = (0..outer)
-        .flat_map(|o| idx.iter().flat_map(move |&j| (0..inner).map(move |k| (o * n + j as usize) * inner + k)))
+        .flat_map(|o| {
+            idx.iter()
+                .flat_map(move |&j| (0..inner).map(move |k| (o * n + j as usize) * inner + k))
+        })
         .collect();
     Ok(dense.pick(&order))
 }

@@ -60,7 +60,10 @@ pub(crate) fn bits(keys: &[u32], n: usize, width: u32) -> HostVec {
 pub(crate) fn unit_floats(b: Vec<u32>, dtype: crate::dtype::Dtype) -> HostVec {
     let upper = f32::from_bits(crate::backend::gpu::kernels::unit_upper_bits(dtype));
     let scale = 2f32.powi(-32);
-    let u: Vec<f32> = b.into_par_iter().map(|x| (x as f32 * scale).min(upper)).collect();
+    let u: Vec<f32> = b
+        .into_par_iter()
+        .map(|x| (x as f32 * scale).min(upper))
+        .collect();
     super::copy::from_f32(dtype, u)
 }
 

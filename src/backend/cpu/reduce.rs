@@ -3,23 +3,37 @@
 //! row is folded on its own rayon task. Float sums accumulate in f64.
 
 use super::copy::{as_bool, as_f32, as_i32, as_u32, from_f32, from_i32, from_u32};
-use crate::backend::host::HostVec;
 use crate::backend::Data;
+use crate::backend::host::HostVec;
 use crate::dtype::{Domain, Dtype};
 use crate::error::{Error, Result};
 use crate::primitive::{ArgReduceOp, ReduceOp};
 use rayon::prelude::*;
 
 /// Shape and strides of the input with `axes` moved last; returns (shape, strides, n_out, rsize).
-fn permuted(shape: &[i32], strides: &[isize], axes: &[usize]) -> (Vec<i32>, Vec<isize>, usize, usize) {
+fn permuted(
+    shape: &[i32],
+    strides: &[isize],
+    axes: &[usize],
+) -> (Vec<i32>, Vec<isize>, usize, usize) {
     let mut order: Vec<usize> = (0..shape.len()).filter(|a| !axes.contains(a)).collect();
     let n_out: usize = order.iter().map(|&a| shape[a] as usize).product();
     order.extend_from_slice(axes);
     let rsize: usize = axes.iter().map(|&a| shape[a] as usize).product();
-    (order.iter().map(|&a| shape[a]).collect(), order.iter().map(|&a| strides[a]).collect(), n_out, rsize)
+    (
+        order.iter().map(|&a| shape[a]).collect(),
+        order.iter().map(|&a| strides[a]).collect(),
+        n_out,
+        rsize,
+    )
 }
 
-fn rows<T: Copy + Send + Sync, U: Send>(v: &[T], n_out: usize, rsize: usize, f: impl Fn(&[T]) -> U + Sync + Send) -> Vec<U> {
+fn rows<T: Copy + Send + Sync, U: Send>(
+    v: &[T],
+    n_out: usize,
+    rsize: usize,
+    f: impl Fn(&[T]) -> U + Sync + Send,
+) -> Vec<U> {
     if rsize == 0 {
         return (0..n_out).map(|_| f(&[])).collect();
     }
@@ -40,16 +54,31 @@ fn sum_f32(row: &[f32]) -> f32 {
         let tail: f32 = it.remainder().iter().sum();
         acc.iter().map(|&a| a as f64).sum::<f64>() + tail as f64
     }
-    let total: f64 = if row.len() >= 1 << 16 { row.par_chunks(1 << 16).map(|c| c.chunks(4096).map(block).sum::<f64>()).sum() } else { row.chunks(4096).map(block).sum() };
+    let total: f64 = if row.len() >= 1 << 16 {
+        row.par_chunks(1 << 16)
+            .map(|c| c.chunks(4096).map(block).sum::<f64>())
+            .sum()
+    } else {
+        row.chunks(4096).map(block).sum()
+    };
     total as f32
 }
 
 fn host(d: &Data) -> Result<&HostVec> {
-    d.storage.as_host().ok_or_else(|| Error::Backend { op: "cpu", msg: "invariant: CPU kernel given device memory".into() })
+    d.storage.as_host().ok_or_else(|| Error::Backend {
+        op: "cpu",
+        msg: "invariant: CPU kernel given device memory".into(),
+    })
 }
 
 /// Reduces `x` (of `shape`) over sorted `axes`; the output is dense with those axes kept as 1.
-pub(crate) fn reduce(op: ReduceOp, shape: &[i32], x: &Data, axes: &[usize], out: Dtype) -> Result<HostVec> {
+pub(crate) fn reduce(
+    op: ReduceOp,
+    shape: &[i32],
+    x: &Data,
+    axes: &[usize],
+    out: Dtype,
+) -> Result<HostVec> {
     let h = host(x)?;
     let (ps, pst, n_out, rsize) = permuted(shape, &x.strides, axes);
     let dom = h.dtype().domain();
@@ -60,8 +89,20 @@ pub(crate) fn reduce(op: ReduceOp, shape: &[i32], x: &Data, axes: &[usize], out:
             let r = rows(&v, n_out, rsize, |row| match op {
                 ReduceOp::Sum => sum_f32(row),
                 ReduceOp::Prod => row.iter().map(|&x| x as f64).product::<f64>() as f32,
-                ReduceOp::Max => row.iter().fold(id as f32, |a, &b| if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }),
-                ReduceOp::Min => row.iter().fold(id as f32, |a, &b| if a.is_nan() || b.is_nan() { f32::NAN } else { a.min(b) }),
+                ReduceOp::Max => row.iter().fold(id as f32, |a, &b| {
+                    if a.is_nan() || b.is_nan() {
+                        f32::NAN
+                    } else {
+                        a.max(b)
+                    }
+                }),
+                ReduceOp::Min => row.iter().fold(id as f32, |a, &b| {
+                    if a.is_nan() || b.is_nan() {
+                        f32::NAN
+                    } else {
+                        a.min(b)
+                    }
+                }),
                 ReduceOp::All => row.iter().all(|&x| x != 0.0) as u8 as f32,
                 ReduceOp::Any => row.iter().any(|&x| x != 0.0) as u8 as f32,
             });
@@ -81,7 +122,11 @@ pub(crate) fn reduce(op: ReduceOp, shape: &[i32], x: &Data, axes: &[usize], out:
         }
         Domain::Uint | Domain::Bool => {
             let v = if dom == Domain::Bool {
-                as_bool(h, &ps, &pst, x.offset).into_iter().map(|b| b as u32).collect::<Vec<u32>>().into()
+                as_bool(h, &ps, &pst, x.offset)
+                    .into_iter()
+                    .map(|b| b as u32)
+                    .collect::<Vec<u32>>()
+                    .into()
             } else {
                 as_u32(h, &ps, &pst, x.offset)
             };
@@ -118,9 +163,15 @@ pub(crate) fn arg_reduce(op: ArgReduceOp, shape: &[i32], x: &Data, axis: usize) 
     let (ps, pst, n_out, rsize) = permuted(shape, &x.strides, &[axis]);
     let max = op == ArgReduceOp::ArgMax;
     let r = match h.dtype().domain() {
-        Domain::Float => rows(&as_f32(h, &ps, &pst, x.offset), n_out, rsize, |r| arg_row(r, max, f32::is_nan)),
-        Domain::Int => rows(&as_i32(h, &ps, &pst, x.offset), n_out, rsize, |r| arg_row(r, max, |_| false)),
-        Domain::Uint | Domain::Bool => rows(&as_u32(h, &ps, &pst, x.offset), n_out, rsize, |r| arg_row(r, max, |_| false)),
+        Domain::Float => rows(&as_f32(h, &ps, &pst, x.offset), n_out, rsize, |r| {
+            arg_row(r, max, f32::is_nan)
+        }),
+        Domain::Int => rows(&as_i32(h, &ps, &pst, x.offset), n_out, rsize, |r| {
+            arg_row(r, max, |_| false)
+        }),
+        Domain::Uint | Domain::Bool => rows(&as_u32(h, &ps, &pst, x.offset), n_out, rsize, |r| {
+            arg_row(r, max, |_| false)
+        }),
     };
     Ok(HostVec::U32(r))
 }

@@ -4,7 +4,7 @@
 //! wgpu's callbacks so reads and waits can be awaited.
 
 use super::kernels::{self, KernelKey};
-use super::pool::{bucket, Pool, SharedPool};
+use super::pool::{Pool, SharedPool, bucket};
 use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
 use futures::channel::oneshot;
@@ -46,17 +46,28 @@ fn backend_rank(b: wgpu::Backend) -> u8 {
 pub(crate) fn adapters() -> &'static [AdapterEntry] {
     static ADAPTERS: OnceLock<Vec<AdapterEntry>> = OnceLock::new();
     ADAPTERS.get_or_init(|| {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let found = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-        let filter = std::env::var("WGPU_ADAPTER_NAME").ok().map(|s| s.to_lowercase());
+        let filter = std::env::var("WGPU_ADAPTER_NAME")
+            .ok()
+            .map(|s| s.to_lowercase());
         let mut list: Vec<AdapterEntry> = found
             .into_iter()
-            .filter(|a| a.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS))
+            .filter(|a| {
+                a.get_downlevel_capabilities()
+                    .flags
+                    .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+            })
             .map(|adapter| {
                 let info = adapter.get_info();
                 AdapterEntry { adapter, info }
             })
-            .filter(|e| filter.as_ref().is_none_or(|f| e.info.name.to_lowercase().contains(f)))
+            .filter(|e| {
+                filter
+                    .as_ref()
+                    .is_none_or(|f| e.info.name.to_lowercase().contains(f))
+            })
             .collect();
         list.sort_by_key(|e| (type_rank(e.info.device_type), backend_rank(e.info.backend)));
         let mut seen = Vec::<String>::new();
@@ -130,7 +141,9 @@ fn slots() -> &'static Slots {
 
 /// The GPU contexts created so far.
 pub(crate) fn created() -> impl Iterator<Item = &'static GpuContext> {
-    slots().iter().filter_map(|s| s.get().and_then(|r| r.as_ref().ok()))
+    slots()
+        .iter()
+        .filter_map(|s| s.get().and_then(|r| r.as_ref().ok()))
 }
 
 /// The context of GPU `index`, created on first use (device, queue, and the common pipelines).
@@ -138,25 +151,36 @@ pub(crate) fn context(index: usize) -> Result<&'static GpuContext> {
     let slots = slots();
     let slot = slots.get(index).ok_or_else(|| Error::Device {
         op: "gpu",
-        msg: format!("GPU {index} requested but {} GPU adapter(s) were found.", adapters().len()),
+        msg: format!(
+            "GPU {index} requested but {} GPU adapter(s) were found.",
+            adapters().len()
+        ),
     })?;
-    slot.get_or_init(|| GpuContext::new(index)).as_ref().map_err(|e| e.clone())
+    slot.get_or_init(|| GpuContext::new(index))
+        .as_ref()
+        .map_err(|e| e.clone())
 }
 
 /// Describes GPU `index` without creating its device.
 pub(crate) fn device_info(index: usize) -> Result<DeviceInfo> {
     let e = adapters().get(index).ok_or_else(|| Error::Device {
         op: "device_info",
-        msg: format!("GPU {index} requested but {} GPU adapter(s) were found.", adapters().len()),
+        msg: format!(
+            "GPU {index} requested but {} GPU adapter(s) were found.",
+            adapters().len()
+        ),
     })?;
     let limits = e.adapter.limits();
     Ok(DeviceInfo {
         name: e.info.name.clone(),
         backend: format!("{:?}", e.info.backend),
         device_type: format!("{:?}", e.info.device_type),
-        max_buffer_binding_size: limits.max_storage_buffer_binding_size.min(limits.max_buffer_size),
+        max_buffer_binding_size: limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size),
         max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
-        native_f16: e.adapter.features().contains(wgpu::Features::SHADER_F16) && !forced_packed_f16(),
+        native_f16: e.adapter.features().contains(wgpu::Features::SHADER_F16)
+            && !forced_packed_f16(),
         threads: 0,
     })
 }
@@ -170,7 +194,8 @@ impl GpuContext {
     fn new(index: usize) -> Result<GpuContext> {
         let entry = &adapters()[index];
         let adapter = &entry.adapter;
-        let native_f16 = adapter.features().contains(wgpu::Features::SHADER_F16) && !forced_packed_f16();
+        let native_f16 =
+            adapter.features().contains(wgpu::Features::SHADER_F16) && !forced_packed_f16();
         let mut required_features = wgpu::Features::empty();
         if native_f16 {
             required_features |= wgpu::Features::SHADER_F16;
@@ -181,10 +206,11 @@ impl GpuContext {
             required_limits: adapter.limits(),
             ..Default::default()
         };
-        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| Error::Device {
-            op: "gpu",
-            msg: format!("Could not open GPU {index} ({}): {e}", entry.info.name),
-        })?;
+        let (device, queue) =
+            pollster::block_on(adapter.request_device(&desc)).map_err(|e| Error::Device {
+                op: "gpu",
+                msg: format!("Could not open GPU {index} ({}): {e}", entry.info.name),
+            })?;
         // Never let wgpu panic on an uncaptured error: keep it and report it at the next sync.
         let uncaptured = Arc::new(Mutex::new(None::<String>));
         let sink = uncaptured.clone();
@@ -217,7 +243,10 @@ impl GpuContext {
                     }
                 }
             })
-            .map_err(|e| Error::Backend { op: "gpu", msg: format!("cannot start the poller thread: {e}") })?;
+            .map_err(|e| Error::Backend {
+                op: "gpu",
+                msg: format!("cannot start the poller thread: {e}"),
+            })?;
         let ctx = GpuContext {
             index,
             limits: device.limits(),
@@ -242,13 +271,25 @@ impl GpuContext {
         let f = Dtype::Float32;
         let mut keys = vec![
             KernelKey::Full { dtype: f },
-            KernelKey::Cast { from: f, to: f, strided: true },
+            KernelKey::Cast {
+                from: f,
+                to: f,
+                strided: true,
+            },
             kernels::reduce_key(ReduceOp::Sum, f, false, self.native_f16),
             kernels::matmul_key(f, self.native_f16),
         ];
         for op in [BinaryOp::Add, BinaryOp::Multiply] {
-            keys.push(KernelKey::Binary { op, dtype: f, strided: false });
-            keys.push(KernelKey::Binary { op, dtype: f, strided: true });
+            keys.push(KernelKey::Binary {
+                op,
+                dtype: f,
+                strided: false,
+            });
+            keys.push(KernelKey::Binary {
+                op,
+                dtype: f,
+                strided: true,
+            });
         }
         for k in keys {
             let _ = self.pipeline(&k);
@@ -263,20 +304,27 @@ impl GpuContext {
         let label = key.to_string();
         let source = kernels::render(key, self.native_f16);
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(&label),
-            source: wgpu::ShaderSource::Wgsl(source.into()),
-        });
-        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(&label),
-            layout: None,
-            module: &module,
-            entry_point: Some(key.entry_point()),
-            compilation_options: Default::default(),
-            cache: None,
-        });
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&label),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: None,
+                module: &module,
+                entry_point: Some(key.entry_point()),
+                compilation_options: Default::default(),
+                cache: None,
+            });
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Backend { op: "gpu", msg: format!("kernel {label} failed to build: {e}") });
+            return Err(Error::Backend {
+                op: "gpu",
+                msg: format!("kernel {label} failed to build: {e}"),
+            });
         }
         let p = Arc::new(pipeline);
         lock(&self.pipelines).insert(*key, p.clone());
@@ -307,11 +355,17 @@ impl GpuContext {
             self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(op),
                 size,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             })
         });
-        Ok(Arc::new(GpuBuffer { buffer, bytes, pool: self.pool.clone() }))
+        Ok(Arc::new(GpuBuffer {
+            buffer,
+            bytes,
+            pool: self.pool.clone(),
+        }))
     }
 
     /// Bytes held by this device's buffer cache.
@@ -356,7 +410,9 @@ impl GpuContext {
         if groups.iter().any(|&g| g > max) {
             return Err(Error::TooLarge {
                 op: "gpu",
-                msg: format!("kernel {key} needs {groups:?} workgroups; this device allows {max} per dimension."),
+                msg: format!(
+                    "kernel {key} needs {groups:?} workgroups; this device allows {max} per dimension."
+                ),
             });
         }
         if groups.contains(&0) {
@@ -365,10 +421,20 @@ impl GpuContext {
         let pipeline = self.pipeline(key)?;
         // The info table goes through the buffer cache too (a write staged before the next
         // submit), and the batch keeps it until then.
-        let info_buf = self.upload(if info.is_empty() { &[0u8; 4] } else { bytemuck::cast_slice(info) })?;
-        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: info_buf.buffer.as_entire_binding() }];
+        let info_buf = self.upload(if info.is_empty() {
+            &[0u8; 4]
+        } else {
+            bytemuck::cast_slice(info)
+        })?;
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: info_buf.buffer.as_entire_binding(),
+        }];
         for (i, b) in buffers.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.buffer.as_entire_binding() });
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.buffer.as_entire_binding(),
+            });
         }
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
@@ -378,7 +444,10 @@ impl GpuContext {
         let mut batches = lock(&self.batches);
         let batch = batches.entry(stream).or_insert_with(|| self.new_batch());
         let pass = batch.pass.get_or_insert_with(|| {
-            batch.encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default()).forget_lifetime()
+            batch
+                .encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor::default())
+                .forget_lifetime()
         });
         pass.set_pipeline(&pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
@@ -395,8 +464,17 @@ impl GpuContext {
     }
 
     fn new_batch(&self) -> Batch {
-        let encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("wmx stream") });
-        Batch { encoder, pass: None, dispatches: 0, retained: Vec::new() }
+        let encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("wmx stream"),
+            });
+        Batch {
+            encoder,
+            pass: None,
+            dispatches: 0,
+            retained: Vec::new(),
+        }
     }
 
     fn submit(&self, mut b: Batch) {
@@ -463,7 +541,11 @@ impl GpuContext {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        let mut enc = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("readback"),
+            });
         enc.copy_buffer_to_buffer(&src.buffer, 0, &staging, 0, size);
         {
             // Pending batches (which may write `src`) go to the queue before the copy.
@@ -478,13 +560,20 @@ impl GpuContext {
             let _ = tx.send(r);
         });
         self.kick();
-        let mapped = rx.await.map_err(|_| Error::Backend { op: "read", msg: "the device was lost".into() })?;
-        mapped.map_err(|e| Error::Backend { op: "read", msg: format!("mapping failed: {e}") })?;
+        let mapped = rx.await.map_err(|_| Error::Backend {
+            op: "read",
+            msg: "the device was lost".into(),
+        })?;
+        mapped.map_err(|e| Error::Backend {
+            op: "read",
+            msg: format!("mapping failed: {e}"),
+        })?;
         self.take_error()?;
         let bytes = {
-            let view = staging
-                .get_mapped_range(..)
-                .map_err(|e| Error::Backend { op: "read", msg: format!("mapping failed: {e}") })?;
+            let view = staging.get_mapped_range(..).map_err(|e| Error::Backend {
+                op: "read",
+                msg: format!("mapping failed: {e}"),
+            })?;
             view[..src.bytes as usize].to_vec()
         };
         staging.unmap();

@@ -14,11 +14,23 @@ use std::fmt::{self, Write};
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum KernelKey {
     /// `op` elementwise; output dtype = input dtype.
-    Unary { op: UnaryOp, dtype: Dtype, strided: bool },
+    Unary {
+        op: UnaryOp,
+        dtype: Dtype,
+        strided: bool,
+    },
     /// astype (`from == to` is a plain copy).
-    Cast { from: Dtype, to: Dtype, strided: bool },
+    Cast {
+        from: Dtype,
+        to: Dtype,
+        strided: bool,
+    },
     /// `op(a, b)`; output bool for comparisons.
-    Binary { op: BinaryOp, dtype: Dtype, strided: bool },
+    Binary {
+        op: BinaryOp,
+        dtype: Dtype,
+        strided: bool,
+    },
     /// where(cond, x, y) with x, y, out of `dtype`.
     Where { dtype: Dtype, strided: bool },
     /// Copy of a strided view into a strided window of the output (unpacked `dtype` only).
@@ -28,7 +40,12 @@ pub enum KernelKey {
     /// start + i * step.
     Arange { dtype: Dtype },
     /// Reduction of `input` into an unpacked accumulator dtype `acc`.
-    Reduce { op: ReduceOp, input: Dtype, acc: Dtype, per_thread: bool },
+    Reduce {
+        op: ReduceOp,
+        input: Dtype,
+        acc: Dtype,
+        per_thread: bool,
+    },
     /// argmax/argmin of `dtype` along one axis.
     ArgReduce { op: ArgReduceOp, dtype: Dtype },
     /// Tiled matmul of `dtype` inputs into `out` (f32, or f16 when native).
@@ -57,36 +74,69 @@ fn short(d: Dtype) -> &'static str {
 }
 
 fn variant(strided: bool) -> &'static str {
-    if strided {
-        "strided"
-    } else {
-        "contig"
-    }
+    if strided { "strided" } else { "contig" }
 }
 
 impl fmt::Display for KernelKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             KernelKey::Unary { op, dtype, strided } => {
-                write!(f, "unary_{}.{}.{}", variant(strided), op.name(), short(dtype))
+                write!(
+                    f,
+                    "unary_{}.{}.{}",
+                    variant(strided),
+                    op.name(),
+                    short(dtype)
+                )
             }
             KernelKey::Cast { from, to, strided } => {
-                write!(f, "unary_{}.astype.{}.{}", variant(strided), short(from), short(to))
+                write!(
+                    f,
+                    "unary_{}.astype.{}.{}",
+                    variant(strided),
+                    short(from),
+                    short(to)
+                )
             }
             KernelKey::Binary { op, dtype, strided } => {
-                write!(f, "binary_{}.{}.{}", variant(strided), op.name(), short(dtype))
+                write!(
+                    f,
+                    "binary_{}.{}.{}",
+                    variant(strided),
+                    op.name(),
+                    short(dtype)
+                )
             }
-            KernelKey::Where { dtype, strided } => write!(f, "ternary_{}.where.{}", variant(strided), short(dtype)),
+            KernelKey::Where { dtype, strided } => {
+                write!(f, "ternary_{}.where.{}", variant(strided), short(dtype))
+            }
             KernelKey::Window { dtype } => write!(f, "copy_window.{}", short(dtype)),
             KernelKey::Full { dtype } => write!(f, "creation_fill.full.{}", short(dtype)),
             KernelKey::Arange { dtype } => write!(f, "creation_fill.arange.{}", short(dtype)),
-            KernelKey::Reduce { op, input, acc, per_thread } => {
+            KernelKey::Reduce {
+                op,
+                input,
+                acc,
+                per_thread,
+            } => {
                 let v = if per_thread { "thread" } else { "wg" };
-                write!(f, "reduce_{v}.{}.{}.{}", op.name(), short(input), short(acc))
+                write!(
+                    f,
+                    "reduce_{v}.{}.{}.{}",
+                    op.name(),
+                    short(input),
+                    short(acc)
+                )
             }
-            KernelKey::ArgReduce { op, dtype } => write!(f, "arg_reduce.{}.{}", op.name(), short(dtype)),
-            KernelKey::Matmul { dtype, out } => write!(f, "matmul_tiled.{}.{}", short(dtype), short(out)),
-            KernelKey::RandomBits { width, out } => write!(f, "random_bits.w{width}.{}", short(out)),
+            KernelKey::ArgReduce { op, dtype } => {
+                write!(f, "arg_reduce.{}.{}", op.name(), short(dtype))
+            }
+            KernelKey::Matmul { dtype, out } => {
+                write!(f, "matmul_tiled.{}.{}", short(dtype), short(out))
+            }
+            KernelKey::RandomBits { width, out } => {
+                write!(f, "random_bits.w{width}.{}", short(out))
+            }
             KernelKey::RandomPairs { out } => write!(f, "random_pairs.{}", short(out)),
             KernelKey::ArgSort { dtype } => write!(f, "argsort_rank.{}", short(dtype)),
             KernelKey::Take { dtype } => write!(f, "gather_take.{}", short(dtype)),
@@ -180,7 +230,13 @@ impl KernelKey {
             KernelKey::Where { .. } => "ternary",
             KernelKey::Window { .. } => "copy_window",
             KernelKey::Full { .. } | KernelKey::Arange { .. } => "creation_fill",
-            KernelKey::Reduce { per_thread, .. } => if per_thread { "reduce_thread" } else { "reduce_wg" },
+            KernelKey::Reduce { per_thread, .. } => {
+                if per_thread {
+                    "reduce_thread"
+                } else {
+                    "reduce_wg"
+                }
+            }
             KernelKey::ArgReduce { .. } => "arg_reduce",
             KernelKey::Matmul { .. } => "matmul_tiled",
             KernelKey::RandomBits { .. } => "random_bits",
@@ -195,8 +251,16 @@ impl KernelKey {
         match *self {
             KernelKey::Unary { dtype, .. } | KernelKey::Where { dtype, .. } => dtype,
             KernelKey::Cast { to, .. } => to,
-            KernelKey::Binary { op, dtype, .. } => if op.outputs_bool() { Dtype::Bool } else { dtype },
-            KernelKey::Window { dtype } | KernelKey::Full { dtype } | KernelKey::Arange { dtype } => dtype,
+            KernelKey::Binary { op, dtype, .. } => {
+                if op.outputs_bool() {
+                    Dtype::Bool
+                } else {
+                    dtype
+                }
+            }
+            KernelKey::Window { dtype }
+            | KernelKey::Full { dtype }
+            | KernelKey::Arange { dtype } => dtype,
             KernelKey::Reduce { acc, .. } => acc,
             KernelKey::ArgReduce { .. } => Dtype::Uint32,
             KernelKey::Matmul { out, .. } => out,
@@ -228,12 +292,21 @@ pub fn widen(d: Dtype, native_f16: bool) -> Dtype {
 
 /// The reduce key for `op` over `input` (MLX output dtype = input dtype after the ops layer's casts).
 pub fn reduce_key(op: ReduceOp, input: Dtype, per_thread: bool, native_f16: bool) -> KernelKey {
-    KernelKey::Reduce { op, input, acc: widen(input, native_f16), per_thread }
+    KernelKey::Reduce {
+        op,
+        input,
+        acc: widen(input, native_f16),
+        per_thread,
+    }
 }
 
 /// The matmul key for float inputs of `dtype`.
 pub fn matmul_key(dtype: Dtype, native_f16: bool) -> KernelKey {
-    let out = if dtype == Dtype::Float16 && native_f16 { Dtype::Float16 } else { Dtype::Float32 };
+    let out = if dtype == Dtype::Float16 && native_f16 {
+        Dtype::Float16
+    } else {
+        Dtype::Float32
+    };
     KernelKey::Matmul { dtype, out }
 }
 
@@ -286,14 +359,23 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
             keys.push(matmul_key(dtype, native_f16));
         }
     }
-    keys.push(KernelKey::RandomBits { width: 1, out: Dtype::Uint8 });
+    keys.push(KernelKey::RandomBits {
+        width: 1,
+        out: Dtype::Uint8,
+    });
     for width in [2, 4] {
-        keys.push(KernelKey::RandomBits { width, out: Dtype::Uint32 });
+        keys.push(KernelKey::RandomBits {
+            width,
+            out: Dtype::Uint32,
+        });
     }
     for out in [Dtype::Float32, Dtype::Float16, Dtype::Bfloat16] {
         keys.push(KernelKey::RandomBits { width: 4, out });
     }
-    for out in [Dtype::Uint32, Dtype::Float32, Dtype::Float16].into_iter().filter(|&d| unpacked(d, native_f16)) {
+    for out in [Dtype::Uint32, Dtype::Float32, Dtype::Float16]
+        .into_iter()
+        .filter(|&d| unpacked(d, native_f16))
+    {
         keys.push(KernelKey::RandomPairs { out });
     }
     for dtype in Dtype::ALL {
@@ -337,8 +419,12 @@ fn input_slot(p: &mut String, slot: &str, d: Dtype, native_f16: bool) {
     let body = match d {
         Dtype::Float32 | Dtype::Int32 | Dtype::Uint32 => format!("{slot}[i]"),
         Dtype::Float16 if native_f16 => format!("f32({slot}[i])"),
-        Dtype::Float16 => format!("wmx_f16_to_f32(({slot}[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu)"),
-        Dtype::Bfloat16 => format!("bitcast<f32>((({slot}[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu) << 16u)"),
+        Dtype::Float16 => {
+            format!("wmx_f16_to_f32(({slot}[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu)")
+        }
+        Dtype::Bfloat16 => {
+            format!("bitcast<f32>((({slot}[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu) << 16u)")
+        }
         Dtype::Uint8 => format!("({slot}[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu"),
         Dtype::Bool => format!("(({slot}[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu) != 0u"),
     };
@@ -361,7 +447,10 @@ fn output_slot(p: &mut String, d: Dtype, native_f16: bool) {
     let _ = writeln!(p, "alias S_OUT = {};", storage_type(d, native_f16));
     let _ = writeln!(p, "alias C_OUT = {};", compute_type(d.domain()));
     let _ = writeln!(p, "const OUT_PER_WORD: u32 = {n}u;");
-    let _ = writeln!(p, "fn store_out(w: u32, v: array<C_OUT, OUT_PER_WORD>) {{ out[w] = {word}; }}");
+    let _ = writeln!(
+        p,
+        "fn store_out(w: u32, v: array<C_OUT, OUT_PER_WORD>) {{ out[w] = {word}; }}"
+    );
     if unpacked(d, native_f16) {
         let one = if d == Dtype::Float16 { "f16(v)" } else { "v" };
         let _ = writeln!(p, "fn store_out1(i: u32, v: C_OUT) {{ out[i] = {one}; }}");
@@ -424,23 +513,36 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
     let mut p = String::new();
     let uses_f16 = native_f16
         && match *key {
-            KernelKey::Unary { dtype, .. } | KernelKey::Binary { dtype, .. } | KernelKey::Where { dtype, .. } => dtype == Dtype::Float16,
+            KernelKey::Unary { dtype, .. }
+            | KernelKey::Binary { dtype, .. }
+            | KernelKey::Where { dtype, .. } => dtype == Dtype::Float16,
             KernelKey::Cast { from, to, .. } => from == Dtype::Float16 || to == Dtype::Float16,
-            KernelKey::Window { dtype } | KernelKey::Full { dtype } | KernelKey::Arange { dtype } | KernelKey::ArgReduce { dtype, .. } => {
-                dtype == Dtype::Float16
+            KernelKey::Window { dtype }
+            | KernelKey::Full { dtype }
+            | KernelKey::Arange { dtype }
+            | KernelKey::ArgReduce { dtype, .. } => dtype == Dtype::Float16,
+            KernelKey::Reduce { input, acc, .. } => {
+                input == Dtype::Float16 || acc == Dtype::Float16
             }
-            KernelKey::Reduce { input, acc, .. } => input == Dtype::Float16 || acc == Dtype::Float16,
             KernelKey::Matmul { dtype, out } => dtype == Dtype::Float16 || out == Dtype::Float16,
-            KernelKey::RandomBits { out, .. } | KernelKey::RandomPairs { out } => out == Dtype::Float16,
+            KernelKey::RandomBits { out, .. } | KernelKey::RandomPairs { out } => {
+                out == Dtype::Float16
+            }
             KernelKey::ArgSort { dtype } | KernelKey::Take { dtype } => dtype == Dtype::Float16,
         };
     if uses_f16 {
         p.push_str("enable f16;\n");
     }
-    let _ = writeln!(p, "// ---- generated prelude for {key} (f16 {}) ----", if native_f16 { "native" } else { "packed" });
+    let _ = writeln!(
+        p,
+        "// ---- generated prelude for {key} (f16 {}) ----",
+        if native_f16 { "native" } else { "packed" }
+    );
     let _ = writeln!(p, "const WG: u32 = {WG}u;");
     // NaN tests by bits: comparisons with NaN are not reliable across shader compilers.
-    p.push_str("fn wmx_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }\n");
+    p.push_str(
+        "fn wmx_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }\n",
+    );
     p.push_str("fn wmx_nan() -> f32 { return bitcast<f32>(0x7fc00000u); }\n");
     p.push_str(INT_TO_FLOAT);
     if !native_f16 {
@@ -457,7 +559,11 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
         KernelKey::Cast { from, to, .. } => {
             input_slot(&mut p, "in0", from, native_f16);
             output_slot(&mut p, to, native_f16);
-            let _ = writeln!(p, "fn op(x: C_IN0) -> C_OUT {{ return {}; }}", cast_expr(from.domain(), to.domain()));
+            let _ = writeln!(
+                p,
+                "fn op(x: C_IN0) -> C_OUT {{ return {}; }}",
+                cast_expr(from.domain(), to.domain())
+            );
             (UNARY, true)
         }
         KernelKey::Binary { op, dtype, .. } => {
@@ -496,7 +602,9 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             let e = match dtype.domain() {
                 Domain::Float => "bitcast<f32>(info[1]) + f32(i) * bitcast<f32>(info[2])",
                 Domain::Int => "bitcast<i32>(info[1]) + i32(i) * bitcast<i32>(info[2])",
-                Domain::Uint | Domain::Bool => "u32(bitcast<i32>(info[1]) + i32(i) * bitcast<i32>(info[2]))",
+                Domain::Uint | Domain::Bool => {
+                    "u32(bitcast<i32>(info[1]) + i32(i) * bitcast<i32>(info[2]))"
+                }
             };
             let _ = writeln!(p, "fn value_at(i: u32) -> C_OUT {{ return {e}; }}");
             (CREATION, true)
@@ -505,15 +613,26 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             input_slot(&mut p, "in0", input, native_f16);
             output_slot(&mut p, acc, native_f16);
             let ad = acc.domain();
-            let _ = writeln!(p, "fn to_acc(x: C_IN0) -> C_OUT {{ return {}; }}", cast_expr(input.domain(), ad));
+            let _ = writeln!(
+                p,
+                "fn to_acc(x: C_IN0) -> C_OUT {{ return {}; }}",
+                cast_expr(input.domain(), ad)
+            );
             let comb = match op {
                 ReduceOp::All => "min(a, b)",
                 ReduceOp::Any => "max(a, b)",
                 _ => op.combiner().wgsl(ad).unwrap_or("a"),
             };
-            let _ = writeln!(p, "fn combine(a: C_OUT, b: C_OUT) -> C_OUT {{ return {comb}; }}");
+            let _ = writeln!(
+                p,
+                "fn combine(a: C_OUT, b: C_OUT) -> C_OUT {{ return {comb}; }}"
+            );
             // A function, not a `const`: ±inf is a bitcast, which is not a WGSL const expression.
-            let _ = writeln!(p, "fn identity() -> C_OUT {{ return {}; }}", literal(op.identity(ad), ad));
+            let _ = writeln!(
+                p,
+                "fn identity() -> C_OUT {{ return {}; }}",
+                literal(op.identity(ad), ad)
+            );
             (REDUCE, false)
         }
         KernelKey::ArgReduce { op, dtype } => {
@@ -527,8 +646,15 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
                 ArgReduceOp::ArgMin => ("<", ReduceOp::Min.identity(d)),
             };
             // NaN counts as the extreme, as in NumPy.
-            let nan = if d == Domain::Float { " || (wmx_isnan(a) && !wmx_isnan(b))" } else { "" };
-            let _ = writeln!(p, "fn better(a: K, b: K) -> bool {{ return a {cmp} b{nan}; }}");
+            let nan = if d == Domain::Float {
+                " || (wmx_isnan(a) && !wmx_isnan(b))"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                p,
+                "fn better(a: K, b: K) -> bool {{ return a {cmp} b{nan}; }}"
+            );
             let _ = writeln!(p, "fn worst() -> K {{ return {}; }}", literal(worst, d));
             (ARG_REDUCE, false)
         }
@@ -543,13 +669,20 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             let finish = if out.is_float() {
                 // f32(bits) / 2^32 (exact: the conversion rounds once, the scaling is a power of
                 // two), kept below 1 in the output dtype, as MLX's uniform does.
-                format!("min(wmx_u32_to_f32(b) * 2.3283064365386963e-10, bitcast<f32>({}u))", unit_upper_bits(out))
+                format!(
+                    "min(wmx_u32_to_f32(b) * 2.3283064365386963e-10, bitcast<f32>({}u))",
+                    unit_upper_bits(out)
+                )
             } else {
                 "b".to_string()
             };
             let _ = writeln!(p, "fn finish(b: u32) -> C_OUT {{ return {finish}; }}");
             p.push_str(THREEFRY);
-            if matches!(key, KernelKey::RandomPairs { .. }) { (RANDOM_PAIRS, false) } else { (RANDOM, true) }
+            if matches!(key, KernelKey::RandomPairs { .. }) {
+                (RANDOM_PAIRS, false)
+            } else {
+                (RANDOM, true)
+            }
         }
         KernelKey::ArgSort { dtype } => {
             input_slot(&mut p, "in0", dtype, native_f16);
@@ -558,7 +691,10 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
                 Domain::Int | Domain::Uint => "a < b",
                 Domain::Bool => "!a && b",
             };
-            let _ = writeln!(p, "fn sorts_before(a: C_IN0, b: C_IN0) -> bool {{ return {before}; }}");
+            let _ = writeln!(
+                p,
+                "fn sorts_before(a: C_IN0, b: C_IN0) -> bool {{ return {before}; }}"
+            );
             (SORT, false)
         }
         KernelKey::Take { dtype } => {
@@ -568,9 +704,20 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
         }
     };
     if needs_index {
-        if let KernelKey::Unary { strided, .. } | KernelKey::Cast { strided, .. } | KernelKey::Binary { strided, .. } | KernelKey::Where { strided, .. } = *key {
-            let f = if strided { "wmx_strided_index" } else { "wmx_contig_index" };
-            let _ = writeln!(p, "fn wmx_index(i: u32, k: u32) -> u32 {{ return {f}(i, k); }}");
+        if let KernelKey::Unary { strided, .. }
+        | KernelKey::Cast { strided, .. }
+        | KernelKey::Binary { strided, .. }
+        | KernelKey::Where { strided, .. } = *key
+        {
+            let f = if strided {
+                "wmx_strided_index"
+            } else {
+                "wmx_contig_index"
+            };
+            let _ = writeln!(
+                p,
+                "fn wmx_index(i: u32, k: u32) -> u32 {{ return {f}(i, k); }}"
+            );
         }
         p.push_str(INDEX);
     }

@@ -7,13 +7,13 @@ pub mod kernels;
 pub(crate) mod pool;
 
 use crate::array::Node;
-use crate::backend::{dense, Data, Storage};
+use crate::backend::{Data, Storage, dense};
 use crate::dtype::{Domain, Dtype};
 use crate::error::{Error, Result};
 use crate::primitive::{ArgReduceOp, Primitive, ReduceOp};
 use crate::shape::{row_major_strides, size_of};
 use context::{GpuBuffer, GpuContext};
-use kernels::{per_word, reduce_key, widen, KernelKey, WG};
+use kernels::{KernelKey, WG, per_word, reduce_key, widen};
 use std::sync::Arc;
 
 /// Workgroup grid for `groups` workgroups: 1-D while it fits, else 2-D (kernels linearise).
@@ -32,7 +32,10 @@ struct Gpu<'a> {
 }
 
 fn buf(d: &Data) -> Result<&Arc<GpuBuffer>> {
-    d.storage.as_gpu().ok_or_else(|| Error::Backend { op: "gpu", msg: "invariant: GPU kernel given host memory".into() })
+    d.storage.as_gpu().ok_or_else(|| Error::Backend {
+        op: "gpu",
+        msg: "invariant: GPU kernel given host memory".into(),
+    })
 }
 
 impl Gpu<'_> {
@@ -50,13 +53,22 @@ impl Gpu<'_> {
 
     fn check_index_range(&self, n: usize) -> Result<()> {
         if n > u32::MAX as usize / 2 {
-            return Err(Error::TooLarge { op: self.op, msg: format!("{n} elements exceed the GPU kernels' 32-bit indexing.") });
+            return Err(Error::TooLarge {
+                op: self.op,
+                msg: format!("{n} elements exceed the GPU kernels' 32-bit indexing."),
+            });
         }
         Ok(())
     }
 
     /// One elementwise dispatch over `shape` (unary, cast, binary, where, window copies).
-    fn elementwise(&self, key_of: impl Fn(bool) -> KernelKey, shape: &[i32], inputs: &[&Data], out_dtype: Dtype) -> Result<Data> {
+    fn elementwise(
+        &self,
+        key_of: impl Fn(bool) -> KernelKey,
+        shape: &[i32],
+        inputs: &[&Data],
+        out_dtype: Dtype,
+    ) -> Result<Data> {
         let n = size_of(shape);
         self.check_index_range(n)?;
         let out = self.out(out_dtype, n)?;
@@ -75,26 +87,60 @@ impl Gpu<'_> {
         }
         let key = key_of(strided);
         let words = n.div_ceil(per_word(out_dtype, self.ctx.native_f16) as usize) as u64;
-        let mut bufs: Vec<&Arc<GpuBuffer>> = inputs.iter().map(|d| buf(d)).collect::<Result<_>>()?;
+        let mut bufs: Vec<&Arc<GpuBuffer>> =
+            inputs.iter().map(|d| buf(d)).collect::<Result<_>>()?;
         bufs.push(&out);
-        self.ctx.dispatch(self.stream, &key, &bufs, &info, grid(words.div_ceil(WG as u64), self.max_groups()))?;
+        self.ctx.dispatch(
+            self.stream,
+            &key,
+            &bufs,
+            &info,
+            grid(words.div_ceil(WG as u64), self.max_groups()),
+        )?;
         Ok(self.data(out, out_dtype, shape))
     }
 
     fn cast(&self, shape: &[i32], x: &Data, from: Dtype, to: Dtype) -> Result<Data> {
-        self.elementwise(|strided| KernelKey::Cast { from, to, strided }, shape, &[x], to)
+        self.elementwise(
+            |strided| KernelKey::Cast { from, to, strided },
+            shape,
+            &[x],
+            to,
+        )
     }
 
-    fn creation(&self, key: KernelKey, n: usize, c0: u32, c1: u32, dtype: Dtype, shape: &[i32]) -> Result<Data> {
+    fn creation(
+        &self,
+        key: KernelKey,
+        n: usize,
+        c0: u32,
+        c1: u32,
+        dtype: Dtype,
+        shape: &[i32],
+    ) -> Result<Data> {
         self.check_index_range(n)?;
         let out = self.out(dtype, n)?;
         let words = n.div_ceil(per_word(dtype, self.ctx.native_f16) as usize) as u64;
-        self.ctx.dispatch(self.stream, &key, &[&out], &[n as u32, c0, c1], grid(words.div_ceil(WG as u64), self.max_groups()))?;
+        self.ctx.dispatch(
+            self.stream,
+            &key,
+            &[&out],
+            &[n as u32, c0, c1],
+            grid(words.div_ceil(WG as u64), self.max_groups()),
+        )?;
         Ok(self.data(out, dtype, shape))
     }
 
     /// Reduction of `x` over `axes`; output dense with the node's (keepdims) shape.
-    fn reduce(&self, op: ReduceOp, in_shape: &[i32], x: &Data, axes: &[usize], out_shape: &[i32], out_dtype: Dtype) -> Result<Data> {
+    fn reduce(
+        &self,
+        op: ReduceOp,
+        in_shape: &[i32],
+        x: &Data,
+        axes: &[usize],
+        out_shape: &[i32],
+        out_dtype: Dtype,
+    ) -> Result<Data> {
         let in_dtype = x.storage.dtype;
         let nf16 = self.ctx.native_f16;
         let kept: Vec<usize> = (0..in_shape.len()).filter(|a| !axes.contains(a)).collect();
@@ -111,15 +157,34 @@ impl Gpu<'_> {
         layout.push(x.offset as u32);
         let per_thread = rsize <= 32;
         // A few long rows: first pass reduces chunks into partials, second pass the partials.
-        let n_chunks = if !per_thread && n_out < 256 && rsize > 1 << 16 { rsize.div_ceil(1 << 14).min(4096) } else { 1 };
+        let n_chunks = if !per_thread && n_out < 256 && rsize > 1 << 16 {
+            rsize.div_ceil(1 << 14).min(4096)
+        } else {
+            1
+        };
         let chunk_len = rsize.div_ceil(n_chunks).max(1);
         let key = reduce_key(op, in_dtype, per_thread, nf16);
         let acc = key.out_dtype();
         let partial = self.out(acc, n_out * n_chunks)?;
-        let mut info = vec![n_out as u32, rsize as u32, n_chunks as u32, chunk_len as u32];
+        let mut info = vec![
+            n_out as u32,
+            rsize as u32,
+            n_chunks as u32,
+            chunk_len as u32,
+        ];
         info.extend(&layout);
-        let groups = if per_thread { (n_out as u64).div_ceil(WG as u64) } else { (n_out * n_chunks) as u64 };
-        self.ctx.dispatch(self.stream, &key, &[buf(x)?, &partial], &info, grid(groups, self.max_groups()))?;
+        let groups = if per_thread {
+            (n_out as u64).div_ceil(WG as u64)
+        } else {
+            (n_out * n_chunks) as u64
+        };
+        self.ctx.dispatch(
+            self.stream,
+            &key,
+            &[buf(x)?, &partial],
+            &info,
+            grid(groups, self.max_groups()),
+        )?;
         let mut result = self.data(partial, acc, &[n_out as i32, n_chunks as i32]);
         if n_chunks > 1 {
             let op2 = match op {
@@ -127,43 +192,93 @@ impl Gpu<'_> {
                 ReduceOp::Any => ReduceOp::Max,
                 o => o,
             };
-            result = self.reduce(op2, &[n_out as i32, n_chunks as i32], &result, &[1], &[n_out as i32, 1], acc)?;
+            result = self.reduce(
+                op2,
+                &[n_out as i32, n_chunks as i32],
+                &result,
+                &[1],
+                &[n_out as i32, 1],
+                acc,
+            )?;
         }
-        let result = Data { strides: row_major_strides(out_shape), ..result };
+        let result = Data {
+            strides: row_major_strides(out_shape),
+            ..result
+        };
         if acc != out_dtype {
             return self.cast(out_shape, &result, acc, out_dtype);
         }
         Ok(result)
     }
 
-    fn arg_reduce(&self, op: ArgReduceOp, in_shape: &[i32], x: &Data, axis: usize, out_shape: &[i32]) -> Result<Data> {
+    fn arg_reduce(
+        &self,
+        op: ArgReduceOp,
+        in_shape: &[i32],
+        x: &Data,
+        axis: usize,
+        out_shape: &[i32],
+    ) -> Result<Data> {
         let kept: Vec<usize> = (0..in_shape.len()).filter(|&a| a != axis).collect();
         let n_out: usize = kept.iter().map(|&a| in_shape[a] as usize).product();
         self.check_index_range(size_of(in_shape))?;
         let out = self.out(Dtype::Uint32, n_out)?;
-        let mut info = vec![n_out as u32, in_shape[axis] as u32, x.strides[axis] as i32 as u32, x.offset as u32];
+        let mut info = vec![
+            n_out as u32,
+            in_shape[axis] as u32,
+            x.strides[axis] as i32 as u32,
+            x.offset as u32,
+        ];
         info.push(kept.len() as u32);
         info.extend(kept.iter().map(|&a| in_shape[a] as u32));
         info.extend(kept.iter().map(|&a| x.strides[a] as i32 as u32));
-        let key = KernelKey::ArgReduce { op, dtype: x.storage.dtype };
-        self.ctx.dispatch(self.stream, &key, &[buf(x)?, &out], &info, grid(n_out as u64, self.max_groups()))?;
+        let key = KernelKey::ArgReduce {
+            op,
+            dtype: x.storage.dtype,
+        };
+        self.ctx.dispatch(
+            self.stream,
+            &key,
+            &[buf(x)?, &out],
+            &info,
+            grid(n_out as u64, self.max_groups()),
+        )?;
         Ok(self.data(out, Dtype::Uint32, out_shape))
     }
 
-    fn matmul(&self, sa: &[i32], a: &Data, sb: &[i32], b: &Data, out_shape: &[i32], out_dtype: Dtype) -> Result<Data> {
+    fn matmul(
+        &self,
+        sa: &[i32],
+        a: &Data,
+        sb: &[i32],
+        b: &Data,
+        out_shape: &[i32],
+        out_dtype: Dtype,
+    ) -> Result<Data> {
         let nd = sa.len();
         let (m, k, n) = (sa[nd - 2], sa[nd - 1], sb[nd - 1]);
         let batch: usize = sa[..nd - 2].iter().map(|&d| d as usize).product();
         self.check_index_range(size_of(out_shape).max(size_of(sa)).max(size_of(sb)))?;
         if batch > self.max_groups() as usize {
-            return Err(Error::TooLarge { op: "matmul", msg: format!("batch of {batch} exceeds {} on this GPU.", self.max_groups()) });
+            return Err(Error::TooLarge {
+                op: "matmul",
+                msg: format!(
+                    "batch of {batch} exceeds {} on this GPU.",
+                    self.max_groups()
+                ),
+            });
         }
         let key = kernels::matmul_key(a.storage.dtype, self.ctx.native_f16);
         let acc = key.out_dtype();
         let out = self.out(acc, size_of(out_shape))?;
         let bn = nd - 2;
         let mut info = vec![m as u32, n as u32, k as u32];
-        for s in [a.strides[nd - 2], a.strides[nd - 1], b.strides[nd - 2], b.strides[nd - 1]] {
+        for s in [
+            a.strides[nd - 2],
+            a.strides[nd - 1],
+            b.strides[nd - 2],
+            b.strides[nd - 1],
+        ] {
             info.push(s as i32 as u32);
         }
         info.push(bn as u32);
@@ -172,8 +287,13 @@ impl Gpu<'_> {
         info.extend(b.strides[..bn].iter().map(|&s| s as i32 as u32));
         info.push(a.offset as u32);
         info.push(b.offset as u32);
-        let groups = [(n as u32).div_ceil(64), (m as u32).div_ceil(64), batch as u32];
-        self.ctx.dispatch(self.stream, &key, &[buf(a)?, buf(b)?, &out], &info, groups)?;
+        let groups = [
+            (n as u32).div_ceil(64),
+            (m as u32).div_ceil(64),
+            batch as u32,
+        ];
+        self.ctx
+            .dispatch(self.stream, &key, &[buf(a)?, buf(b)?, &out], &info, groups)?;
         let result = self.data(out, acc, out_shape);
         if acc != out_dtype {
             return self.cast(out_shape, &result, acc, out_dtype);
@@ -182,27 +302,64 @@ impl Gpu<'_> {
     }
 
     /// MLX's Threefry bits for every key in `keys` (dense u32 pairs).
-    fn random_bits(&self, keys: &Data, width: u32, per_key: usize, n: usize, dtype: Dtype, shape: &[i32]) -> Result<Data> {
+    fn random_bits(
+        &self,
+        keys: &Data,
+        width: u32,
+        per_key: usize,
+        n: usize,
+        dtype: Dtype,
+        shape: &[i32],
+    ) -> Result<Data> {
         self.check_index_range(n.max(per_key * width as usize))?;
         let out = self.out(dtype, n)?;
         let words = (per_key as u64 * width as u64).div_ceil(4);
         let h = words.div_ceil(2);
         let n_keys = if per_key == 0 { 0 } else { n / per_key } as u64;
-        let mut info = vec![n as u32, per_key.max(1) as u32, width, words as u32, h as u32];
+        let mut info = vec![
+            n as u32,
+            per_key.max(1) as u32,
+            width,
+            words as u32,
+            h as u32,
+        ];
         // 32-bit unpacked outputs: one hash per invocation gives two words.
         let (key, groups) = if width == 4 && kernels::unpacked(dtype, self.ctx.native_f16) {
             info.push((n_keys * h) as u32);
-            (KernelKey::RandomPairs { out: dtype }, (n_keys * h).div_ceil(WG as u64))
+            (
+                KernelKey::RandomPairs { out: dtype },
+                (n_keys * h).div_ceil(WG as u64),
+            )
         } else {
-            let key = KernelKey::RandomBits { width: width as u8, out: dtype };
-            (key, (n as u64).div_ceil(per_word(dtype, self.ctx.native_f16) as u64).div_ceil(WG as u64))
+            let key = KernelKey::RandomBits {
+                width: width as u8,
+                out: dtype,
+            };
+            (
+                key,
+                (n as u64)
+                    .div_ceil(per_word(dtype, self.ctx.native_f16) as u64)
+                    .div_ceil(WG as u64),
+            )
         };
-        self.ctx.dispatch(self.stream, &key, &[buf(keys)?, &out], &info, grid(groups, self.max_groups()))?;
+        self.ctx.dispatch(
+            self.stream,
+            &key,
+            &[buf(keys)?, &out],
+            &info,
+            grid(groups, self.max_groups()),
+        )?;
         Ok(self.data(out, dtype, shape))
     }
 
     /// Joins inputs along `axis` by copying each into its window of the output.
-    fn concatenate(&self, inputs: &[(Vec<i32>, Data)], axis: usize, out_shape: &[i32], dtype: Dtype) -> Result<Data> {
+    fn concatenate(
+        &self,
+        inputs: &[(Vec<i32>, Data)],
+        axis: usize,
+        out_shape: &[i32],
+        dtype: Dtype,
+    ) -> Result<Data> {
         let wide = widen(dtype, self.ctx.native_f16);
         let n = size_of(out_shape);
         self.check_index_range(n)?;
@@ -213,14 +370,24 @@ impl Gpu<'_> {
             let m = size_of(s);
             if m > 0 {
                 let key = KernelKey::Window { dtype: wide };
-                let src = if d.storage.dtype != wide { self.cast(s, d, d.storage.dtype, wide)? } else { d.clone() };
+                let src = if d.storage.dtype != wide {
+                    self.cast(s, d, d.storage.dtype, wide)?
+                } else {
+                    d.clone()
+                };
                 let mut info = vec![m as u32, s.len() as u32];
                 info.extend(s.iter().map(|&x| x as u32));
                 info.extend(src.strides.iter().map(|&x| x as i32 as u32));
                 info.push(src.offset as u32);
                 info.extend(out_strides.iter().map(|&x| x as i32 as u32));
                 info.push((start as isize * out_strides[axis]) as u32);
-                self.ctx.dispatch(self.stream, &key, &[buf(&src)?, &out], &info, grid((m as u64).div_ceil(WG as u64), self.max_groups()))?;
+                self.ctx.dispatch(
+                    self.stream,
+                    &key,
+                    &[buf(&src)?, &out],
+                    &info,
+                    grid((m as u64).div_ceil(WG as u64), self.max_groups()),
+                )?;
             }
             start += s[axis] as usize;
         }
@@ -244,15 +411,29 @@ fn const_bits(v: f64, d: Domain) -> u32 {
 /// Records `node` on its stream of GPU `index`; inputs are already on that GPU.
 pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
     let ctx = context::context(index)?;
-    let g = Gpu { ctx, stream: node.stream.index, op: node.prim.name() };
+    let g = Gpu {
+        ctx,
+        stream: node.stream.index,
+        op: node.prim.name(),
+    };
     let shape = &node.shape[..];
     let dt = node.dtype;
     let n = size_of(shape);
     let input = |i: usize| -> Result<&(Vec<i32>, Data)> {
-        inputs.get(i).ok_or_else(|| Error::Backend { op: node.prim.name(), msg: format!("invariant: missing input {i}") })
+        inputs.get(i).ok_or_else(|| Error::Backend {
+            op: node.prim.name(),
+            msg: format!("invariant: missing input {i}"),
+        })
     };
     match &node.prim {
-        Primitive::Full(v) => g.creation(KernelKey::Full { dtype: dt }, n, const_bits(*v, dt.domain()), 0, dt, shape),
+        Primitive::Full(v) => g.creation(
+            KernelKey::Full { dtype: dt },
+            n,
+            const_bits(*v, dt.domain()),
+            0,
+            dt,
+            shape,
+        ),
         Primitive::Arange { start, step } => {
             let (a, b) = match dt.domain() {
                 Domain::Float => ((*start as f32).to_bits(), (*step as f32).to_bits()),
@@ -264,22 +445,52 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
             let (s, d) = input(0)?;
             // A reshape that reached here needs a dense copy first; shapes have equal sizes.
             let _ = s;
-            let src_shape: &[i32] = if matches!(node.prim, Primitive::Reshape) { &input(0)?.0 } else { shape };
+            let src_shape: &[i32] = if matches!(node.prim, Primitive::Reshape) {
+                &input(0)?.0
+            } else {
+                shape
+            };
             let copied = g.cast(src_shape, d, d.storage.dtype, dt)?;
-            Ok(Data { strides: row_major_strides(shape), ..copied })
+            Ok(Data {
+                strides: row_major_strides(shape),
+                ..copied
+            })
         }
         Primitive::Unary(op) => {
             let d = &input(0)?.1;
-            g.elementwise(|strided| KernelKey::Unary { op: *op, dtype: dt, strided }, shape, &[d], dt)
+            g.elementwise(
+                |strided| KernelKey::Unary {
+                    op: *op,
+                    dtype: dt,
+                    strided,
+                },
+                shape,
+                &[d],
+                dt,
+            )
         }
         Primitive::Binary(op) => {
             let (a, b) = (&input(0)?.1, &input(1)?.1);
             let in_dt = a.storage.dtype;
-            g.elementwise(|strided| KernelKey::Binary { op: *op, dtype: in_dt, strided }, shape, &[a, b], dt)
+            g.elementwise(
+                |strided| KernelKey::Binary {
+                    op: *op,
+                    dtype: in_dt,
+                    strided,
+                },
+                shape,
+                &[a, b],
+                dt,
+            )
         }
         Primitive::Where => {
             let (c, x, y) = (&input(0)?.1, &input(1)?.1, &input(2)?.1);
-            g.elementwise(|strided| KernelKey::Where { dtype: dt, strided }, shape, &[c, x, y], dt)
+            g.elementwise(
+                |strided| KernelKey::Where { dtype: dt, strided },
+                shape,
+                &[c, x, y],
+                dt,
+            )
         }
         Primitive::Reduce { op, axes } => {
             let (s, d) = input(0)?;
@@ -297,23 +508,41 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
         Primitive::RandomBits { width, per_key } => {
             let (s, d) = input(0)?;
             // The kernel reads key pairs densely from the start of their buffer.
-            let keys = if d.is_contiguous(s) && d.offset == 0 { d.clone() } else { g.cast(s, d, Dtype::Uint32, Dtype::Uint32)? };
+            let keys = if d.is_contiguous(s) && d.offset == 0 {
+                d.clone()
+            } else {
+                g.cast(s, d, Dtype::Uint32, Dtype::Uint32)?
+            };
             g.random_bits(&keys, *width, *per_key, n, dt, shape)
         }
         Primitive::ArgSort => {
             let (s, d) = input(0)?;
             let src = d.storage.dtype;
-            let dense = if d.is_contiguous(s) && d.offset == 0 { d.clone() } else { g.cast(s, d, src, src)? };
+            let dense = if d.is_contiguous(s) && d.offset == 0 {
+                d.clone()
+            } else {
+                g.cast(s, d, src, src)?
+            };
             g.check_index_range(n)?;
             let out = g.out(Dtype::Uint32, n)?;
             let row = shape.last().copied().unwrap_or(1).max(1) as u32;
             let key = KernelKey::ArgSort { dtype: src };
-            g.ctx.dispatch(g.stream, &key, &[buf(&dense)?, &out], &[n as u32, row], grid((n as u64).div_ceil(WG as u64), g.max_groups()))?;
+            g.ctx.dispatch(
+                g.stream,
+                &key,
+                &[buf(&dense)?, &out],
+                &[n as u32, row],
+                grid((n as u64).div_ceil(WG as u64), g.max_groups()),
+            )?;
             Ok(g.data(out, Dtype::Uint32, shape))
         }
         Primitive::Take { axis } => {
             let ((sa, a), (si, i)) = (input(0)?, input(1)?);
-            let idx = if i.is_contiguous(si) && i.offset == 0 { i.clone() } else { g.cast(si, i, Dtype::Uint32, Dtype::Uint32)? };
+            let idx = if i.is_contiguous(si) && i.offset == 0 {
+                i.clone()
+            } else {
+                g.cast(si, i, Dtype::Uint32, Dtype::Uint32)?
+            };
             g.check_index_range(n.max(size_of(sa)))?;
             let out = g.out(dt, n)?;
             let mut info = vec![n as u32, shape.len() as u32];
@@ -323,13 +552,21 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
             info.push(*axis as u32);
             let words = n.div_ceil(per_word(dt, g.ctx.native_f16) as usize) as u64;
             let key = KernelKey::Take { dtype: dt };
-            g.ctx.dispatch(g.stream, &key, &[buf(a)?, buf(&idx)?, &out], &info, grid(words.div_ceil(WG as u64), g.max_groups()))?;
+            g.ctx.dispatch(
+                g.stream,
+                &key,
+                &[buf(a)?, buf(&idx)?, &out],
+                &info,
+                grid(words.div_ceil(WG as u64), g.max_groups()),
+            )?;
             Ok(g.data(out, dt, shape))
         }
-        Primitive::Constant | Primitive::Transpose(_) | Primitive::Broadcast | Primitive::Slice { .. } => Err(Error::Backend {
+        Primitive::Constant
+        | Primitive::Transpose(_)
+        | Primitive::Broadcast
+        | Primitive::Slice { .. } => Err(Error::Backend {
             op: node.prim.name(),
             msg: "invariant: views and constants are resolved before the GPU backend".into(),
         }),
     }
 }
-

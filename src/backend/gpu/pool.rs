@@ -29,7 +29,11 @@ pub(crate) type SharedPool = Arc<Mutex<Pool>>;
 
 impl Pool {
     pub(crate) fn new(limit: u64) -> SharedPool {
-        Arc::new(Mutex::new(Pool { free: HashMap::new(), cached: 0, limit }))
+        Arc::new(Mutex::new(Pool {
+            free: HashMap::new(),
+            cached: 0,
+            limit,
+        }))
     }
 
     /// A free buffer of exactly `size` bytes, if one is cached.
