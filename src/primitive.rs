@@ -19,22 +19,6 @@ macro_rules! unary_table {
             pub const ALL: &'static [UnaryOp] = &[$(UnaryOp::$v),*];
             /// MLX's name.
             pub fn name(self) -> &'static str { match self { $(UnaryOp::$v => $name,)* } }
-            /// CPU scalar function for the float domain (f16/bf16/f32 compute in f32).
-            pub fn cpu_f32(self) -> Option<fn(f32) -> f32> {
-                match self { $(UnaryOp::$v => { let r: Option<fn(f32) -> f32> = None; $(let r = Some($ff as fn(f32) -> f32);)? r })* }
-            }
-            /// CPU scalar function for the signed domain.
-            pub fn cpu_i32(self) -> Option<fn(i32) -> i32> {
-                match self { $(UnaryOp::$v => { let r: Option<fn(i32) -> i32> = None; $(let r = Some($fi as fn(i32) -> i32);)? r })* }
-            }
-            /// CPU scalar function for the unsigned domain.
-            pub fn cpu_u32(self) -> Option<fn(u32) -> u32> {
-                match self { $(UnaryOp::$v => { let r: Option<fn(u32) -> u32> = None; $(let r = Some($fu as fn(u32) -> u32);)? r })* }
-            }
-            /// CPU scalar function for the bool domain.
-            pub fn cpu_bool(self) -> Option<fn(bool) -> bool> {
-                match self { $(UnaryOp::$v => { let r: Option<fn(bool) -> bool> = None; $(let r = Some($fb as fn(bool) -> bool);)? r })* }
-            }
             /// WGSL expression of `x` for a domain, or `None` when the op does not take it.
             pub fn wgsl(self, d: Domain) -> Option<&'static str> {
                 match self { $(UnaryOp::$v => match d {
