@@ -25,6 +25,7 @@ mod display;
 mod dtype;
 mod error;
 mod graph;
+mod memory;
 mod ops;
 mod primitive;
 pub mod random;
@@ -38,6 +39,9 @@ pub use device::{
 pub use dtype::{ArrayElement, Domain, Dtype, promote_types};
 pub use error::{Error, Result};
 pub use graph::{Evaluation, async_eval, eval, synchronize};
+pub use memory::{
+    get_active_memory, get_peak_memory, reset_peak_memory, set_cache_limit, set_memory_limit,
+};
 pub use ops::binary::*;
 pub use ops::composite::*;
 pub use ops::creation::*;

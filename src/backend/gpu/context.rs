@@ -7,6 +7,7 @@ use super::kernels::{self, KernelKey};
 use super::pool::{Pool, SharedPool, bucket};
 use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
+use crate::memory;
 use futures::channel::oneshot;
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -92,9 +93,6 @@ struct Batch {
     /// Buffers the batch's dispatches use: they stay out of the cache until it is submitted.
     retained: Vec<Arc<GpuBuffer>>,
 }
-
-/// Bytes of free buffers kept for reuse per device.
-const CACHE_LIMIT: u64 = 4 << 30;
 
 /// Dispatches per submit before a stream flushes by itself (MLX uses 40 ops per command buffer).
 const MAX_DISPATCHES_PER_BATCH: usize = 64;
@@ -258,7 +256,7 @@ impl GpuContext {
             batches: Mutex::new(HashMap::new()),
             poller: Mutex::new(tx),
             uncaptured,
-            pool: Pool::new(CACHE_LIMIT),
+            pool: Pool::new(memory::cache_limit()),
         };
         ctx.precompile();
         Ok(ctx)
@@ -350,22 +348,38 @@ impl GpuContext {
             });
         }
         let size = bucket(bytes);
-        let cached = lock(&self.pool).take(size);
-        let buffer = cached.unwrap_or_else(|| {
-            self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(op),
-                size,
-                usage: wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_SRC
-                    | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            })
-        });
+        let cached = {
+            let mut pool = lock(&self.pool);
+            // Past the memory limit, give the cached buffers back to the driver first.
+            if pool.active_bytes() + size > memory::memory_limit() {
+                pool.clear();
+            }
+            pool.take(size)
+        };
+        let buffer = match cached {
+            Some(b) => b,
+            None => {
+                lock(&self.pool).created(size);
+                self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(op),
+                    size,
+                    usage: wgpu::BufferUsages::STORAGE
+                        | wgpu::BufferUsages::COPY_SRC
+                        | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            }
+        };
         Ok(Arc::new(GpuBuffer {
             buffer,
             bytes,
             pool: self.pool.clone(),
         }))
+    }
+
+    /// The buffer pool's statistics and controls.
+    pub(crate) fn pool(&self) -> std::sync::MutexGuard<'_, Pool> {
+        lock(&self.pool)
     }
 
     /// Bytes held by this device's buffer cache.

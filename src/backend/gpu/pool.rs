@@ -18,11 +18,13 @@ pub(crate) fn bucket(bytes: u64) -> u64 {
     }
 }
 
-/// Free buffers by bucket size, within a byte limit.
+/// Free buffers by bucket size, within a byte limit, and the bytes in use.
 pub(crate) struct Pool {
     free: HashMap<u64, Vec<wgpu::Buffer>>,
     cached: u64,
     limit: u64,
+    active: u64,
+    peak: u64,
 }
 
 pub(crate) type SharedPool = Arc<Mutex<Pool>>;
@@ -33,19 +35,34 @@ impl Pool {
             free: HashMap::new(),
             cached: 0,
             limit,
+            active: 0,
+            peak: 0,
         }))
     }
 
-    /// A free buffer of exactly `size` bytes, if one is cached.
+    /// A free buffer of exactly `size` bytes, if one is cached (counted as active either way the
+    /// caller goes: a miss is followed by `created`).
     pub(crate) fn take(&mut self, size: u64) -> Option<wgpu::Buffer> {
         let b = self.free.get_mut(&size)?.pop()?;
         self.cached -= size;
+        self.note_active(size);
         Some(b)
+    }
+
+    /// Records a newly created buffer of `size` bytes as active.
+    pub(crate) fn created(&mut self, size: u64) {
+        self.note_active(size);
+    }
+
+    fn note_active(&mut self, size: u64) {
+        self.active += size;
+        self.peak = self.peak.max(self.active);
     }
 
     /// Keeps `b` for reuse, or lets it go when the cache is full.
     pub(crate) fn give(&mut self, b: wgpu::Buffer) {
         let size = b.size();
+        self.active = self.active.saturating_sub(size);
         if self.cached + size <= self.limit {
             self.cached += size;
             self.free.entry(size).or_default().push(b);
@@ -55,6 +72,30 @@ impl Pool {
     /// Bytes held by free buffers.
     pub(crate) fn cached_bytes(&self) -> u64 {
         self.cached
+    }
+
+    /// Bytes of buffers in use (held by arrays or pending work).
+    pub(crate) fn active_bytes(&self) -> u64 {
+        self.active
+    }
+
+    /// Highest `active_bytes` since the last reset.
+    pub(crate) fn peak_bytes(&self) -> u64 {
+        self.peak
+    }
+
+    /// Restarts the peak from the current active bytes.
+    pub(crate) fn reset_peak(&mut self) {
+        self.peak = self.active;
+    }
+
+    /// Sets the cache limit, trimming the cache to it; returns the previous limit.
+    pub(crate) fn set_limit(&mut self, limit: u64) -> u64 {
+        let old = std::mem::replace(&mut self.limit, limit);
+        if self.cached > limit {
+            self.clear();
+        }
+        old
     }
 
     /// Drops every free buffer.

@@ -1,0 +1,74 @@
+//! MLX's memory API over the GPU buffer caches: active (in use), peak and cached bytes, the cache
+//! limit and the memory limit (a guideline: past it, cached buffers are freed before allocating).
+//! Owns the settings; the pools themselves live in `backend::gpu::pool`.
+
+use crate::backend::gpu::context::created;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static CACHE_LIMIT: AtomicU64 = AtomicU64::new(4 << 30);
+static MEMORY_LIMIT: AtomicU64 = AtomicU64::new(u64::MAX);
+
+pub(crate) fn cache_limit() -> u64 {
+    CACHE_LIMIT.load(Ordering::Relaxed)
+}
+
+pub(crate) fn memory_limit() -> u64 {
+    MEMORY_LIMIT.load(Ordering::Relaxed)
+}
+
+/// Bytes of GPU buffers in use by arrays and pending work, over all GPUs.
+///
+/// ```
+/// let before = wmx::get_active_memory();
+/// let a = wmx::ones(&[1 << 16], wmx::Dtype::Float32, None).unwrap();
+/// a.eval().unwrap();
+/// assert!(wmx::get_active_memory() >= before);
+/// ```
+pub fn get_active_memory() -> u64 {
+    created().map(|c| c.pool().active_bytes()).sum()
+}
+
+/// Highest active GPU memory since the start or the last [`reset_peak_memory`].
+///
+/// ```
+/// assert!(wmx::get_peak_memory() >= wmx::get_active_memory());
+/// ```
+pub fn get_peak_memory() -> u64 {
+    created().map(|c| c.pool().peak_bytes()).sum()
+}
+
+/// Restarts the peak from the current active memory.
+///
+/// ```
+/// wmx::reset_peak_memory();
+/// assert!(wmx::get_peak_memory() >= wmx::get_active_memory());
+/// ```
+pub fn reset_peak_memory() {
+    created().for_each(|c| c.pool().reset_peak());
+}
+
+/// Sets the bytes of freed GPU buffers each device keeps for reuse; returns the previous limit.
+///
+/// ```
+/// let old = wmx::set_cache_limit(1 << 20);
+/// assert!(wmx::get_cache_memory() <= 1 << 20);
+/// wmx::set_cache_limit(old);
+/// ```
+pub fn set_cache_limit(bytes: u64) -> u64 {
+    let old = CACHE_LIMIT.swap(bytes, Ordering::Relaxed);
+    created().for_each(|c| {
+        c.pool().set_limit(bytes);
+    });
+    old
+}
+
+/// Sets the memory guideline: when an allocation would take active memory past it, the caches are
+/// freed first. Returns the previous value (`u64::MAX`: none).
+///
+/// ```
+/// let old = wmx::set_memory_limit(1 << 30);
+/// assert_eq!(wmx::set_memory_limit(old), 1 << 30);
+/// ```
+pub fn set_memory_limit(bytes: u64) -> u64 {
+    MEMORY_LIMIT.swap(bytes, Ordering::Relaxed)
+}

@@ -1,0 +1,59 @@
+//! GPU memory accounting (MLX's API): 10,000 evals of a small graph leave active memory where it
+//! started and the buffer cache within its limit; the peak and the memory limit behave. Its own
+//! binary, since the counters are process-wide.
+
+mod common;
+use wmx::{self as mx, Dtype};
+
+#[test]
+fn ten_thousand_evals_return_active_memory_to_its_start() {
+    let Some(gpu) = common::gpu() else { return };
+    let limit = 1 << 20;
+    let old = mx::set_cache_limit(limit);
+    let x = mx::ones(&[256], Dtype::Float32, gpu).unwrap();
+    let two = mx::full(&[], 2.0, Dtype::Float32, gpu).unwrap();
+    mx::eval([&x, &two]).unwrap();
+    let run = |i: usize| {
+        let y = mx::add(&mx::multiply(&x, &two, gpu).unwrap(), &x, gpu).unwrap();
+        let s = mx::sum(&y, &[], false, gpu).unwrap();
+        mx::eval([&s]).unwrap();
+        if i % 1000 == 0 {
+            assert_eq!(s.item::<f32>().unwrap(), 768.0);
+        }
+    };
+    for i in 0..10 {
+        run(i);
+    }
+    mx::synchronize(gpu).unwrap();
+    let start = mx::get_active_memory();
+    mx::reset_peak_memory();
+    for i in 0..10_000 {
+        run(i);
+    }
+    mx::synchronize(gpu).unwrap();
+    assert_eq!(
+        mx::get_active_memory(),
+        start,
+        "active memory after 10,000 evals"
+    );
+    assert!(
+        mx::get_cache_memory() <= limit,
+        "cache {} over its limit {limit}",
+        mx::get_cache_memory()
+    );
+    assert!(mx::get_peak_memory() >= start);
+    assert!(
+        mx::get_peak_memory() < start + (1 << 20),
+        "peak {} for a graph of a few KiB",
+        mx::get_peak_memory()
+    );
+
+    // A memory limit below what is in use makes allocations free the cache first.
+    mx::set_memory_limit(0);
+    run(0);
+    mx::synchronize(gpu).unwrap();
+    assert_eq!(mx::set_memory_limit(u64::MAX), 0);
+    mx::clear_cache();
+    assert_eq!(mx::get_cache_memory(), 0);
+    mx::set_cache_limit(old);
+}
