@@ -197,6 +197,15 @@ fn check_float(op: &'static str, dtype: Dtype, msg: &str) -> Result<()> {
     }
 }
 
+/// uniform (and gumbel, built on it) take float dtypes only, with MLX's message.
+fn check_uniform_dtype(dtype: Dtype) -> Result<()> {
+    check_float(
+        "uniform",
+        dtype,
+        "Can only generate uniform numbers with real floating point type.",
+    )
+}
+
 /// Host values of a small evaluated array (for eager argument checks), else `None`.
 fn host_values(a: &Array) -> Option<Vec<f32>> {
     if a.is_evaluated() && a.size() <= 4096 {
@@ -237,11 +246,7 @@ pub fn uniform(
     s: impl Into<StreamOrDevice>,
 ) -> Result<Array> {
     let st = s.into().resolve("uniform")?;
-    check_float(
-        "uniform",
-        dtype,
-        "Can only generate uniform numbers with real floating point type.",
-    )?;
+    check_uniform_dtype(dtype)?;
     let (low, high) = (low.into_array(), high.into_array());
     if let (Some(l), Some(h)) = (host_values(&low), host_values(&high)) {
         if l.len() == 1 && h.len() == 1 && h[0] <= l[0] {
@@ -474,11 +479,7 @@ pub fn gumbel(
     s: impl Into<StreamOrDevice>,
 ) -> Result<Array> {
     let st = s.into().resolve("gumbel")?;
-    check_float(
-        "uniform",
-        dtype,
-        "Can only generate uniform numbers with real floating point type.",
-    )?;
+    check_uniform_dtype(dtype)?;
     let u = uniform_unchecked(
         &Array::scalar(0.0f32),
         &Array::scalar(1.0f32),

@@ -301,6 +301,16 @@ impl Gpu<'_> {
         Ok(result)
     }
 
+    /// `d` itself when it is dense from the start of its buffer, else a dense copy (for kernels
+    /// that index their input directly).
+    fn dense_from_start(&self, shape: &[i32], d: &Data) -> Result<Data> {
+        if d.is_contiguous(shape) && d.offset == 0 {
+            return Ok(d.clone());
+        }
+        let dt = d.storage.dtype;
+        self.cast(shape, d, dt, dt)
+    }
+
     /// MLX's Threefry bits for every key in `keys` (dense u32 pairs).
     fn random_bits(
         &self,
@@ -508,21 +518,13 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
         Primitive::RandomBits { width, per_key } => {
             let (s, d) = input(0)?;
             // The kernel reads key pairs densely from the start of their buffer.
-            let keys = if d.is_contiguous(s) && d.offset == 0 {
-                d.clone()
-            } else {
-                g.cast(s, d, Dtype::Uint32, Dtype::Uint32)?
-            };
+            let keys = g.dense_from_start(s, d)?;
             g.random_bits(&keys, *width, *per_key, n, dt, shape)
         }
         Primitive::ArgSort => {
             let (s, d) = input(0)?;
             let src = d.storage.dtype;
-            let dense = if d.is_contiguous(s) && d.offset == 0 {
-                d.clone()
-            } else {
-                g.cast(s, d, src, src)?
-            };
+            let dense = g.dense_from_start(s, d)?;
             g.check_index_range(n)?;
             let out = g.out(Dtype::Uint32, n)?;
             let row = shape.last().copied().unwrap_or(1).max(1) as u32;
@@ -538,11 +540,7 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
         }
         Primitive::Take { axis } => {
             let ((sa, a), (si, i)) = (input(0)?, input(1)?);
-            let idx = if i.is_contiguous(si) && i.offset == 0 {
-                i.clone()
-            } else {
-                g.cast(si, i, Dtype::Uint32, Dtype::Uint32)?
-            };
+            let idx = g.dense_from_start(si, i)?;
             g.check_index_range(n.max(size_of(sa)))?;
             let out = g.out(dt, n)?;
             let mut info = vec![n as u32, shape.len() as u32];
