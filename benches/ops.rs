@@ -132,6 +132,9 @@ fn main() {
                 "GFLOP/s",
             );
         }
+        if large && dev != Device::cpu() {
+            big_gpu_rows(dev);
+        }
         // Random generation (MLX-exact uniform f32): bytes written per second.
         let n: usize = if quick {
             1 << 20
@@ -176,4 +179,54 @@ fn main() {
         let t = time(|| mx::eval([&mx::add(&s, &s, dev).unwrap()]).unwrap());
         row("tiny op", "1", dev, t, 1.0, "Gop/s");
     }
+}
+
+/// The large GPU targets: broadcast add, row sums and softmax over big matrices, f32
+/// matmul at 8192^3 and f16 matmul at 4096^3.
+fn big_gpu_rows(dev: Device) {
+    let r = 16384usize;
+    let m = on(dev, &random(r * r, 5), &[r as i32, r as i32]);
+    let v = on(dev, &random(r, 6), &[r as i32]);
+    let n = (r * r) as f64;
+    let t = time(|| mx::eval([&mx::add(&m, &v, dev).unwrap()]).unwrap());
+    row("add_bcast", "16384^2", dev, t, 8.0 * n, "GB/s");
+    let t = time(|| mx::eval([&mx::sum(&m, &[1], false, dev).unwrap()]).unwrap());
+    row("rowsum", "16384^2", dev, t, 4.0 * n, "GB/s");
+    drop(m);
+    let s = 8192usize;
+    let x = on(dev, &random(s * s, 7), &[s as i32, s as i32]);
+    let t = time(|| mx::eval([&mx::softmax(&x, &[-1], dev).unwrap()]).unwrap());
+    row("softmax", "8192^2", dev, t, 8.0 * (s * s) as f64, "GB/s");
+    let y = on(dev, &random(s * s, 8), &[s as i32, s as i32]);
+    let t = time(|| mx::eval([&mx::matmul(&x, &y, dev).unwrap()]).unwrap());
+    row(
+        "matmul",
+        "8192^3",
+        dev,
+        t,
+        2.0 * (s as f64).powi(3),
+        "GFLOP/s",
+    );
+    drop((x, y));
+    let d = 4096usize;
+    let half = |seed| {
+        let a = mx::astype(
+            &on(dev, &random(d * d, seed), &[d as i32, d as i32]),
+            Dtype::Float16,
+            dev,
+        )
+        .unwrap();
+        mx::eval([&a]).unwrap();
+        a
+    };
+    let (a, b) = (half(9), half(10));
+    let t = time(|| mx::eval([&mx::matmul(&a, &b, dev).unwrap()]).unwrap());
+    row(
+        "mm_f16",
+        "4096^3",
+        dev,
+        t,
+        2.0 * (d as f64).powi(3),
+        "GFLOP/s",
+    );
 }

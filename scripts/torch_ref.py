@@ -33,6 +33,17 @@ def main():
         print(f"ref matmul {d}^3 {bench(lambda: x @ y, 20):.9f}")
         xh, yh = x.half(), y.half()
         print(f"ref matmul_f16 {d}^3 {bench(lambda: xh @ yh, 20):.9f}")
+    r = 16384
+    m = torch.rand(r, r, device=dev)
+    v = torch.rand(r, device=dev)
+    print(f"ref add_bcast 16384^2 {bench(lambda: m + v, 20):.9f}")
+    print(f"ref rowsum 16384^2 {bench(lambda: m.sum(1), 20):.9f}")
+    del m
+    x = torch.rand(8192, 8192, device=dev)
+    print(f"ref softmax 8192^2 {bench(lambda: torch.softmax(x, -1), 20):.9f}")
+    y = torch.rand(8192, 8192, device=dev)
+    print(f"ref matmul 8192^3 {bench(lambda: x @ y, 5):.9f}")
+    del x, y
     n = 1 << 26
     print(f"ref uniform 2^26 {bench(lambda: torch.rand(n, device=dev)):.9f}")
     c = torch.ones(256, device=dev)

@@ -1,7 +1,15 @@
 // matmul.wgsl — batched C = A @ B for strided A [.., M, K] and B [.., K, N], dense C [batch, M, N].
-// 64x64 output tile per workgroup of 16x16 invocations, 4x4 register micro-tile each, K staged
-// through workgroup memory 16 at a time. Accumulates in f32.
-// Prelude provides: S_IN0, S_IN1, S_OUT; load_in0(i) -> f32; load_in1(i) -> f32; store_out1(i, v: f32).
+// Two entry points; the key picks one and the prelude's storage types:
+// - matmul_tiled (any strides, scalar storage): 64x64 output tile per workgroup of 16x16
+//   invocations, 4x4 register micro-tile each, K staged through workgroup memory 16 at a time.
+// - matmul_vec4 (row-major rows, K, N, offsets and row strides multiples of 4; vec4 storage):
+//   128x128 tile per workgroup of 16x16 invocations, 8x8 micro-tile each (two 4x4 quadrants 64
+//   apart, so neighbouring invocations read neighbouring vec4s of workgroup memory), K staged 8 at
+//   a time, vec4 loads from storage and vec4 stores.
+// Both accumulate in f32 and check their own bounds (their modules are created trusted).
+// Prelude provides: S_IN0, S_IN1, S_OUT; load_in0(i) -> f32; load_in1(i) -> f32;
+//   store_out1(i, v: f32); for matmul_vec4 also load4_in0(q), load4_in1(q) -> vec4<f32> and
+//   store4_out(q, v: vec4<f32>) where q indexes vec4s.
 // Bindings: 0 info, 1 a (read), 2 b (read), 3 out (read_write, unpacked).
 // info: [M, N, K, a_row_stride, a_col_stride, b_row_stride, b_col_stride, bn,
 //        batch_shape[bn], a_batch_strides[bn], b_batch_strides[bn], a_offset, b_offset]  (i32 bits)
@@ -83,6 +91,87 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
             let gm = row0 + lid.y * 4u + i;
             let gn = col0 + lid.x * 4u + j;
             if (gm < M && gn < N) { store_out1(cbase + gm * N + gn, acc[i * 4u + j]); }
+        }
+    }
+}
+
+const VM: u32 = 128u;
+const VN: u32 = 128u;
+const VK: u32 = 8u;
+
+var<workgroup> a_quads: array<vec4<f32>, 256>; // [VK][VM / 4]: A transposed, 4 rows per vec4
+var<workgroup> b_quads: array<vec4<f32>, 256>; // [VK][VN / 4]
+
+@compute @workgroup_size(16, 16)
+fn matmul_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+               @builtin(local_invocation_index) li: u32) {
+    let M = info[0];
+    let N = info[1];
+    let K = info[2];
+    let a_rs = info[3];
+    let b_rs = info[5];
+    let bn = info[7];
+    var a_off = info[8u + 3u * bn];
+    var b_off = info[9u + 3u * bn];
+    var rem = wid.z;
+    for (var d = bn; d > 0u; d = d - 1u) {
+        let dim = info[7u + d];
+        let c = rem % dim;
+        rem = rem / dim;
+        a_off = a_off + c * info[7u + bn + d];
+        b_off = b_off + c * info[7u + 2u * bn + d];
+    }
+    let row0 = wid.y * VM;
+    let col0 = wid.x * VN;
+    // This invocation's staging slots: one vec4 of A (row a_row, k a_k..a_k+3) and one of B.
+    let a_row = li >> 1u;
+    let a_k = (li & 1u) * 4u;
+    let b_k = li >> 5u;
+    let b_col = (li & 31u) * 4u;
+    let a_ok = row0 + a_row < M;
+    let b_ok = col0 + b_col < N;
+    var a_q = (a_off + (row0 + a_row) * a_rs + a_k) >> 2u;
+    var b_q = (b_off + b_k * b_rs + col0 + b_col) >> 2u;
+    let b_step = (VK * b_rs) >> 2u;
+    var acc: array<vec4<f32>, 16>;
+    for (var k0 = 0u; k0 < K; k0 = k0 + VK) {
+        var av = vec4<f32>(0.0);
+        if (a_ok && k0 + a_k < K) { av = load4_in0(a_q); }
+        var bv = vec4<f32>(0.0);
+        if (b_ok && k0 + b_k < K) { bv = load4_in1(b_q); }
+        a_q = a_q + 2u;
+        b_q = b_q + b_step;
+        let slot = a_row >> 2u;
+        let lane = a_row & 3u;
+        a_quads[(a_k + 0u) * 32u + slot][lane] = av.x;
+        a_quads[(a_k + 1u) * 32u + slot][lane] = av.y;
+        a_quads[(a_k + 2u) * 32u + slot][lane] = av.z;
+        a_quads[(a_k + 3u) * 32u + slot][lane] = av.w;
+        b_quads[b_k * 32u + (b_col >> 2u)] = bv;
+        workgroupBarrier();
+        for (var kk = 0u; kk < VK; kk = kk + 1u) {
+            let a0 = a_quads[kk * 32u + lid.y];
+            let a1 = a_quads[kk * 32u + 16u + lid.y];
+            let b0 = b_quads[kk * 32u + lid.x];
+            let b1 = b_quads[kk * 32u + 16u + lid.x];
+            for (var i = 0u; i < 4u; i = i + 1u) {
+                acc[2u * i] = fma(vec4<f32>(a0[i]), b0, acc[2u * i]);
+                acc[2u * i + 1u] = fma(vec4<f32>(a0[i]), b1, acc[2u * i + 1u]);
+                acc[8u + 2u * i] = fma(vec4<f32>(a1[i]), b0, acc[8u + 2u * i]);
+                acc[9u + 2u * i] = fma(vec4<f32>(a1[i]), b1, acc[9u + 2u * i]);
+            }
+        }
+        workgroupBarrier();
+    }
+    let cbase = wid.z * M * N;
+    for (var h = 0u; h < 2u; h = h + 1u) {
+        for (var i = 0u; i < 4u; i = i + 1u) {
+            let r = row0 + h * 64u + lid.y * 4u + i;
+            if (r >= M) { continue; }
+            for (var g = 0u; g < 2u; g = g + 1u) {
+                let c = col0 + g * 64u + lid.x * 4u;
+                if (c < N) { store4_out((cbase + r * N + c) >> 2u, acc[h * 8u + 2u * i + g]); }
+            }
         }
     }
 }

@@ -34,6 +34,8 @@ fn red_offset(r: u32) -> i32 {
     let on = info[4];
     let rb = 5u + 2u * on;
     let rn = info[rb];
+    // One reduced run (the host merges contiguous reduced axes): no division needed.
+    if (rn == 1u) { return i32(r) * bitcast<i32>(info[rb + 2u]); }
     var rem = r;
     var idx = 0;
     for (var d = rn; d > 0u; d = d - 1u) {

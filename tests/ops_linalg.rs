@@ -62,6 +62,42 @@ device_tests! {
         }
     }
 
+    fn matmul_vec4_kernel_edges_and_views(dev: Device) {
+        // K and N multiples of 4 take the GPU's vec4 kernel (128x128 tiles, K staged 8 at a
+        // time): sizes off the tile, K not a multiple of 8, batches, and sliced views whose
+        // offsets are (or are not) multiples of 4.
+        for dt in FLOATS {
+            for (m, k, n) in [(131, 36, 132), (4, 4, 4), (200, 260, 20)] {
+                let a = data(m * k, 11);
+                let b = data(k * n, 12);
+                let r = mx::matmul(&make(&a, &[m as i32, k as i32], dt), &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
+                assert_close(&format!("matmul vec4 {m}x{k}x{n}"), dt, &values(&r), &reference(&a, &b, 1, m, k, n, dt));
+            }
+            let (m, k, n) = (20, 12, 8);
+            let a4 = data(2 * m * k, 13);
+            let b4 = data(3 * k * n, 14);
+            let r = mx::matmul(&make(&a4, &[2, 1, m as i32, k as i32], dt), &make(&b4, &[1, 3, k as i32, n as i32], dt), dev).unwrap();
+            let got = values(&r);
+            for x in 0..2 {
+                for y in 0..3 {
+                    let want = reference(&a4[x * m * k..(x + 1) * m * k], &b4[y * k * n..(y + 1) * k * n], 1, m, k, n, dt);
+                    let off = (x * 3 + y) * m * n;
+                    assert_close("matmul vec4 broadcast batch", dt, &got[off..off + m * n], &want);
+                }
+            }
+            // Row slices of a wider matrix: offset 4 (aligned) and offset 1 (not).
+            let wide = data(m * (k + 8), 15);
+            let full = make(&wide, &[m as i32, (k + 8) as i32], dt);
+            for start in [4, 1] {
+                let view = mx::slice(&full, &[0, start], &[m as i32, start + k as i32], &[], dev).unwrap();
+                let a: Vec<f64> = (0..m).flat_map(|i| wide[i * (k + 8) + start as usize..][..k].to_vec()).collect();
+                let b = data(k * n, 16);
+                let r = mx::matmul(&view, &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
+                assert_close(&format!("matmul vec4 slice at {start}"), dt, &values(&r), &reference(&a, &b, 1, m, k, n, dt));
+            }
+        }
+    }
+
     fn matmul_batched_broadcast_and_transposed(dev: Device) {
         let (m, k, n) = (9, 6, 5);
         for dt in FLOATS {

@@ -275,7 +275,7 @@ impl GpuContext {
                 strided: true,
             },
             kernels::reduce_key(ReduceOp::Sum, f, false, self.native_f16),
-            kernels::matmul_key(f, self.native_f16),
+            kernels::matmul_key(f, self.native_f16, true),
         ];
         for op in [BinaryOp::Add, BinaryOp::Multiply] {
             keys.push(KernelKey::Binary {
@@ -302,12 +302,20 @@ impl GpuContext {
         let label = key.to_string();
         let source = kernels::render(key, self.native_f16);
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&label),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
+        let desc = wgpu::ShaderModuleDescriptor {
+            label: Some(&label),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        };
+        let module = if key.trusted() {
+            // SAFETY: trusted kernels guard every buffer index with their own bounds checks
+            // and their loops are bounded by sizes from the info table (KernelKey::trusted).
+            unsafe {
+                self.device
+                    .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+            }
+        } else {
+            self.device.create_shader_module(desc)
+        };
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {

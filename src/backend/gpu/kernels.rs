@@ -48,8 +48,13 @@ pub enum KernelKey {
     },
     /// argmax/argmin of `dtype` along one axis.
     ArgReduce { op: ArgReduceOp, dtype: Dtype },
-    /// Tiled matmul of `dtype` inputs into `out` (f32, or f16 when native).
-    Matmul { dtype: Dtype, out: Dtype },
+    /// Tiled matmul of `dtype` inputs into `out` (f32, or f16 when native); `vec4`: the
+    /// 128x128 kernel over vec4 storage (row-major operands with dims and offsets aligned to 4).
+    Matmul {
+        dtype: Dtype,
+        out: Dtype,
+        vec4: bool,
+    },
     /// MLX's Threefry bits of `width` bytes: uint8 output for width 1, uint32 for 2 and 4, or
     /// (width 4) MLX's uniform [0, 1) sample in a float `out` dtype, in one pass.
     RandomBits { width: u8, out: Dtype },
@@ -131,8 +136,9 @@ impl fmt::Display for KernelKey {
             KernelKey::ArgReduce { op, dtype } => {
                 write!(f, "arg_reduce.{}.{}", op.name(), short(dtype))
             }
-            KernelKey::Matmul { dtype, out } => {
-                write!(f, "matmul_tiled.{}.{}", short(dtype), short(out))
+            KernelKey::Matmul { dtype, out, vec4 } => {
+                let entry = if vec4 { "matmul_vec4" } else { "matmul_tiled" };
+                write!(f, "{entry}.{}.{}", short(dtype), short(out))
             }
             KernelKey::RandomBits { width, out } => {
                 write!(f, "random_bits.w{width}.{}", short(out))
@@ -238,7 +244,8 @@ impl KernelKey {
                 }
             }
             KernelKey::ArgReduce { .. } => "arg_reduce",
-            KernelKey::Matmul { .. } => "matmul_tiled",
+            KernelKey::Matmul { vec4: false, .. } => "matmul_tiled",
+            KernelKey::Matmul { vec4: true, .. } => "matmul_vec4",
             KernelKey::RandomBits { .. } => "random_bits",
             KernelKey::RandomPairs { .. } => "random_pairs",
             KernelKey::ArgSort { .. } => "argsort_rank",
@@ -300,14 +307,50 @@ pub fn reduce_key(op: ReduceOp, input: Dtype, per_thread: bool, native_f16: bool
     }
 }
 
-/// The matmul key for float inputs of `dtype`.
-pub fn matmul_key(dtype: Dtype, native_f16: bool) -> KernelKey {
+/// The matmul key for float inputs of `dtype`; `vec4` asks for the vec4 kernel, which only f32
+/// and native f16 have (see [`matmul_vec4_dtype`]).
+pub fn matmul_key(dtype: Dtype, native_f16: bool, vec4: bool) -> KernelKey {
     let out = if dtype == Dtype::Float16 && native_f16 {
         Dtype::Float16
     } else {
         Dtype::Float32
     };
-    KernelKey::Matmul { dtype, out }
+    KernelKey::Matmul {
+        dtype,
+        out,
+        vec4: vec4 && matmul_vec4_dtype(dtype, native_f16),
+    }
+}
+
+/// True when the vec4 matmul kernel exists for `dtype` (unpacked 16- or 32-bit floats).
+pub fn matmul_vec4_dtype(dtype: Dtype, native_f16: bool) -> bool {
+    dtype == Dtype::Float32 || (dtype == Dtype::Float16 && native_f16)
+}
+
+impl KernelKey {
+    /// True for kernels that check every index they use themselves (elementwise families stop
+    /// at `n` and read inputs through host-validated views; matmul guards every load and store),
+    /// whose modules are created without wgpu's injected bounds and loop checks. Setting
+    /// `WMX_CHECKED_SHADERS=1` keeps the checks everywhere (for debugging and A/B timing).
+    pub fn trusted(&self) -> bool {
+        let family = match self {
+            KernelKey::Unary { .. }
+            | KernelKey::Cast { .. }
+            | KernelKey::Binary { .. }
+            | KernelKey::Where { .. }
+            | KernelKey::Full { .. }
+            | KernelKey::Arange { .. }
+            | KernelKey::Matmul { .. } => true,
+            KernelKey::Window { .. }
+            | KernelKey::Reduce { .. }
+            | KernelKey::ArgReduce { .. }
+            | KernelKey::RandomBits { .. }
+            | KernelKey::RandomPairs { .. }
+            | KernelKey::ArgSort { .. }
+            | KernelKey::Take { .. } => false,
+        };
+        family && std::env::var("WMX_CHECKED_SHADERS").as_deref() != Ok("1")
+    }
 }
 
 /// Every key the GPU backend can request on a device with or without native f16.
@@ -356,7 +399,10 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
             }
         }
         if dtype.is_float() {
-            keys.push(matmul_key(dtype, native_f16));
+            keys.push(matmul_key(dtype, native_f16, false));
+            if matmul_vec4_dtype(dtype, native_f16) {
+                keys.push(matmul_key(dtype, native_f16, true));
+            }
         }
     }
     keys.push(KernelKey::RandomBits {
@@ -431,6 +477,35 @@ fn input_slot(p: &mut String, slot: &str, d: Dtype, native_f16: bool) {
     let _ = writeln!(p, "alias S_{up} = {};", storage_type(d, native_f16));
     let _ = writeln!(p, "alias C_{up} = {};", compute_type(d.domain()));
     let _ = writeln!(p, "fn load_{slot}(i: u32) -> C_{up} {{ return {body}; }}");
+}
+
+/// A float input bound as vec4s of f32 or native f16: `load4_<slot>(q)` reads vec4 `q`,
+/// `load_<slot>(i)` element `i`.
+fn vec4_slot(p: &mut String, slot: &str, d: Dtype, native_f16: bool) {
+    let up = slot.to_uppercase();
+    let _ = writeln!(p, "alias S_{up} = vec4<{}>;", storage_type(d, native_f16));
+    let _ = writeln!(
+        p,
+        "fn load4_{slot}(q: u32) -> vec4<f32> {{ return vec4<f32>({slot}[q]); }}"
+    );
+    let _ = writeln!(
+        p,
+        "fn load_{slot}(i: u32) -> f32 {{ return f32({slot}[i >> 2u][i & 3u]); }}"
+    );
+}
+
+/// The output bound as vec4s of f32 or native f16: `store4_out(q, v)` and `store_out1(i, v)`.
+fn vec4_out(p: &mut String, d: Dtype, native_f16: bool) {
+    let t = storage_type(d, native_f16);
+    let _ = writeln!(p, "alias S_OUT = vec4<{t}>;");
+    let _ = writeln!(
+        p,
+        "fn store4_out(q: u32, v: vec4<f32>) {{ out[q] = vec4<{t}>(v); }}"
+    );
+    let _ = writeln!(
+        p,
+        "fn store_out1(i: u32, v: f32) {{ out[i >> 2u][i & 3u] = {t}(v); }}"
+    );
 }
 
 /// `alias S_OUT`, `alias C_OUT`, `OUT_PER_WORD` and the store helpers for the output.
@@ -524,7 +599,9 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             KernelKey::Reduce { input, acc, .. } => {
                 input == Dtype::Float16 || acc == Dtype::Float16
             }
-            KernelKey::Matmul { dtype, out } => dtype == Dtype::Float16 || out == Dtype::Float16,
+            KernelKey::Matmul { dtype, out, .. } => {
+                dtype == Dtype::Float16 || out == Dtype::Float16
+            }
             KernelKey::RandomBits { out, .. } | KernelKey::RandomPairs { out } => {
                 out == Dtype::Float16
             }
@@ -658,10 +735,24 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             let _ = writeln!(p, "fn worst() -> K {{ return {}; }}", literal(worst, d));
             (ARG_REDUCE, false)
         }
-        KernelKey::Matmul { dtype, out } => {
-            input_slot(&mut p, "in0", dtype, native_f16);
-            input_slot(&mut p, "in1", dtype, native_f16);
-            output_slot(&mut p, out, native_f16);
+        KernelKey::Matmul { dtype, out, vec4 } => {
+            if vec4 {
+                vec4_slot(&mut p, "in0", dtype, native_f16);
+                vec4_slot(&mut p, "in1", dtype, native_f16);
+                vec4_out(&mut p, out, native_f16);
+            } else {
+                input_slot(&mut p, "in0", dtype, native_f16);
+                input_slot(&mut p, "in1", dtype, native_f16);
+                output_slot(&mut p, out, native_f16);
+                // The vec4 entry point shares the module: give it scalar stand-ins.
+                for slot in ["in0", "in1"] {
+                    let _ = writeln!(
+                        p,
+                        "fn load4_{slot}(q: u32) -> vec4<f32> {{ let i = q * 4u; return vec4<f32>(load_{slot}(i), load_{slot}(i + 1u), load_{slot}(i + 2u), load_{slot}(i + 3u)); }}"
+                    );
+                }
+                p.push_str("fn store4_out(q: u32, v: vec4<f32>) { for (var j = 0u; j < 4u; j++) { store_out1(q * 4u + j, v[j]); } }\n");
+            }
             (MATMUL, false)
         }
         KernelKey::RandomBits { out, .. } | KernelKey::RandomPairs { out } => {

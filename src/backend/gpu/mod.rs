@@ -151,9 +151,19 @@ impl Gpu<'_> {
         layout.push(kept.len() as u32);
         layout.extend(kept.iter().map(|&a| in_shape[a] as u32));
         layout.extend(kept.iter().map(|&a| x.strides[a] as i32 as u32));
-        layout.push(axes.len() as u32);
-        layout.extend(axes.iter().map(|&a| in_shape[a] as u32));
-        layout.extend(axes.iter().map(|&a| x.strides[a] as i32 as u32));
+        // Reduced axes as (size, stride) runs, merging neighbours that are contiguous with each
+        // other (a row-major trailing block becomes one run, which the kernel indexes directly).
+        let mut runs: Vec<(i64, i64)> = Vec::new();
+        for &a in axes {
+            let (d, st) = (in_shape[a] as i64, x.strides[a] as i64);
+            match runs.last_mut() {
+                Some(last) if last.1 == d * st => *last = (last.0 * d, st),
+                _ => runs.push((d, st)),
+            }
+        }
+        layout.push(runs.len() as u32);
+        layout.extend(runs.iter().map(|&(d, _)| d as u32));
+        layout.extend(runs.iter().map(|&(_, st)| st as i32 as u32));
         layout.push(x.offset as u32);
         let per_thread = rsize <= 32;
         // A few long rows: first pass reduces chunks into partials, second pass the partials.
@@ -268,10 +278,22 @@ impl Gpu<'_> {
                 ),
             });
         }
-        let key = kernels::matmul_key(a.storage.dtype, self.ctx.native_f16);
+        // The vec4 kernel reads rows of A and B as vec4s and writes C as vec4s.
+        let bn = nd - 2;
+        let aligned = |d: &Data| {
+            d.strides[nd - 1] == 1
+                && d.offset % 4 == 0
+                && d.strides[..nd - 1].iter().all(|&s| s % 4 == 0)
+        };
+        let vec4 = k % 4 == 0 && n % 4 == 0 && aligned(a) && aligned(b);
+        let key = kernels::matmul_key(a.storage.dtype, self.ctx.native_f16, vec4);
+        let tile = if matches!(key, KernelKey::Matmul { vec4: true, .. }) {
+            128
+        } else {
+            64
+        };
         let acc = key.out_dtype();
         let out = self.out(acc, size_of(out_shape))?;
-        let bn = nd - 2;
         let mut info = vec![m as u32, n as u32, k as u32];
         for s in [
             a.strides[nd - 2],
@@ -288,8 +310,8 @@ impl Gpu<'_> {
         info.push(a.offset as u32);
         info.push(b.offset as u32);
         let groups = [
-            (n as u32).div_ceil(64),
-            (m as u32).div_ceil(64),
+            (n as u32).div_ceil(tile),
+            (m as u32).div_ceil(tile),
             batch as u32,
         ];
         self.ctx
