@@ -339,3 +339,41 @@ fn arrays_beyond_the_binding_limit_are_refused() {
     assert!(err.to_string().starts_with("[full]"), "{err}"); // the primitive behind ones
     assert_eq!(mx::synchronize(s).unwrap_err(), err);
 }
+
+device_tests! {
+    fn quad_layout_matches_cpu_for_every_dtype(dev: Device) {
+        // Dense inputs whose length and offsets are multiples of 4 take the GPU's quad (vec4)
+        // kernels; a slice at offset 4 checks the offset path. Results must equal the CPU's.
+        let raw: Vec<f64> = (0..20).map(|i| ((i * 7) % 11) as f64 - 3.0).collect();
+        for dt in Dtype::ALL {
+            let base = make(&raw, &[20], dt);
+            let a = mx::slice(&base, &[4], &[16], &[], dev).unwrap();
+            let b = mx::slice(&base, &[8], &[20], &[], dev).unwrap();
+            let cond = mx::greater(&a, &b, dev).unwrap();
+            let mut outs = vec![
+                mx::maximum(&a, &b, dev).unwrap(),
+                mx::equal(&a, &b, dev).unwrap(),
+                mx::where_(&cond, &a, &b, dev).unwrap(),
+                mx::abs(&a, dev).unwrap(),
+            ];
+            for to in Dtype::ALL {
+                outs.push(mx::astype(&a, to, dev).unwrap());
+            }
+            for (k, out) in outs.iter().enumerate() {
+                let cpu_in = mx::slice(&base, &[4], &[16], &[], Device::cpu()).unwrap();
+                let cpu_b = mx::slice(&base, &[8], &[20], &[], Device::cpu()).unwrap();
+                let want = match k {
+                    0 => mx::maximum(&cpu_in, &cpu_b, Device::cpu()).unwrap(),
+                    1 => mx::equal(&cpu_in, &cpu_b, Device::cpu()).unwrap(),
+                    2 => {
+                        let c = mx::greater(&cpu_in, &cpu_b, Device::cpu()).unwrap();
+                        mx::where_(&c, &cpu_in, &cpu_b, Device::cpu()).unwrap()
+                    }
+                    3 => mx::abs(&cpu_in, Device::cpu()).unwrap(),
+                    _ => mx::astype(&cpu_in, Dtype::ALL[k - 4], Device::cpu()).unwrap(),
+                };
+                assert_eq!(values(out), values(&want), "{dt} output {k} on {dev:?}");
+            }
+        }
+    }
+}

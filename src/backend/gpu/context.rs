@@ -3,7 +3,7 @@
 //! cache, per-stream command batches, uploads, readbacks, and the poller thread that drives
 //! wgpu's callbacks so reads and waits can be awaited.
 
-use super::kernels::{self, KernelKey};
+use super::kernels::{self, KernelKey, Layout};
 use super::pool::{Pool, SharedPool, bucket};
 use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
@@ -272,22 +272,19 @@ impl GpuContext {
             KernelKey::Cast {
                 from: f,
                 to: f,
-                strided: true,
+                layout: Layout::Strided,
             },
             kernels::reduce_key(ReduceOp::Sum, f, false, self.native_f16),
             kernels::matmul_key(f, self.native_f16, true),
         ];
         for op in [BinaryOp::Add, BinaryOp::Multiply] {
-            keys.push(KernelKey::Binary {
-                op,
-                dtype: f,
-                strided: false,
-            });
-            keys.push(KernelKey::Binary {
-                op,
-                dtype: f,
-                strided: true,
-            });
+            for layout in Layout::ALL {
+                keys.push(KernelKey::Binary {
+                    op,
+                    dtype: f,
+                    layout,
+                });
+            }
         }
         for k in keys {
             let _ = self.pipeline(&k);

@@ -17,22 +17,22 @@ pub enum KernelKey {
     Unary {
         op: UnaryOp,
         dtype: Dtype,
-        strided: bool,
+        layout: Layout,
     },
     /// astype (`from == to` is a plain copy).
     Cast {
         from: Dtype,
         to: Dtype,
-        strided: bool,
+        layout: Layout,
     },
     /// `op(a, b)`; output bool for comparisons.
     Binary {
         op: BinaryOp,
         dtype: Dtype,
-        strided: bool,
+        layout: Layout,
     },
     /// where(cond, x, y) with x, y, out of `dtype`.
-    Where { dtype: Dtype, strided: bool },
+    Where { dtype: Dtype, layout: Layout },
     /// Copy of a strided view into a strided window of the output (unpacked `dtype` only).
     Window { dtype: Dtype },
     /// Fill with one value.
@@ -78,42 +78,76 @@ fn short(d: Dtype) -> &'static str {
     }
 }
 
-fn variant(strided: bool) -> &'static str {
-    if strided { "strided" } else { "contig" }
+/// How an elementwise kernel reaches its elements.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// Dense inputs, one output word per invocation.
+    Contig,
+    /// Inputs through shape/stride tables, one output word per invocation.
+    Strided,
+    /// Dense inputs with offsets and length multiples of 4, bound as quads (vec4 of 32-bit or
+    /// native f16 elements, vec2<u32> of packed halves, one u32 of bools/uint8s): one quad of
+    /// four elements per invocation, loaded and stored in one access each.
+    Vec4,
+}
+
+impl Layout {
+    /// Every layout.
+    pub const ALL: [Layout; 3] = [Layout::Contig, Layout::Strided, Layout::Vec4];
+    /// The layout for inputs that are `strided` or dense, and whether the dense case qualifies
+    /// for quads (`n` and every input offset a multiple of 4).
+    pub fn choose(strided: bool, quads: bool) -> Layout {
+        match (strided, quads) {
+            (true, _) => Layout::Strided,
+            (false, true) => Layout::Vec4,
+            (false, false) => Layout::Contig,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Layout::Contig => "contig",
+            Layout::Strided => "strided",
+            Layout::Vec4 => "vec4",
+        }
+    }
+}
+
+fn variant(layout: Layout) -> &'static str {
+    layout.name()
 }
 
 impl fmt::Display for KernelKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            KernelKey::Unary { op, dtype, strided } => {
+            KernelKey::Unary { op, dtype, layout } => {
                 write!(
                     f,
                     "unary_{}.{}.{}",
-                    variant(strided),
+                    variant(layout),
                     op.name(),
                     short(dtype)
                 )
             }
-            KernelKey::Cast { from, to, strided } => {
+            KernelKey::Cast { from, to, layout } => {
                 write!(
                     f,
                     "unary_{}.astype.{}.{}",
-                    variant(strided),
+                    variant(layout),
                     short(from),
                     short(to)
                 )
             }
-            KernelKey::Binary { op, dtype, strided } => {
+            KernelKey::Binary { op, dtype, layout } => {
                 write!(
                     f,
                     "binary_{}.{}.{}",
-                    variant(strided),
+                    variant(layout),
                     op.name(),
                     short(dtype)
                 )
             }
-            KernelKey::Where { dtype, strided } => {
-                write!(f, "ternary_{}.where.{}", variant(strided), short(dtype))
+            KernelKey::Where { dtype, layout } => {
+                write!(f, "ternary_{}.where.{}", variant(layout), short(dtype))
             }
             KernelKey::Window { dtype } => write!(f, "copy_window.{}", short(dtype)),
             KernelKey::Full { dtype } => write!(f, "creation_fill.full.{}", short(dtype)),
@@ -231,9 +265,27 @@ impl KernelKey {
     /// The entry point inside the family file.
     pub fn entry_point(&self) -> &'static str {
         match *self {
-            KernelKey::Unary { .. } | KernelKey::Cast { .. } => "unary",
-            KernelKey::Binary { .. } => "binary",
-            KernelKey::Where { .. } => "ternary",
+            KernelKey::Unary { layout, .. } | KernelKey::Cast { layout, .. } => {
+                if layout == Layout::Vec4 {
+                    "unary_vec4"
+                } else {
+                    "unary"
+                }
+            }
+            KernelKey::Binary { layout, .. } => {
+                if layout == Layout::Vec4 {
+                    "binary_vec4"
+                } else {
+                    "binary"
+                }
+            }
+            KernelKey::Where { layout, .. } => {
+                if layout == Layout::Vec4 {
+                    "ternary_vec4"
+                } else {
+                    "ternary"
+                }
+            }
             KernelKey::Window { .. } => "copy_window",
             KernelKey::Full { .. } | KernelKey::Arange { .. } => "creation_fill",
             KernelKey::Reduce { per_thread, .. } => {
@@ -356,24 +408,24 @@ impl KernelKey {
 /// Every key the GPU backend can request on a device with or without native f16.
 pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
     let mut keys = Vec::new();
-    for strided in [false, true] {
+    for layout in Layout::ALL {
         for &op in UnaryOp::ALL {
             for dtype in Dtype::ALL.into_iter().filter(|d| op.supports(d.domain())) {
-                keys.push(KernelKey::Unary { op, dtype, strided });
+                keys.push(KernelKey::Unary { op, dtype, layout });
             }
         }
         for from in Dtype::ALL {
             for to in Dtype::ALL {
-                keys.push(KernelKey::Cast { from, to, strided });
+                keys.push(KernelKey::Cast { from, to, layout });
             }
         }
         for &op in BinaryOp::ALL {
             for dtype in Dtype::ALL.into_iter().filter(|d| op.supports(d.domain())) {
-                keys.push(KernelKey::Binary { op, dtype, strided });
+                keys.push(KernelKey::Binary { op, dtype, layout });
             }
         }
         for dtype in Dtype::ALL {
-            keys.push(KernelKey::Where { dtype, strided });
+            keys.push(KernelKey::Where { dtype, layout });
         }
     }
     for dtype in Dtype::ALL {
@@ -477,6 +529,12 @@ fn input_slot(p: &mut String, slot: &str, d: Dtype, native_f16: bool) {
     let _ = writeln!(p, "alias S_{up} = {};", storage_type(d, native_f16));
     let _ = writeln!(p, "alias C_{up} = {};", compute_type(d.domain()));
     let _ = writeln!(p, "fn load_{slot}(i: u32) -> C_{up} {{ return {body}; }}");
+    // Quad-layout entry points share the family's module: element-wise stand-ins.
+    let _ = writeln!(
+        p,
+        "fn load4_{slot}(q: u32) -> vec4<C_{up}> {{ let i = q * 4u; \
+         return vec4<C_{up}>(load_{slot}(i), load_{slot}(i + 1u), load_{slot}(i + 2u), load_{slot}(i + 3u)); }}"
+    );
 }
 
 /// A float input bound as vec4s of f32 or native f16: `load4_<slot>(q)` reads vec4 `q`,
@@ -508,28 +566,117 @@ fn vec4_out(p: &mut String, d: Dtype, native_f16: bool) {
     );
 }
 
-/// `alias S_OUT`, `alias C_OUT`, `OUT_PER_WORD` and the store helpers for the output.
-fn output_slot(p: &mut String, d: Dtype, native_f16: bool) {
-    let n = per_word(d, native_f16);
-    let word = match d {
-        Dtype::Float32 | Dtype::Int32 | Dtype::Uint32 => "v[0]".to_string(),
-        Dtype::Float16 if native_f16 => "f16(v[0])".to_string(),
-        Dtype::Float16 => "wmx_f32_to_f16(v[0]) | (wmx_f32_to_f16(v[1]) << 16u)".to_string(),
-        Dtype::Bfloat16 => "wmx_bf16(v[0]) | (wmx_bf16(v[1]) << 16u)".to_string(),
-        Dtype::Uint8 => "(v[0] & 0xffu) | ((v[1] & 0xffu) << 8u) | ((v[2] & 0xffu) << 16u) | (v[3] << 24u)".to_string(),
-        Dtype::Bool => "select(0u, 1u, v[0]) | (select(0u, 1u, v[1]) << 8u) | (select(0u, 1u, v[2]) << 16u) | (select(0u, 1u, v[3]) << 24u)".to_string(),
+/// WGSL expression of the storage word holding the values `{v}[0..per_word]` of dtype `d`
+/// (`v` is an indexable expression: an array or a vector).
+fn word_expr(d: Dtype, native_f16: bool, v: &str) -> String {
+    match d {
+        Dtype::Float32 | Dtype::Int32 | Dtype::Uint32 => format!("{v}[0]"),
+        Dtype::Float16 if native_f16 => format!("f16({v}[0])"),
+        Dtype::Float16 => format!("wmx_f32_to_f16({v}[0]) | (wmx_f32_to_f16({v}[1]) << 16u)"),
+        Dtype::Bfloat16 => format!("wmx_bf16({v}[0]) | (wmx_bf16({v}[1]) << 16u)"),
+        Dtype::Uint8 => format!(
+            "({v}[0] & 0xffu) | (({v}[1] & 0xffu) << 8u) | (({v}[2] & 0xffu) << 16u) | ({v}[3] << 24u)"
+        ),
+        Dtype::Bool => format!(
+            "select(0u, 1u, {v}[0]) | (select(0u, 1u, {v}[1]) << 8u) | (select(0u, 1u, {v}[2]) << 16u) | (select(0u, 1u, {v}[3]) << 24u)"
+        ),
+    }
+}
+
+/// Storage type of one quad (four elements) of `d`: a vec4 of 32-bit or native f16 elements,
+/// a vec2<u32> of packed halves, or one u32 of four bytes.
+fn quad_type(d: Dtype, native_f16: bool) -> String {
+    match per_word(d, native_f16) {
+        1 => format!("vec4<{}>", storage_type(d, native_f16)),
+        2 => "vec2<u32>".into(),
+        _ => "u32".into(),
+    }
+}
+
+/// An elementwise kernel's input slot, element-wise or (`quads`) quad-wise.
+fn elementwise_input(p: &mut String, slot: &str, d: Dtype, native_f16: bool, quads: bool) {
+    if quads {
+        quad_input_slot(p, slot, d, native_f16);
+    } else {
+        input_slot(p, slot, d, native_f16);
+    }
+}
+
+/// An elementwise kernel's output slot, element-wise or (`quads`) quad-wise.
+fn elementwise_output(p: &mut String, d: Dtype, native_f16: bool, quads: bool) {
+    if quads {
+        quad_output_slot(p, d, native_f16);
+    } else {
+        output_slot(p, d, native_f16);
+    }
+}
+
+/// An input bound as quads: `load4_<slot>(q) -> vec4<C_X>` reads quad `q` in one access, and
+/// `load_<slot>(i)` element `i` through it.
+fn quad_input_slot(p: &mut String, slot: &str, d: Dtype, native_f16: bool) {
+    let up = slot.to_uppercase();
+    let c = compute_type(d.domain());
+    let body = match d {
+        Dtype::Float32 | Dtype::Int32 | Dtype::Uint32 => format!("return {slot}[q];"),
+        Dtype::Float16 if native_f16 => format!("return vec4<f32>({slot}[q]);"),
+        Dtype::Float16 => format!(
+            "let w = {slot}[q]; return vec4<f32>(wmx_f16_to_f32(w.x & 0xffffu),              wmx_f16_to_f32(w.x >> 16u), wmx_f16_to_f32(w.y & 0xffffu), wmx_f16_to_f32(w.y >> 16u));"
+        ),
+        Dtype::Bfloat16 => format!(
+            "let w = {slot}[q]; return vec4<f32>(bitcast<f32>(w.x << 16u),              bitcast<f32>(w.x & 0xffff0000u), bitcast<f32>(w.y << 16u), bitcast<f32>(w.y & 0xffff0000u));"
+        ),
+        Dtype::Uint8 => format!(
+            "return (vec4<u32>({slot}[q]) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);"
+        ),
+        Dtype::Bool => format!(
+            "return ((vec4<u32>({slot}[q]) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu)) != vec4<u32>(0u);"
+        ),
     };
-    let _ = writeln!(p, "alias S_OUT = {};", storage_type(d, native_f16));
-    let _ = writeln!(p, "alias C_OUT = {};", compute_type(d.domain()));
+    let _ = writeln!(p, "alias S_{up} = {};", quad_type(d, native_f16));
+    let _ = writeln!(p, "alias C_{up} = {c};");
+    let _ = writeln!(p, "fn load4_{slot}(q: u32) -> vec4<{c}> {{ {body} }}");
+    let _ = writeln!(
+        p,
+        "fn load_{slot}(i: u32) -> C_{up} {{ return load4_{slot}(i >> 2u)[i & 3u]; }}"
+    );
+}
+
+/// The output bound as quads: `store4_out(q, v)` writes quad `q` in one access; `store_out(w, v)`
+/// (word `w`) and, when unpacked, `store_out1(i, v)` write through it.
+fn quad_output_slot(p: &mut String, d: Dtype, native_f16: bool) {
+    let n = per_word(d, native_f16);
+    let c = compute_type(d.domain());
+    let quad = match n {
+        1 if d == Dtype::Float16 => "vec4<f16>(v)".to_string(),
+        1 => "v".to_string(),
+        2 => format!(
+            "vec2<u32>({}, {})",
+            word_expr(d, native_f16, "v.xy"),
+            word_expr(d, native_f16, "v.zw")
+        ),
+        _ => word_expr(d, native_f16, "v"),
+    };
+    let _ = writeln!(p, "alias S_OUT = {};", quad_type(d, native_f16));
+    let _ = writeln!(p, "alias C_OUT = {c};");
     let _ = writeln!(p, "const OUT_PER_WORD: u32 = {n}u;");
     let _ = writeln!(
         p,
-        "fn store_out(w: u32, v: array<C_OUT, OUT_PER_WORD>) {{ out[w] = {word}; }}"
+        "fn store4_out(q: u32, v: vec4<C_OUT>) {{ out[q] = {quad}; }}"
     );
-    if unpacked(d, native_f16) {
-        let one = if d == Dtype::Float16 { "f16(v)" } else { "v" };
-        let _ = writeln!(p, "fn store_out1(i: u32, v: C_OUT) {{ out[i] = {one}; }}");
-    }
+    let word = word_expr(d, native_f16, "v");
+    let store = match n {
+        1 => format!("out[w >> 2u][w & 3u] = {word};"),
+        2 => format!("out[w >> 1u][w & 1u] = {word};"),
+        _ => format!("out[w] = {word};"),
+    };
+    let _ = writeln!(
+        p,
+        "fn store_out(w: u32, v: array<C_OUT, OUT_PER_WORD>) {{ {store} }}"
+    );
+    bf16_packer(p, d);
+}
+
+fn bf16_packer(p: &mut String, d: Dtype) {
     if d == Dtype::Bfloat16 {
         p.push_str(
             "fn wmx_bf16(x: f32) -> u32 {\n    let b = bitcast<u32>(x);\n    \
@@ -537,6 +684,33 @@ fn output_slot(p: &mut String, d: Dtype, native_f16: bool) {
              return (b + 0x7fffu + ((b >> 16u) & 1u)) >> 16u;\n}\n",
         );
     }
+}
+
+/// `alias S_OUT`, `alias C_OUT`, `OUT_PER_WORD` and the store helpers for the output.
+fn output_slot(p: &mut String, d: Dtype, native_f16: bool) {
+    let n = per_word(d, native_f16);
+    let word = word_expr(d, native_f16, "v");
+    let _ = writeln!(p, "alias S_OUT = {};", storage_type(d, native_f16));
+    let _ = writeln!(p, "alias C_OUT = {};", compute_type(d.domain()));
+    let _ = writeln!(p, "const OUT_PER_WORD: u32 = {n}u;");
+    let _ = writeln!(
+        p,
+        "fn store_out(w: u32, v: array<C_OUT, OUT_PER_WORD>) {{ out[w] = {word}; }}"
+    );
+    // Quad-layout entry points share the family's module: a word-wise stand-in.
+    let quad = match n {
+        1 => "for (var j = 0u; j < 4u; j++) { store_out(q * 4u + j, array<C_OUT, 1>(v[j])); }",
+        2 => {
+            "store_out(q * 2u, array<C_OUT, 2>(v.x, v.y)); store_out(q * 2u + 1u, array<C_OUT, 2>(v.z, v.w));"
+        }
+        _ => "store_out(q, array<C_OUT, 4>(v.x, v.y, v.z, v.w));",
+    };
+    let _ = writeln!(p, "fn store4_out(q: u32, v: vec4<C_OUT>) {{ {quad} }}");
+    if unpacked(d, native_f16) {
+        let one = if d == Dtype::Float16 { "f16(v)" } else { "v" };
+        let _ = writeln!(p, "fn store_out1(i: u32, v: C_OUT) {{ out[i] = {one}; }}");
+    }
+    bf16_packer(p, d);
 }
 
 /// WGSL expression converting `x` of domain `from` to domain `to` (astype's rules).
@@ -626,16 +800,18 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
         p.push_str(F16_BITS);
     }
     let (family, needs_index) = match *key {
-        KernelKey::Unary { op, dtype, .. } => {
-            input_slot(&mut p, "in0", dtype, native_f16);
-            output_slot(&mut p, dtype, native_f16);
+        KernelKey::Unary { op, dtype, layout } => {
+            let q = layout == Layout::Vec4;
+            elementwise_input(&mut p, "in0", dtype, native_f16, q);
+            elementwise_output(&mut p, dtype, native_f16, q);
             let e = op.wgsl(dtype.domain()).unwrap_or("x");
             let _ = writeln!(p, "fn op(x: C_IN0) -> C_OUT {{ return {e}; }}");
             (UNARY, true)
         }
-        KernelKey::Cast { from, to, .. } => {
-            input_slot(&mut p, "in0", from, native_f16);
-            output_slot(&mut p, to, native_f16);
+        KernelKey::Cast { from, to, layout } => {
+            let q = layout == Layout::Vec4;
+            elementwise_input(&mut p, "in0", from, native_f16, q);
+            elementwise_output(&mut p, to, native_f16, q);
             let _ = writeln!(
                 p,
                 "fn op(x: C_IN0) -> C_OUT {{ return {}; }}",
@@ -643,19 +819,21 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             );
             (UNARY, true)
         }
-        KernelKey::Binary { op, dtype, .. } => {
-            input_slot(&mut p, "in0", dtype, native_f16);
-            input_slot(&mut p, "in1", dtype, native_f16);
-            output_slot(&mut p, key.out_dtype(), native_f16);
+        KernelKey::Binary { op, dtype, layout } => {
+            let q = layout == Layout::Vec4;
+            elementwise_input(&mut p, "in0", dtype, native_f16, q);
+            elementwise_input(&mut p, "in1", dtype, native_f16, q);
+            elementwise_output(&mut p, key.out_dtype(), native_f16, q);
             let e = op.wgsl(dtype.domain()).unwrap_or("a");
             let _ = writeln!(p, "fn op(a: C_IN0, b: C_IN1) -> C_OUT {{ return {e}; }}");
             (BINARY, true)
         }
-        KernelKey::Where { dtype, .. } => {
-            input_slot(&mut p, "in0", Dtype::Bool, native_f16);
-            input_slot(&mut p, "in1", dtype, native_f16);
-            input_slot(&mut p, "in2", dtype, native_f16);
-            output_slot(&mut p, dtype, native_f16);
+        KernelKey::Where { dtype, layout } => {
+            let q = layout == Layout::Vec4;
+            elementwise_input(&mut p, "in0", Dtype::Bool, native_f16, q);
+            elementwise_input(&mut p, "in1", dtype, native_f16, q);
+            elementwise_input(&mut p, "in2", dtype, native_f16, q);
+            elementwise_output(&mut p, dtype, native_f16, q);
             (TERNARY, true)
         }
         KernelKey::Window { dtype } => {
@@ -744,14 +922,6 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
                 input_slot(&mut p, "in0", dtype, native_f16);
                 input_slot(&mut p, "in1", dtype, native_f16);
                 output_slot(&mut p, out, native_f16);
-                // The vec4 entry point shares the module: give it scalar stand-ins.
-                for slot in ["in0", "in1"] {
-                    let _ = writeln!(
-                        p,
-                        "fn load4_{slot}(q: u32) -> vec4<f32> {{ let i = q * 4u; return vec4<f32>(load_{slot}(i), load_{slot}(i + 1u), load_{slot}(i + 2u), load_{slot}(i + 3u)); }}"
-                    );
-                }
-                p.push_str("fn store4_out(q: u32, v: vec4<f32>) { for (var j = 0u; j < 4u; j++) { store_out1(q * 4u + j, v[j]); } }\n");
             }
             (MATMUL, false)
         }
@@ -795,12 +965,12 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
         }
     };
     if needs_index {
-        if let KernelKey::Unary { strided, .. }
-        | KernelKey::Cast { strided, .. }
-        | KernelKey::Binary { strided, .. }
-        | KernelKey::Where { strided, .. } = *key
+        if let KernelKey::Unary { layout, .. }
+        | KernelKey::Cast { layout, .. }
+        | KernelKey::Binary { layout, .. }
+        | KernelKey::Where { layout, .. } = *key
         {
-            let f = if strided {
+            let f = if layout == Layout::Strided {
                 "wmx_strided_index"
             } else {
                 "wmx_contig_index"

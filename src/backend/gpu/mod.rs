@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::primitive::{ArgReduceOp, Primitive, ReduceOp};
 use crate::shape::{row_major_strides, size_of};
 use context::{GpuBuffer, GpuContext};
-use kernels::{KernelKey, WG, per_word, reduce_key, widen};
+use kernels::{KernelKey, Layout, WG, per_word, reduce_key, widen};
 use std::sync::Arc;
 
 /// Workgroup grid for `groups` workgroups: 1-D while it fits, else 2-D (kernels linearise).
@@ -64,7 +64,7 @@ impl Gpu<'_> {
     /// One elementwise dispatch over `shape` (unary, cast, binary, where, window copies).
     fn elementwise(
         &self,
-        key_of: impl Fn(bool) -> KernelKey,
+        key_of: impl Fn(Layout) -> KernelKey,
         shape: &[i32],
         inputs: &[&Data],
         out_dtype: Dtype,
@@ -73,6 +73,8 @@ impl Gpu<'_> {
         self.check_index_range(n)?;
         let out = self.out(out_dtype, n)?;
         let strided = !inputs.iter().all(|d| d.is_contiguous(shape));
+        let quads = n % 4 == 0 && inputs.iter().all(|d| d.offset % 4 == 0);
+        let layout = Layout::choose(strided, quads);
         let mut info = vec![n as u32];
         if strided {
             info.push(shape.len() as u32);
@@ -85,8 +87,12 @@ impl Gpu<'_> {
             info.push(0);
             info.extend(inputs.iter().map(|d| d.offset as u32));
         }
-        let key = key_of(strided);
-        let words = n.div_ceil(per_word(out_dtype, self.ctx.native_f16) as usize) as u64;
+        let key = key_of(layout);
+        let words = if layout == Layout::Vec4 {
+            (n / 4) as u64
+        } else {
+            n.div_ceil(per_word(out_dtype, self.ctx.native_f16) as usize) as u64
+        };
         let mut bufs: Vec<&Arc<GpuBuffer>> =
             inputs.iter().map(|d| buf(d)).collect::<Result<_>>()?;
         bufs.push(&out);
@@ -102,7 +108,7 @@ impl Gpu<'_> {
 
     fn cast(&self, shape: &[i32], x: &Data, from: Dtype, to: Dtype) -> Result<Data> {
         self.elementwise(
-            |strided| KernelKey::Cast { from, to, strided },
+            |layout| KernelKey::Cast { from, to, layout },
             shape,
             &[x],
             to,
@@ -491,10 +497,10 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
         Primitive::Unary(op) => {
             let d = &input(0)?.1;
             g.elementwise(
-                |strided| KernelKey::Unary {
+                |layout| KernelKey::Unary {
                     op: *op,
                     dtype: dt,
-                    strided,
+                    layout,
                 },
                 shape,
                 &[d],
@@ -505,10 +511,10 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
             let (a, b) = (&input(0)?.1, &input(1)?.1);
             let in_dt = a.storage.dtype;
             g.elementwise(
-                |strided| KernelKey::Binary {
+                |layout| KernelKey::Binary {
                     op: *op,
                     dtype: in_dt,
-                    strided,
+                    layout,
                 },
                 shape,
                 &[a, b],
@@ -518,7 +524,7 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
         Primitive::Where => {
             let (c, x, y) = (&input(0)?.1, &input(1)?.1, &input(2)?.1);
             g.elementwise(
-                |strided| KernelKey::Where { dtype: dt, strided },
+                |layout| KernelKey::Where { dtype: dt, layout },
                 shape,
                 &[c, x, y],
                 dt,
