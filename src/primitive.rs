@@ -408,6 +408,8 @@ pub(crate) enum Primitive {
     Take { axis: usize },
     /// A dense row-major copy.
     Copy,
+    /// Softmax over the last axis (float input and output of one dtype).
+    Softmax,
 }
 
 impl Primitive {
@@ -433,6 +435,7 @@ impl Primitive {
             Primitive::ArgSort => "argsort",
             Primitive::Take { .. } => "take",
             Primitive::Copy => "copy",
+            Primitive::Softmax => "softmax",
         }
     }
 }

@@ -69,6 +69,10 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
             let (s, d) = input(0)?;
             argsort(host_of(d)?, s, d)?
         }
+        Primitive::Softmax => {
+            let (s, d) = input(0)?;
+            reduce::softmax_rows(s, d, dt)?
+        }
         Primitive::Take { axis } => {
             let ((sa, a), (si, i)) = (input(0)?, input(1)?);
             take(

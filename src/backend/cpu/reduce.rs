@@ -175,3 +175,28 @@ pub(crate) fn arg_reduce(op: ArgReduceOp, shape: &[i32], x: &Data, axis: usize) 
     };
     Ok(HostVec::U32(r))
 }
+
+/// Softmax over the last axis of `x` (float), computed in f32 per row in parallel: max, then
+/// `exp(x - max)` and its sum, then a scale by the reciprocal.
+pub(crate) fn softmax_rows(shape: &[i32], x: &Data, dt: Dtype) -> Result<HostVec> {
+    let v = as_f32(host(x)?, shape, &x.strides, x.offset);
+    let len = shape.last().copied().unwrap_or(1).max(1) as usize;
+    let mut out = vec![0f32; v.len()];
+    out.par_chunks_mut(len)
+        .zip(v.par_chunks(len))
+        .for_each(|(o, row)| {
+            let m = row.iter().fold(f32::NEG_INFINITY, |m, &a| {
+                if a.is_nan() || m.is_nan() {
+                    f32::NAN
+                } else {
+                    m.max(a)
+                }
+            });
+            for (y, &a) in o.iter_mut().zip(row) {
+                *y = (a - m).exp();
+            }
+            let inv = 1.0 / sum_f32(o);
+            o.iter_mut().for_each(|y| *y *= inv);
+        });
+    Ok(from_f32(dt, out))
+}

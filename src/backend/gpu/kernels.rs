@@ -64,6 +64,8 @@ pub enum KernelKey {
     ArgSort { dtype: Dtype },
     /// Take along an axis (gather) of `dtype`.
     Take { dtype: Dtype },
+    /// Softmax over the last axis of dense rows of `dtype` into an unpacked `out`.
+    Softmax { dtype: Dtype, out: Dtype },
 }
 
 fn short(d: Dtype) -> &'static str {
@@ -180,6 +182,9 @@ impl fmt::Display for KernelKey {
             KernelKey::RandomPairs { out } => write!(f, "random_pairs.{}", short(out)),
             KernelKey::ArgSort { dtype } => write!(f, "argsort_rank.{}", short(dtype)),
             KernelKey::Take { dtype } => write!(f, "gather_take.{}", short(dtype)),
+            KernelKey::Softmax { dtype, out } => {
+                write!(f, "softmax_rows.{}.{}", short(dtype), short(out))
+            }
         }
     }
 }
@@ -197,6 +202,7 @@ const RANDOM: &str = include_str!("../../../shaders/random.wgsl");
 const THREEFRY: &str = include_str!("../../../shaders/threefry.wgsl");
 const RANDOM_PAIRS: &str = include_str!("../../../shaders/random_pairs.wgsl");
 const SORT: &str = include_str!("../../../shaders/sort.wgsl");
+const SOFTMAX: &str = include_str!("../../../shaders/softmax.wgsl");
 const GATHER: &str = include_str!("../../../shaders/gather.wgsl");
 
 /// Packed f16 without `pack2x16float`: that builtin needs a downlevel capability (f16 in f32)
@@ -302,6 +308,7 @@ impl KernelKey {
             KernelKey::RandomPairs { .. } => "random_pairs",
             KernelKey::ArgSort { .. } => "argsort_rank",
             KernelKey::Take { .. } => "gather_take",
+            KernelKey::Softmax { .. } => "softmax_rows",
         }
     }
 
@@ -327,6 +334,7 @@ impl KernelKey {
             KernelKey::RandomPairs { out } => out,
             KernelKey::ArgSort { .. } => Dtype::Uint32,
             KernelKey::Take { dtype } => dtype,
+            KernelKey::Softmax { out, .. } => out,
         }
     }
 }
@@ -399,9 +407,18 @@ impl KernelKey {
             | KernelKey::RandomBits { .. }
             | KernelKey::RandomPairs { .. }
             | KernelKey::ArgSort { .. }
-            | KernelKey::Take { .. } => false,
+            | KernelKey::Take { .. }
+            | KernelKey::Softmax { .. } => false,
         };
         family && std::env::var("WMX_CHECKED_SHADERS").as_deref() != Ok("1")
+    }
+}
+
+/// The softmax key for rows of float `dtype` (output widened when packed).
+pub fn softmax_key(dtype: Dtype, native_f16: bool) -> KernelKey {
+    KernelKey::Softmax {
+        dtype,
+        out: widen(dtype, native_f16),
     }
 }
 
@@ -479,6 +496,9 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
     for dtype in Dtype::ALL {
         keys.push(KernelKey::ArgSort { dtype });
         keys.push(KernelKey::Take { dtype });
+        if dtype.is_float() {
+            keys.push(softmax_key(dtype, native_f16));
+        }
     }
     keys
 }
@@ -780,6 +800,7 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
                 out == Dtype::Float16
             }
             KernelKey::ArgSort { dtype } | KernelKey::Take { dtype } => dtype == Dtype::Float16,
+            KernelKey::Softmax { dtype, out } => dtype == Dtype::Float16 || out == Dtype::Float16,
         };
     if uses_f16 {
         p.push_str("enable f16;\n");
@@ -962,6 +983,11 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             input_slot(&mut p, "in0", dtype, native_f16);
             output_slot(&mut p, dtype, native_f16);
             (GATHER, true)
+        }
+        KernelKey::Softmax { dtype, out } => {
+            input_slot(&mut p, "in0", dtype, native_f16);
+            output_slot(&mut p, out, native_f16);
+            (SOFTMAX, false)
         }
     };
     if needs_index {

@@ -566,6 +566,28 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
             )?;
             Ok(g.data(out, Dtype::Uint32, shape))
         }
+        Primitive::Softmax => {
+            let (s, d) = input(0)?;
+            let dense = g.dense_from_start(s, d)?;
+            g.check_index_range(n)?;
+            let key = kernels::softmax_key(dt, g.ctx.native_f16);
+            let acc = key.out_dtype();
+            let out = g.out(acc, n)?;
+            let len = shape.last().copied().unwrap_or(1).max(1) as u32;
+            let rows = n as u32 / len;
+            g.ctx.dispatch(
+                g.stream,
+                &key,
+                &[buf(&dense)?, &out],
+                &[rows, len],
+                grid(rows as u64, g.max_groups()),
+            )?;
+            let result = g.data(out, acc, shape);
+            if acc != dt {
+                return g.cast(shape, &result, acc, dt);
+            }
+            Ok(result)
+        }
         Primitive::Take { axis } => {
             let ((sa, a), (si, i)) = (input(0)?, input(1)?);
             let idx = g.dense_from_start(si, i)?;
