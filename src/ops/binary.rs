@@ -79,8 +79,9 @@ impl<'a> From<&'a Array> for Operand<'a> {
         Operand::Borrowed(a)
     }
 }
-impl<'a, 'b: 'a> From<&'a &'b Array> for Operand<'a> {
-    fn from(a: &'a &'b Array) -> Self {
+/// `&&Array`, `&Arc<Array>`, `&Box<Array>`...: the deref coercion a `&Array` parameter gave.
+impl<'a, T: std::ops::Deref<Target = Array>> From<&'a T> for Operand<'a> {
+    fn from(a: &'a T) -> Self {
         Operand::Borrowed(a)
     }
 }
