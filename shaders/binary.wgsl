@@ -45,6 +45,68 @@ fn wmx_upow(a: u32, b: u32) -> u32 {
     return r;
 }
 
+// Python's // on integers: rounds toward -inf; x // 0 is 0 and MIN // -1 wraps (WGSL's / gives
+// x for both, so they are handled first).
+fn wmx_floor_divide_i(a: i32, b: i32) -> i32 {
+    if (b == 0) { return 0; }
+    if (b == -1) { return 0 - a; }
+    let q = a / b;
+    return select(q, q - 1, q * b != a && ((a < 0) != (b < 0)));
+}
+
+// Python's % on integers: the divisor's sign; x % 0 is x.
+fn wmx_remainder_i(a: i32, b: i32) -> i32 {
+    if (b == 0) { return a; }
+    if (b == -1) { return 0; }
+    let r = a % b;
+    return select(r, r + b, r != 0 && ((r < 0) != (b < 0)));
+}
+
+// Exact fmod (C's): WGSL's float % is a - b * trunc(a / b), which loses the low bits when a / b
+// is large. Subtracts b scaled by powers of two; each subtraction is exact (Sterbenz).
+fn wmx_fmod(a: f32, b: f32) -> f32 {
+    let inf = bitcast<f32>(0x7f800000u);
+    let y = abs(b);
+    var x = abs(a);
+    if (wmx_isnan(a) || wmx_isnan(b) || x == inf || y == 0.0) { return wmx_nan(); }
+    if (y == inf) { return a; }
+    let ey = frexp(y).exp;
+    for (var i = 0; i < 300 && x >= y; i = i + 1) {
+        var ys = ldexp(y, frexp(x).exp - ey);
+        if (ys > x) { ys = ys * 0.5; }
+        x = x - ys;
+    }
+    return bitcast<f32>(bitcast<u32>(x) | (bitcast<u32>(a) & 0x80000000u));
+}
+
+// Python's % on floats: fmod moved into the divisor's sign.
+fn wmx_remainder_f(a: f32, b: f32) -> f32 {
+    let r = wmx_fmod(a, b);
+    return select(r, r + b, r != 0.0 && ((r < 0.0) != (b < 0.0)));
+}
+
+// log(e^a + e^b) = max + log1p(e^-|a - b|), with infinities and NaN first.
+fn wmx_logaddexp(a: f32, b: f32) -> f32 {
+    if (wmx_isnan(a) || wmx_isnan(b)) { return wmx_nan(); }
+    let m = max(a, b);
+    if ((bitcast<u32>(m) & 0x7fffffffu) == 0x7f800000u) { return m; }
+    let t = exp(-abs(a - b));
+    let u = 1.0 + t;
+    // log1p(t) for t in [0, 1]: log(u) corrected by the rounding of u.
+    var l = t;
+    if (u != 1.0) { l = log(u) * t / (u - 1.0); }
+    return m + l;
+}
+
+// atan2 with IEEE signed zeros (GPU atan2 leaves y = x = 0 undefined).
+fn wmx_atan2(a: f32, b: f32) -> f32 {
+    if (a == 0.0 && b == 0.0) {
+        let r = select(0.0, 3.14159265358979323846, (bitcast<u32>(b) & 0x80000000u) != 0u);
+        return bitcast<f32>(bitcast<u32>(r) | (bitcast<u32>(a) & 0x80000000u));
+    }
+    return atan2(a, b);
+}
+
 fn value_at(i: u32) -> C_OUT { return op(load_in0(wmx_index(i, 0u)), load_in1(wmx_index(i, 1u))); }
 
 @compute @workgroup_size(WG)

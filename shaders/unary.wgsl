@@ -39,7 +39,109 @@ fn wmx_log(v: f32) -> f32 {
 fn wmx_log1p(x: f32) -> f32 {
     let u = 1.0 + x;
     if (u == 1.0) { return x; }
+    if (bitcast<u32>(u) == 0x7f800000u) { return u; }
     return wmx_log(u) * x / (u - 1.0);
+}
+
+// e^x - 1 without cancellation for small x (Kahan's trick, using the accurate wmx_log).
+fn wmx_expm1(x: f32) -> f32 {
+    let u = exp(x);
+    if (u == 1.0) { return x; }
+    let um1 = u - 1.0;
+    if (um1 == -1.0) { return -1.0; }
+    if (bitcast<u32>(u) == 0x7f800000u) { return u; }
+    return um1 * x / wmx_log(u);
+}
+
+// log2 as exponent + log of a mantissa in [sqrt(1/2), sqrt(2)): exact at powers of two.
+fn wmx_log2(v: f32) -> f32 {
+    if (wmx_isnan(v) || v <= 0.0 || bitcast<u32>(v) == 0x7f800000u) { return wmx_log(v); }
+    var b = bitcast<u32>(v);
+    var e = 0;
+    if (b < 0x00800000u) { b = bitcast<u32>(v * 8388608.0); e = -23; }
+    e = e + i32(b >> 23u) - 127;
+    var m = bitcast<f32>((b & 0x007fffffu) | 0x3f800000u);
+    if (m > 1.41421356237) { m = m * 0.5; e = e + 1; }
+    return f32(e) + wmx_log(m) * 1.44269504088896340736;
+}
+
+// The sign bit of s on the magnitude of r (keeps -0, as MLX's odd functions do).
+fn wmx_copysign(r: f32, s: f32) -> f32 {
+    return bitcast<f32>((bitcast<u32>(r) & 0x7fffffffu) | (bitcast<u32>(s) & 0x80000000u));
+}
+
+// atan within ~2 ulp (Cephes' atanf): GPU atan/asin/acos can be 1e-4 off (lavapipe) and lose -0.
+fn wmx_atan(x: f32) -> f32 {
+    let a = abs(x);
+    var y = 0.0;
+    var t = a;
+    if (a > 2.414213562373095) {
+        y = 1.5707963267948966;
+        t = -1.0 / a;
+    } else if (a > 0.4142135623730950) {
+        y = 0.7853981633974483;
+        t = (a - 1.0) / (a + 1.0);
+    }
+    let z = t * t;
+    let p = (((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z
+        - 3.33329491539e-1) * z * t + t;
+    return wmx_copysign(y + p, x);
+}
+
+// asin(x) = atan(x / sqrt((1 - x)(1 + x))): pi/2 at 1, NaN beyond.
+fn wmx_asin(x: f32) -> f32 {
+    if (abs(x) == 1.0) { return wmx_copysign(1.5707963267948966, x); }
+    return wmx_atan(x / sqrt((1.0 - x) * (1.0 + x)));
+}
+
+// acos(x) = 2 atan(sqrt((1 - x) / (1 + x))).
+fn wmx_acos(x: f32) -> f32 {
+    if (x == -1.0) { return 3.14159265358979323846; }
+    return 2.0 * wmx_atan(sqrt((1.0 - x) / (1.0 + x)));
+}
+
+// sinh: expm1 below 1 (no cancellation), else e^(a/2) squared, finite up to f32's max.
+fn wmx_sinh(x: f32) -> f32 {
+    let a = abs(x);
+    var r: f32;
+    if (a < 1.0) {
+        let t = wmx_expm1(a);
+        r = 0.5 * (t + t / (t + 1.0));
+    } else {
+        let e = exp(0.5 * a);
+        r = (0.5 * e) * e - (0.5 / e) / e;
+    }
+    return wmx_copysign(r, x);
+}
+
+fn wmx_cosh(x: f32) -> f32 {
+    let e = exp(0.5 * abs(x));
+    return (0.5 * e) * e + (0.5 / e) / e;
+}
+
+// asinh(|x|) = log1p(a + a^2 / (1 + sqrt(1 + a^2))); log(2a) where a^2 would overflow.
+fn wmx_asinh(x: f32) -> f32 {
+    let a = abs(x);
+    var r: f32;
+    if (a > 1e10) {
+        r = wmx_log(a) + 0.69314718055994530942;
+    } else {
+        r = wmx_log1p(a + a * a / (1.0 + sqrt(1.0 + a * a)));
+    }
+    return wmx_copysign(r, x);
+}
+
+// acosh(x) = log1p(t + sqrt(2t + t^2)) with t = x - 1; log(2x) where x^2 would overflow.
+fn wmx_acosh(x: f32) -> f32 {
+    if (wmx_isnan(x) || x < 1.0) { return wmx_nan(); }
+    if (x > 1e10) { return wmx_log(x) + 0.69314718055994530942; }
+    let t = x - 1.0;
+    return wmx_log1p(t + sqrt(2.0 * t + t * t));
+}
+
+// atanh(x) = log1p(2x / (1 - x)) / 2: no cancellation near 0.
+fn wmx_atanh(x: f32) -> f32 {
+    return 0.5 * wmx_log1p(2.0 * x / (1.0 - x));
 }
 
 // MLX's single-precision erfinv (Giles): log, then an fma polynomial in it.

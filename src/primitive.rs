@@ -88,7 +88,55 @@ unary_table! {
     Log1p "log1p" f: (|x: f32| x.ln_1p(), "wmx_log1p(x)");
     Erf "erf" f: (erf_f32, "wmx_erf(x)");
     Erfinv "erfinv" f: (erfinv_f32, "wmx_erfinv(x)");
+    Expm1 "expm1" f: (|x: f32| x.exp_m1(), "wmx_expm1(x)");
+    Log2 "log2" f: (|x: f32| x.log2(), "wmx_log2(x)");
+    Log10 "log10" f: (|x: f32| x.log10(), "wmx_log(x) * 0.43429448190325182765");
+    Tan "tan" f: (|x: f32| x.tan(), "tan(x)");
+    ArcSin "arcsin" f: (|x: f32| x.asin(), "wmx_asin(x)");
+    ArcCos "arccos" f: (|x: f32| x.acos(), "wmx_acos(x)");
+    ArcTan "arctan" f: (|x: f32| x.atan(), "wmx_atan(x)");
+    Sinh "sinh" f: (|x: f32| x.sinh(), "wmx_sinh(x)");
+    Cosh "cosh" f: (|x: f32| x.cosh(), "wmx_cosh(x)");
+    ArcSinh "arcsinh" f: (asinh_f32, "wmx_asinh(x)");
+    ArcCosh "arccosh" f: (acosh_f32, "wmx_acosh(x)");
+    ArcTanh "arctanh" f: (|x: f32| x.atanh(), "wmx_atanh(x)");
+    Degrees "degrees" f: (|x: f32| x * DEGREES_PER_RADIAN, "x * 57.295779513082320877");
+    Radians "radians" f: (|x: f32| x * RADIANS_PER_DEGREE, "x * 0.017453292519943295769");
+    Round "round" f: (|x: f32| x.round_ties_even(), "round(x)") i: (|x| x, "x") u: (|x| x, "x") b: (|x| x, "x");
+    Trunc "trunc" f: (|x: f32| x.trunc(), "trunc(x)") i: (|x| x, "x") u: (|x| x, "x") b: (|x| x, "x");
+    BitwiseInvert "bitwise_invert" i: (|x: i32| !x, "~x") u: (|x: u32| !x, "~x") b: (|x: bool| !x, "!x");
 }
+
+/// Above this, `x * x` would overflow in asinh/acosh, which then use `log(2x)`.
+const HUGE: f32 = 1e10;
+
+/// `asinh(|x|) = log1p(a + a^2 / (1 + sqrt(1 + a^2)))`, `log(2a)` for huge `a` (Rust's `asinh`
+/// overflows to inf above ~1.7e38 where MLX stays finite).
+fn asinh_f32(x: f32) -> f32 {
+    let a = x.abs();
+    let r = if a > HUGE {
+        a.ln() + std::f32::consts::LN_2
+    } else {
+        (a + a * a / (1.0 + (1.0 + a * a).sqrt())).ln_1p()
+    };
+    r.copysign(x)
+}
+
+/// `acosh(x) = log1p(t + sqrt(2t + t^2))` with `t = x - 1`, `log(2x)` for huge `x`.
+fn acosh_f32(x: f32) -> f32 {
+    if x.is_nan() || x < 1.0 {
+        return f32::NAN;
+    }
+    if x > HUGE {
+        return x.ln() + std::f32::consts::LN_2;
+    }
+    let t = x - 1.0;
+    (t + (2.0 * t + t * t).sqrt()).ln_1p()
+}
+
+/// `180 / pi` and `pi / 180` rounded to f32: MLX multiplies by the f32 constant.
+const DEGREES_PER_RADIAN: f32 = (180.0 / std::f64::consts::PI) as f32;
+const RADIANS_PER_DEGREE: f32 = (std::f64::consts::PI / 180.0) as f32;
 
 /// MLX's single-precision erfinv (Giles): `logf`, then an fma polynomial. On the CPU `f32::ln` is
 /// the platform's `logf` (glibc on Linux, as in MLX's Linux build), so results match MLX's bits.
@@ -254,9 +302,87 @@ binary_table! {
     GreaterEqual "greater_equal" true f: (|a, _| a, "a >= b") i: (|a, _| a, "a >= b") u: (|a, _| a, "a >= b") b: (|a, _| a, "u32(a) >= u32(b)");
     LogicalAnd "logical_and" false b: (|a, b| a & b, "a && b");
     LogicalOr "logical_or" false b: (|a, b| a | b, "a || b");
+    LogicalXor "logical_xor" false b: (|a, b| a != b, "a != b");
+    FloorDivide "floor_divide" false f: (|a: f32, b: f32| (a / b).floor(), "floor(a / b)") i: (floor_divide_i32, "wmx_floor_divide_i(a, b)")
+        u: (|a: u32, b: u32| a.checked_div(b).unwrap_or(0), "select(a / b, 0u, b == 0u)") b: (|a, b| a & b, "a && b");
+    Remainder "remainder" false f: (remainder_f32, "wmx_remainder_f(a, b)") i: (remainder_i32, "wmx_remainder_i(a, b)")
+        u: (|a: u32, b: u32| a.checked_rem(b).unwrap_or(a), "select(a % b, a, b == 0u)") b: (|a: bool, b: bool| a & !b, "a && !b");
+    LogAddExp "logaddexp" false f: (logaddexp_f32, "wmx_logaddexp(a, b)");
+    ArcTan2 "arctan2" false f: (|a: f32, b: f32| a.atan2(b), "wmx_atan2(a, b)");
+    BitwiseAnd "bitwise_and" false i: (|a: i32, b| a & b, "a & b") u: (|a: u32, b| a & b, "a & b") b: (|a, b| a & b, "a && b");
+    BitwiseOr "bitwise_or" false i: (|a: i32, b| a | b, "a | b") u: (|a: u32, b| a | b, "a | b") b: (|a, b| a | b, "a || b");
+    BitwiseXor "bitwise_xor" false i: (|a: i32, b| a ^ b, "a ^ b") u: (|a: u32, b| a ^ b, "a ^ b") b: (|a, b| a != b, "a != b");
+    // Shift counts are taken modulo 32 (what MLX's CPU gives for counts >= 32 or negative).
+    LeftShift "left_shift" false i: (|a: i32, b: i32| a.wrapping_shl(b as u32), "a << (bitcast<u32>(b) & 31u)")
+        u: (|a: u32, b: u32| a.wrapping_shl(b), "a << (b & 31u)");
+    RightShift "right_shift" false i: (|a: i32, b: i32| a.wrapping_shr(b as u32), "a >> (bitcast<u32>(b) & 31u)")
+        u: (|a: u32, b: u32| a.wrapping_shr(b), "a >> (b & 31u)");
+}
+
+/// Python's `//` on integers: rounds toward -inf; `x // 0` is 0 (MLX's CPU result) and
+/// `i32::MIN // -1` wraps.
+fn floor_divide_i32(a: i32, b: i32) -> i32 {
+    if b == 0 {
+        return 0;
+    }
+    let q = a.wrapping_div(b);
+    if q.wrapping_mul(b) != a && ((a < 0) != (b < 0)) {
+        q - 1
+    } else {
+        q
+    }
+}
+
+/// Python's `%` on integers: the sign of the divisor; `x % 0` is `x` (MLX's CPU result).
+fn remainder_i32(a: i32, b: i32) -> i32 {
+    if b == 0 {
+        return a;
+    }
+    let r = a.wrapping_rem(b);
+    if r != 0 && ((r < 0) != (b < 0)) {
+        r + b
+    } else {
+        r
+    }
+}
+
+/// Python's `%` on floats: `fmod`, moved into the divisor's sign (so `-5 % inf` is `inf`, as in
+/// MLX and NumPy); a zero result keeps the dividend's sign.
+fn remainder_f32(a: f32, b: f32) -> f32 {
+    let r = a % b;
+    if r != 0.0 && ((r < 0.0) != (b < 0.0)) {
+        r + b
+    } else {
+        r
+    }
+}
+
+/// `log(e^a + e^b)` without overflow: the larger plus `log1p(e^-|a - b|)`.
+fn logaddexp_f32(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        return f32::NAN;
+    }
+    let m = a.max(b);
+    if m.is_infinite() {
+        return m;
+    }
+    m + (-(a - b).abs()).exp().ln_1p()
 }
 
 impl BinaryOp {
+    /// Float-only ops compute integer and bool inputs as float32 (MLX's rule, as `divide`).
+    pub fn float_only(self) -> bool {
+        self.supports(Domain::Float)
+            && !self.supports(Domain::Int)
+            && !self.supports(Domain::Uint)
+            && !self.supports(Domain::Bool)
+    }
+
+    /// Ops of integers and booleans only (bitwise ops and shifts).
+    pub fn bitwise(self) -> bool {
+        !self.supports(Domain::Float) && self.supports(Domain::Int)
+    }
+
     /// CPU comparison for ops with a bool output (`outputs_bool`).
     pub fn compare<T: PartialOrd>(self, a: T, b: T) -> bool {
         match self {
@@ -275,7 +401,17 @@ impl BinaryOp {
             | BinaryOp::Divide
             | BinaryOp::Power
             | BinaryOp::Maximum
-            | BinaryOp::Minimum => false,
+            | BinaryOp::Minimum
+            | BinaryOp::LogicalXor
+            | BinaryOp::FloorDivide
+            | BinaryOp::Remainder
+            | BinaryOp::LogAddExp
+            | BinaryOp::ArcTan2
+            | BinaryOp::BitwiseAnd
+            | BinaryOp::BitwiseOr
+            | BinaryOp::BitwiseXor
+            | BinaryOp::LeftShift
+            | BinaryOp::RightShift => false,
         }
     }
 }

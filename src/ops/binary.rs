@@ -1,41 +1,195 @@
 //! Binary elementwise ops with NumPy broadcasting and MLX promotion (one function per entry of
-//! `primitive::BinaryOp`), plus `where_` and `clip`.
+//! `primitive::BinaryOp`), `where_` and `clip`, the composites built on them (`divmod`, `isclose`,
+//! `allclose`, `array_equal`), and [`Operand`]: Rust scalars as weakly typed operands.
 
 use super::{OpResult, broadcast_view, cast_to, node};
 use crate::array::Array;
 use crate::dtype::{Dtype, promote_types};
-use crate::error::dtype_err;
+use crate::error::{Result, dtype_err, value_err};
 use crate::primitive::{BinaryOp, Primitive};
 use crate::shape::broadcast_shapes;
-use crate::stream::StreamOrDevice;
+use crate::stream::{Stream, StreamOrDevice};
 
-/// Builds a binary node: promote, check the domain, broadcast.
-pub(crate) fn binary_op(
+/// A Rust scalar given as an operand. Like a Python scalar in MLX it is *weakly typed*: it takes
+/// the dtype of the array it meets when that dtype can hold its kind (`f16 + 2.0` stays float16,
+/// `uint8 + 3` stays uint8, `int32 + 2.5` becomes float32, a bool scalar never changes the dtype).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum Scalar {
+    /// A bool.
+    Bool(bool),
+    /// An integer (any Rust integer type).
+    Int(i64),
+    /// A float (f32 or f64).
+    Float(f64),
+}
+
+impl Scalar {
+    /// The dtype of the scalar on its own (MLX: bool, int32, float32).
+    fn own_dtype(self) -> Dtype {
+        match self {
+            Scalar::Bool(_) => Dtype::Bool,
+            Scalar::Int(_) => Dtype::Int32,
+            Scalar::Float(_) => Dtype::Float32,
+        }
+    }
+
+    /// The dtype the scalar takes next to arrays that promote to `d`.
+    fn weak_dtype(self, d: Dtype) -> Dtype {
+        match self {
+            Scalar::Bool(_) => d,
+            Scalar::Int(_) if d == Dtype::Bool => Dtype::Int32,
+            Scalar::Int(_) => d,
+            Scalar::Float(_) if d.is_float() => d,
+            Scalar::Float(_) => Dtype::Float32,
+        }
+    }
+
+    fn value(self) -> f64 {
+        match self {
+            Scalar::Bool(b) => b as u8 as f64,
+            Scalar::Int(i) => i as f64,
+            Scalar::Float(f) => f,
+        }
+    }
+}
+
+/// An operand of a binary op: an array (borrowed or owned) or a weakly typed [`Scalar`]. Every
+/// binary op takes `impl Into<Operand>`, so `&a`, `a`, `2.0`, `3u8` or `true` all work.
+///
+/// ```
+/// use wmx::{Array, Dtype};
+/// let a = wmx::astype(&Array::from_slice(&[1.0f32, 2.0], &[2]), Dtype::Float16, None).unwrap();
+/// let r = wmx::add(&a, 2.0, None).unwrap();
+/// assert_eq!(r.dtype(), Dtype::Float16);
+/// let i = Array::from_slice(&[1i32], &[1]);
+/// assert_eq!(wmx::multiply(&i, 2.5, None).unwrap().to_vec::<f32>().unwrap(), vec![2.5]);
+/// ```
+#[derive(Clone)]
+pub enum Operand<'a> {
+    /// A borrowed array.
+    Borrowed(&'a Array),
+    /// An owned array.
+    Owned(Array),
+    /// A weakly typed scalar.
+    Scalar(Scalar),
+}
+
+impl<'a> From<&'a Array> for Operand<'a> {
+    fn from(a: &'a Array) -> Self {
+        Operand::Borrowed(a)
+    }
+}
+/// `&&Array`, `&Arc<Array>`, `&Box<Array>`...: the deref coercion a `&Array` parameter gave.
+impl<'a, T: std::ops::Deref<Target = Array>> From<&'a T> for Operand<'a> {
+    fn from(a: &'a T) -> Self {
+        Operand::Borrowed(a)
+    }
+}
+impl From<Array> for Operand<'_> {
+    fn from(a: Array) -> Self {
+        Operand::Owned(a)
+    }
+}
+impl From<Scalar> for Operand<'_> {
+    fn from(v: Scalar) -> Self {
+        Operand::Scalar(v)
+    }
+}
+macro_rules! scalar_operand {
+    ($kind:ident: $($t:ty => $conv:ty),*) => {$(
+        impl From<$t> for Operand<'_> {
+            fn from(v: $t) -> Self {
+                Operand::Scalar(Scalar::$kind(v as $conv))
+            }
+        }
+    )*};
+}
+scalar_operand!(Float: f32 => f64, f64 => f64);
+scalar_operand!(Int: i32 => i64, i64 => i64, u32 => i64, u8 => i64);
+scalar_operand!(Bool: bool => bool);
+
+/// The range a weak integer scalar must fit in for an integer `d`.
+fn int_range(d: Dtype) -> Option<(i64, i64)> {
+    match d {
+        Dtype::Uint8 => Some((0, u8::MAX as i64)),
+        Dtype::Uint32 => Some((0, u32::MAX as i64)),
+        Dtype::Int32 => Some((i32::MIN as i64, i32::MAX as i64)),
+        Dtype::Bool | Dtype::Float16 | Dtype::Bfloat16 | Dtype::Float32 => None,
+    }
+}
+
+/// The operands as arrays: each scalar becomes a 0-d array of the dtype MLX gives a weak scalar
+/// next to the arrays among `ops` (or, with no array, the promotion of the scalars' own dtypes).
+/// An integer scalar out of the range of an integer dtype is an error, as in MLX.
+pub(crate) fn materialize<const N: usize>(
+    op: &'static str,
+    ops: [Operand<'_>; N],
+    st: Stream,
+) -> Result<[Array; N]> {
+    let strong = ops.iter().fold(None, |acc: Option<Dtype>, o| match o {
+        Operand::Borrowed(a) => Some(acc.map_or(a.dtype(), |d| promote_types(d, a.dtype()))),
+        Operand::Owned(a) => Some(acc.map_or(a.dtype(), |d| promote_types(d, a.dtype()))),
+        Operand::Scalar(_) => acc,
+    });
+    let lone = ops.iter().fold(Dtype::Bool, |d, o| match o {
+        Operand::Scalar(v) => promote_types(d, v.own_dtype()),
+        Operand::Borrowed(_) | Operand::Owned(_) => d,
+    });
+    let mut out = Vec::with_capacity(N);
+    for o in ops {
+        out.push(match o {
+            Operand::Borrowed(a) => a.clone(),
+            Operand::Owned(a) => a,
+            Operand::Scalar(v) => {
+                let dt = strong.map_or(lone, |d| v.weak_dtype(d));
+                if let (Scalar::Int(i), Some((lo, hi))) = (v, int_range(dt)) {
+                    if i < lo || i > hi {
+                        return Err(value_err(
+                            op,
+                            format!("Converting {i} to {dt} would result in overflow."),
+                        ));
+                    }
+                }
+                super::creation::full(&[], v.value(), dt, st)?
+            }
+        });
+    }
+    Ok(out
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("invariant: one array per operand")))
+}
+
+/// Builds a binary node: weak scalars, promotion, the domain check, broadcasting.
+pub(crate) fn binary_op<'a, 'b>(
     op: BinaryOp,
-    a: &Array,
-    b: &Array,
+    a: impl Into<Operand<'a>>,
+    b: impl Into<Operand<'b>>,
     s: impl Into<StreamOrDevice>,
 ) -> OpResult {
     let st = s.into().resolve(op.name())?;
+    let [a, b] = materialize(op.name(), [a.into(), b.into()], st)?;
     let mut dt = promote_types(a.dtype(), b.dtype());
     match op {
-        BinaryOp::LogicalAnd | BinaryOp::LogicalOr => dt = Dtype::Bool,
-        BinaryOp::Divide if !dt.is_float() => dt = Dtype::Float32,
+        BinaryOp::LogicalAnd | BinaryOp::LogicalOr | BinaryOp::LogicalXor => dt = Dtype::Bool,
+        // MLX shifts booleans as uint8.
+        BinaryOp::LeftShift | BinaryOp::RightShift if dt == Dtype::Bool => dt = Dtype::Uint8,
+        _ if op.float_only() && !dt.is_float() => dt = Dtype::Float32,
         _ => {}
     }
     if !op.supports(dt.domain()) {
+        let what = if op.bitwise() {
+            "Only allowed on integer or boolean types but got types"
+        } else {
+            "Not supported for"
+        };
         return Err(dtype_err(
             op.name(),
-            format!(
-                "Not supported for {} and {} (promoted to {dt}).",
-                a.dtype(),
-                b.dtype()
-            ),
+            format!("{what} {} and {} (promoted to {dt}).", a.dtype(), b.dtype()),
         ));
     }
     let shape = broadcast_shapes(a.shape(), b.shape())?;
-    let x = broadcast_view(&cast_to(a, dt, st), &shape, st);
-    let y = broadcast_view(&cast_to(b, dt, st), &shape, st);
+    let x = broadcast_view(&cast_to(&a, dt, st), &shape, st);
+    let y = broadcast_view(&cast_to(&b, dt, st), &shape, st);
     let out = if op.outputs_bool() { Dtype::Bool } else { dt };
     Ok(node(shape, out, st, Primitive::Binary(op), vec![x, y]))
 }
@@ -43,7 +197,11 @@ pub(crate) fn binary_op(
 macro_rules! binary_fns {
     ($($(#[$doc:meta])* $name:ident => $op:ident;)*) => {$(
         $(#[$doc])*
-        pub fn $name(a: &Array, b: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
+        pub fn $name<'a, 'b>(
+            a: impl Into<Operand<'a>>,
+            b: impl Into<Operand<'b>>,
+            s: impl Into<StreamOrDevice>,
+        ) -> OpResult {
             binary_op(BinaryOp::$op, a, b, s)
         }
     )*};
@@ -168,9 +326,218 @@ binary_fns! {
     /// assert_eq!(wmx::logical_or(&a, &b, None).unwrap().to_vec::<bool>().unwrap(), vec![true, false]);
     /// ```
     logical_or => LogicalOr;
+    /// Logical exclusive or of truth values (any dtype; bool output).
+    ///
+    /// ```
+    /// let a = wmx::Array::from_slice(&[true, true, false], &[3]);
+    /// let b = wmx::Array::from_slice(&[true, false, false], &[3]);
+    /// assert_eq!(wmx::logical_xor(&a, &b, None).unwrap().to_vec::<bool>().unwrap(), vec![false, true, false]);
+    /// ```
+    logical_xor => LogicalXor;
+    /// `floor(a / b)`, Python's `//`: rounds toward -inf. Integers stay integers (`x // 0` is 0);
+    /// floats give `floor(a / b)` (so `x // 0.0` is ±inf or NaN).
+    ///
+    /// ```
+    /// let a = wmx::Array::from_slice(&[7i32, -7], &[2]);
+    /// assert_eq!(wmx::floor_divide(&a, 2, None).unwrap().to_vec::<i32>().unwrap(), vec![3, -4]);
+    /// ```
+    floor_divide => FloorDivide;
+    /// Python's `%`: the result has the divisor's sign (`x % 0` is `x` for integers, NaN for
+    /// floats).
+    ///
+    /// ```
+    /// let a = wmx::Array::from_slice(&[7i32, -7], &[2]);
+    /// assert_eq!(wmx::remainder(&a, 2, None).unwrap().to_vec::<i32>().unwrap(), vec![1, 1]);
+    /// let f = wmx::Array::from_slice(&[7.5f32], &[1]);
+    /// assert_eq!(wmx::remainder(&f, -2.0, None).unwrap().to_vec::<f32>().unwrap(), vec![-0.5]);
+    /// ```
+    remainder => Remainder;
+    /// `log(e^a + e^b)` without overflow (integers compute as float32).
+    ///
+    /// ```
+    /// let a = wmx::Array::from_slice(&[0.0f32, -1000.0], &[2]);
+    /// let r = wmx::logaddexp(&a, &a, None).unwrap().to_vec::<f32>().unwrap();
+    /// assert!((r[0] - 2f32.ln()).abs() < 1e-6 && (r[1] + 1000.0 - 2f32.ln()).abs() < 1e-3);
+    /// ```
+    logaddexp => LogAddExp;
+    /// The angle of the point `(b, a)`: `atan(a / b)` in the right quadrant, in radians.
+    ///
+    /// ```
+    /// let y = wmx::Array::from_slice(&[0.0f32, 1.0], &[2]);
+    /// let x = wmx::Array::from_slice(&[1.0f32, 0.0], &[2]);
+    /// let r = wmx::arctan2(&y, &x, None).unwrap().to_vec::<f32>().unwrap();
+    /// assert_eq!(r, vec![0.0, std::f32::consts::FRAC_PI_2]);
+    /// ```
+    arctan2 => ArcTan2;
+    /// Bitwise and (integers and bool only).
+    ///
+    /// ```
+    /// let a = wmx::Array::from_slice(&[12u8, 7], &[2]);
+    /// assert_eq!(wmx::bitwise_and(&a, 6u8, None).unwrap().to_vec::<u8>().unwrap(), vec![4, 6]);
+    /// ```
+    bitwise_and => BitwiseAnd;
+    /// Bitwise or (integers and bool only).
+    ///
+    /// ```
+    /// let a = wmx::Array::from_slice(&[12i32, -8], &[2]);
+    /// assert_eq!(wmx::bitwise_or(&a, 3, None).unwrap().to_vec::<i32>().unwrap(), vec![15, -5]);
+    /// ```
+    bitwise_or => BitwiseOr;
+    /// Bitwise exclusive or (integers and bool only).
+    ///
+    /// ```
+    /// let a = wmx::Array::from_slice(&[12u32, 5], &[2]);
+    /// assert_eq!(wmx::bitwise_xor(&a, 6u32, None).unwrap().to_vec::<u32>().unwrap(), vec![10, 3]);
+    /// ```
+    bitwise_xor => BitwiseXor;
+    /// `a << b` (integers; bool computes as uint8). The count is taken modulo 32, as MLX's CPU
+    /// does for counts of 32 or more; bits shifted past a uint8 are lost.
+    ///
+    /// ```
+    /// let a = wmx::Array::from_slice(&[1u8, 3], &[2]);
+    /// assert_eq!(wmx::left_shift(&a, 7, None).unwrap().to_vec::<u8>().unwrap(), vec![128, 128]);
+    /// ```
+    left_shift => LeftShift;
+    /// `a >> b`: arithmetic for int32, logical for unsigned (bool computes as uint8); the count
+    /// is taken modulo 32.
+    ///
+    /// ```
+    /// let a = wmx::Array::from_slice(&[-8i32, 8], &[2]);
+    /// assert_eq!(wmx::right_shift(&a, 1, None).unwrap().to_vec::<i32>().unwrap(), vec![-4, 4]);
+    /// ```
+    right_shift => RightShift;
 }
 
-/// `x` where `cond` is true, else `y`; all three broadcast together, x and y promote.
+/// `(floor_divide(a, b), remainder(a, b))`.
+///
+/// ```
+/// let a = wmx::Array::from_slice(&[7i32, -7], &[2]);
+/// let (q, r) = wmx::divmod(&a, 2, None).unwrap();
+/// assert_eq!(q.to_vec::<i32>().unwrap(), vec![3, -4]);
+/// assert_eq!(r.to_vec::<i32>().unwrap(), vec![1, 1]);
+/// ```
+pub fn divmod<'a, 'b>(
+    a: impl Into<Operand<'a>>,
+    b: impl Into<Operand<'b>>,
+    s: impl Into<StreamOrDevice>,
+) -> Result<(Array, Array)> {
+    let st = s.into().resolve("divmod")?;
+    let [a, b] = materialize("divmod", [a.into(), b.into()], st)?;
+    Ok((
+        binary_op(BinaryOp::FloorDivide, &a, &b, st)?,
+        binary_op(BinaryOp::Remainder, &a, &b, st)?,
+    ))
+}
+
+/// `|a - b| <= atol + rtol * |b|` elementwise (bool), with infinities close only to themselves
+/// and NaN close to NaN only when `equal_nan`. Integers and bool compare as float32. MLX's
+/// defaults are `rtol = 1e-5`, `atol = 1e-8`.
+///
+/// ```
+/// let a = wmx::Array::from_slice(&[1.0f32, 1.0, f32::INFINITY], &[3]);
+/// let b = wmx::Array::from_slice(&[1.000001f32, 1.1, f32::INFINITY], &[3]);
+/// let r = wmx::isclose(&a, &b, 1e-5, 1e-8, false, None).unwrap();
+/// assert_eq!(r.to_vec::<bool>().unwrap(), vec![true, false, true]);
+/// ```
+pub fn isclose<'a, 'b>(
+    a: impl Into<Operand<'a>>,
+    b: impl Into<Operand<'b>>,
+    rtol: f64,
+    atol: f64,
+    equal_nan: bool,
+    s: impl Into<StreamOrDevice>,
+) -> OpResult {
+    let st = s.into().resolve("isclose")?;
+    let [a, b] = materialize("isclose", [a.into(), b.into()], st)?;
+    let mut dt = promote_types(a.dtype(), b.dtype());
+    if !dt.is_float() {
+        dt = Dtype::Float32;
+    }
+    let (a, b) = (cast_to(&a, dt, st), cast_to(&b, dt, st));
+    let abs = |x: &Array| super::unary::abs(x, st);
+    let tolerance = add(multiply(abs(&b)?, rtol, st)?, atol, st)?;
+    let near = less_equal(abs(&subtract(&a, &b, st)?)?, tolerance, st)?;
+    // Infinities: |inf - inf| is NaN and |inf - x| is inf, so equal infinities are added back
+    // and any other pair with an infinity is dropped (|x - inf| <= inf would pass).
+    let (inf_a, inf_b) = (super::unary::isinf(&a, st)?, super::unary::isinf(&b, st)?);
+    let any_inf = logical_or(&inf_a, &inf_b, st)?;
+    let same_inf = logical_and(logical_and(&inf_a, &inf_b, st)?, equal(&a, &b, st)?, st)?;
+    let mut r = logical_or(
+        logical_and(near, super::unary::logical_not(&any_inf, st)?, st)?,
+        same_inf,
+        st,
+    )?;
+    if equal_nan {
+        let both_nan = logical_and(
+            super::unary::isnan(&a, st)?,
+            super::unary::isnan(&b, st)?,
+            st,
+        )?;
+        r = logical_or(r, both_nan, st)?;
+    }
+    Ok(r)
+}
+
+/// True (a 0-d bool array) when every element pair is [`isclose`]; the shapes must broadcast.
+///
+/// ```
+/// let a = wmx::Array::from_slice(&[1.0f32, 2.0], &[2]);
+/// let b = wmx::Array::from_slice(&[1.0f32, 2.000001], &[2]);
+/// assert!(wmx::allclose(&a, &b, 1e-5, 1e-8, false, None).unwrap().item::<bool>().unwrap());
+/// ```
+pub fn allclose<'a, 'b>(
+    a: impl Into<Operand<'a>>,
+    b: impl Into<Operand<'b>>,
+    rtol: f64,
+    atol: f64,
+    equal_nan: bool,
+    s: impl Into<StreamOrDevice>,
+) -> OpResult {
+    let st = s.into().resolve("allclose")?;
+    let close = isclose(a, b, rtol, atol, equal_nan, st)?;
+    super::reduce::all(&close, &[], false, st)
+}
+
+/// True (a 0-d bool array) when `a` and `b` have the same shape and equal elements (dtypes may
+/// differ: values compare after promotion). Different shapes give false, not an error. NaN
+/// equals NaN only when `equal_nan`.
+///
+/// ```
+/// let a = wmx::Array::from_slice(&[1i32, 2], &[2]);
+/// let b = wmx::Array::from_slice(&[1.0f32, 2.0], &[2]);
+/// let c = wmx::Array::from_slice(&[1i32, 2, 3], &[3]);
+/// assert!(wmx::array_equal(&a, &b, false, None).unwrap().item::<bool>().unwrap());
+/// assert!(!wmx::array_equal(&a, &c, false, None).unwrap().item::<bool>().unwrap());
+/// ```
+pub fn array_equal<'a, 'b>(
+    a: impl Into<Operand<'a>>,
+    b: impl Into<Operand<'b>>,
+    equal_nan: bool,
+    s: impl Into<StreamOrDevice>,
+) -> OpResult {
+    let st = s.into().resolve("array_equal")?;
+    let [a, b] = materialize("array_equal", [a.into(), b.into()], st)?;
+    if a.shape() != b.shape() {
+        return super::creation::full(&[], 0.0, Dtype::Bool, st);
+    }
+    let mut eq = equal(&a, &b, st)?;
+    if equal_nan {
+        let dt = promote_types(a.dtype(), b.dtype());
+        if dt.is_float() {
+            let (x, y) = (cast_to(&a, dt, st), cast_to(&b, dt, st));
+            let both_nan = logical_and(
+                super::unary::isnan(&x, st)?,
+                super::unary::isnan(&y, st)?,
+                st,
+            )?;
+            eq = logical_or(eq, both_nan, st)?;
+        }
+    }
+    super::reduce::all(&eq, &[], false, st)
+}
+
+/// `x` where `cond` is true, else `y`; all three broadcast together, x and y promote (either may
+/// be a weakly typed scalar).
 ///
 /// ```
 /// let c = wmx::Array::from_slice(&[true, false], &[2]);
@@ -178,14 +545,22 @@ binary_fns! {
 /// let y = wmx::Array::from_slice(&[1.5f32], &[1]);
 /// let r = wmx::where_(&c, &x, &y, None).unwrap();
 /// assert_eq!(r.to_vec::<f32>().unwrap(), vec![1.0, 1.5]);
+/// assert_eq!(wmx::where_(&c, &x, 0, None).unwrap().to_vec::<i32>().unwrap(), vec![1, 0]);
 /// ```
-pub fn where_(cond: &Array, x: &Array, y: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
+pub fn where_<'c, 'a, 'b>(
+    cond: impl Into<Operand<'c>>,
+    x: impl Into<Operand<'a>>,
+    y: impl Into<Operand<'b>>,
+    s: impl Into<StreamOrDevice>,
+) -> OpResult {
     let st = s.into().resolve("where")?;
+    let [cond] = materialize("where", [cond.into()], st)?;
+    let [x, y] = materialize("where", [x.into(), y.into()], st)?;
     let dt = promote_types(x.dtype(), y.dtype());
     let shape = broadcast_shapes(&broadcast_shapes(cond.shape(), x.shape())?, y.shape())?;
-    let c = broadcast_view(&cast_to(cond, Dtype::Bool, st), &shape, st);
-    let a = broadcast_view(&cast_to(x, dt, st), &shape, st);
-    let b = broadcast_view(&cast_to(y, dt, st), &shape, st);
+    let c = broadcast_view(&cast_to(&cond, Dtype::Bool, st), &shape, st);
+    let a = broadcast_view(&cast_to(&x, dt, st), &shape, st);
+    let b = broadcast_view(&cast_to(&y, dt, st), &shape, st);
     Ok(node(shape, dt, st, Primitive::Where, vec![c, a, b]))
 }
 
