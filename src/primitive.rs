@@ -408,6 +408,9 @@ pub(crate) enum Primitive {
     Take { axis: usize },
     /// A dense row-major copy.
     Copy,
+    /// A view of a dense row-major input with arbitrary `strides` (elements) and `offset`; the
+    /// ops layer has checked that every reachable element lies inside the input.
+    AsStrided { strides: Vec<isize>, offset: usize },
 }
 
 impl Primitive {
@@ -433,6 +436,7 @@ impl Primitive {
             Primitive::ArgSort => "argsort",
             Primitive::Take { .. } => "take",
             Primitive::Copy => "copy",
+            Primitive::AsStrided { .. } => "as_strided",
         }
     }
 }
