@@ -296,6 +296,14 @@ device_tests! {
         expect(&ein("bij->j", &[&b]), &[4], &[0.0, 1.5, 3.0, 4.5]);
         expect(&ein("ij,jk,kl->il", &[&m, &mt, &m]), &[2, 3], &[142.0, -188.0, 234.0, -340.0, 449.0, -558.0]);
         expect(&ein("jk,ij", &[&m, &mt]), &[3, 3], &[17.0, -22.0, 27.0, -22.0, 29.0, -36.0, 27.0, -36.0, 45.0]);
+        // Three operands with a batch label shared by the first and last, views as inputs.
+        let b0t = mx::transpose(&mx::unstack(&b, 0, dev).unwrap()[0], &[], dev).unwrap();
+        let b1 = mx::slice(&b, &[1, 0, 0], &[2, 3, 3], &[], dev).unwrap();
+        let b1 = mx::reshape(&b1, &[3, 3], dev).unwrap();
+        expect(&ein("abc,cd,bd->ad", &[&b, &b0t, &b1]), &[2, 3],
+            &[27.4375, 19.21875, 4.25, -87.3125, -51.65625, -4.75]);
+        let b1t = mx::transpose(&mx::unstack(&b, 0, dev).unwrap()[1], &[], dev).unwrap();
+        expect(&ein("iaj,ja->ai", &[&b, &b1t]), &[3, 2], &[-7.125, 3.375, -8.125, 14.375, -1.125, 33.375]);
         // Size-1 dims broadcast: j is 3 in m and 1 in the ones.
         expect(&ein("ij,jk->ik", &[&m, &mx::ones(&[1, 2], Dtype::Float32, dev).unwrap()]), &[2, 2], &[2.0, 2.0, -5.0, -5.0]);
         expect(&ein("b...,b->...", &[&b, &Array::from_slice(&[1.0f32, -1.0], &[2])]), &[3, 4], &[-3.0; 12]);
