@@ -45,15 +45,23 @@ pub use memory::{
 pub use ops::binary::*;
 pub use ops::composite::*;
 pub use ops::creation::*;
+pub use ops::diagonal::*;
+pub use ops::einsum::*;
 pub use ops::index::*;
 pub use ops::linalg::*;
 pub use ops::reduce::*;
 pub use ops::shape::*;
+pub use ops::structure::*;
 pub use ops::unary::*;
 pub use primitive::{ArgReduceOp, BinaryOp, ReduceOp, UnaryOp};
 pub use stream::{
     Stream, StreamGuard, StreamOrDevice, default_stream, new_stream, set_default_stream, stream,
 };
+
+/// Linear algebra beyond products (MLX's `mx.linalg`): norms.
+pub mod linalg {
+    pub use crate::ops::norm::{NormOrd, norm};
+}
 
 /// Bytes held by the GPU buffer caches (freed buffers kept for reuse), as in MLX.
 ///

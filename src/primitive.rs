@@ -546,6 +546,9 @@ pub(crate) enum Primitive {
     Copy,
     /// Softmax over the last axis (float input and output of one dtype).
     Softmax,
+    /// A view of a dense row-major input with arbitrary `strides` (elements) and `offset`; the
+    /// ops layer has checked that every reachable element lies inside the input.
+    AsStrided { strides: Vec<isize>, offset: usize },
 }
 
 impl Primitive {
@@ -572,6 +575,7 @@ impl Primitive {
             Primitive::Take { .. } => "take",
             Primitive::Copy => "copy",
             Primitive::Softmax => "softmax",
+            Primitive::AsStrided { .. } => "as_strided",
         }
     }
 }

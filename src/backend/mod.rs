@@ -196,6 +196,14 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
             }
             d.offset = off as usize;
         }
+        Primitive::AsStrided { strides, offset } => {
+            // Only meaningful over a dense row-major input (the ops layer inserts a copy).
+            if !input.is_contiguous(in_shape) {
+                return None;
+            }
+            d.strides = strides.clone();
+            d.offset = input.offset + offset;
+        }
         Primitive::Constant
         | Primitive::Full(_)
         | Primitive::Arange { .. }

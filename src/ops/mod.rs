@@ -4,11 +4,15 @@
 pub mod binary;
 pub mod composite;
 pub mod creation;
+pub mod diagonal;
+pub mod einsum;
 pub mod index;
 pub mod linalg;
+pub mod norm;
 pub(crate) mod operators;
 pub mod reduce;
 pub mod shape;
+pub mod structure;
 pub mod unary;
 
 use crate::array::Array;

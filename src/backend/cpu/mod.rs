@@ -87,7 +87,8 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
         Primitive::Constant
         | Primitive::Transpose(_)
         | Primitive::Broadcast
-        | Primitive::Slice { .. } => {
+        | Primitive::Slice { .. }
+        | Primitive::AsStrided { .. } => {
             return Err(Error::Backend {
                 op: node.prim.name(),
                 msg: "invariant: views and constants are resolved before the CPU backend".into(),

@@ -612,7 +612,8 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
         Primitive::Constant
         | Primitive::Transpose(_)
         | Primitive::Broadcast
-        | Primitive::Slice { .. } => Err(Error::Backend {
+        | Primitive::Slice { .. }
+        | Primitive::AsStrided { .. } => Err(Error::Backend {
             op: node.prim.name(),
             msg: "invariant: views and constants are resolved before the GPU backend".into(),
         }),
