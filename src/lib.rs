@@ -46,6 +46,7 @@ pub use ops::binary::*;
 pub use ops::composite::*;
 pub use ops::creation::*;
 pub use ops::index::*;
+pub use ops::indexing::{At, Ix, index, index_put};
 pub use ops::linalg::*;
 pub use ops::reduce::*;
 pub use ops::shape::*;

@@ -408,6 +408,21 @@ pub(crate) enum Primitive {
     Take { axis: usize },
     /// A dense row-major copy.
     Copy,
+    /// MLX's gather: inputs `a`, then int32 indices stacked as `[axes.len(), ..idx_shape]`; the
+    /// output is `idx_shape + slice_sizes`. A negative index wraps once, then each start is
+    /// clamped so its slice fits the axis (never reads out of bounds).
+    Gather {
+        axes: Vec<usize>,
+        slice_sizes: Vec<i32>,
+    },
+    /// MLX's scatter: inputs `a`, int32 indices stacked as `[axes.len(), ..idx_shape]`, and
+    /// updates (`a`'s dtype) of shape `idx_shape + slice` with `slice.len() == a.ndim()`. The
+    /// output is `a` with each update combined by `op` (`None`: replaced) at its index; a
+    /// negative index wraps once, and positions still outside the array are dropped.
+    Scatter {
+        op: Option<BinaryOp>,
+        axes: Vec<usize>,
+    },
 }
 
 impl Primitive {
@@ -433,6 +448,15 @@ impl Primitive {
             Primitive::ArgSort => "argsort",
             Primitive::Take { .. } => "take",
             Primitive::Copy => "copy",
+            Primitive::Gather { .. } => "gather",
+            Primitive::Scatter { op, .. } => match op {
+                None => "scatter",
+                Some(BinaryOp::Add) => "scatter_add",
+                Some(BinaryOp::Multiply) => "scatter_prod",
+                Some(BinaryOp::Maximum) => "scatter_max",
+                Some(BinaryOp::Minimum) => "scatter_min",
+                Some(_) => "scatter",
+            },
         }
     }
 }

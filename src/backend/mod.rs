@@ -210,7 +210,9 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
         | Primitive::RandomBits { .. }
         | Primitive::ArgSort
         | Primitive::Take { .. }
-        | Primitive::Copy => return None,
+        | Primitive::Copy
+        | Primitive::Gather { .. }
+        | Primitive::Scatter { .. } => return None,
     }
     Some(d)
 }

@@ -5,6 +5,7 @@ pub mod binary;
 pub mod composite;
 pub mod creation;
 pub mod index;
+pub mod indexing;
 pub mod linalg;
 pub(crate) mod operators;
 pub mod reduce;

@@ -59,6 +59,10 @@ pub enum KernelKey {
     ArgSort { dtype: Dtype },
     /// Take along an axis (gather) of `dtype`.
     Take { dtype: Dtype },
+    /// MLX's gather of `dtype`: slices at stacked int32 indices.
+    Gather { dtype: Dtype },
+    /// MLX's scatter of `dtype` into a copy of the input: `op` combines (None: replaces).
+    Scatter { op: Option<BinaryOp>, dtype: Dtype },
 }
 
 fn short(d: Dtype) -> &'static str {
@@ -140,6 +144,13 @@ impl fmt::Display for KernelKey {
             KernelKey::RandomPairs { out } => write!(f, "random_pairs.{}", short(out)),
             KernelKey::ArgSort { dtype } => write!(f, "argsort_rank.{}", short(dtype)),
             KernelKey::Take { dtype } => write!(f, "gather_take.{}", short(dtype)),
+            KernelKey::Gather { dtype } => write!(f, "gather_slices.{}", short(dtype)),
+            KernelKey::Scatter { op, dtype } => write!(
+                f,
+                "scatter_apply.{}.{}",
+                op.map_or("set", |o| o.name()),
+                short(dtype)
+            ),
         }
     }
 }
@@ -158,6 +169,7 @@ const THREEFRY: &str = include_str!("../../../shaders/threefry.wgsl");
 const RANDOM_PAIRS: &str = include_str!("../../../shaders/random_pairs.wgsl");
 const SORT: &str = include_str!("../../../shaders/sort.wgsl");
 const GATHER: &str = include_str!("../../../shaders/gather.wgsl");
+const SCATTER: &str = include_str!("../../../shaders/scatter.wgsl");
 
 /// Packed f16 without `pack2x16float`: that builtin needs a downlevel capability (f16 in f32)
 /// that GL ES adapters and llvmpipe lack, so half floats are converted with integer ops
@@ -243,6 +255,8 @@ impl KernelKey {
             KernelKey::RandomPairs { .. } => "random_pairs",
             KernelKey::ArgSort { .. } => "argsort_rank",
             KernelKey::Take { .. } => "gather_take",
+            KernelKey::Gather { .. } => "gather_slices",
+            KernelKey::Scatter { .. } => "scatter_apply",
         }
     }
 
@@ -268,6 +282,7 @@ impl KernelKey {
             KernelKey::RandomPairs { out } => out,
             KernelKey::ArgSort { .. } => Dtype::Uint32,
             KernelKey::Take { dtype } => dtype,
+            KernelKey::Gather { dtype } | KernelKey::Scatter { dtype, .. } => dtype,
         }
     }
 }
@@ -309,6 +324,15 @@ pub fn matmul_key(dtype: Dtype, native_f16: bool) -> KernelKey {
     };
     KernelKey::Matmul { dtype, out }
 }
+
+/// The combining ops of the scatter family (`None`: plain scatter).
+pub const SCATTER_OPS: [Option<BinaryOp>; 5] = [
+    None,
+    Some(BinaryOp::Add),
+    Some(BinaryOp::Multiply),
+    Some(BinaryOp::Maximum),
+    Some(BinaryOp::Minimum),
+];
 
 /// Every key the GPU backend can request on a device with or without native f16.
 pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
@@ -382,6 +406,12 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
         keys.push(KernelKey::ArgSort { dtype });
         keys.push(KernelKey::Take { dtype });
     }
+    for dtype in Dtype::ALL {
+        keys.push(KernelKey::Gather { dtype });
+        for op in SCATTER_OPS {
+            keys.push(KernelKey::Scatter { op, dtype });
+        }
+    }
     keys
 }
 
@@ -433,6 +463,11 @@ fn input_slot(p: &mut String, slot: &str, d: Dtype, native_f16: bool) {
     let _ = writeln!(p, "fn load_{slot}(i: u32) -> C_{up} {{ return {body}; }}");
 }
 
+/// f32 to bf16 bits, rounding to nearest even (NaN stays NaN).
+const BF16_ROUND: &str = "fn wmx_bf16(x: f32) -> u32 {\n    let b = bitcast<u32>(x);\n    \
+     if ((b & 0x7fffffffu) > 0x7f800000u) { return (b >> 16u) | 0x40u; }\n    \
+     return (b + 0x7fffu + ((b >> 16u) & 1u)) >> 16u;\n}\n";
+
 /// `alias S_OUT`, `alias C_OUT`, `OUT_PER_WORD` and the store helpers for the output.
 fn output_slot(p: &mut String, d: Dtype, native_f16: bool) {
     let n = per_word(d, native_f16);
@@ -456,12 +491,53 @@ fn output_slot(p: &mut String, d: Dtype, native_f16: bool) {
         let _ = writeln!(p, "fn store_out1(i: u32, v: C_OUT) {{ out[i] = {one}; }}");
     }
     if d == Dtype::Bfloat16 {
-        p.push_str(
-            "fn wmx_bf16(x: f32) -> u32 {\n    let b = bitcast<u32>(x);\n    \
-             if ((b & 0x7fffffffu) > 0x7f800000u) { return (b >> 16u) | 0x40u; }\n    \
-             return (b + 0x7fffu + ((b >> 16u) & 1u)) >> 16u;\n}\n",
-        );
+        p.push_str(BF16_ROUND);
     }
+}
+
+/// The scatter family's prelude: the updates' loader, and the element accessors and combiner
+/// that the compare-exchange loop applies to the 32-bit output word holding an element.
+fn scatter_prelude(p: &mut String, op: Option<BinaryOp>, dtype: Dtype, native_f16: bool) {
+    input_slot(p, "upd", dtype, native_f16);
+    if native_f16 {
+        // Output words are raw u32 here, so halves convert with the integer helpers.
+        p.push_str(F16_BITS);
+    }
+    if dtype == Dtype::Bfloat16 {
+        p.push_str(BF16_ROUND);
+    }
+    let bits = dtype.size() * 8;
+    let mask = if bits == 32 {
+        "0xffffffffu".to_string()
+    } else {
+        format!("{:#x}u", (1u32 << bits) - 1)
+    };
+    let (get, put) = match dtype {
+        Dtype::Float32 => ("bitcast<f32>(w)", "bitcast<u32>(v)"),
+        Dtype::Int32 => ("bitcast<i32>(w)", "bitcast<u32>(v)"),
+        Dtype::Uint32 => ("w", "v"),
+        Dtype::Float16 => ("wmx_f16_to_f32((w >> sh) & 0xffffu)", "wmx_f32_to_f16(v)"),
+        Dtype::Bfloat16 => ("bitcast<f32>(((w >> sh) & 0xffffu) << 16u)", "wmx_bf16(v)"),
+        Dtype::Uint8 => ("(w >> sh) & 0xffu", "v & 0xffu"),
+        Dtype::Bool => ("((w >> sh) & 0xffu) != 0u", "select(0u, 1u, v)"),
+    };
+    let _ = writeln!(p, "const ELEM_BITS: u32 = {bits}u;");
+    let _ = writeln!(p, "const ELEM_MASK: u32 = {mask};");
+    let _ = writeln!(
+        p,
+        "fn get_elem(w: u32, sh: u32) -> C_UPD {{ return {get}; }}"
+    );
+    let _ = writeln!(p, "fn elem_bits(v: C_UPD) -> u32 {{ return {put}; }}");
+    let comb = op.and_then(|o| o.wgsl(dtype.domain())).unwrap_or("b");
+    let _ = writeln!(
+        p,
+        "fn combine(a: C_UPD, b: C_UPD) -> C_UPD {{ return {comb}; }}"
+    );
+    let _ = writeln!(
+        p,
+        "const PLAIN_STORE: bool = {};",
+        op.is_none() && bits == 32
+    );
 }
 
 /// WGSL expression converting `x` of domain `from` to domain `to` (astype's rules).
@@ -529,6 +605,9 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
                 out == Dtype::Float16
             }
             KernelKey::ArgSort { dtype } | KernelKey::Take { dtype } => dtype == Dtype::Float16,
+            KernelKey::Gather { dtype } | KernelKey::Scatter { dtype, .. } => {
+                dtype == Dtype::Float16
+            }
         };
     if uses_f16 {
         p.push_str("enable f16;\n");
@@ -697,10 +776,20 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             );
             (SORT, false)
         }
-        KernelKey::Take { dtype } => {
+        KernelKey::Take { dtype } | KernelKey::Gather { dtype } => {
             input_slot(&mut p, "in0", dtype, native_f16);
             output_slot(&mut p, dtype, native_f16);
+            let f = if matches!(key, KernelKey::Take { .. }) {
+                "take_value"
+            } else {
+                "gather_value"
+            };
+            let _ = writeln!(p, "fn value_at(i: u32) -> C_OUT {{ return {f}(i); }}");
             (GATHER, true)
+        }
+        KernelKey::Scatter { op, dtype } => {
+            scatter_prelude(&mut p, op, dtype, native_f16);
+            (SCATTER, false)
         }
     };
     if needs_index {
