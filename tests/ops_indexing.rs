@@ -172,6 +172,13 @@ device_tests! {
         // Size 0.
         let r = mx::index(&a, &ix![.., 2..1], dev).unwrap();
         expect(&r, &[2, 0, 4], &[]);
+        let r = mx::index_put(&a, &ix![.., 2..1], &Array::scalar(5i32), dev).unwrap();
+        expect(&r, &[2, 3, 4], &iota(24));
+        // Scatter into a strided (transposed) input with strided updates.
+        let t = mx::transpose(&make(&iota(6), &[2, 3], Dtype::Float32), &[], dev).unwrap(); // (3,2)
+        let u = mx::transpose(&make(&[10., 20.], &[1, 2, 1], Dtype::Float32), &[0, 2, 1], dev).unwrap();
+        let r = mx::scatter_add(&t, &[&idx(&[-1], &[1])], &u, &[0], dev).unwrap();
+        expect(&r, &[3, 2], &[0., 3., 1., 4., 12., 25.]);
     }
 
     fn index_put_and_at(dev: Device) {
@@ -225,7 +232,9 @@ device_tests! {
         err_names(mx::index(&a, &ix![0, 0, 0], dev), "index");
         err_names(mx::index(&a, &ix![..., 0, ...], dev), "index");
         err_names(mx::index(&a, &ix![..;0], dev), "index");
-        err_names(mx::index(&a, &ix![&fi], dev), "take");
+        err_names(mx::index(&a, &ix![&fi], dev), "index");
+        err_names(mx::index_put(&a, &ix![.., &fi], &Array::scalar(1.0f32), dev), "index_put");
+        err_names(a.at(&ix![&i, &idx(&[0, 1, 2], &[3])]).add(&Array::scalar(1.0f32), dev), "scatter_add");
         err_names(mx::index_put(&a, &ix![0], &mx::zeros(&[3], Dtype::Float32, dev).unwrap(), dev), "index_put");
     }
 }

@@ -115,9 +115,11 @@ ix_from_range!(
 /// let a = wmx::arange(0.0, 24.0, 1.0, wmx::Dtype::Int32, None).unwrap();
 /// let a = wmx::reshape(&a, &[2, 3, 4], None).unwrap();
 /// let idx = wmx::Array::from_slice(&[3i32, 0], &[2]);
-/// let r = a.index(&ix![-1, ..;-2, NEW, idx]).unwrap();       // a[-1, ::-2, None, idx]
-/// assert_eq!(r.shape(), &[2, 1, 2]);
-/// assert_eq!(r.to_vec::<i32>().unwrap(), vec![23, 20, 15, 12]);
+/// // a[-1, ::-2, None, idx]: the int and the array are advanced and not adjacent, so their
+/// // (broadcast) dimension comes first, as in NumPy and MLX.
+/// let r = a.index(&ix![-1, ..;-2, NEW, idx]).unwrap();
+/// assert_eq!(r.shape(), &[2, 2, 1]);
+/// assert_eq!(r.to_vec::<i32>().unwrap(), vec![23, 15, 20, 12]);
 /// assert_eq!(a.index(&ix![..., 1]).unwrap().shape(), &[2, 3]);
 /// ```
 #[macro_export]
@@ -219,7 +221,18 @@ fn items(op: &'static str, a: &Array, ix: &[Ix]) -> Result<Vec<(Item, Option<usi
                 continue;
             }
             Ix::Ellipsis => continue,
-            Ix::Array(arr) => Item::Arr(arr),
+            Ix::Array(arr) => {
+                if arr.dtype().is_float() || arr.dtype() == Dtype::Bool {
+                    return Err(crate::error::dtype_err(
+                        op,
+                        format!(
+                            "Got indices with invalid dtype {}. Indices must be integral.",
+                            arr.dtype()
+                        ),
+                    ));
+                }
+                Item::Arr(arr)
+            }
         };
         out.push((item, Some(axis)));
         axis += 1;
@@ -434,7 +447,7 @@ fn put(
     let mut v = cast_to(value, a.dtype(), st);
     // Leading size-1 dims beyond the target's rank broadcast away, as in NumPy.
     while v.ndim() > shape.len() && v.shape()[0] == 1 {
-        v = reshape(&v, &v.shape()[1..].to_vec(), st)?;
+        v = reshape(&v, &v.shape()[1..], st)?;
     }
     let ok = broadcast_shapes(v.shape(), &shape).is_ok_and(|b| b == shape);
     if !ok {
