@@ -1,17 +1,23 @@
-// gather.wgsl — take along one axis: out[.., j, ..] = in0[.., idx[j], ..] for a strided input and
-// dense 1-D uint32 indices (already wrapped and clamped to the axis). One invocation per output
-// word, so packed dtypes never race.
+// gather.wgsl — gathers of a strided input at integer indices, one invocation per output word (so
+// packed dtypes never race):
+//   gather_take: take along one axis, out[.., j, ..] = in0[.., idx[j], ..], with dense 1-D indices
+//     already wrapped and clamped to the axis.
+//   gather_slices: MLX's gather, out[I, S] = in0[start(I) + S], where the indices are int32
+//     stacked as [k, m] (row j indexes axis `axes[j]`; a negative index wraps once, then the start
+//     is clamped so the slice fits) and unindexed axes start at 0.
 // Prelude provides: WG; S_IN0, S_OUT, C_IN0 (= C_OUT), OUT_PER_WORD; load_in0(i); store_out;
-//   index.wgsl (wmx_word_id, wmx_write_word, which calls value_at).
-// Bindings: 0 info ([n, ndim, out_shape[ndim], in_strides[ndim], in_offset, axis]), 1 in0 (read),
-//   2 idx (read, u32), 3 out (read_write).
+//   value_at(i), which calls take_value or gather_value; index.wgsl (wmx_word_id, wmx_write_word).
+// Bindings: 0 info, 1 in0 (read), 2 idx (read, i32), 3 out (read_write).
+// info of gather_take: [n, ndim, out_shape[ndim], in_strides[ndim], in_offset, axis].
+// info of gather_slices: [n, ndim, slice_total, m, in_offset, in_shape[ndim], in_strides[ndim],
+//   slice_sizes[ndim], slots[ndim]] where slots[d] is j + 1 when axis d is indexed by row j, else 0.
 
 @group(0) @binding(0) var<storage, read> info: array<u32>;
 @group(0) @binding(1) var<storage, read> in0: array<S_IN0>;
-@group(0) @binding(2) var<storage, read> idx: array<u32>;
+@group(0) @binding(2) var<storage, read> idx: array<i32>;
 @group(0) @binding(3) var<storage, read_write> out: array<S_OUT>;
 
-fn value_at(i: u32) -> C_OUT {
+fn take_value(i: u32) -> C_OUT {
     let ndim = info[1];
     let axis = info[3u + 2u * ndim];
     var src = bitcast<i32>(info[2u + 2u * ndim]);
@@ -20,14 +26,45 @@ fn value_at(i: u32) -> C_OUT {
         let dim = info[1u + d];
         var c = rem % dim;
         rem = rem / dim;
-        if (d - 1u == axis) { c = idx[c]; }
+        if (d - 1u == axis) { c = u32(idx[c]); }
         src = src + i32(c) * bitcast<i32>(info[1u + ndim + d]);
+    }
+    return load_in0(u32(src));
+}
+
+fn gather_value(i: u32) -> C_OUT {
+    let ndim = info[1];
+    let slice_total = info[2];
+    let m = info[3];
+    let row = i / slice_total;
+    var rem = i % slice_total;
+    var src = bitcast<i32>(info[4]);
+    for (var d = ndim; d > 0u; d = d - 1u) {
+        let n = i32(info[4u + d]);
+        let size = info[4u + 2u * ndim + d];
+        let c = rem % size;
+        rem = rem / size;
+        var start = 0;
+        let slot = info[4u + 3u * ndim + d];
+        if (slot > 0u) {
+            var j = idx[(slot - 1u) * m + row];
+            if (j < 0) { j = j + n; }
+            start = clamp(j, 0, max(n - i32(size), 0));
+        }
+        src = src + (start + i32(c)) * bitcast<i32>(info[4u + ndim + d]);
     }
     return load_in0(u32(src));
 }
 
 @compute @workgroup_size(WG)
 fn gather_take(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let w = wmx_word_id(gid, nwg);
+    if (w * OUT_PER_WORD >= info[0]) { return; }
+    wmx_write_word(w, info[0]);
+}
+
+@compute @workgroup_size(WG)
+fn gather_slices(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let w = wmx_word_id(gid, nwg);
     if (w * OUT_PER_WORD >= info[0]) { return; }
     wmx_write_word(w, info[0]);

@@ -48,6 +48,7 @@ pub use ops::creation::*;
 pub use ops::diagonal::*;
 pub use ops::einsum::*;
 pub use ops::index::*;
+pub use ops::indexing::{At, Ix, index, index_put};
 pub use ops::linalg::*;
 pub use ops::reduce::*;
 pub use ops::shape::*;

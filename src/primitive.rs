@@ -549,6 +549,21 @@ pub(crate) enum Primitive {
     /// A view of a dense row-major input with arbitrary `strides` (elements) and `offset`; the
     /// ops layer has checked that every reachable element lies inside the input.
     AsStrided { strides: Vec<isize>, offset: usize },
+    /// MLX's gather: inputs `a`, then int32 indices stacked as `[axes.len(), ..idx_shape]`; the
+    /// output is `idx_shape + slice_sizes`. A negative index wraps once, then each start is
+    /// clamped so its slice fits the axis (never reads out of bounds).
+    Gather {
+        axes: Vec<usize>,
+        slice_sizes: Vec<i32>,
+    },
+    /// MLX's scatter: inputs `a`, int32 indices stacked as `[axes.len(), ..idx_shape]`, and
+    /// updates (`a`'s dtype) of shape `idx_shape + slice` with `slice.len() == a.ndim()`. The
+    /// output is `a` with each update combined by `op` (`None`: replaced) at its index; a
+    /// negative index wraps once, and positions still outside the array are dropped.
+    Scatter {
+        op: Option<BinaryOp>,
+        axes: Vec<usize>,
+    },
 }
 
 impl Primitive {
@@ -576,6 +591,15 @@ impl Primitive {
             Primitive::Copy => "copy",
             Primitive::Softmax => "softmax",
             Primitive::AsStrided { .. } => "as_strided",
+            Primitive::Gather { .. } => "gather",
+            Primitive::Scatter { op, .. } => match op {
+                None => "scatter",
+                Some(BinaryOp::Add) => "scatter_add",
+                Some(BinaryOp::Multiply) => "scatter_prod",
+                Some(BinaryOp::Maximum) => "scatter_max",
+                Some(BinaryOp::Minimum) => "scatter_min",
+                Some(_) => "scatter",
+            },
         }
     }
 }

@@ -311,6 +311,16 @@ fn snapshot_matmul() {
 }
 
 #[test]
+fn snapshot_gather() {
+    snapshot("gather_slices.f32", false);
+}
+
+#[test]
+fn snapshot_scatter_packed_bf16() {
+    snapshot("scatter_apply.add.bf16", false);
+}
+
+#[test]
 fn every_shader_file_opens_with_a_comment() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
     let mut files: Vec<_> = std::fs::read_dir(&dir)

@@ -219,7 +219,9 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
         | Primitive::ArgSort
         | Primitive::Take { .. }
         | Primitive::Copy
-        | Primitive::Softmax => return None,
+        | Primitive::Softmax
+        | Primitive::Gather { .. }
+        | Primitive::Scatter { .. } => return None,
     }
     Some(d)
 }

@@ -7,6 +7,7 @@ pub mod creation;
 pub mod diagonal;
 pub mod einsum;
 pub mod index;
+pub mod indexing;
 pub mod linalg;
 pub mod norm;
 pub(crate) mod operators;

@@ -233,7 +233,7 @@ pub fn flatten(
 }
 
 /// Python-style bounds for one axis: returns (first index, count).
-fn slice_axis(start: i32, stop: i32, step: i32, n: i32) -> (i32, i32) {
+pub(crate) fn slice_axis(start: i32, stop: i32, step: i32, n: i32) -> (i32, i32) {
     let wrap = |i: i32| if i < 0 { i + n } else { i };
     if step > 0 {
         let (b, e) = (wrap(start).clamp(0, n), wrap(stop).clamp(0, n));

@@ -3,9 +3,11 @@
 
 pub(crate) mod copy;
 pub(crate) mod elementwise;
+pub(crate) mod gather;
 pub(crate) mod matmul;
 pub(crate) mod random;
 pub(crate) mod reduce;
+pub(crate) mod scatter;
 
 use crate::array::Node;
 use crate::backend::host::HostVec;
@@ -83,6 +85,16 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
                 *axis,
                 dt,
             )?
+        }
+        Primitive::Gather { axes, slice_sizes } => {
+            let ((sa, a), (si, i)) = (input(0)?, input(1)?);
+            let idx = copy::as_i32(host_of(i)?, si, &i.strides, i.offset);
+            gather::gather(host_of(a)?, sa, a, &idx, axes, slice_sizes, n)
+        }
+        Primitive::Scatter { op, axes } => {
+            let ((sa, a), (si, i), (su, u)) = (input(0)?, input(1)?, input(2)?);
+            let idx = copy::as_i32(host_of(i)?, si, &i.strides, i.offset);
+            scatter::scatter(host_of(a)?, sa, a, &idx, axes, host_of(u)?, su, u, *op, dt)
         }
         Primitive::Constant
         | Primitive::Transpose(_)

@@ -66,6 +66,10 @@ pub enum KernelKey {
     Take { dtype: Dtype },
     /// Softmax over the last axis of dense rows of `dtype` into an unpacked `out`.
     Softmax { dtype: Dtype, out: Dtype },
+    /// MLX's gather of `dtype`: slices at stacked int32 indices.
+    Gather { dtype: Dtype },
+    /// MLX's scatter of `dtype` into a copy of the input: `op` combines (None: replaces).
+    Scatter { op: Option<BinaryOp>, dtype: Dtype },
 }
 
 fn short(d: Dtype) -> &'static str {
@@ -185,6 +189,13 @@ impl fmt::Display for KernelKey {
             KernelKey::Softmax { dtype, out } => {
                 write!(f, "softmax_rows.{}.{}", short(dtype), short(out))
             }
+            KernelKey::Gather { dtype } => write!(f, "gather_slices.{}", short(dtype)),
+            KernelKey::Scatter { op, dtype } => write!(
+                f,
+                "scatter_apply.{}.{}",
+                op.map_or("set", |o| o.name()),
+                short(dtype)
+            ),
         }
     }
 }
@@ -204,6 +215,7 @@ const RANDOM_PAIRS: &str = include_str!("../../../shaders/random_pairs.wgsl");
 const SORT: &str = include_str!("../../../shaders/sort.wgsl");
 const SOFTMAX: &str = include_str!("../../../shaders/softmax.wgsl");
 const GATHER: &str = include_str!("../../../shaders/gather.wgsl");
+const SCATTER: &str = include_str!("../../../shaders/scatter.wgsl");
 
 /// Packed f16 without `pack2x16float`: that builtin needs a downlevel capability (f16 in f32)
 /// that GL ES adapters and llvmpipe lack, so half floats are converted with integer ops
@@ -309,6 +321,8 @@ impl KernelKey {
             KernelKey::ArgSort { .. } => "argsort_rank",
             KernelKey::Take { .. } => "gather_take",
             KernelKey::Softmax { .. } => "softmax_rows",
+            KernelKey::Gather { .. } => "gather_slices",
+            KernelKey::Scatter { .. } => "scatter_apply",
         }
     }
 
@@ -335,6 +349,7 @@ impl KernelKey {
             KernelKey::ArgSort { .. } => Dtype::Uint32,
             KernelKey::Take { dtype } => dtype,
             KernelKey::Softmax { out, .. } => out,
+            KernelKey::Gather { dtype } | KernelKey::Scatter { dtype, .. } => dtype,
         }
     }
 }
@@ -408,7 +423,9 @@ impl KernelKey {
             | KernelKey::RandomPairs { .. }
             | KernelKey::ArgSort { .. }
             | KernelKey::Take { .. }
-            | KernelKey::Softmax { .. } => false,
+            | KernelKey::Softmax { .. }
+            | KernelKey::Gather { .. }
+            | KernelKey::Scatter { .. } => false,
         };
         family && std::env::var("WMX_CHECKED_SHADERS").as_deref() != Ok("1")
     }
@@ -421,6 +438,15 @@ pub fn softmax_key(dtype: Dtype, native_f16: bool) -> KernelKey {
         out: widen(dtype, native_f16),
     }
 }
+
+/// The combining ops of the scatter family (`None`: plain scatter).
+pub const SCATTER_OPS: [Option<BinaryOp>; 5] = [
+    None,
+    Some(BinaryOp::Add),
+    Some(BinaryOp::Multiply),
+    Some(BinaryOp::Maximum),
+    Some(BinaryOp::Minimum),
+];
 
 /// Every key the GPU backend can request on a device with or without native f16.
 pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
@@ -498,6 +524,12 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
         keys.push(KernelKey::Take { dtype });
         if dtype.is_float() {
             keys.push(softmax_key(dtype, native_f16));
+        }
+    }
+    for dtype in Dtype::ALL {
+        keys.push(KernelKey::Gather { dtype });
+        for op in SCATTER_OPS {
+            keys.push(KernelKey::Scatter { op, dtype });
         }
     }
     keys
@@ -696,14 +728,60 @@ fn quad_output_slot(p: &mut String, d: Dtype, native_f16: bool) {
     bf16_packer(p, d);
 }
 
+/// f32 to bf16 bits, rounding to nearest even (NaN stays NaN).
+const BF16_ROUND: &str = "fn wmx_bf16(x: f32) -> u32 {\n    let b = bitcast<u32>(x);\n    \
+     if ((b & 0x7fffffffu) > 0x7f800000u) { return (b >> 16u) | 0x40u; }\n    \
+     return (b + 0x7fffu + ((b >> 16u) & 1u)) >> 16u;\n}\n";
+
 fn bf16_packer(p: &mut String, d: Dtype) {
     if d == Dtype::Bfloat16 {
-        p.push_str(
-            "fn wmx_bf16(x: f32) -> u32 {\n    let b = bitcast<u32>(x);\n    \
-             if ((b & 0x7fffffffu) > 0x7f800000u) { return (b >> 16u) | 0x40u; }\n    \
-             return (b + 0x7fffu + ((b >> 16u) & 1u)) >> 16u;\n}\n",
-        );
+        p.push_str(BF16_ROUND);
     }
+}
+
+/// The scatter family's prelude: the updates' loader, and the element accessors and combiner
+/// that the compare-exchange loop applies to the 32-bit output word holding an element.
+fn scatter_prelude(p: &mut String, op: Option<BinaryOp>, dtype: Dtype, native_f16: bool) {
+    input_slot(p, "upd", dtype, native_f16);
+    if native_f16 {
+        // Output words are raw u32 here, so halves convert with the integer helpers.
+        p.push_str(F16_BITS);
+    }
+    if dtype == Dtype::Bfloat16 {
+        p.push_str(BF16_ROUND);
+    }
+    let bits = dtype.size() * 8;
+    let mask = if bits == 32 {
+        "0xffffffffu".to_string()
+    } else {
+        format!("{:#x}u", (1u32 << bits) - 1)
+    };
+    let (get, put) = match dtype {
+        Dtype::Float32 => ("bitcast<f32>(w)", "bitcast<u32>(v)"),
+        Dtype::Int32 => ("bitcast<i32>(w)", "bitcast<u32>(v)"),
+        Dtype::Uint32 => ("w", "v"),
+        Dtype::Float16 => ("wmx_f16_to_f32((w >> sh) & 0xffffu)", "wmx_f32_to_f16(v)"),
+        Dtype::Bfloat16 => ("bitcast<f32>(((w >> sh) & 0xffffu) << 16u)", "wmx_bf16(v)"),
+        Dtype::Uint8 => ("(w >> sh) & 0xffu", "v & 0xffu"),
+        Dtype::Bool => ("((w >> sh) & 0xffu) != 0u", "select(0u, 1u, v)"),
+    };
+    let _ = writeln!(p, "const ELEM_BITS: u32 = {bits}u;");
+    let _ = writeln!(p, "const ELEM_MASK: u32 = {mask};");
+    let _ = writeln!(
+        p,
+        "fn get_elem(w: u32, sh: u32) -> C_UPD {{ return {get}; }}"
+    );
+    let _ = writeln!(p, "fn elem_bits(v: C_UPD) -> u32 {{ return {put}; }}");
+    let comb = op.and_then(|o| o.wgsl(dtype.domain())).unwrap_or("b");
+    let _ = writeln!(
+        p,
+        "fn combine(a: C_UPD, b: C_UPD) -> C_UPD {{ return {comb}; }}"
+    );
+    let _ = writeln!(
+        p,
+        "const PLAIN_STORE: bool = {};",
+        op.is_none() && bits == 32
+    );
 }
 
 /// `alias S_OUT`, `alias C_OUT`, `OUT_PER_WORD` and the store helpers for the output.
@@ -801,6 +879,9 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             }
             KernelKey::ArgSort { dtype } | KernelKey::Take { dtype } => dtype == Dtype::Float16,
             KernelKey::Softmax { dtype, out } => dtype == Dtype::Float16 || out == Dtype::Float16,
+            KernelKey::Gather { dtype } | KernelKey::Scatter { dtype, .. } => {
+                dtype == Dtype::Float16
+            }
         };
     if uses_f16 {
         p.push_str("enable f16;\n");
@@ -979,10 +1060,20 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             );
             (SORT, false)
         }
-        KernelKey::Take { dtype } => {
+        KernelKey::Take { dtype } | KernelKey::Gather { dtype } => {
             input_slot(&mut p, "in0", dtype, native_f16);
             output_slot(&mut p, dtype, native_f16);
+            let f = if matches!(key, KernelKey::Take { .. }) {
+                "take_value"
+            } else {
+                "gather_value"
+            };
+            let _ = writeln!(p, "fn value_at(i: u32) -> C_OUT {{ return {f}(i); }}");
             (GATHER, true)
+        }
+        KernelKey::Scatter { op, dtype } => {
+            scatter_prelude(&mut p, op, dtype, native_f16);
+            (SCATTER, false)
         }
         KernelKey::Softmax { dtype, out } => {
             input_slot(&mut p, "in0", dtype, native_f16);

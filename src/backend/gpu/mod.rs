@@ -437,6 +437,101 @@ impl Gpu<'_> {
     }
 }
 
+/// Per input axis: `j + 1` when row `j` of the stacked indices indexes it, else 0.
+fn index_slots(axes: &[usize], ndim: usize) -> Vec<u32> {
+    let mut slots = vec![0u32; ndim];
+    for (j, &ax) in axes.iter().enumerate() {
+        slots[ax] = j as u32 + 1;
+    }
+    slots
+}
+
+impl Gpu<'_> {
+    /// MLX's gather: `a` read strided, the stacked indices densely.
+    #[allow(clippy::too_many_arguments)]
+    fn gather(
+        &self,
+        sa: &[i32],
+        a: &Data,
+        si: &[i32],
+        i: &Data,
+        axes: &[usize],
+        slice_sizes: &[i32],
+        n: usize,
+        shape: &[i32],
+        dt: Dtype,
+    ) -> Result<Data> {
+        let idx = self.dense_from_start(si, i)?;
+        self.check_index_range(n.max(size_of(sa)).max(size_of(si)))?;
+        let out = self.out(dt, n)?;
+        let slice_total = size_of(slice_sizes);
+        let m = n.checked_div(slice_total).unwrap_or(0);
+        let mut info = vec![
+            n as u32,
+            sa.len() as u32,
+            slice_total as u32,
+            m as u32,
+            a.offset as u32,
+        ];
+        info.extend(sa.iter().map(|&d| d as u32));
+        info.extend(a.strides.iter().map(|&s| s as i32 as u32));
+        info.extend(slice_sizes.iter().map(|&d| d as u32));
+        info.extend(index_slots(axes, sa.len()));
+        let words = n.div_ceil(per_word(dt, self.ctx.native_f16) as usize) as u64;
+        self.ctx.dispatch(
+            self.stream,
+            &KernelKey::Gather { dtype: dt },
+            &[buf(a)?, buf(&idx)?, &out],
+            &info,
+            grid(words.div_ceil(WG as u64), self.max_groups()),
+        )?;
+        Ok(self.data(out, dt, shape))
+    }
+
+    /// MLX's scatter: a dense copy of `a`, then one invocation per update element.
+    #[allow(clippy::too_many_arguments)]
+    fn scatter(
+        &self,
+        sa: &[i32],
+        a: &Data,
+        si: &[i32],
+        i: &Data,
+        su: &[i32],
+        u: &Data,
+        axes: &[usize],
+        op: Option<crate::primitive::BinaryOp>,
+        dt: Dtype,
+    ) -> Result<Data> {
+        let result = self.cast(sa, a, a.storage.dtype, dt)?;
+        let n_upd = size_of(su);
+        if n_upd == 0 || size_of(sa) == 0 {
+            return Ok(result);
+        }
+        self.check_index_range(n_upd.max(size_of(sa)).max(size_of(si)))?;
+        let idx = self.dense_from_start(si, i)?;
+        let upd = self.dense_from_start(su, u)?;
+        let slice = &su[su.len() - sa.len()..];
+        let slice_total = size_of(slice);
+        let mut info = vec![
+            n_upd as u32,
+            sa.len() as u32,
+            slice_total as u32,
+            (n_upd / slice_total) as u32,
+        ];
+        info.extend(sa.iter().map(|&d| d as u32));
+        info.extend(slice.iter().map(|&d| d as u32));
+        info.extend(index_slots(axes, sa.len()));
+        self.ctx.dispatch(
+            self.stream,
+            &KernelKey::Scatter { op, dtype: dt },
+            &[buf(&idx)?, buf(&upd)?, buf(&result)?],
+            &info,
+            grid((n_upd as u64).div_ceil(WG as u64), self.max_groups()),
+        )?;
+        Ok(result)
+    }
+}
+
 /// Bits of `v` in the compute type of `d` (for creation kernels' constants).
 fn const_bits(v: f64, d: Domain) -> u32 {
     match d {
@@ -608,6 +703,14 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
                 grid(words.div_ceil(WG as u64), g.max_groups()),
             )?;
             Ok(g.data(out, dt, shape))
+        }
+        Primitive::Gather { axes, slice_sizes } => {
+            let ((sa, a), (si, i)) = (input(0)?, input(1)?);
+            g.gather(sa, a, si, i, axes, slice_sizes, n, shape, dt)
+        }
+        Primitive::Scatter { op, axes } => {
+            let ((sa, a), (si, i), (su, u)) = (input(0)?, input(1)?, input(2)?);
+            g.scatter(sa, a, si, i, su, u, axes, *op, dt)
         }
         Primitive::Constant
         | Primitive::Transpose(_)
