@@ -210,7 +210,10 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
         | Primitive::RandomBits { .. }
         | Primitive::ArgSort
         | Primitive::Take { .. }
-        | Primitive::Copy => return None,
+        | Primitive::Copy
+        | Primitive::Scan { .. }
+        | Primitive::Sort
+        | Primitive::SearchSorted { .. } => return None,
     }
     Some(d)
 }

@@ -8,7 +8,9 @@ pub mod index;
 pub mod linalg;
 pub(crate) mod operators;
 pub mod reduce;
+pub mod scan;
 pub mod shape;
+pub mod sort;
 pub mod unary;
 
 use crate::array::Array;
