@@ -427,6 +427,25 @@ device_tests! {
         assert_close("sum", f32_, &values(&mx::var(&a, &[0], false, 0, dev).unwrap()), &[0.7222222089767456, NAN, 4.222222328186035, 12.666666984558105]);
     }
 
+    fn empty_inputs(dev: Device) {
+        let e = mx::zeros(&[3, 0], Dtype::Float32, dev).unwrap();
+        for name in ["cumsum", "cumprod", "cummax", "cummin", "logcumsumexp"] {
+            let r = scan_fn(name)(&e, Some(1), false, true, dev).unwrap();
+            assert_eq!(r.shape(), &[3, 0]);
+            assert_eq!(r.to_vec::<f32>().unwrap(), Vec::<f32>::new());
+        }
+        assert_eq!(mx::cumsum(&e, Some(0), true, false, dev).unwrap().shape(), &[3, 0]);
+        assert_eq!(mx::sort(&e, 1, dev).unwrap().to_vec::<f32>().unwrap(), Vec::<f32>::new());
+        assert_eq!(mx::argsort(&e, 0, dev).unwrap().shape(), &[3, 0]);
+        assert_eq!(mx::topk(&e, 0, 1, dev).unwrap().shape(), &[3, 0]);
+        let s = Array::from_slice(&[1.0f32, 2.0], &[2]);
+        let none = mx::searchsorted(&s, &e, false, dev).unwrap();
+        assert_eq!(none.shape(), &[3, 0]);
+        assert_eq!(none.to_vec::<u32>().unwrap(), Vec::<u32>::new());
+        let v = mx::var(&e, &[1], false, 0, dev).unwrap();
+        assert!(values(&v).iter().all(|x| x.is_nan()));
+    }
+
     fn bad_inputs_name_the_op(dev: Device) {
         let a = Array::from_slice(&[1.0f32, 2.0, 3.0], &[3]);
         let s = Array::scalar(1.0f32);
