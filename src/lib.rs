@@ -51,10 +51,12 @@ pub use ops::index::*;
 pub use ops::indexing::{At, Ix, index, index_put};
 pub use ops::linalg::*;
 pub use ops::reduce::*;
+pub use ops::scan::*;
 pub use ops::shape::*;
+pub use ops::sort::*;
 pub use ops::structure::*;
 pub use ops::unary::*;
-pub use primitive::{ArgReduceOp, BinaryOp, ReduceOp, UnaryOp};
+pub use primitive::{ArgReduceOp, BinaryOp, ReduceOp, ScanOp, UnaryOp};
 pub use stream::{
     Stream, StreamGuard, StreamOrDevice, default_stream, new_stream, set_default_stream, stream,
 };

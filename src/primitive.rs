@@ -357,8 +357,9 @@ fn remainder_f32(a: f32, b: f32) -> f32 {
     }
 }
 
-/// `log(e^a + e^b)` without overflow: the larger plus `log1p(e^-|a - b|)`.
-fn logaddexp_f32(a: f32, b: f32) -> f32 {
+/// `log(e^a + e^b)` without overflow: the larger plus `log1p(e^-|a - b|)`; -inf is the
+/// identity (scans use it), NaN propagates.
+pub(crate) fn logaddexp_f32(a: f32, b: f32) -> f32 {
     if a.is_nan() || b.is_nan() {
         return f32::NAN;
     }
@@ -564,6 +565,18 @@ pub(crate) enum Primitive {
         op: Option<BinaryOp>,
         axes: Vec<usize>,
     },
+    /// Inclusive or exclusive scan along the last axis, optionally from the end; the input has
+    /// the node's dtype (the ops layer casts), the output is dense.
+    Scan {
+        op: ScanOp,
+        reverse: bool,
+        inclusive: bool,
+    },
+    /// Stable ascending sort of values along the last axis (NaN last).
+    Sort,
+    /// Insertion indices (uint32) of the second input's elements into the first (1-D, sorted),
+    /// both of one dtype: elements strictly before (`right` false) or not after (`right` true).
+    SearchSorted { right: bool },
 }
 
 impl Primitive {
@@ -600,6 +613,59 @@ impl Primitive {
                 Some(BinaryOp::Minimum) => "scatter_min",
                 Some(_) => "scatter",
             },
+            Primitive::Scan { op, .. } => op.name(),
+            Primitive::Sort => "sort",
+            Primitive::SearchSorted { .. } => "searchsorted",
         }
+    }
+}
+
+/// Cumulative (scan) ops along one axis.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ScanOp {
+    /// cumsum
+    Sum,
+    /// cumprod
+    Prod,
+    /// cummax
+    Max,
+    /// cummin
+    Min,
+    /// logcumsumexp: `log(exp(a) + exp(b))`, computed stably
+    LogAddExp,
+}
+
+impl ScanOp {
+    /// Every scan.
+    pub const ALL: &'static [ScanOp] = &[
+        ScanOp::Sum,
+        ScanOp::Prod,
+        ScanOp::Max,
+        ScanOp::Min,
+        ScanOp::LogAddExp,
+    ];
+    /// MLX's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScanOp::Sum => "cumsum",
+            ScanOp::Prod => "cumprod",
+            ScanOp::Max => "cummax",
+            ScanOp::Min => "cummin",
+            ScanOp::LogAddExp => "logcumsumexp",
+        }
+    }
+    /// The reduction with the same combiner and identity (none for logaddexp).
+    pub fn reduce(self) -> Option<ReduceOp> {
+        match self {
+            ScanOp::Sum => Some(ReduceOp::Sum),
+            ScanOp::Prod => Some(ReduceOp::Prod),
+            ScanOp::Max => Some(ReduceOp::Max),
+            ScanOp::Min => Some(ReduceOp::Min),
+            ScanOp::LogAddExp => None,
+        }
+    }
+    /// The identity (an exclusive scan's first element) as f64 per domain of the accumulator.
+    pub fn identity(self, d: Domain) -> f64 {
+        self.reduce().map_or(f64::NEG_INFINITY, |r| r.identity(d))
     }
 }

@@ -321,6 +321,16 @@ fn snapshot_scatter_packed_bf16() {
 }
 
 #[test]
+fn snapshot_scan() {
+    snapshot("scan_wg.cumsum.f32.f32", false);
+}
+
+#[test]
+fn snapshot_sort() {
+    snapshot("sort_block.f32", false);
+}
+
+#[test]
 fn every_shader_file_opens_with_a_comment() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
     let mut files: Vec<_> = std::fs::read_dir(&dir)

@@ -221,7 +221,10 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
         | Primitive::Copy
         | Primitive::Softmax
         | Primitive::Gather { .. }
-        | Primitive::Scatter { .. } => return None,
+        | Primitive::Scatter { .. }
+        | Primitive::Scan { .. }
+        | Primitive::Sort
+        | Primitive::SearchSorted { .. } => return None,
     }
     Some(d)
 }

@@ -12,7 +12,9 @@ pub mod linalg;
 pub mod norm;
 pub(crate) mod operators;
 pub mod reduce;
+pub mod scan;
 pub mod shape;
+pub mod sort;
 pub mod structure;
 pub mod unary;
 

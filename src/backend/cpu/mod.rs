@@ -7,7 +7,9 @@ pub(crate) mod gather;
 pub(crate) mod matmul;
 pub(crate) mod random;
 pub(crate) mod reduce;
+pub(crate) mod scan;
 pub(crate) mod scatter;
+pub(crate) mod sort;
 
 use crate::array::Node;
 use crate::backend::host::HostVec;
@@ -69,7 +71,7 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
         }
         Primitive::ArgSort => {
             let (s, d) = input(0)?;
-            argsort(host_of(d)?, s, d)?
+            sort::argsort(s, d)?
         }
         Primitive::Softmax => {
             let (s, d) = input(0)?;
@@ -95,6 +97,22 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
             let ((sa, a), (si, i), (su, u)) = (input(0)?, input(1)?, input(2)?);
             let idx = copy::as_i32(host_of(i)?, si, &i.strides, i.offset);
             scatter::scatter(host_of(a)?, sa, a, &idx, axes, host_of(u)?, su, u, *op, dt)
+        }
+        Primitive::Scan {
+            op,
+            reverse,
+            inclusive,
+        } => {
+            let (s, d) = input(0)?;
+            scan::scan(*op, *reverse, *inclusive, s, d, dt)?
+        }
+        Primitive::Sort => {
+            let (s, d) = input(0)?;
+            sort::sort(s, d)?
+        }
+        Primitive::SearchSorted { right } => {
+            let ((ss, sd), (vs, vd)) = (input(0)?, input(1)?);
+            sort::searchsorted(ss, sd, vs, vd, *right)?
         }
         Primitive::Constant
         | Primitive::Transpose(_)
@@ -152,28 +170,6 @@ fn concatenate(
         HostVec::F32(o) => join!(o, F32),
     }
     Ok(out)
-}
-
-/// Stable ascending argsort of each row (last axis); NaN sorts last.
-fn argsort(h: &HostVec, shape: &[i32], d: &Data) -> Result<HostVec> {
-    use rayon::prelude::*;
-    let len = shape.last().map_or(1, |&n| n as usize);
-    let keys = copy::as_f64(h, shape, &d.strides, d.offset);
-    let mut out = vec![0u32; keys.len()];
-    if len > 0 {
-        out.par_chunks_mut(len)
-            .zip(keys.par_chunks(len))
-            .for_each(|(o, k)| {
-                let mut idx: Vec<u32> = (0..len as u32).collect();
-                idx.sort_by(|&a, &b| {
-                    k[a as usize]
-                        .partial_cmp(&k[b as usize])
-                        .unwrap_or_else(|| k[a as usize].is_nan().cmp(&k[b as usize].is_nan()))
-                });
-                o.copy_from_slice(&idx);
-            });
-    }
-    Ok(HostVec::U32(out))
 }
 
 /// Gathers along `axis` with in-range indices.

@@ -6,7 +6,7 @@
 #![allow(missing_docs)]
 
 use crate::dtype::{Domain, Dtype};
-use crate::primitive::{ArgReduceOp, BinaryOp, ReduceOp, UnaryOp};
+use crate::primitive::{ArgReduceOp, BinaryOp, ReduceOp, ScanOp, UnaryOp};
 use std::fmt::{self, Write};
 
 /// One specialised kernel. Dtypes are storage dtypes; whether f16 is native or packed is a
@@ -60,8 +60,6 @@ pub enum KernelKey {
     RandomBits { width: u8, out: Dtype },
     /// Width-4 bits (or uniform floats) into an unpacked `out`, one hash per invocation.
     RandomPairs { out: Dtype },
-    /// Stable argsort of dense rows of `dtype` (uint32 output).
-    ArgSort { dtype: Dtype },
     /// Take along an axis (gather) of `dtype`.
     Take { dtype: Dtype },
     /// Softmax over the last axis of dense rows of `dtype` into an unpacked `out`.
@@ -70,6 +68,41 @@ pub enum KernelKey {
     Gather { dtype: Dtype },
     /// MLX's scatter of `dtype` into a copy of the input: `op` combines (None: replaces).
     Scatter { op: Option<BinaryOp>, dtype: Dtype },
+    /// Scan along the last axis of `input` into an unpacked accumulator `acc`: a workgroup per
+    /// row (chunked, with a carry), or an invocation per row (`per_thread`).
+    Scan {
+        op: ScanOp,
+        input: Dtype,
+        acc: Dtype,
+        per_thread: bool,
+    },
+    /// One pass of the sort family over `dtype` (the merge pass moves u32 pairs only and is
+    /// listed with `dtype` uint32).
+    Sort { pass: SortPass, dtype: Dtype },
+}
+
+/// The passes of the sort family (entry points of `shaders/sort.wgsl`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SortPass {
+    /// Sorts tiles of (key, position) pairs in workgroup memory.
+    Block,
+    /// Merges sorted runs pairwise.
+    Merge,
+    /// Writes sorted values from sorted positions.
+    Gather,
+    /// searchsorted.
+    Search,
+}
+
+impl SortPass {
+    fn name(self) -> &'static str {
+        match self {
+            SortPass::Block => "block",
+            SortPass::Merge => "merge",
+            SortPass::Gather => "gather",
+            SortPass::Search => "search",
+        }
+    }
 }
 
 fn short(d: Dtype) -> &'static str {
@@ -184,7 +217,6 @@ impl fmt::Display for KernelKey {
                 write!(f, "random_bits.w{width}.{}", short(out))
             }
             KernelKey::RandomPairs { out } => write!(f, "random_pairs.{}", short(out)),
-            KernelKey::ArgSort { dtype } => write!(f, "argsort_rank.{}", short(dtype)),
             KernelKey::Take { dtype } => write!(f, "gather_take.{}", short(dtype)),
             KernelKey::Softmax { dtype, out } => {
                 write!(f, "softmax_rows.{}.{}", short(dtype), short(out))
@@ -196,6 +228,18 @@ impl fmt::Display for KernelKey {
                 op.map_or("set", |o| o.name()),
                 short(dtype)
             ),
+            KernelKey::Scan {
+                op,
+                input,
+                acc,
+                per_thread,
+            } => {
+                let v = if per_thread { "thread" } else { "wg" };
+                write!(f, "scan_{v}.{}.{}.{}", op.name(), short(input), short(acc))
+            }
+            KernelKey::Sort { pass, dtype } => {
+                write!(f, "sort_{}.{}", pass.name(), short(dtype))
+            }
         }
     }
 }
@@ -216,6 +260,16 @@ const SORT: &str = include_str!("../../../shaders/sort.wgsl");
 const SOFTMAX: &str = include_str!("../../../shaders/softmax.wgsl");
 const GATHER: &str = include_str!("../../../shaders/gather.wgsl");
 const SCATTER: &str = include_str!("../../../shaders/scatter.wgsl");
+const SCAN: &str = include_str!("../../../shaders/scan.wgsl");
+
+/// Order-preserving u32 key of f32 bits: NaN last, -0.0 as 0.0, negatives reversed.
+const FLOAT_KEY: &str = "fn wmx_float_key(b0: u32) -> u32 {
+    let mag = b0 & 0x7fffffffu;
+    if (mag > 0x7f800000u) { return 0xffffffffu; }
+    if (mag == 0u) { return 0x80000000u; }
+    return select(b0 | 0x80000000u, ~b0, (b0 & 0x80000000u) != 0u);
+}
+";
 
 /// Packed f16 without `pack2x16float`: that builtin needs a downlevel capability (f16 in f32)
 /// that GL ES adapters and llvmpipe lack, so half floats are converted with integer ops
@@ -318,11 +372,23 @@ impl KernelKey {
             KernelKey::Matmul { vec4: true, .. } => "matmul_vec4",
             KernelKey::RandomBits { .. } => "random_bits",
             KernelKey::RandomPairs { .. } => "random_pairs",
-            KernelKey::ArgSort { .. } => "argsort_rank",
             KernelKey::Take { .. } => "gather_take",
             KernelKey::Softmax { .. } => "softmax_rows",
             KernelKey::Gather { .. } => "gather_slices",
             KernelKey::Scatter { .. } => "scatter_apply",
+            KernelKey::Scan { per_thread, .. } => {
+                if per_thread {
+                    "scan_thread"
+                } else {
+                    "scan_wg"
+                }
+            }
+            KernelKey::Sort { pass, .. } => match pass {
+                SortPass::Block => "sort_block",
+                SortPass::Merge => "sort_merge",
+                SortPass::Gather => "sort_gather",
+                SortPass::Search => "sort_search",
+            },
         }
     }
 
@@ -346,10 +412,14 @@ impl KernelKey {
             KernelKey::Matmul { out, .. } => out,
             KernelKey::RandomBits { out, .. } => out,
             KernelKey::RandomPairs { out } => out,
-            KernelKey::ArgSort { .. } => Dtype::Uint32,
             KernelKey::Take { dtype } => dtype,
             KernelKey::Softmax { out, .. } => out,
             KernelKey::Gather { dtype } | KernelKey::Scatter { dtype, .. } => dtype,
+            KernelKey::Scan { acc, .. } => acc,
+            KernelKey::Sort { pass, dtype } => match pass {
+                SortPass::Gather => dtype,
+                SortPass::Block | SortPass::Merge | SortPass::Search => Dtype::Uint32,
+            },
         }
     }
 }
@@ -421,11 +491,12 @@ impl KernelKey {
             | KernelKey::ArgReduce { .. }
             | KernelKey::RandomBits { .. }
             | KernelKey::RandomPairs { .. }
-            | KernelKey::ArgSort { .. }
             | KernelKey::Take { .. }
             | KernelKey::Softmax { .. }
             | KernelKey::Gather { .. }
-            | KernelKey::Scatter { .. } => false,
+            | KernelKey::Scatter { .. }
+            | KernelKey::Scan { .. }
+            | KernelKey::Sort { .. } => false,
         };
         family && std::env::var("WMX_CHECKED_SHADERS").as_deref() != Ok("1")
     }
@@ -520,7 +591,6 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
         keys.push(KernelKey::RandomPairs { out });
     }
     for dtype in Dtype::ALL {
-        keys.push(KernelKey::ArgSort { dtype });
         keys.push(KernelKey::Take { dtype });
         if dtype.is_float() {
             keys.push(softmax_key(dtype, native_f16));
@@ -532,7 +602,51 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
             keys.push(KernelKey::Scatter { op, dtype });
         }
     }
+    for &op in ScanOp::ALL {
+        for input in Dtype::ALL {
+            if scan_supports(op, input) {
+                for per_thread in [false, true] {
+                    keys.push(scan_key(op, input, per_thread));
+                }
+            }
+        }
+    }
+    for dtype in Dtype::ALL {
+        for pass in [SortPass::Block, SortPass::Gather, SortPass::Search] {
+            keys.push(KernelKey::Sort { pass, dtype });
+        }
+    }
+    keys.push(KernelKey::Sort {
+        pass: SortPass::Merge,
+        dtype: Dtype::Uint32,
+    });
     keys
+}
+
+/// The scan dtypes the ops layer produces: MLX's result dtypes (bool sums to int32,
+/// logcumsumexp is float-only).
+pub fn scan_supports(op: ScanOp, input: Dtype) -> bool {
+    match op {
+        ScanOp::Sum => input != Dtype::Bool,
+        ScanOp::LogAddExp => input.is_float(),
+        ScanOp::Prod | ScanOp::Max | ScanOp::Min => true,
+    }
+}
+
+/// The scan key for `op` over `input`: floats accumulate in f32, signed in i32, unsigned and
+/// bool in u32; the output is then cast to the input's dtype.
+pub fn scan_key(op: ScanOp, input: Dtype, per_thread: bool) -> KernelKey {
+    let acc = match input.domain() {
+        Domain::Float => Dtype::Float32,
+        Domain::Int => Dtype::Int32,
+        Domain::Uint | Domain::Bool => Dtype::Uint32,
+    };
+    KernelKey::Scan {
+        op,
+        input,
+        acc,
+        per_thread,
+    }
 }
 
 fn compute_type(d: Domain) -> &'static str {
@@ -877,7 +991,8 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             KernelKey::RandomBits { out, .. } | KernelKey::RandomPairs { out } => {
                 out == Dtype::Float16
             }
-            KernelKey::ArgSort { dtype } | KernelKey::Take { dtype } => dtype == Dtype::Float16,
+            KernelKey::Take { dtype } | KernelKey::Sort { dtype, .. } => dtype == Dtype::Float16,
+            KernelKey::Scan { input, .. } => input == Dtype::Float16,
             KernelKey::Softmax { dtype, out } => dtype == Dtype::Float16 || out == Dtype::Float16,
             KernelKey::Gather { dtype } | KernelKey::Scatter { dtype, .. } => {
                 dtype == Dtype::Float16
@@ -1047,19 +1162,6 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
                 (RANDOM, true)
             }
         }
-        KernelKey::ArgSort { dtype } => {
-            input_slot(&mut p, "in0", dtype, native_f16);
-            let before = match dtype.domain() {
-                Domain::Float => "!wmx_isnan(a) && (wmx_isnan(b) || a < b)",
-                Domain::Int | Domain::Uint => "a < b",
-                Domain::Bool => "!a && b",
-            };
-            let _ = writeln!(
-                p,
-                "fn sorts_before(a: C_IN0, b: C_IN0) -> bool {{ return {before}; }}"
-            );
-            (SORT, false)
-        }
         KernelKey::Take { dtype } | KernelKey::Gather { dtype } => {
             input_slot(&mut p, "in0", dtype, native_f16);
             output_slot(&mut p, dtype, native_f16);
@@ -1079,6 +1181,75 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             input_slot(&mut p, "in0", dtype, native_f16);
             output_slot(&mut p, out, native_f16);
             (SOFTMAX, false)
+        }
+        KernelKey::Scan { op, input, acc, .. } => {
+            input_slot(&mut p, "in0", input, native_f16);
+            output_slot(&mut p, acc, native_f16);
+            let ad = acc.domain();
+            let _ = writeln!(
+                p,
+                "fn to_acc(x: C_IN0) -> C_OUT {{ return {}; }}",
+                cast_expr(input.domain(), ad)
+            );
+            let comb = match op.reduce() {
+                Some(r) => r.combiner().wgsl(ad).unwrap_or("a"),
+                None => "wmx_logaddexp(a, b)",
+            };
+            let _ = writeln!(
+                p,
+                "fn combine(a: C_OUT, b: C_OUT) -> C_OUT {{ return {comb}; }}"
+            );
+            let _ = writeln!(
+                p,
+                "fn identity() -> C_OUT {{ return {}; }}",
+                literal(op.identity(ad), ad)
+            );
+            (SCAN, false)
+        }
+        KernelKey::Sort { pass, dtype } => {
+            input_slot(&mut p, "in0", dtype, native_f16);
+            input_slot(&mut p, "in1", dtype, native_f16);
+            output_slot(&mut p, dtype, native_f16);
+            let key = match dtype.domain() {
+                // NaN (any payload) last; -0.0 as 0.0; then the sign-flip that orders floats.
+                Domain::Float => "wmx_float_key(bitcast<u32>(x))",
+                Domain::Int => "bitcast<u32>(x) ^ 0x80000000u",
+                Domain::Uint => "x",
+                Domain::Bool => "select(0u, 1u, x)",
+            };
+            p.push_str(FLOAT_KEY);
+            let _ = writeln!(p, "fn sort_key(x: C_IN0) -> u32 {{ return {key}; }}");
+            // Bindings: the ones this pass uses first, in order, then the rest (unused).
+            let order: [&str; 7] = match pass {
+                SortPass::Block => [
+                    "in0", "keys_out", "idx_out", "in1", "keys_in", "idx_in", "out",
+                ],
+                SortPass::Merge => [
+                    "keys_in", "idx_in", "keys_out", "idx_out", "in0", "in1", "out",
+                ],
+                SortPass::Gather => [
+                    "in0", "idx_in", "out", "in1", "keys_in", "keys_out", "idx_out",
+                ],
+                SortPass::Search => [
+                    "in0", "in1", "idx_out", "keys_in", "idx_in", "keys_out", "out",
+                ],
+            };
+            p.push_str("@group(0) @binding(0) var<storage, read> info: array<u32>;\n");
+            for (i, name) in order.iter().enumerate() {
+                let (access, ty) = match *name {
+                    "in0" => ("read", "S_IN0"),
+                    "in1" => ("read", "S_IN1"),
+                    "out" => ("read_write", "S_OUT"),
+                    "keys_in" | "idx_in" => ("read", "u32"),
+                    _ => ("read_write", "u32"),
+                };
+                let _ = writeln!(
+                    p,
+                    "@group(0) @binding({}) var<storage, {access}> {name}: array<{ty}>;",
+                    i + 1
+                );
+            }
+            (SORT, true)
         }
     };
     if needs_index {

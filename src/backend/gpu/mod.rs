@@ -5,6 +5,7 @@
 pub(crate) mod context;
 pub mod kernels;
 pub(crate) mod pool;
+mod sort;
 
 use crate::array::Node;
 use crate::backend::{Data, Storage, dense};
@@ -646,20 +647,8 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
         }
         Primitive::ArgSort => {
             let (s, d) = input(0)?;
-            let src = d.storage.dtype;
-            let dense = g.dense_from_start(s, d)?;
-            g.check_index_range(n)?;
-            let out = g.out(Dtype::Uint32, n)?;
-            let row = shape.last().copied().unwrap_or(1).max(1) as u32;
-            let key = KernelKey::ArgSort { dtype: src };
-            g.ctx.dispatch(
-                g.stream,
-                &key,
-                &[buf(&dense)?, &out],
-                &[n as u32, row],
-                grid((n as u64).div_ceil(WG as u64), g.max_groups()),
-            )?;
-            Ok(g.data(out, Dtype::Uint32, shape))
+            let idx = g.sort_indices(s, d)?;
+            Ok(g.data(idx, Dtype::Uint32, shape))
         }
         Primitive::Softmax => {
             let (s, d) = input(0)?;
@@ -711,6 +700,22 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
         Primitive::Scatter { op, axes } => {
             let ((sa, a), (si, i), (su, u)) = (input(0)?, input(1)?, input(2)?);
             g.scatter(sa, a, si, i, su, u, axes, *op, dt)
+        }
+        Primitive::Scan {
+            op,
+            reverse,
+            inclusive,
+        } => {
+            let (s, d) = input(0)?;
+            g.scan(*op, *reverse, *inclusive, s, d, dt)
+        }
+        Primitive::Sort => {
+            let (s, d) = input(0)?;
+            g.sort_values(s, d)
+        }
+        Primitive::SearchSorted { right } => {
+            let ((ss, sd), (vs, vd)) = (input(0)?, input(1)?);
+            g.search_sorted(ss, sd, vs, vd, *right)
         }
         Primitive::Constant
         | Primitive::Transpose(_)
