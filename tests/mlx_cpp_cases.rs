@@ -4,7 +4,7 @@
 //! tests/mlx_cpp_cases_pending.rs.txt for the lead to enable once those ops are merged.
 
 mod common;
-use wmx::{self as mx, Array, Device, Dtype};
+use wmx::{self as mx, Array, Dtype};
 
 fn i32s(a: &Array) -> Vec<i32> {
     a.to_vec::<i32>().unwrap()
