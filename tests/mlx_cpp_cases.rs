@@ -239,4 +239,63 @@ device_tests! {
         assert!(f32s(&mx::maximum(&all, &all, d).unwrap()).iter().all(|v| v.is_nan()));
         assert!(f32s(&mx::minimum(&all, &all, d).unwrap()).iter().all(|v| v.is_nan()));
     }
+    fn reduction_shapes_and_errors(d: Device) {
+        // wmx spells "all axes" as an empty axis list (MLX's sum(x) with no axes).
+        let x = Array::scalar(1i32);
+        assert_eq!(mx::sum(&x, &[], false, d).unwrap().ndim(), 0);
+        assert!(mx::sum(&x, &[0], false, d).is_err());
+        assert!(mx::sum(&x, &[-1], false, d).is_err());
+        let e = Array::from_slice::<f32>(&[], &[0]);
+        let out = mx::sum(&e, &[], false, d).unwrap();
+        assert_eq!((out.shape().to_vec(), out.item::<f32>().unwrap()), (vec![], 0.0));
+        assert_eq!(mx::sum(&e, &[], true, d).unwrap().shape(), &[1]);
+        let x = mx::zeros(&[2], Dtype::Float32, d).unwrap();
+        assert_eq!(mx::sum(&x, &[-1], false, d).unwrap().ndim(), 0);
+        assert_eq!(mx::sum(&x, &[-1], true, d).unwrap().shape(), &[1]);
+        for bad in [&[1][..], &[-2], &[0, 0], &[-1, 0]] {
+            let err = mx::sum(&x, bad, false, d).unwrap_err();
+            assert!(err.to_string().contains("sum"), "{err}");
+        }
+        let x = mx::zeros(&[2, 3, 4], Dtype::Float32, d).unwrap();
+        assert_eq!(mx::sum(&x, &[0, 2], false, d).unwrap().shape(), &[3]);
+        assert_eq!(mx::sum(&x, &[0, -1], false, d).unwrap().shape(), &[3]);
+        assert_eq!(mx::sum(&x, &[0, -1], true, d).unwrap().shape(), &[1, 3, 1]);
+        assert_eq!(mx::sum(&x, &[], true, d).unwrap().shape(), &[1, 1, 1]);
+        for bad in [&[3][..], &[-4], &[0, 1, -2]] {
+            assert!(mx::sum(&x, bad, false, d).is_err());
+        }
+    }
+
+    fn sum_values(d: Device) {
+        assert_eq!(mx::sum(&arr_i(&[1, 2, 3], &[3]), &[], false, d).unwrap().item::<i32>().unwrap(), 6);
+        let x = mx::ones(&[2, 3], Dtype::Float32, d).unwrap();
+        assert_eq!(f32s(&mx::sum(&x, &[1], false, d).unwrap()), vec![3.0; 2]);
+        assert_eq!(f32s(&mx::sum(&x, &[0], false, d).unwrap()), vec![2.0; 3]);
+        assert_eq!(mx::sum(&x, &[0, 1], false, d).unwrap().item::<f32>().unwrap(), 6.0);
+        let x = mx::ones(&[2, 3, 4], Dtype::Float32, d).unwrap();
+        let cases: [(&[i32], Vec<f32>); 6] = [
+            (&[0], vec![2.0; 12]), (&[1], vec![3.0; 8]), (&[2], vec![4.0; 6]),
+            (&[0, 1], vec![6.0; 4]), (&[0, 2], vec![8.0; 3]), (&[1, 2], vec![12.0; 2]),
+        ];
+        for (ax, want) in cases {
+            assert_eq!(f32s(&mx::sum(&x, ax, false, d).unwrap()), want, "axes {ax:?}");
+        }
+        let b = Array::from_slice(&[true, true, true], &[3]);
+        let s = mx::sum(&b, &[], false, d).unwrap();
+        assert_eq!((s.dtype(), s.item::<i32>().unwrap()), (Dtype::Int32, 3));
+    }
+
+    fn comparisons(d: Device) {
+        let e = Array::from_slice::<f32>(&[], &[0]);
+        let z = mx::equal(&e, &e, d).unwrap();
+        assert_eq!((z.dtype(), z.shape().to_vec()), (Dtype::Bool, vec![0]));
+        let t = |a: wmx::Result<Array>| a.unwrap().item::<bool>().unwrap();
+        let (one, zero) = (Array::scalar(1.0f32), Array::scalar(0.0f32));
+        assert!(t(mx::equal(&one, &one, d)) && !t(mx::not_equal(&one, &one, d)));
+        assert!(!t(mx::equal(&zero, &one, d)) && t(mx::not_equal(&zero, &one, d)));
+        assert!(t(mx::greater(&one, &zero, d)) && t(mx::greater_equal(&one, &zero, d)));
+        assert!(!t(mx::greater(&one, &one, d)) && t(mx::greater_equal(&one, &one, d)));
+        assert!(t(mx::less(&zero, &one, d)) && t(mx::less_equal(&zero, &one, d)));
+        assert!(!t(mx::less(&one, &one, d)) && t(mx::less_equal(&one, &one, d)));
+    }
 }
