@@ -59,11 +59,23 @@ fn reduce_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     let r0 = c * info[3];
     let r1 = min(info[1], r0 + info[3]);
     let base = out_base(o);
+    // Four independent accumulators keep four loads in flight per invocation (memory-level
+    // parallelism is what a bandwidth-bound reduction is short of).
     var acc = identity();
-    for (var r = r0 + lid; r < r1; r = r + WG) {
+    var acc1 = identity();
+    var acc2 = identity();
+    var acc3 = identity();
+    var r = r0 + lid;
+    for (; r + 3u * WG < r1; r = r + 4u * WG) {
+        acc = combine(acc, to_acc(load_in0(u32(base + red_offset(r)))));
+        acc1 = combine(acc1, to_acc(load_in0(u32(base + red_offset(r + WG)))));
+        acc2 = combine(acc2, to_acc(load_in0(u32(base + red_offset(r + 2u * WG)))));
+        acc3 = combine(acc3, to_acc(load_in0(u32(base + red_offset(r + 3u * WG)))));
+    }
+    for (; r < r1; r = r + WG) {
         acc = combine(acc, to_acc(load_in0(u32(base + red_offset(r)))));
     }
-    partial[lid] = acc;
+    partial[lid] = combine(combine(acc, acc1), combine(acc2, acc3));
     workgroupBarrier();
     for (var s = WG / 2u; s > 0u; s = s >> 1u) {
         if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }

@@ -14,10 +14,11 @@
 var<workgroup> row_max: array<f32, WG>;
 var<workgroup> row_sum: array<f32, WG>;
 
-// exp(a - m) for a possibly -inf max: a row of -inf gives NaN, as exp(-inf - -inf) does.
+// exp(a - m), with -inf elements contributing exactly 0 (also while the running max is still
+// the initial -inf). So a row with +inf sums to NaN (inf - inf) and a row of only -inf sums to 0;
+// both rows then come out NaN, as exp(x - max) / sum does in the composite and in MLX.
 fn scaled(a: f32, m: f32) -> f32 {
-    if (a == m) { return 1.0; }
-    return exp(a - m);
+    return select(exp(a - m), 0.0, a == bitcast<f32>(0xff800000u));
 }
 
 @compute @workgroup_size(WG)
@@ -29,14 +30,29 @@ fn softmax_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     let base = r * len;
     var m = bitcast<f32>(0xff800000u);
     var s = 0.0;
-    for (var j = lid; j < len; j = j + WG) {
+    // Four elements per step: their loads are independent, and the running (max, sum) pair is
+    // rescaled once per step.
+    var j = lid;
+    for (; j + 3u * WG < len; j = j + 4u * WG) {
+        let x = vec4<f32>(load_in0(base + j), load_in0(base + j + WG),
+                          load_in0(base + j + 2u * WG), load_in0(base + j + 3u * WG));
+        let mx = max(max(x.x, x.y), max(x.z, x.w));
+        if (mx > m) {
+            s = s * scaled(m, mx);
+            m = mx;
+        }
+        s = s + scaled(x.x, m) + scaled(x.y, m) + scaled(x.z, m) + scaled(x.w, m);
+        if (any(vec4<bool>(wmx_isnan(x.x), wmx_isnan(x.y), wmx_isnan(x.z), wmx_isnan(x.w)))) {
+            m = wmx_nan();
+        }
+    }
+    for (; j < len; j = j + WG) {
         let x = load_in0(base + j);
         if (x > m) {
-            s = s * scaled(m, x) + 1.0;
+            s = s * scaled(m, x);
             m = x;
-        } else {
-            s = s + scaled(x, m);
         }
+        s = s + scaled(x, m);
         if (wmx_isnan(x)) { m = x; }
     }
     row_max[lid] = m;
@@ -55,7 +71,17 @@ fn softmax_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     }
     let mr = row_max[0];
     let inv = 1.0 / row_sum[0];
-    for (var j = lid; j < len; j = j + WG) {
-        store_out1(base + j, exp(load_in0(base + j) - mr) * inv);
+    var k = lid;
+    for (; k + 3u * WG < len; k = k + 4u * WG) {
+        let x = vec4<f32>(load_in0(base + k), load_in0(base + k + WG),
+                          load_in0(base + k + 2u * WG), load_in0(base + k + 3u * WG));
+        let y = exp(x - vec4<f32>(mr)) * inv;
+        store_out1(base + k, y.x);
+        store_out1(base + k + WG, y.y);
+        store_out1(base + k + 2u * WG, y.z);
+        store_out1(base + k + 3u * WG, y.w);
+    }
+    for (; k < len; k = k + WG) {
+        store_out1(base + k, exp(load_in0(base + k) - mr) * inv);
     }
 }

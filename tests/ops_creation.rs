@@ -3,7 +3,7 @@
 
 mod common;
 use common::{assert_close, round_to, values};
-use wmx::{self as mx, Array, Device, Dtype};
+use wmx::{self as mx, Array, Dtype};
 
 device_tests! {
     fn full_zeros_ones_in_every_dtype(dev: Device) {

@@ -5,7 +5,7 @@
 
 mod common;
 use common::{make, round_to, values};
-use wmx::{self as mx, Array, Device, Dtype, Ix, ix};
+use wmx::{self as mx, Array, Dtype, Ix, ix};
 
 const DTYPES: [Dtype; 7] = [
     Dtype::Float32,

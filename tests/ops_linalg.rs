@@ -3,7 +3,7 @@
 
 mod common;
 use common::{assert_close, make, round_to, values};
-use wmx::{self as mx, Device, Dtype};
+use wmx::{self as mx, Dtype};
 
 const FLOATS: [Dtype; 3] = [Dtype::Float32, Dtype::Float16, Dtype::Bfloat16];
 

@@ -4,7 +4,7 @@
 
 mod common;
 use common::{make, round_to, values};
-use wmx::{self as mx, Array, Device, Dtype};
+use wmx::{self as mx, Array, Dtype};
 
 const DTYPES: [Dtype; 6] = [
     Dtype::Float32,

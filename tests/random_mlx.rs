@@ -205,15 +205,6 @@ fn run(c: &Case, dev: Device) -> Option<mx::Result<Array>> {
             ),
             _ => random::permutation(c.params["x"].parse::<i32>().unwrap(), 0, k, dev),
         },
-        "permutation" => match arg(c, "x") {
-            Some(x) if c.params.contains_key("x_shape") => random::permutation(
-                &x,
-                c.params.get("axis").map_or(0, |a| a.parse().unwrap()),
-                k,
-                dev,
-            ),
-            _ => random::permutation(c.params["x"].parse::<i32>().unwrap(), 0, k, dev),
-        },
         _ => return None,
     })
 }

@@ -474,7 +474,8 @@ pub fn matmul_vec4_dtype(dtype: Dtype, native_f16: bool) -> bool {
 
 impl KernelKey {
     /// True for kernels that check every index they use themselves (elementwise families stop
-    /// at `n` and read inputs through host-validated views; matmul guards every load and store),
+    /// at `n` and read inputs through host-validated views; matmul guards every load and store;
+    /// reductions and softmax stay inside their rows),
     /// whose modules are created without wgpu's injected bounds and loop checks. Setting
     /// `WMX_CHECKED_SHADERS=1` keeps the checks everywhere (for debugging and A/B timing).
     pub fn trusted(&self) -> bool {
@@ -485,14 +486,14 @@ impl KernelKey {
             | KernelKey::Where { .. }
             | KernelKey::Full { .. }
             | KernelKey::Arange { .. }
-            | KernelKey::Matmul { .. } => true,
-            KernelKey::Window { .. }
+            | KernelKey::Matmul { .. }
             | KernelKey::Reduce { .. }
+            | KernelKey::Softmax { .. } => true,
+            KernelKey::Window { .. }
             | KernelKey::ArgReduce { .. }
             | KernelKey::RandomBits { .. }
             | KernelKey::RandomPairs { .. }
             | KernelKey::Take { .. }
-            | KernelKey::Softmax { .. }
             | KernelKey::Gather { .. }
             | KernelKey::Scatter { .. }
             | KernelKey::Scan { .. }
