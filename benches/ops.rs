@@ -201,6 +201,10 @@ fn big_gpu_rows(dev: Device) {
     let n = (r * r) as f64;
     let t = time(|| mx::eval([&mx::add(&m, &v, dev).unwrap()]).unwrap());
     row("add_bcast", "16384^2", dev, t, 8.0 * n, "GB/s");
+    // Probe: the strided path with one broadcast input and no second input.
+    let bv = mx::broadcast_to(&v, &[r as i32, r as i32], dev).unwrap();
+    let t = time(|| mx::eval([&mx::contiguous(&bv, dev).unwrap()]).unwrap());
+    row("copy_bcast", "16384^2", dev, t, 4.0 * n, "GB/s");
     let t = time(|| mx::eval([&mx::sum(&m, &[1], false, dev).unwrap()]).unwrap());
     row("rowsum", "16384^2", dev, t, 4.0 * n, "GB/s");
     drop(m);

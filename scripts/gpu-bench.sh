@@ -9,8 +9,12 @@ export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 export WMX_REQUIRE_GPU=1 INSTA_WORKSPACE_ROOT="$PWD" CI=true
 OUT=${OUT:-/tmp/wmx-out}
 mkdir -p "$OUT"
+# Test binaries read fixtures through their compile-time CARGO_MANIFEST_DIR (the checkout they
+# were built in, WMX_BUILD_ROOT, /work/main by default): link that path to this checkout.
 # Binaries travel compressed (the working tree that travels is limited to 64 MiB).
 [ -f .device/bundle.tar.xz ] && tar -C .device -xJf .device/bundle.tar.xz
+root=${WMX_BUILD_ROOT:-/work/main}
+if [ ! -e "$root" ]; then mkdir -p "$(dirname "$root")" && ln -s "$PWD" "$root"; fi
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 status=0
 : > "$OUT/tests.log"
