@@ -6,11 +6,18 @@
 // (contiguous variants pass ndim = 0, so input k's offset sits at info[2 + k]) and defines
 // `fn value_at(i: u32) -> C_OUT`, the value of output element i.
 
-// Element index in input `k` of logical (row-major) element `i`, for strided inputs.
+// Element index in input `k` of logical (row-major) element `i`, for strided inputs. The two
+// top bits of an offset word may flag a layout that needs no division per dimension: 10 dense
+// (`offset + i`), 11 a row-major block repeated (`offset + i % period`, period in the first
+// stride slot), as the elementwise host code marks them.
 fn wmx_strided_index(i: u32, k: u32) -> u32 {
     let ndim = info[1];
     let base = 2u + ndim + k * (ndim + 1u);
-    var idx = bitcast<i32>(info[base + ndim]);
+    let word = info[base + ndim];
+    let flags = word >> 30u;
+    if (flags == 2u) { return (word & 0x3fffffffu) + i; }
+    if (flags == 3u) { return (word & 0x3fffffffu) + i % info[base]; }
+    var idx = bitcast<i32>(word);
     var rem = i;
     for (var d = ndim; d > 0u; d = d - 1u) {
         let dim = info[1u + d];

@@ -377,3 +377,35 @@ device_tests! {
         }
     }
 }
+
+device_tests! {
+    fn strided_inputs_with_dense_and_repeated_blocks_match_cpu(dev: Device) {
+        // The strided kernel indexes dense inputs and repeated row-major blocks (a bias row,
+        // a trailing matrix) without division; every mix must equal the CPU.
+        let vals = |n: usize, k: f64| (0..n).map(|i| i as f64 * k - 7.0).collect::<Vec<f64>>();
+        let cases: Vec<(Vec<i32>, Vec<i32>)> = vec![
+            (vec![3, 4], vec![4]),
+            (vec![3, 4], vec![3, 1]),
+            (vec![2, 3, 4], vec![3, 4]),
+            (vec![2, 3, 4], vec![1, 3, 1]),
+            (vec![2, 1, 4], vec![2, 5, 1]),
+            (vec![5], vec![1]),
+        ];
+        for (sa, sb) in cases {
+            let na: usize = sa.iter().product::<i32>() as usize;
+            let nb: usize = sb.iter().product::<i32>() as usize;
+            let a = make(&vals(na, 0.5), &sa, Dtype::Float32);
+            let b = make(&vals(nb, 1.5), &sb, Dtype::Float32);
+            let got = values(&mx::add(&a, &b, dev).unwrap());
+            let want = values(&mx::add(&a, &b, Device::cpu()).unwrap());
+            assert_eq!(got, want, "{sa:?} + {sb:?}");
+            // A transposed operand next to a dense one (the dense one is flagged).
+            if sa.len() == 2 {
+                let t = mx::transpose(&make(&vals(na, 0.25), &[sa[1], sa[0]], Dtype::Float32), &[], dev).unwrap();
+                let got = values(&mx::multiply(&t, &a, dev).unwrap());
+                let want = values(&mx::multiply(&t, &a, Device::cpu()).unwrap());
+                assert_eq!(got, want, "transpose * dense {sa:?}");
+            }
+        }
+    }
+}

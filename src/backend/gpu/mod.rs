@@ -81,8 +81,20 @@ impl Gpu<'_> {
             info.push(shape.len() as u32);
             info.extend(shape.iter().map(|&d| d as u32));
             for d in inputs {
-                info.extend(d.strides.iter().map(|&s| s as i32 as u32));
-                info.push(d.offset as u32);
+                let mut strides: Vec<u32> = d.strides.iter().map(|&s| s as i32 as u32).collect();
+                // Inputs that are a repeated row-major block (dense: one block; a broadcast
+                // bias: a trailing block repeated) skip the per-dimension division (index.wgsl).
+                let block = repeated_block(shape, &d.strides).filter(|_| d.offset < 1 << 30);
+                let offset = match block {
+                    Some(period) if period == n => d.offset as u32 | INDEX_DENSE,
+                    Some(period) => {
+                        strides[0] = period as u32;
+                        d.offset as u32 | INDEX_PERIODIC
+                    }
+                    None => d.offset as u32,
+                };
+                info.extend(strides);
+                info.push(offset);
             }
         } else {
             info.push(0);
@@ -725,5 +737,39 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
             op: node.prim.name(),
             msg: "invariant: views and constants are resolved before the GPU backend".into(),
         }),
+    }
+}
+
+/// Offset-word flags of a strided input in an elementwise info table (see index.wgsl): element
+/// `i` is at `offset + i` (dense) or `offset + i % period` (periodic, period in the first stride
+/// slot). Offsets stay below 2^30 (indices are checked to fit 32-bit signed arithmetic).
+const INDEX_DENSE: u32 = 0x8000_0000;
+const INDEX_PERIODIC: u32 = 0xC000_0000;
+
+/// `Some(period)` when a view of `shape` with `strides` reads element `i` at `i % period`:
+/// a row-major trailing block (from some axis on) repeated over leading axes of stride 0 (or
+/// size 1). `period == size` means dense. `None` for any other layout, or for an empty array.
+fn repeated_block(shape: &[i32], strides: &[isize]) -> Option<usize> {
+    if shape.is_empty() || shape.contains(&0) {
+        return None;
+    }
+    let mut expect: isize = 1;
+    let mut period: usize = 1;
+    let mut axis = shape.len();
+    // Walk from the last axis while the strides are row-major.
+    while axis > 0 {
+        let d = shape[axis - 1] as isize;
+        if d != 1 && strides[axis - 1] != expect {
+            break;
+        }
+        expect *= d;
+        period *= d as usize;
+        axis -= 1;
+    }
+    // The rest must be broadcast (stride 0) or size 1.
+    if (0..axis).all(|a| shape[a] == 1 || strides[a] == 0) {
+        Some(period)
+    } else {
+        None
     }
 }
