@@ -93,14 +93,16 @@ fn main() {
             );
             if large && n == 1 << 28 && dev != Device::cpu() {
                 // Probes for the two-input bandwidth gap: one buffer read twice, and a second
-                // input that starts 1 MiB into its buffer.
+                // input that starts 1 MiB, then 4.25 KiB, into its buffer.
                 let t = time(|| mx::eval([&mx::add(&a, &a, dev).unwrap()]).unwrap());
                 row("add_same", "2^28", dev, t, 12.0 * n as f64, "GB/s");
-                let wide = on(dev, &random(n + (1 << 18), 9), &[(n + (1 << 18)) as i32]);
-                let shifted =
-                    mx::slice(&wide, &[1 << 18], &[(n + (1 << 18)) as i32], &[], dev).unwrap();
-                let t = time(|| mx::eval([&mx::add(&a, &shifted, dev).unwrap()]).unwrap());
-                row("add_shift", "2^28", dev, t, 12.0 * n as f64, "GB/s");
+                for (name, shift) in [("add_sh1M", 1 << 18), ("add_sh4k", 1088)] {
+                    let wide = on(dev, &random(n + shift, 9), &[(n + shift) as i32]);
+                    let end = (n + shift) as i32;
+                    let shifted = mx::slice(&wide, &[shift as i32], &[end], &[], dev).unwrap();
+                    let t = time(|| mx::eval([&mx::add(&a, &shifted, dev).unwrap()]).unwrap());
+                    row(name, "2^28", dev, t, 12.0 * n as f64, "GB/s");
+                }
             }
             let t = time(|| mx::eval([&mx::exp(&a, dev).unwrap()]).unwrap());
             row(
