@@ -2,7 +2,7 @@
 //! family, and `slice_update` (built on scatter); `argsort` lives in `sort.rs`. Validates and
 //! builds nodes; never computes.
 
-use super::shape::slice_axis;
+use super::shape::slice_window;
 use super::{OpResult, broadcast_view, cast_to, node};
 use crate::array::Array;
 use crate::dtype::Dtype;
@@ -554,31 +554,7 @@ pub fn slice_update(
 ) -> OpResult {
     let st = s.into().resolve("slice_update")?;
     let nd = src.ndim();
-    let steps: Vec<i32> = if strides.is_empty() {
-        vec![1; nd]
-    } else {
-        strides.to_vec()
-    };
-    if start.len() != nd || stop.len() != nd || steps.len() != nd {
-        return Err(value_err(
-            "slice_update",
-            format!(
-                "start, stop and strides must have one entry per dimension ({nd}); got {}, {} and {}.",
-                start.len(),
-                stop.len(),
-                steps.len()
-            ),
-        ));
-    }
-    if let Some(i) = steps.iter().position(|&x| x == 0) {
-        return Err(value_err(
-            "slice_update",
-            format!("Slice step cannot be zero (axis {i})."),
-        ));
-    }
-    let window: Vec<(i32, i32)> = (0..nd)
-        .map(|k| slice_axis(start[k], stop[k], steps[k], src.shape()[k]))
-        .collect();
+    let (window, steps) = slice_window("slice_update", src.shape(), start, stop, strides)?;
     let counts: Vec<i32> = window.iter().map(|w| w.1).collect();
     let upd = cast_to(update, src.dtype(), st);
     let upd = super::shape::broadcast_to(&upd, &counts, st).map_err(|_| {

@@ -244,6 +244,44 @@ pub(crate) fn slice_axis(start: i32, stop: i32, step: i32, n: i32) -> (i32, i32)
     }
 }
 
+/// Validates slice arguments for `op` over `dims` (empty `strides`: all 1) and returns each
+/// axis' (first index, count) with Python's rules, and the steps.
+pub(crate) fn slice_window(
+    op: &'static str,
+    dims: &[i32],
+    start: &[i32],
+    stop: &[i32],
+    strides: &[i32],
+) -> Result<(Vec<(i32, i32)>, Vec<i32>)> {
+    let nd = dims.len();
+    let steps: Vec<i32> = if strides.is_empty() {
+        vec![1; nd]
+    } else {
+        strides.to_vec()
+    };
+    if start.len() != nd || stop.len() != nd || steps.len() != nd {
+        return Err(value_err(
+            op,
+            format!(
+                "start, stop and strides must have one entry per dimension ({nd}); got {}, {} and {}.",
+                start.len(),
+                stop.len(),
+                steps.len()
+            ),
+        ));
+    }
+    if let Some(i) = steps.iter().position(|&x| x == 0) {
+        return Err(value_err(
+            op,
+            format!("Slice step cannot be zero (axis {i})."),
+        ));
+    }
+    let window = (0..nd)
+        .map(|k| slice_axis(start[k], stop[k], steps[k], dims[k]))
+        .collect();
+    Ok((window, steps))
+}
+
 /// `a[start:stop:step]` on every axis, with Python's rules for negative and out-of-range indices
 /// (a view). `strides` may be empty (all 1).
 ///
@@ -260,36 +298,12 @@ pub fn slice(
     s: impl Into<StreamOrDevice>,
 ) -> OpResult {
     let st = s.into().resolve("slice")?;
-    let nd = a.ndim();
-    let steps: Vec<i32> = if strides.is_empty() {
-        vec![1; nd]
-    } else {
-        strides.to_vec()
-    };
-    if start.len() != nd || stop.len() != nd || steps.len() != nd {
-        return Err(value_err(
-            "slice",
-            format!(
-                "start, stop and strides must have one entry per dimension ({nd}); got {}, {} and {}.",
-                start.len(),
-                stop.len(),
-                steps.len()
-            ),
-        ));
-    }
-    if let Some(i) = steps.iter().position(|&x| x == 0) {
-        return Err(value_err(
-            "slice",
-            format!("Slice step cannot be zero (axis {i})."),
-        ));
-    }
-    let mut first = Vec::with_capacity(nd);
-    let mut shape = Vec::with_capacity(nd);
-    for k in 0..nd {
-        let (b, c) = slice_axis(start[k], stop[k], steps[k], a.shape()[k]);
-        first.push(if c > 0 { b } else { 0 });
-        shape.push(c);
-    }
+    let (window, steps) = slice_window("slice", a.shape(), start, stop, strides)?;
+    let first: Vec<i32> = window
+        .iter()
+        .map(|&(b, c)| if c > 0 { b } else { 0 })
+        .collect();
+    let shape: Vec<i32> = window.iter().map(|&(_, c)| c).collect();
     Ok(node(
         shape,
         a.dtype(),
