@@ -926,6 +926,36 @@ fn output_slot(p: &mut String, d: Dtype, native_f16: bool) {
     bf16_packer(p, d);
 }
 
+/// The prelude of the accumulating families (reduce, scan): the input slot, the unpacked
+/// accumulator as output, `to_acc`, `combine` (WGSL in `a`, `b`) and `identity()`.
+fn accumulator_prelude(
+    p: &mut String,
+    input: Dtype,
+    acc: Dtype,
+    combine: &str,
+    identity: f64,
+    native_f16: bool,
+) {
+    input_slot(p, "in0", input, native_f16);
+    output_slot(p, acc, native_f16);
+    let ad = acc.domain();
+    let _ = writeln!(
+        p,
+        "fn to_acc(x: C_IN0) -> C_OUT {{ return {}; }}",
+        cast_expr(input.domain(), ad)
+    );
+    let _ = writeln!(
+        p,
+        "fn combine(a: C_OUT, b: C_OUT) -> C_OUT {{ return {combine}; }}"
+    );
+    // A function, not a `const`: ±inf is a bitcast, which is not a WGSL const expression.
+    let _ = writeln!(
+        p,
+        "fn identity() -> C_OUT {{ return {}; }}",
+        literal(identity, ad)
+    );
+}
+
 /// WGSL expression converting `x` of domain `from` to domain `to` (astype's rules).
 fn cast_expr(from: Domain, to: Domain) -> &'static str {
     use Domain::*;
@@ -1083,29 +1113,13 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             (CREATION, true)
         }
         KernelKey::Reduce { op, input, acc, .. } => {
-            input_slot(&mut p, "in0", input, native_f16);
-            output_slot(&mut p, acc, native_f16);
             let ad = acc.domain();
-            let _ = writeln!(
-                p,
-                "fn to_acc(x: C_IN0) -> C_OUT {{ return {}; }}",
-                cast_expr(input.domain(), ad)
-            );
             let comb = match op {
                 ReduceOp::All => "min(a, b)",
                 ReduceOp::Any => "max(a, b)",
                 _ => op.combiner().wgsl(ad).unwrap_or("a"),
             };
-            let _ = writeln!(
-                p,
-                "fn combine(a: C_OUT, b: C_OUT) -> C_OUT {{ return {comb}; }}"
-            );
-            // A function, not a `const`: ±inf is a bitcast, which is not a WGSL const expression.
-            let _ = writeln!(
-                p,
-                "fn identity() -> C_OUT {{ return {}; }}",
-                literal(op.identity(ad), ad)
-            );
+            accumulator_prelude(&mut p, input, acc, comb, op.identity(ad), native_f16);
             (REDUCE, false)
         }
         KernelKey::ArgReduce { op, dtype } => {
@@ -1184,27 +1198,12 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             (SOFTMAX, false)
         }
         KernelKey::Scan { op, input, acc, .. } => {
-            input_slot(&mut p, "in0", input, native_f16);
-            output_slot(&mut p, acc, native_f16);
             let ad = acc.domain();
-            let _ = writeln!(
-                p,
-                "fn to_acc(x: C_IN0) -> C_OUT {{ return {}; }}",
-                cast_expr(input.domain(), ad)
-            );
             let comb = match op.reduce() {
                 Some(r) => r.combiner().wgsl(ad).unwrap_or("a"),
                 None => "wmx_logaddexp(a, b)",
             };
-            let _ = writeln!(
-                p,
-                "fn combine(a: C_OUT, b: C_OUT) -> C_OUT {{ return {comb}; }}"
-            );
-            let _ = writeln!(
-                p,
-                "fn identity() -> C_OUT {{ return {}; }}",
-                literal(op.identity(ad), ad)
-            );
+            accumulator_prelude(&mut p, input, acc, comb, op.identity(ad), native_f16);
             (SCAN, false)
         }
         KernelKey::Sort { pass, dtype } => {
