@@ -54,7 +54,8 @@ fn softmax_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
         workgroupBarrier();
     }
     let mr = row_max[0];
-    let inv = 1.0 / row_sum[0];
+    // a +inf max makes exp(inf - inf) = NaN in the sum, so the whole row is NaN (as on the CPU)
+    let inv = select(1.0 / row_sum[0], wmx_nan(), mr == bitcast<f32>(0x7f800000u));
     for (var j = lid; j < len; j = j + WG) {
         store_out1(base + j, exp(load_in0(base + j) - mr) * inv);
     }

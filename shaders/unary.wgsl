@@ -40,17 +40,36 @@ fn wmx_log1p(x: f32) -> f32 {
     let u = 1.0 + x;
     if (u == 1.0) { return x; }
     if (bitcast<u32>(u) == 0x7f800000u) { return u; }
-    return wmx_log(u) * x / (u - 1.0);
+    return wmx_log(u) * (x / (u - 1.0));
 }
 
 // e^x - 1 without cancellation for small x (Kahan's trick, using the accurate wmx_log).
+// e^x within a few ulp up to f32's largest result (GPU `exp` is exp2(x * log2 e), whose rounded
+// argument costs up to ~100 ulp at |x| ~ 88): x = n ln2 + r (Cody-Waite), then Cephes' expf
+// polynomial for e^r, scaled by 2^n in two steps so 2^128 never appears.
+fn wmx_exp(x: f32) -> f32 {
+    if (wmx_isnan(x)) { return x; }
+    if (x > 88.72283935546875) { return bitcast<f32>(0x7f800000u); }
+    if (x < -103.97208) { return 0.0; }
+    let n = floor(x * 1.44269504088896341 + 0.5);
+    let r = (x - n * 0.693359375) + n * 2.12194440e-4;
+    let z = r * r;
+    var p = 1.9875691500e-4;
+    p = p * r + 1.3981999507e-3; p = p * r + 8.3334519073e-3; p = p * r + 4.1665795894e-2;
+    p = p * r + 1.6666665459e-1; p = p * r + 5.0000001201e-1;
+    p = p * z + r + 1.0;
+    let k = i32(n);
+    let h = k / 2;
+    return ldexp(ldexp(p, h), k - h);
+}
+
 fn wmx_expm1(x: f32) -> f32 {
-    let u = exp(x);
+    let u = wmx_exp(x);
     if (u == 1.0) { return x; }
     let um1 = u - 1.0;
     if (um1 == -1.0) { return -1.0; }
     if (bitcast<u32>(u) == 0x7f800000u) { return u; }
-    return um1 * x / wmx_log(u);
+    return um1 * (x / wmx_log(u));
 }
 
 // log2 as exponent + log of a mantissa in [sqrt(1/2), sqrt(2)): exact at powers of two.
@@ -108,14 +127,14 @@ fn wmx_sinh(x: f32) -> f32 {
         let t = wmx_expm1(a);
         r = 0.5 * (t + t / (t + 1.0));
     } else {
-        let e = exp(0.5 * a);
+        let e = wmx_exp(0.5 * a);
         r = (0.5 * e) * e - (0.5 / e) / e;
     }
     return wmx_copysign(r, x);
 }
 
 fn wmx_cosh(x: f32) -> f32 {
-    let e = exp(0.5 * abs(x));
+    let e = wmx_exp(0.5 * abs(x));
     return (0.5 * e) * e + (0.5 / e) / e;
 }
 

@@ -70,7 +70,7 @@ pub trait BinaryVisitor<T> {
 unary_table! {
     Negative "negative" f: (|x| -x, "-x") i: (|x: i32| x.wrapping_neg(), "-x") u: (|x: u32| x.wrapping_neg(), "0u - x");
     Abs "abs" f: (|x: f32| x.abs(), "abs(x)") i: (|x: i32| x.wrapping_abs(), "abs(x)") u: (|x| x, "x") b: (|x| x, "x");
-    Sign "sign" f: (|x: f32| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }, "select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0)")
+    Sign "sign" f: (|x: f32| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }, "f32(select(0, 1, x > 0.0) - select(0, 1, x < 0.0))")
         i: (|x: i32| x.signum(), "sign(x)") u: (|x: u32| (x > 0) as u32, "select(0u, 1u, x > 0u)") b: (|x| x, "x");
     Exp "exp" f: (|x: f32| x.exp(), "exp(x)");
     Log "log" f: (|x: f32| x.ln(), "wmx_log(x)");
@@ -80,7 +80,7 @@ unary_table! {
     Reciprocal "reciprocal" f: (|x| 1.0 / x, "1.0 / x");
     Sin "sin" f: (|x: f32| x.sin(), "sin(x)");
     Cos "cos" f: (|x: f32| x.cos(), "cos(x)");
-    Tanh "tanh" f: (|x: f32| x.tanh(), "tanh(clamp(x, -20.0, 20.0))");
+    Tanh "tanh" f: (|x: f32| x.tanh(), "select(tanh(clamp(x, -20.0, 20.0)), x, wmx_isnan(x))");
     Sigmoid "sigmoid" f: (|x: f32| 1.0 / (1.0 + (-x).exp()), "1.0 / (1.0 + exp(-x))");
     Floor "floor" f: (|x: f32| x.floor(), "floor(x)") i: (|x| x, "x") u: (|x| x, "x");
     Ceil "ceil" f: (|x: f32| x.ceil(), "ceil(x)") i: (|x| x, "x") u: (|x| x, "x");
