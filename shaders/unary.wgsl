@@ -43,7 +43,6 @@ fn wmx_log1p(x: f32) -> f32 {
     return wmx_log(u) * (x / (u - 1.0));
 }
 
-// e^x - 1 without cancellation for small x (Kahan's trick, using the accurate wmx_log).
 // e^x within a few ulp up to f32's largest result (GPU `exp` is exp2(x * log2 e), whose rounded
 // argument costs up to ~100 ulp at |x| ~ 88): x = n ln2 + r (Cody-Waite), then Cephes' expf
 // polynomial for e^r, scaled by 2^n in two steps so 2^128 never appears.
@@ -63,6 +62,7 @@ fn wmx_exp(x: f32) -> f32 {
     return ldexp(ldexp(p, h), k - h);
 }
 
+// e^x - 1 without cancellation for small x (Kahan's trick, using the accurate wmx_log).
 fn wmx_expm1(x: f32) -> f32 {
     let u = wmx_exp(x);
     if (u == 1.0) { return x; }
