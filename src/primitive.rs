@@ -78,8 +78,8 @@ unary_table! {
     Rsqrt "rsqrt" f: (|x: f32| 1.0 / x.sqrt(), "1.0 / sqrt(x)");
     Square "square" f: (|x| x * x, "x * x") i: (|x: i32| x.wrapping_mul(x), "x * x") u: (|x: u32| x.wrapping_mul(x), "x * x") b: (|x| x, "x");
     Reciprocal "reciprocal" f: (|x| 1.0 / x, "1.0 / x");
-    Sin "sin" f: (|x: f32| x.sin(), "sin(x)");
-    Cos "cos" f: (|x: f32| x.cos(), "cos(x)");
+    Sin "sin" f: (|x: f32| x.sin(), "wmx_sin(x)");
+    Cos "cos" f: (|x: f32| x.cos(), "wmx_cos(x)");
     Tanh "tanh" f: (|x: f32| x.tanh(), "select(tanh(clamp(x, -20.0, 20.0)), x, wmx_isnan(x))");
     Sigmoid "sigmoid" f: (|x: f32| 1.0 / (1.0 + (-x).exp()), "1.0 / (1.0 + exp(-x))");
     Floor "floor" f: (|x: f32| x.floor(), "floor(x)") i: (|x| x, "x") u: (|x| x, "x");
@@ -91,7 +91,7 @@ unary_table! {
     Expm1 "expm1" f: (|x: f32| x.exp_m1(), "wmx_expm1(x)");
     Log2 "log2" f: (|x: f32| x.log2(), "wmx_log2(x)");
     Log10 "log10" f: (|x: f32| x.log10(), "wmx_log(x) * 0.43429448190325182765");
-    Tan "tan" f: (|x: f32| x.tan(), "tan(x)");
+    Tan "tan" f: (|x: f32| x.tan(), "wmx_tan(x)");
     ArcSin "arcsin" f: (|x: f32| x.asin(), "wmx_asin(x)");
     ArcCos "arccos" f: (|x: f32| x.acos(), "wmx_acos(x)");
     ArcTan "arctan" f: (|x: f32| x.atan(), "wmx_atan(x)");

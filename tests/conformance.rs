@@ -50,10 +50,6 @@ const KNOWN_DIFFS: &[(&str, &str, &str)] = &[
     ("ceil.0", "both", "MLX accepts ceil on bool (identity); wmx rejects bool"),
     ("ceil.1", "both", "MLX accepts ceil on bool (identity); wmx rejects bool"),
     ("ceil.2", "both", "MLX accepts ceil on bool (identity); wmx rejects bool"),
-    ("cos.10", "gpu", "GPU: cos of huge arguments (>= 2^31, 3e38) loses its range reduction"),
-    ("cos.18", "gpu", "GPU: cos of huge arguments (>= 2^31, 3e38) loses its range reduction"),
-    ("cos.26", "gpu", "GPU: cos of huge arguments (>= 2^31, 3e38) loses its range reduction"),
-    ("cos.35", "gpu", "GPU: cos of huge arguments (>= 2^31, 3e38) loses its range reduction"),
     ("exp.26", "both", "MLX's exp approximation overflows to inf at 88.5 although exp(88.5) = 2.7e38 is finite; wmx gives the finite value"),
     ("exp.35", "both", "MLX's exp approximation overflows to inf at 88.5 although exp(88.5) = 2.7e38 is finite; wmx gives the finite value"),
     ("floor.0", "both", "MLX accepts floor on bool (identity); wmx rejects bool"),
@@ -92,10 +88,6 @@ const KNOWN_DIFFS: &[(&str, &str, &str)] = &[
     ("power.0", "both", "MLX accepts power on bool; wmx rejects bool"),
     ("power.1", "both", "MLX accepts power on bool; wmx rejects bool"),
     ("power.2", "both", "MLX accepts power on bool; wmx rejects bool"),
-    ("sin.10", "gpu", "GPU: sin of huge arguments (>= 2^31, 3e38) loses its range reduction"),
-    ("sin.18", "gpu", "GPU: sin of huge arguments (>= 2^31, 3e38) loses its range reduction"),
-    ("sin.26", "gpu", "GPU: sin of huge arguments (>= 2^31, 3e38) loses its range reduction"),
-    ("sin.35", "gpu", "GPU: sin of huge arguments (>= 2^31, 3e38) loses its range reduction"),
     ("softmax.17", "both", "integer/bool softmax: MLX keeps the input dtype (truncating the probabilities); wmx promotes to float32"),
     ("softmax.19", "both", "integer/bool softmax: MLX keeps the input dtype (truncating the probabilities); wmx promotes to float32"),
     ("softmax.22", "both", "integer/bool softmax: MLX keeps the input dtype (truncating the probabilities); wmx promotes to float32"),
@@ -118,10 +110,6 @@ const KNOWN_DIFFS: &[(&str, &str, &str)] = &[
     ("cummin.21", "both", "float16/bfloat16 cummax/cummin: MLX drops NaN (it scans as 0 then loses); wmx propagates NaN as MLX does for float32"),
     ("cummax.28", "cpu", "sign of zero for cummax over (0, -0): MLX keeps -0, wmx 0 (IEEE allows either)"),
     ("cummin.28", "gpu", "sign of zero for cummin over (0, -0): MLX keeps 0, the GPU scan -0 (IEEE allows either)"),
-    ("tan.10", "gpu", "GPU: tan of huge arguments (>= 2^31, 3e38) loses its range reduction"),
-    ("tan.18", "gpu", "GPU: tan of huge arguments (>= 2^31, 3e38) loses its range reduction"),
-    ("tan.26", "gpu", "GPU: tan of huge arguments (>= 2^31, 3e38) loses its range reduction"),
-    ("tan.35", "gpu", "GPU: tan of huge arguments (>= 2^31, 3e38) loses its range reduction"),
 ];
 
 type Outs = wmx::Result<Vec<Array>>;
