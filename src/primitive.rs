@@ -82,8 +82,8 @@ unary_table! {
     Cos "cos" f: (|x: f32| x.cos(), "wmx_cos(x)");
     Tanh "tanh" f: (|x: f32| x.tanh(), "select(tanh(clamp(x, -20.0, 20.0)), x, wmx_isnan(x))");
     Sigmoid "sigmoid" f: (|x: f32| 1.0 / (1.0 + (-x).exp()), "1.0 / (1.0 + exp(-x))");
-    Floor "floor" f: (|x: f32| x.floor(), "floor(x)") i: (|x| x, "x") u: (|x| x, "x");
-    Ceil "ceil" f: (|x: f32| x.ceil(), "ceil(x)") i: (|x| x, "x") u: (|x| x, "x");
+    Floor "floor" f: (|x: f32| x.floor(), "floor(x)") i: (|x| x, "x") u: (|x| x, "x") b: (|x| x, "x");
+    Ceil "ceil" f: (|x: f32| x.ceil(), "ceil(x)") i: (|x| x, "x") u: (|x| x, "x") b: (|x| x, "x");
     LogicalNot "logical_not" b: (|x: bool| !x, "!x");
     Log1p "log1p" f: (|x: f32| x.ln_1p(), "wmx_log1p(x)");
     Erf "erf" f: (erf_f32, "wmx_erf(x)");
@@ -105,6 +105,28 @@ unary_table! {
     Round "round" f: (|x: f32| x.round_ties_even(), "round(x)") i: (|x| x, "x") u: (|x| x, "x") b: (|x| x, "x");
     Trunc "trunc" f: (|x: f32| x.trunc(), "trunc(x)") i: (|x| x, "x") u: (|x| x, "x") b: (|x| x, "x");
     BitwiseInvert "bitwise_invert" i: (|x: i32| !x, "~x") u: (|x: u32| !x, "~x") b: (|x: bool| !x, "!x");
+}
+
+/// NaN-propagating maximum that returns `b` on ties, as MLX does (`max(0, -0)` is -0).
+fn max_f32(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// NaN-propagating minimum that returns `b` on ties, as MLX does (`min(-0, 0)` is 0).
+fn min_f32(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else if a < b {
+        a
+    } else {
+        b
+    }
 }
 
 /// Above this, `x * x` would overflow in asinh/acosh, which then use `log(2x)`.
@@ -289,10 +311,10 @@ binary_table! {
     Subtract "subtract" false f: (|a, b| a - b, "a - b") i: (|a: i32, b| a.wrapping_sub(b), "a - b") u: (|a: u32, b| a.wrapping_sub(b), "a - b") b: (|a, b| a != b, "a != b");
     Multiply "multiply" false f: (|a, b| a * b, "a * b") i: (|a: i32, b| a.wrapping_mul(b), "a * b") u: (|a: u32, b| a.wrapping_mul(b), "a * b") b: (|a, b| a & b, "a && b");
     Divide "divide" false f: (|a, b| a / b, "a / b");
-    Power "power" false f: (pow_f32, "wmx_pow(a, b)") i: (pow_i32, "wmx_ipow(a, b)") u: (|a: u32, b| a.wrapping_pow(b), "wmx_upow(a, b)");
-    Maximum "maximum" false f: (|a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }, "select(max(a, b), wmx_nan(), wmx_isnan(a) || wmx_isnan(b))")
+    Power "power" false f: (pow_f32, "wmx_pow(a, b)") i: (pow_i32, "wmx_ipow(a, b)") u: (|a: u32, b| a.wrapping_pow(b), "wmx_upow(a, b)") b: (|a: bool, b: bool| a | !b, "a || !b");
+    Maximum "maximum" false f: (max_f32, "select(select(b, a, a > b), wmx_nan(), wmx_isnan(a) || wmx_isnan(b))")
         i: (|a: i32, b| a.max(b), "max(a, b)") u: (|a: u32, b| a.max(b), "max(a, b)") b: (|a, b| a | b, "a || b");
-    Minimum "minimum" false f: (|a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.min(b) }, "select(min(a, b), wmx_nan(), wmx_isnan(a) || wmx_isnan(b))")
+    Minimum "minimum" false f: (min_f32, "select(select(b, a, a < b), wmx_nan(), wmx_isnan(a) || wmx_isnan(b))")
         i: (|a: i32, b| a.min(b), "min(a, b)") u: (|a: u32, b| a.min(b), "min(a, b)") b: (|a, b| a & b, "a && b");
     Equal "equal" true f: (|a, _| a, "a == b") i: (|a, _| a, "a == b") u: (|a, _| a, "a == b") b: (|a, _| a, "a == b");
     NotEqual "not_equal" true f: (|a, _| a, "!(a == b)") i: (|a, _| a, "a != b") u: (|a, _| a, "a != b") b: (|a, _| a, "a != b");
