@@ -11,11 +11,34 @@
 @group(0) @binding(2) var<storage, read> in1: array<S_IN1>;
 @group(0) @binding(3) var<storage, read_write> out: array<S_OUT>;
 
-// pow with a negative base and an integral exponent, which WGSL's pow leaves undefined.
+// C's pow: WGSL's pow (exp2(b * log2(a))) is undefined for a <= 0, so zero, negative and
+// infinite bases and the exponents 0 and +-inf are handled here; pow(x, 0) = pow(1, y) = 1.
 fn wmx_pow(a: f32, b: f32) -> f32 {
-    if (a >= 0.0 || b != floor(b)) { return pow(a, b); }
-    let m = pow(-a, b);
-    return select(m, -m, (abs(b) % 2.0) == 1.0);
+    let inf = bitcast<f32>(0x7f800000u);
+    if (b == 0.0 || a == 1.0) { return 1.0; }
+    if (wmx_isnan(a) || wmx_isnan(b)) { return wmx_nan(); }
+    let m = abs(a);
+    if (abs(b) == inf) {
+        if (m == 1.0) { return 1.0; }
+        return select(0.0, inf, (m > 1.0) == (b > 0.0));
+    }
+    let integral = b == floor(b);
+    // integers above 2^24 are all even
+    let odd = integral && abs(b) < 16777216.0 && (abs(b) % 2.0) == 1.0;
+    var r: f32;
+    if (m == 0.0) {
+        r = select(0.0, inf, b < 0.0);
+    } else if (m == inf) {
+        r = select(inf, 0.0, b < 0.0);
+    } else if (a < 0.0 && !integral) {
+        return wmx_nan();
+    } else if (m < 1.17549435e-38) {
+        // subnormal base: GPU log2 is inexact there, so scale it into the normal range
+        r = pow(m * 16777216.0, b) * exp2(-24.0 * b);
+    } else {
+        r = pow(m, b);
+    }
+    return select(r, -r, odd && (bitcast<u32>(a) & 0x80000000u) != 0u);
 }
 
 fn wmx_ipow(a: i32, b: i32) -> i32 {
@@ -98,13 +121,29 @@ fn wmx_logaddexp(a: f32, b: f32) -> f32 {
     return m + l;
 }
 
-// atan2 with IEEE signed zeros (GPU atan2 leaves y = x = 0 undefined).
+// atan2 from a Cephes atanf polynomial on min/max of |a|, |b| (within a few ulp; GPU atan2 can
+// be 60 ulp off and drops NaN), with IEEE signed zeros and infinities.
 fn wmx_atan2(a: f32, b: f32) -> f32 {
-    if (a == 0.0 && b == 0.0) {
-        let r = select(0.0, 3.14159265358979323846, (bitcast<u32>(b) & 0x80000000u) != 0u);
-        return bitcast<f32>(bitcast<u32>(r) | (bitcast<u32>(a) & 0x80000000u));
+    if (wmx_isnan(a) || wmx_isnan(b)) { return wmx_nan(); }
+    let pi = 3.14159265358979323846;
+    let y = abs(a);
+    let x = abs(b);
+    let neg_x = (bitcast<u32>(b) & 0x80000000u) != 0u;
+    var r: f32;
+    if (y == x) {
+        // both zero, both infinite or equal: 0 or pi for zeros, pi/4 or 3pi/4 otherwise
+        if (y == 0.0) { r = select(0.0, pi, neg_x); } else { r = select(0.78539816339744831, 2.35619449019234492, neg_x); }
+    } else {
+        var t = min(x, y) / max(x, y);
+        var base = 0.0;
+        if (t > 0.4142135623730950) { base = 0.78539816339744831; t = (t - 1.0) / (t + 1.0); }
+        let z = t * t;
+        var q = (((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z
+            - 3.33329491539e-1) * z * t + t + base;
+        if (y > x) { q = 1.57079632679489662 - q; }
+        r = select(q, pi - q, neg_x);
     }
-    return atan2(a, b);
+    return bitcast<f32>((bitcast<u32>(r) & 0x7fffffffu) | (bitcast<u32>(a) & 0x80000000u));
 }
 
 fn value_at(i: u32) -> C_OUT { return op(load_in0(wmx_index(i, 0u)), load_in1(wmx_index(i, 1u))); }

@@ -70,7 +70,8 @@ fn softmax_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
         workgroupBarrier();
     }
     let mr = row_max[0];
-    let inv = 1.0 / row_sum[0];
+    // a +inf max makes exp(inf - inf) = NaN in the sum, so the whole row is NaN (as on the CPU)
+    let inv = select(1.0 / row_sum[0], wmx_nan(), mr == bitcast<f32>(0x7f800000u));
     var k = lid;
     for (; k + 3u * WG < len; k = k + 4u * WG) {
         let x = vec4<f32>(load_in0(base + k), load_in0(base + k + WG),

@@ -40,17 +40,36 @@ fn wmx_log1p(x: f32) -> f32 {
     let u = 1.0 + x;
     if (u == 1.0) { return x; }
     if (bitcast<u32>(u) == 0x7f800000u) { return u; }
-    return wmx_log(u) * x / (u - 1.0);
+    return wmx_log(u) * (x / (u - 1.0));
+}
+
+// e^x within a few ulp up to f32's largest result (GPU `exp` is exp2(x * log2 e), whose rounded
+// argument costs up to ~100 ulp at |x| ~ 88): x = n ln2 + r (Cody-Waite), then Cephes' expf
+// polynomial for e^r, scaled by 2^n in two steps so 2^128 never appears.
+fn wmx_exp(x: f32) -> f32 {
+    if (wmx_isnan(x)) { return x; }
+    if (x > 88.72283935546875) { return bitcast<f32>(0x7f800000u); }
+    if (x < -103.97208) { return 0.0; }
+    let n = floor(x * 1.44269504088896341 + 0.5);
+    let r = (x - n * 0.693359375) + n * 2.12194440e-4;
+    let z = r * r;
+    var p = 1.9875691500e-4;
+    p = p * r + 1.3981999507e-3; p = p * r + 8.3334519073e-3; p = p * r + 4.1665795894e-2;
+    p = p * r + 1.6666665459e-1; p = p * r + 5.0000001201e-1;
+    p = p * z + r + 1.0;
+    let k = i32(n);
+    let h = k / 2;
+    return ldexp(ldexp(p, h), k - h);
 }
 
 // e^x - 1 without cancellation for small x (Kahan's trick, using the accurate wmx_log).
 fn wmx_expm1(x: f32) -> f32 {
-    let u = exp(x);
+    let u = wmx_exp(x);
     if (u == 1.0) { return x; }
     let um1 = u - 1.0;
     if (um1 == -1.0) { return -1.0; }
     if (bitcast<u32>(u) == 0x7f800000u) { return u; }
-    return um1 * x / wmx_log(u);
+    return um1 * (x / wmx_log(u));
 }
 
 // log2 as exponent + log of a mantissa in [sqrt(1/2), sqrt(2)): exact at powers of two.
@@ -63,6 +82,73 @@ fn wmx_log2(v: f32) -> f32 {
     var m = bitcast<f32>((b & 0x007fffffu) | 0x3f800000u);
     if (m > 1.41421356237) { m = m * 0.5; e = e + 1; }
     return f32(e) + wmx_log(m) * 1.44269504088896340736;
+}
+
+// a * b as (low, high) 32-bit words (WGSL has no 64-bit integers).
+fn wmx_mul_wide(a: u32, b: u32) -> vec2<u32> {
+    let a0 = a & 0xffffu; let a1 = a >> 16u; let b0 = b & 0xffffu; let b1 = b >> 16u;
+    let p00 = a0 * b0; let p01 = a0 * b1; let p10 = a1 * b0;
+    let mid = (p00 >> 16u) + (p01 & 0xffffu) + (p10 & 0xffffu);
+    return vec2<u32>((p00 & 0xffffu) | (mid << 16u), a1 * b1 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u));
+}
+
+// Payne-Hanek reduction of a finite |x| >= 2^14: x = (q + f) * pi/2 with |f| <= 1/2, returned as
+// (f * pi/2, q mod 4). GPU sin/cos/tan reduce with a short pi and are wrong from ~2^31 up. The
+// 96 bits of 1/(2 pi) at x's exponent times x's 32-bit mantissa give x/(2 pi) mod 1 in 64 bits.
+fn wmx_trig_reduce(x: f32) -> vec2<f32> {
+    var inv_2pi = array<u32, 7>(0u, 0x28be60dbu, 0x9391054au, 0x7f09d5f4u, 0x7d4d3770u, 0x36d8a566u, 0x4f10e410u);
+    let fr = frexp(abs(x));
+    let ia = u32(fr.fract * 4294967296.0);
+    let i = u32(fr.exp) >> 5u;
+    let e = u32(fr.exp) & 31u;
+    var hi = inv_2pi[i];
+    var mid = inv_2pi[i + 1u];
+    var lo = inv_2pi[i + 2u];
+    if (e != 0u) {
+        hi = (hi << e) | (mid >> (32u - e));
+        mid = (mid << e) | (lo >> (32u - e));
+        lo = (lo << e) | (inv_2pi[min(i + 3u, 6u)] >> (32u - e));
+    }
+    // p = x / (2 pi) mod 1 as a 0.64 fixed-point number = x / (pi/2) mod 4 in 2.62
+    let pl = wmx_mul_wide(ia, lo);
+    var p = wmx_mul_wide(ia, mid);
+    let low = p.x + pl.y;
+    p = vec2<u32>(low, p.y + select(0u, 1u, low < p.x) + ia * hi);
+    var q = p.y >> 30u;
+    p.y = p.y & 0x3fffffffu;
+    if ((p.y & 0x20000000u) != 0u) { p.y = p.y - 0x40000000u; q = q + 1u; }
+    let neg = (p.y & 0x80000000u) != 0u;
+    if (neg) {
+        let l = ~p.x + 1u;
+        p = vec2<u32>(l, ~p.y + select(0u, 1u, l == 0u));
+    }
+    var f = (f32(p.y) * 9.313225746154785e-10 + f32(p.x) * 2.168404344971009e-19) * 1.5707963267948966;
+    if (neg) { f = -f; }
+    if (x < 0.0) { f = -f; q = 0u - q; }
+    return vec2<f32>(f, f32(q & 3u));
+}
+
+// sin, cos, tan: the GPU's own below 2^14, Payne-Hanek reduction above.
+fn wmx_sin(x: f32) -> f32 {
+    if (!(abs(x) >= 16384.0) || abs(x) == bitcast<f32>(0x7f800000u)) { return sin(x); }
+    let r = wmx_trig_reduce(x);
+    let q = u32(r.y);
+    let v = select(sin(r.x), cos(r.x), (q & 1u) == 1u);
+    return select(v, -v, q >= 2u);
+}
+
+fn wmx_cos(x: f32) -> f32 {
+    if (!(abs(x) >= 16384.0) || abs(x) == bitcast<f32>(0x7f800000u)) { return cos(x); }
+    let r = wmx_trig_reduce(x);
+    let q = u32(r.y);
+    let v = select(cos(r.x), -sin(r.x), (q & 1u) == 1u);
+    return select(v, -v, q >= 2u);
+}
+
+fn wmx_tan(x: f32) -> f32 {
+    if (!(abs(x) >= 16384.0) || abs(x) == bitcast<f32>(0x7f800000u)) { return tan(x); }
+    let r = wmx_trig_reduce(x);
+    return select(tan(r.x), -1.0 / tan(r.x), (u32(r.y) & 1u) == 1u);
 }
 
 // The sign bit of s on the magnitude of r (keeps -0, as MLX's odd functions do).
@@ -108,14 +194,14 @@ fn wmx_sinh(x: f32) -> f32 {
         let t = wmx_expm1(a);
         r = 0.5 * (t + t / (t + 1.0));
     } else {
-        let e = exp(0.5 * a);
+        let e = wmx_exp(0.5 * a);
         r = (0.5 * e) * e - (0.5 / e) / e;
     }
     return wmx_copysign(r, x);
 }
 
 fn wmx_cosh(x: f32) -> f32 {
-    let e = exp(0.5 * abs(x));
+    let e = wmx_exp(0.5 * abs(x));
     return (0.5 * e) * e + (0.5 / e) / e;
 }
 

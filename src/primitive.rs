@@ -70,7 +70,7 @@ pub trait BinaryVisitor<T> {
 unary_table! {
     Negative "negative" f: (|x| -x, "-x") i: (|x: i32| x.wrapping_neg(), "-x") u: (|x: u32| x.wrapping_neg(), "0u - x");
     Abs "abs" f: (|x: f32| x.abs(), "abs(x)") i: (|x: i32| x.wrapping_abs(), "abs(x)") u: (|x| x, "x") b: (|x| x, "x");
-    Sign "sign" f: (|x: f32| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }, "select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0)")
+    Sign "sign" f: (|x: f32| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }, "f32(select(0, 1, x > 0.0) - select(0, 1, x < 0.0))")
         i: (|x: i32| x.signum(), "sign(x)") u: (|x: u32| (x > 0) as u32, "select(0u, 1u, x > 0u)") b: (|x| x, "x");
     Exp "exp" f: (|x: f32| x.exp(), "exp(x)");
     Log "log" f: (|x: f32| x.ln(), "wmx_log(x)");
@@ -78,12 +78,12 @@ unary_table! {
     Rsqrt "rsqrt" f: (|x: f32| 1.0 / x.sqrt(), "1.0 / sqrt(x)");
     Square "square" f: (|x| x * x, "x * x") i: (|x: i32| x.wrapping_mul(x), "x * x") u: (|x: u32| x.wrapping_mul(x), "x * x") b: (|x| x, "x");
     Reciprocal "reciprocal" f: (|x| 1.0 / x, "1.0 / x");
-    Sin "sin" f: (|x: f32| x.sin(), "sin(x)");
-    Cos "cos" f: (|x: f32| x.cos(), "cos(x)");
-    Tanh "tanh" f: (|x: f32| x.tanh(), "tanh(clamp(x, -20.0, 20.0))");
+    Sin "sin" f: (|x: f32| x.sin(), "wmx_sin(x)");
+    Cos "cos" f: (|x: f32| x.cos(), "wmx_cos(x)");
+    Tanh "tanh" f: (|x: f32| x.tanh(), "select(tanh(clamp(x, -20.0, 20.0)), x, wmx_isnan(x))");
     Sigmoid "sigmoid" f: (|x: f32| 1.0 / (1.0 + (-x).exp()), "1.0 / (1.0 + exp(-x))");
-    Floor "floor" f: (|x: f32| x.floor(), "floor(x)") i: (|x| x, "x") u: (|x| x, "x");
-    Ceil "ceil" f: (|x: f32| x.ceil(), "ceil(x)") i: (|x| x, "x") u: (|x| x, "x");
+    Floor "floor" f: (|x: f32| x.floor(), "floor(x)") i: (|x| x, "x") u: (|x| x, "x") b: (|x| x, "x");
+    Ceil "ceil" f: (|x: f32| x.ceil(), "ceil(x)") i: (|x| x, "x") u: (|x| x, "x") b: (|x| x, "x");
     LogicalNot "logical_not" b: (|x: bool| !x, "!x");
     Log1p "log1p" f: (|x: f32| x.ln_1p(), "wmx_log1p(x)");
     Erf "erf" f: (erf_f32, "wmx_erf(x)");
@@ -91,7 +91,7 @@ unary_table! {
     Expm1 "expm1" f: (|x: f32| x.exp_m1(), "wmx_expm1(x)");
     Log2 "log2" f: (|x: f32| x.log2(), "wmx_log2(x)");
     Log10 "log10" f: (|x: f32| x.log10(), "wmx_log(x) * 0.43429448190325182765");
-    Tan "tan" f: (|x: f32| x.tan(), "tan(x)");
+    Tan "tan" f: (|x: f32| x.tan(), "wmx_tan(x)");
     ArcSin "arcsin" f: (|x: f32| x.asin(), "wmx_asin(x)");
     ArcCos "arccos" f: (|x: f32| x.acos(), "wmx_acos(x)");
     ArcTan "arctan" f: (|x: f32| x.atan(), "wmx_atan(x)");
@@ -105,6 +105,28 @@ unary_table! {
     Round "round" f: (|x: f32| x.round_ties_even(), "round(x)") i: (|x| x, "x") u: (|x| x, "x") b: (|x| x, "x");
     Trunc "trunc" f: (|x: f32| x.trunc(), "trunc(x)") i: (|x| x, "x") u: (|x| x, "x") b: (|x| x, "x");
     BitwiseInvert "bitwise_invert" i: (|x: i32| !x, "~x") u: (|x: u32| !x, "~x") b: (|x: bool| !x, "!x");
+}
+
+/// NaN-propagating maximum that returns `b` on ties, as MLX does (`max(0, -0)` is -0).
+fn max_f32(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// NaN-propagating minimum that returns `b` on ties, as MLX does (`min(-0, 0)` is 0).
+fn min_f32(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else if a < b {
+        a
+    } else {
+        b
+    }
 }
 
 /// Above this, `x * x` would overflow in asinh/acosh, which then use `log(2x)`.
@@ -289,10 +311,10 @@ binary_table! {
     Subtract "subtract" false f: (|a, b| a - b, "a - b") i: (|a: i32, b| a.wrapping_sub(b), "a - b") u: (|a: u32, b| a.wrapping_sub(b), "a - b") b: (|a, b| a != b, "a != b");
     Multiply "multiply" false f: (|a, b| a * b, "a * b") i: (|a: i32, b| a.wrapping_mul(b), "a * b") u: (|a: u32, b| a.wrapping_mul(b), "a * b") b: (|a, b| a & b, "a && b");
     Divide "divide" false f: (|a, b| a / b, "a / b");
-    Power "power" false f: (pow_f32, "wmx_pow(a, b)") i: (pow_i32, "wmx_ipow(a, b)") u: (|a: u32, b| a.wrapping_pow(b), "wmx_upow(a, b)");
-    Maximum "maximum" false f: (|a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }, "select(max(a, b), wmx_nan(), wmx_isnan(a) || wmx_isnan(b))")
+    Power "power" false f: (pow_f32, "wmx_pow(a, b)") i: (pow_i32, "wmx_ipow(a, b)") u: (|a: u32, b| a.wrapping_pow(b), "wmx_upow(a, b)") b: (|a: bool, b: bool| a | !b, "a || !b");
+    Maximum "maximum" false f: (max_f32, "select(select(b, a, a > b), wmx_nan(), wmx_isnan(a) || wmx_isnan(b))")
         i: (|a: i32, b| a.max(b), "max(a, b)") u: (|a: u32, b| a.max(b), "max(a, b)") b: (|a, b| a | b, "a || b");
-    Minimum "minimum" false f: (|a: f32, b: f32| if a.is_nan() || b.is_nan() { f32::NAN } else { a.min(b) }, "select(min(a, b), wmx_nan(), wmx_isnan(a) || wmx_isnan(b))")
+    Minimum "minimum" false f: (min_f32, "select(select(b, a, a < b), wmx_nan(), wmx_isnan(a) || wmx_isnan(b))")
         i: (|a: i32, b| a.min(b), "min(a, b)") u: (|a: u32, b| a.min(b), "min(a, b)") b: (|a, b| a & b, "a && b");
     Equal "equal" true f: (|a, _| a, "a == b") i: (|a, _| a, "a == b") u: (|a, _| a, "a == b") b: (|a, _| a, "a == b");
     NotEqual "not_equal" true f: (|a, _| a, "!(a == b)") i: (|a, _| a, "a != b") u: (|a, _| a, "a != b") b: (|a, _| a, "a != b");

@@ -1,7 +1,7 @@
 //! Facts from MLX's own C++ tests (tests/arg_reduce_tests.cpp, creations_tests.cpp and
 //! ops_tests.cpp at ml-explore/mlx 846d176), re-expressed for wmx: the literal inputs and the
-//! expected values, run on the CPU and the GPU. Cases for ops wmx does not have yet are kept in
-//! tests/mlx_cpp_cases_pending.rs.txt for the lead to enable once those ops are merged.
+//! expected values, run on the CPU and the GPU. (linspace's `endpoint=false` cases, which wmx's
+//! linspace has no flag for, are listed at the end as a comment.)
 
 mod common;
 use wmx::{self as mx, Array, Dtype};
@@ -299,3 +299,47 @@ device_tests! {
         assert!(!t(mx::less(&one, &one, d)) && t(mx::less_equal(&one, &one, d)));
     }
 }
+
+// tri, tril, triu, isnan, isinf (ops_tests.cpp).
+device_tests! {
+    fn tri_tril_triu(d: Device) {
+        let t = mx::tri(4, Some(4), 0, Dtype::Float32, d).unwrap();
+        assert_eq!(t.shape(), &[4, 4]);
+        assert_eq!(f32s(&t), vec![1., 0., 0., 0., 1., 1., 0., 0., 1., 1., 1., 0., 1., 1., 1., 1.]);
+        let two = mx::full(&[4, 4], 2.0, Dtype::Float32, d).unwrap();
+        let l = mx::tril(&two, 0, d).unwrap();
+        assert_eq!(f32s(&l), vec![2., 0., 0., 0., 2., 2., 0., 0., 2., 2., 2., 0., 2., 2., 2., 2.]);
+        let u = mx::triu(&two, 0, d).unwrap();
+        assert_eq!(f32s(&u), vec![2., 2., 2., 2., 0., 2., 2., 2., 0., 0., 2., 2., 0., 0., 0., 2.]);
+    }
+
+    fn is_nan_is_inf(d: Device) {
+        let b = |a: &Array| a.to_vec::<bool>().unwrap();
+        let inf = f32::INFINITY;
+        assert_eq!(b(&mx::isnan(&Array::scalar(1.0f32), d).unwrap()), vec![false]);
+        assert_eq!(b(&mx::isnan(&Array::scalar(f32::NAN), d).unwrap()), vec![true]);
+        let id = mx::identity(7, Dtype::Float32, d).unwrap();
+        assert!(!mx::all(&mx::isnan(&id, d).unwrap(), &[], false, d).unwrap().item::<bool>().unwrap());
+        assert!(!mx::any(&mx::isinf(&id, d).unwrap(), &[], false, d).unwrap().item::<bool>().unwrap());
+        let w = arr_f(&[1.0, f32::NAN, 2.0], &[3]);
+        assert_eq!(b(&mx::isnan(&w, d).unwrap()), vec![false, true, false]);
+        let w = arr_f(&[1.0, inf, 2.0], &[3]);
+        assert_eq!(b(&mx::isinf(&w, d).unwrap()), vec![false, true, false]);
+        assert_eq!(b(&mx::isinf(&Array::scalar(-inf), d).unwrap()), vec![true]);
+        for dt in [Dtype::Float16, Dtype::Bfloat16] {
+            let one = mx::astype(&Array::scalar(1.0f32), dt, d).unwrap();
+            let nan = mx::astype(&Array::scalar(f32::NAN), dt, d).unwrap();
+            let pinf = mx::astype(&Array::scalar(inf), dt, d).unwrap();
+            assert_eq!(b(&mx::isnan(&one, d).unwrap()), vec![false]);
+            assert_eq!(b(&mx::isnan(&nan, d).unwrap()), vec![true]);
+            assert_eq!(b(&mx::isinf(&one, d).unwrap()), vec![false]);
+            assert_eq!(b(&mx::isinf(&pinf, d).unwrap()), vec![true]);
+        }
+    }
+}
+
+// linspace(start, stop, num, endpoint=false) — not ported: wmx's linspace (like MLX Python's) has no endpoint flag:
+//   linspace(0, 10, 5, endpoint=false)          == [0, 2, 4, 6, 8] (float32)
+//   linspace(0, 10, 5, endpoint=false, int32)   == [0, 2, 4, 6, 8]
+//   linspace(1, 10, 1, endpoint=false)          == [1]
+//   linspace(0, 1, 0, endpoint=false)           == [] (shape [0])

@@ -123,6 +123,19 @@ device_tests! {
         expect_err(mx::pad(&a, &[(-1, 0)], PadMode::Edge, 0.0, dev), "pad");
     }
 
+    fn pad_reflect_and_symmetric(dev: Device) {
+        // Expected values from MLX (mx.pad(..., mode="reflect" / "symmetric")).
+        for dt in DTYPES {
+            let a = make(&iota(6), &[2, 3], dt);
+            expect(&mx::pad(&a, &[(1, 1), (2, 2)], PadMode::Reflect, 0.0, dev).unwrap(), &[4, 7],
+                &[5., 4., 3., 4., 5., 4., 3., 2., 1., 0., 1., 2., 1., 0., 5., 4., 3., 4., 5., 4., 3., 2., 1., 0., 1., 2., 1., 0.]);
+            expect(&mx::pad(&a, &[(1, 0), (4, 1)], PadMode::Symmetric, 0.0, dev).unwrap(), &[3, 8],
+                &[2., 2., 1., 0., 0., 1., 2., 2., 2., 2., 1., 0., 0., 1., 2., 2., 5., 5., 4., 3., 3., 4., 5., 5.]);
+        }
+        let e = make(&[], &[0], Dtype::Float32);
+        expect_err(mx::pad(&e, &[(1, 1)], PadMode::Reflect, 0.0, dev), "pad");
+    }
+
     fn roll_flip_unstack(dev: Device) {
         for dt in DTYPES {
             let t = transposed(dt, dev);

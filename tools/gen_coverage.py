@@ -21,7 +21,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 OUT = os.path.join(REPO, "docs", "OPS.md")
 
-ALIASES = {"where": "where_"}
+ALIASES = {
+    "where": "where_",
+    # MLX's array-API aliases (the same function object in mlx.core) of ops wmx has
+    "acos": "arccos", "acosh": "arccosh", "asin": "arcsin", "asinh": "arcsinh",
+    "atan": "arctan", "atan2": "arctan2", "atanh": "arctanh", "pow": "power",
+    "bitwise_left_shift": "left_shift", "bitwise_right_shift": "right_shift",
+    "cumulative_sum": "cumsum", "cumulative_prod": "cumprod",
+}
 NOT_PLANNED = {
     "fft": "FFT module", "distributed": "multi-device communication (separate project)",
     "metal": "Apple Metal specific", "cuda": "CUDA specific",
@@ -64,9 +71,10 @@ def wmx_exports():
     if "pub mod random;" in lib:
         rand |= set(fn.findall(open(os.path.join(src, "random.rs")).read()))
     linalg = set()
-    p = os.path.join(src, "ops", "linalg.rs")
-    if os.path.exists(p) and re.search(r"pub fn norm\b", open(p).read()):
-        linalg.add("norm")
+    # `pub mod linalg { pub use crate::ops::<module>::{..., norm}; }` in lib.rs
+    block = re.search(r"pub mod linalg \{(.*?)\n\}", lib, re.S)
+    for m in re.findall(r"pub use crate::ops::([a-z_]+)::", block.group(1) if block else ""):
+        linalg |= set(fn.findall(open(os.path.join(src, "ops", m + ".rs")).read()))
     return root, rand, linalg
 
 

@@ -238,7 +238,7 @@ binary_fns! {
     /// assert_eq!(wmx::divide(&a, &b, None).unwrap().to_vec::<f32>().unwrap(), vec![0.5]);
     /// ```
     divide => Divide;
-    /// `a ** b`.
+    /// `a ** b` (bool: `a || !b`, as MLX).
     ///
     /// ```
     /// let a = wmx::Array::from_slice(&[2i32], &[1]);

@@ -4,6 +4,7 @@
 //! bounds are checked here, so no backend can read outside its input.
 
 use super::creation::{full, zeros};
+use super::index::take;
 use super::shape::{broadcast_to, concatenate, contiguous, reshape, slice, transpose};
 use super::{OpResult, node};
 use crate::array::Array;
@@ -179,6 +180,26 @@ pub enum PadMode {
     Constant,
     /// With the nearest edge element of each axis.
     Edge,
+    /// With the mirror image about the edge element, which is not repeated (`[3, 2 | 1, 2, 3 | 2, 1]`).
+    Reflect,
+    /// With the mirror image about the edge itself, repeating the edge element (`[2, 1 | 1, 2, 3 | 3, 2]`).
+    Symmetric,
+}
+
+/// Source index on an axis of length `n` (> 0) of padded position `p` (may be outside `[0, n)`)
+/// for the mirroring modes; wider pads keep mirroring (periodic).
+fn mirror_index(mode: PadMode, p: i32, n: i32) -> i32 {
+    let period = match mode {
+        PadMode::Reflect if n == 1 => return 0,
+        PadMode::Reflect => 2 * n - 2,
+        _ => 2 * n,
+    };
+    let m = p.rem_euclid(period);
+    match mode {
+        PadMode::Reflect if m >= n => period - m,
+        _ if m >= n => period - 1 - m,
+        _ => m,
+    }
 }
 
 /// `a` padded by `pad_width[i] = (before, after)` elements on axis `i`; a single pair applies to
@@ -191,6 +212,10 @@ pub enum PadMode {
 /// assert_eq!(c.to_vec::<i32>().unwrap(), vec![9, 1, 2, 9, 9]);
 /// let e = wmx::pad(&a, &[(2, 1)], PadMode::Edge, 0.0, None).unwrap();
 /// assert_eq!(e.to_vec::<i32>().unwrap(), vec![1, 1, 1, 2, 2]);
+/// let r = wmx::pad(&a, &[(1, 1)], PadMode::Reflect, 0.0, None).unwrap();
+/// assert_eq!(r.to_vec::<i32>().unwrap(), vec![2, 1, 2, 1]);
+/// let m = wmx::pad(&a, &[(1, 1)], PadMode::Symmetric, 0.0, None).unwrap();
+/// assert_eq!(m.to_vec::<i32>().unwrap(), vec![1, 1, 2, 2]);
 /// ```
 pub fn pad(
     a: &Array,
@@ -235,12 +260,25 @@ pub fn pad(
             continue;
         }
         let n = r.shape()[ax];
+        if matches!(mode, PadMode::Reflect | PadMode::Symmetric) {
+            if n == 0 {
+                return Err(value_err(
+                    "pad",
+                    format!("Cannot pad the empty axis {ax} by mirroring ({mode:?})."),
+                ));
+            }
+            let idx: Vec<i32> = (-lo..n + hi).map(|p| mirror_index(mode, p, n)).collect();
+            let len = idx.len() as i32;
+            r = take(&r, &Array::from_slice(&idx, &[len]), ax as i32, st)?;
+            continue;
+        }
         let border = |width: i32, at: i32| -> OpResult {
             let mut shape = r.shape().to_vec();
             shape[ax] = width;
             match mode {
                 PadMode::Constant => full(&shape, constant, a.dtype(), st),
                 PadMode::Edge => broadcast_to(&take_index(&r, ax, at, true, st)?, &shape, st),
+                PadMode::Reflect | PadMode::Symmetric => unreachable!("mirrored above"),
             }
         };
         let (before, after) = (border(lo, 0)?, border(hi, n - 1)?);

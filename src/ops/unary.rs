@@ -140,14 +140,14 @@ unary_fns! {
     /// assert_eq!(wmx::sigmoid(&a, None).unwrap().to_vec::<f32>().unwrap(), vec![0.5]);
     /// ```
     sigmoid => Sigmoid;
-    /// Round down (integers unchanged).
+    /// Round down (integers and bool unchanged).
     ///
     /// ```
     /// let a = wmx::Array::from_slice(&[1.5f32, -1.5], &[2]);
     /// assert_eq!(wmx::floor(&a, None).unwrap().to_vec::<f32>().unwrap(), vec![1.0, -2.0]);
     /// ```
     floor => Floor;
-    /// Round up (integers unchanged).
+    /// Round up (integers and bool unchanged).
     ///
     /// ```
     /// let a = wmx::Array::from_slice(&[1.5f32, -1.5], &[2]);

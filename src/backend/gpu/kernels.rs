@@ -964,7 +964,8 @@ fn cast_expr(from: Domain, to: Domain) -> &'static str {
         (Float, Int) => "i32(x)",
         // Negative floats wrap like C's conversion through a signed integer.
         (Float, Uint) => "select(u32(x), bitcast<u32>(i32(x)), x < 0.0)",
-        (Float, Bool) => "x != 0.0",
+        // By bits: NaN is true, and some compilers fold `NaN != 0.0` to false.
+        (Float, Bool) => "(bitcast<u32>(x) & 0x7fffffffu) != 0u",
         // Integer to float with integer ops: round to nearest even whatever the GPU's mode.
         (Int, Float) => "wmx_i32_to_f32(x)",
         (Uint, Float) => "wmx_u32_to_f32(x)",
