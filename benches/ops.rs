@@ -96,6 +96,14 @@ fn main() {
                 // input that starts 1 MiB, then 4.25 KiB, into its buffer.
                 let t = time(|| mx::eval([&mx::add(&a, &a, dev).unwrap()]).unwrap());
                 row("add_same", "2^28", dev, t, 12.0 * n as f64, "GB/s");
+                let half = n / 2;
+                let (ha, hb) = (
+                    on(dev, &random(half, 11), &[half as i32]),
+                    on(dev, &random(half, 12), &[half as i32]),
+                );
+                let t = time(|| mx::eval([&mx::add(&ha, &hb, dev).unwrap()]).unwrap());
+                row("add", "2^27", dev, t, 12.0 * half as f64, "GB/s");
+                drop((ha, hb));
                 for (name, shift) in [("add_sh1M", 1 << 18), ("add_sh4k", 1088)] {
                     let wide = on(dev, &random(n + shift, 9), &[(n + shift) as i32]);
                     let end = (n + shift) as i32;
