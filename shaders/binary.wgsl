@@ -39,7 +39,7 @@ fn wmx_div(a: f32, b: f32) -> f32 {
     var q = u32(f32(m) / f32(d) * 8388608.0);
     var r = bitcast<i32>((m << 23u) - q * d);
     let di = i32(d);
-    for (var i = 0; i < 4; i = i + 1) {
+    for (var i = 0; i < 6; i = i + 1) {
         if (2 * r > di) { q = q + 1u; r = r - di; } else if (2 * r < -di) { q = q - 1u; r = r + di; }
     }
     if (k > 127) { return inf; }
