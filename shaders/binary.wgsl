@@ -11,6 +11,44 @@
 @group(0) @binding(2) var<storage, read> in1: array<S_IN1>;
 @group(0) @binding(3) var<storage, read_write> out: array<S_OUT>;
 
+// Correctly rounded a / b (IEEE): SPIR-V's OpFDiv may be 2.5 ulp off (NVIDIA: 1e10 / 3 is one
+// ulp high) and x / b for |b| > 2^126 may go through a flushed reciprocal (inf / 3e38 = NaN).
+// Special values first; then the 24-bit mantissas A / B (A scaled so the ratio is in [1, 2)):
+// an f32 estimate Q of A / B * 2^23, its exact residual A * 2^23 - Q * B in wrapping u32
+// arithmetic (it is small), and Q moved until |residual| <= B / 2 (round to nearest; a tie is
+// impossible for a quotient of two 24-bit numbers). No fma needed (Vulkan's may be unfused).
+// The exponent goes on in two ldexp steps (one rounding, only for subnormal results).
+fn wmx_div(a: f32, b: f32) -> f32 {
+    let sign = (bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u;
+    let inf = bitcast<f32>(sign | 0x7f800000u);
+    let zero = bitcast<f32>(sign);
+    let ua = abs(a);
+    let ub = abs(b);
+    if (wmx_isnan(a) || wmx_isnan(b) || (ua == ub && (ua == 0.0 || ua == abs(inf)))) {
+        return wmx_nan();
+    }
+    if (ua == abs(inf) || ub == 0.0) { return inf; }
+    if (ub == abs(inf) || ua == 0.0) { return zero; }
+    let fa = frexp(ua);
+    let fb = frexp(ub);
+    var m = u32(fa.fract * 16777216.0);
+    let d = u32(fb.fract * 16777216.0);
+    if (m == 0u || d == 0u) { return a / b; }
+    var k = fa.exp - fb.exp;
+    if (m < d) { m = m << 1u; k = k - 1; }
+    var q = u32(f32(m) / f32(d) * 8388608.0);
+    var r = bitcast<i32>((m << 23u) - q * d);
+    let di = i32(d);
+    for (var i = 0; i < 6; i = i + 1) {
+        if (2 * r > di) { q = q + 1u; r = r - di; } else if (2 * r < -di) { q = q - 1u; r = r + di; }
+    }
+    if (k > 127) { return inf; }
+    if (k < -151) { return zero; }
+    let e = k - 23;
+    let h = e / 2;
+    return bitcast<f32>(bitcast<u32>(ldexp(ldexp(f32(q), h), e - h)) | sign);
+}
+
 // C's pow: WGSL's pow (exp2(b * log2(a))) is undefined for a <= 0, so zero, negative and
 // infinite bases and the exponents 0 and +-inf are handled here; pow(x, 0) = pow(1, y) = 1.
 fn wmx_pow(a: f32, b: f32) -> f32 {

@@ -128,27 +128,65 @@ fn wmx_trig_reduce(x: f32) -> vec2<f32> {
     return vec2<f32>(f, f32(q & 3u));
 }
 
-// sin, cos, tan: the GPU's own below 2^14, Payne-Hanek reduction above.
+// x = q * pi/2 + r with |r| <= ~pi/4, returned as (r, q mod 4), for any finite x: Cody-Waite
+// below 2^14 (pi/2 in four parts of at most 10, 10, 10 and 24 bits, so every j * part with
+// j < 2^14 is exact in f32 without relying on fma), Payne-Hanek above.
+fn wmx_trig_args(x: f32) -> vec2<f32> {
+    if (abs(x) >= 16384.0) { return wmx_trig_reduce(x); }
+    let j = round(x * 0.63661977236758134);
+    var r = x - j * 1.5703125;
+    r = r - j * 4.839897155761719e-4;
+    r = r - j * -1.6298145055770874e-7;
+    r = r - j * 6.07710062827671e-11;
+    return vec2<f32>(r, f32(i32(j) & 3));
+}
+
+// Cephes' sinf/cosf polynomials on [-pi/4, pi/4] (about 1 ulp; keep -0).
+fn wmx_sin_poly(r: f32) -> f32 {
+    let z = r * r;
+    return ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * r + r;
+}
+
+fn wmx_cos_poly(r: f32) -> f32 {
+    let z = r * r;
+    return ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z
+        - 0.5 * z + 1.0;
+}
+
+// sin, cos, tan fully in software (no builtin: GPU sin/cos are approximations good to ~4e-6
+// absolute on NVIDIA, and reduce huge arguments with a short pi): wmx_trig_args, then the
+// polynomial of the quadrant. NaN for inf and NaN.
 fn wmx_sin(x: f32) -> f32 {
-    if (!(abs(x) >= 16384.0) || abs(x) == bitcast<f32>(0x7f800000u)) { return sin(x); }
-    let r = wmx_trig_reduce(x);
-    let q = u32(r.y);
-    let v = select(sin(r.x), cos(r.x), (q & 1u) == 1u);
-    return select(v, -v, q >= 2u);
+    if ((bitcast<u32>(x) & 0x7fffffffu) >= 0x7f800000u) { return wmx_nan(); }
+    // odd: computed at |x|, so sin(-0) is -0
+    let a = wmx_trig_args(abs(x));
+    let q = u32(a.y);
+    let v = select(wmx_sin_poly(a.x), wmx_cos_poly(a.x), (q & 1u) == 1u);
+    return select(v, -v, (q >= 2u) != ((bitcast<u32>(x) & 0x80000000u) != 0u));
 }
 
 fn wmx_cos(x: f32) -> f32 {
-    if (!(abs(x) >= 16384.0) || abs(x) == bitcast<f32>(0x7f800000u)) { return cos(x); }
-    let r = wmx_trig_reduce(x);
-    let q = u32(r.y);
-    let v = select(cos(r.x), -sin(r.x), (q & 1u) == 1u);
-    return select(v, -v, q >= 2u);
+    if ((bitcast<u32>(x) & 0x7fffffffu) >= 0x7f800000u) { return wmx_nan(); }
+    let a = wmx_trig_args(x);
+    let q = u32(a.y);
+    let v = select(wmx_cos_poly(a.x), wmx_sin_poly(a.x), (q & 1u) == 1u);
+    return select(v, -v, q == 1u || q == 2u);
 }
 
+// Cephes' tanf polynomial on [-pi/4, pi/4]; -1/tan(r) in odd quadrants.
 fn wmx_tan(x: f32) -> f32 {
-    if (!(abs(x) >= 16384.0) || abs(x) == bitcast<f32>(0x7f800000u)) { return tan(x); }
-    let r = wmx_trig_reduce(x);
-    return select(tan(r.x), -1.0 / tan(r.x), (u32(r.y) & 1u) == 1u);
+    if ((bitcast<u32>(x) & 0x7fffffffu) >= 0x7f800000u) { return wmx_nan(); }
+    // odd: computed at |x|, so tan(-0) is -0
+    let a = wmx_trig_args(abs(x));
+    let r = a.x;
+    let z = r * r;
+    var t = r;
+    if (abs(r) > 1e-4) {
+        t = (((((9.38540185543e-3 * z + 3.11992232697e-3) * z + 2.44301354525e-2) * z
+            + 5.34112807005e-2) * z + 1.33387994085e-1) * z + 3.33331568548e-1) * z * r + r;
+    }
+    let v = select(t, -1.0 / t, (u32(a.y) & 1u) == 1u);
+    return select(v, -v, (bitcast<u32>(x) & 0x80000000u) != 0u);
 }
 
 // The sign bit of s on the magnitude of r (keeps -0, as MLX's odd functions do).

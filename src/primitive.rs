@@ -107,7 +107,9 @@ unary_table! {
     BitwiseInvert "bitwise_invert" i: (|x: i32| !x, "~x") u: (|x: u32| !x, "~x") b: (|x: bool| !x, "!x");
 }
 
-/// NaN-propagating maximum that returns `b` on ties, as MLX does (`max(0, -0)` is -0).
+/// NaN-propagating maximum that returns `b` on ties, as MLX does (`max(0, -0)` is -0). The GPU
+/// form selects bit patterns so a driver cannot turn it into a hardware max (whose zero sign
+/// differs).
 fn max_f32(a: f32, b: f32) -> f32 {
     if a.is_nan() || b.is_nan() {
         f32::NAN
@@ -310,11 +312,11 @@ binary_table! {
     Add "add" false f: (|a, b| a + b, "a + b") i: (|a: i32, b| a.wrapping_add(b), "a + b") u: (|a: u32, b| a.wrapping_add(b), "a + b") b: (|a, b| a | b, "a || b");
     Subtract "subtract" false f: (|a, b| a - b, "a - b") i: (|a: i32, b| a.wrapping_sub(b), "a - b") u: (|a: u32, b| a.wrapping_sub(b), "a - b") b: (|a, b| a != b, "a != b");
     Multiply "multiply" false f: (|a, b| a * b, "a * b") i: (|a: i32, b| a.wrapping_mul(b), "a * b") u: (|a: u32, b| a.wrapping_mul(b), "a * b") b: (|a, b| a & b, "a && b");
-    Divide "divide" false f: (|a, b| a / b, "a / b");
+    Divide "divide" false f: (|a, b| a / b, "wmx_div(a, b)");
     Power "power" false f: (pow_f32, "wmx_pow(a, b)") i: (pow_i32, "wmx_ipow(a, b)") u: (|a: u32, b| a.wrapping_pow(b), "wmx_upow(a, b)") b: (|a: bool, b: bool| a | !b, "a || !b");
-    Maximum "maximum" false f: (max_f32, "select(select(b, a, a > b), wmx_nan(), wmx_isnan(a) || wmx_isnan(b))")
+    Maximum "maximum" false f: (max_f32, "bitcast<f32>(select(select(bitcast<u32>(b), bitcast<u32>(a), a > b), 0x7fc00000u, wmx_isnan(a) || wmx_isnan(b)))")
         i: (|a: i32, b| a.max(b), "max(a, b)") u: (|a: u32, b| a.max(b), "max(a, b)") b: (|a, b| a | b, "a || b");
-    Minimum "minimum" false f: (min_f32, "select(select(b, a, a < b), wmx_nan(), wmx_isnan(a) || wmx_isnan(b))")
+    Minimum "minimum" false f: (min_f32, "bitcast<f32>(select(select(bitcast<u32>(b), bitcast<u32>(a), a < b), 0x7fc00000u, wmx_isnan(a) || wmx_isnan(b)))")
         i: (|a: i32, b| a.min(b), "min(a, b)") u: (|a: u32, b| a.min(b), "min(a, b)") b: (|a, b| a & b, "a && b");
     Equal "equal" true f: (|a, _| a, "a == b") i: (|a, _| a, "a == b") u: (|a, _| a, "a == b") b: (|a, _| a, "a == b");
     NotEqual "not_equal" true f: (|a, _| a, "!(a == b)") i: (|a, _| a, "a != b") u: (|a, _| a, "a != b") b: (|a, _| a, "a != b");
@@ -325,7 +327,7 @@ binary_table! {
     LogicalAnd "logical_and" false b: (|a, b| a & b, "a && b");
     LogicalOr "logical_or" false b: (|a, b| a | b, "a || b");
     LogicalXor "logical_xor" false b: (|a, b| a != b, "a != b");
-    FloorDivide "floor_divide" false f: (|a: f32, b: f32| (a / b).floor(), "floor(a / b)") i: (floor_divide_i32, "wmx_floor_divide_i(a, b)")
+    FloorDivide "floor_divide" false f: (|a: f32, b: f32| (a / b).floor(), "floor(wmx_div(a, b))") i: (floor_divide_i32, "wmx_floor_divide_i(a, b)")
         u: (|a: u32, b: u32| a.checked_div(b).unwrap_or(0), "select(a / b, 0u, b == 0u)") b: (|a, b| a & b, "a && b");
     Remainder "remainder" false f: (remainder_f32, "wmx_remainder_f(a, b)") i: (remainder_i32, "wmx_remainder_i(a, b)")
         u: (|a: u32, b: u32| a.checked_rem(b).unwrap_or(a), "select(a % b, a, b == 0u)") b: (|a: bool, b: bool| a & !b, "a && !b");
