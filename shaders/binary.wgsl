@@ -49,6 +49,17 @@ fn wmx_div(a: f32, b: f32) -> f32 {
     return bitcast<f32>(bitcast<u32>(ldexp(ldexp(f32(q), h), e - h)) | sign);
 }
 
+// floor(a / b): a nonzero finite quotient that the GPU flushed to zero (it was subnormal) still
+// floors to -1 when negative, as the exact quotient does.
+fn wmx_floor_div(a: f32, b: f32) -> f32 {
+    let q = wmx_div(a, b);
+    let inf = bitcast<f32>(0x7f800000u);
+    if (q == 0.0 && a != 0.0 && abs(b) < inf && abs(a) < inf && ((a < 0.0) != (b < 0.0))) {
+        return -1.0;
+    }
+    return floor(q);
+}
+
 // C's pow: WGSL's pow (exp2(b * log2(a))) is undefined for a <= 0, so zero, negative and
 // infinite bases and the exponents 0 and +-inf are handled here; pow(x, 0) = pow(1, y) = 1.
 fn wmx_pow(a: f32, b: f32) -> f32 {

@@ -214,12 +214,15 @@ fn wmx_atan(x: f32) -> f32 {
 
 // asin(x) = atan(x / sqrt((1 - x)(1 + x))): pi/2 at 1, NaN beyond.
 fn wmx_asin(x: f32) -> f32 {
+    if (wmx_isnan(x) || abs(x) > 1.0) { return wmx_nan(); }
     if (abs(x) == 1.0) { return wmx_copysign(1.5707963267948966, x); }
     return wmx_atan(x / sqrt((1.0 - x) * (1.0 + x)));
 }
 
 // acos(x) = 2 atan(sqrt((1 - x) / (1 + x))).
 fn wmx_acos(x: f32) -> f32 {
+    // The domain first: GPUs divide as a * (1 / b), which flushes for huge |x|.
+    if (wmx_isnan(x) || abs(x) > 1.0) { return wmx_nan(); }
     if (x == -1.0) { return 3.14159265358979323846; }
     return 2.0 * wmx_atan(sqrt((1.0 - x) / (1.0 + x)));
 }
@@ -231,15 +234,26 @@ fn wmx_sinh(x: f32) -> f32 {
     if (a < 1.0) {
         let t = wmx_expm1(a);
         r = 0.5 * (t + t / (t + 1.0));
-    } else {
+    } else if (a < 9.0) {
         let e = wmx_exp(0.5 * a);
         r = (0.5 * e) * e - (0.5 / e) / e;
+    } else {
+        r = wmx_half_exp(a);
     }
     return wmx_copysign(r, x);
 }
 
+// e^a / 2 for a >= 9 (where e^-a is below half an ulp of it), finite up to f32's max: e^(a - c1)
+// with c1 = 0.693359375 (a - c1 is exact), times e^(c1 - ln 2). No product of two large numbers,
+// which a compiler could reassociate into an overflow.
+fn wmx_half_exp(a: f32) -> f32 {
+    return wmx_exp(a - 0.693359375) * 1.0002122169548875;
+}
+
 fn wmx_cosh(x: f32) -> f32 {
-    let e = wmx_exp(0.5 * abs(x));
+    let a = abs(x);
+    if (a >= 9.0) { return wmx_half_exp(a); }
+    let e = wmx_exp(0.5 * a);
     return (0.5 * e) * e + (0.5 / e) / e;
 }
 
@@ -265,6 +279,8 @@ fn wmx_acosh(x: f32) -> f32 {
 
 // atanh(x) = log1p(2x / (1 - x)) / 2: no cancellation near 0.
 fn wmx_atanh(x: f32) -> f32 {
+    if (wmx_isnan(x) || abs(x) > 1.0) { return wmx_nan(); }
+    if (abs(x) == 1.0) { return wmx_copysign(bitcast<f32>(0x7f800000u), x); }
     return 0.5 * wmx_log1p(2.0 * x / (1.0 - x));
 }
 

@@ -327,7 +327,7 @@ binary_table! {
     LogicalAnd "logical_and" false b: (|a, b| a & b, "a && b");
     LogicalOr "logical_or" false b: (|a, b| a | b, "a || b");
     LogicalXor "logical_xor" false b: (|a, b| a != b, "a != b");
-    FloorDivide "floor_divide" false f: (|a: f32, b: f32| (a / b).floor(), "floor(wmx_div(a, b))") i: (floor_divide_i32, "wmx_floor_divide_i(a, b)")
+    FloorDivide "floor_divide" false f: (|a: f32, b: f32| (a / b).floor(), "wmx_floor_div(a, b)") i: (floor_divide_i32, "wmx_floor_divide_i(a, b)")
         u: (|a: u32, b: u32| a.checked_div(b).unwrap_or(0), "select(a / b, 0u, b == 0u)") b: (|a, b| a & b, "a && b");
     Remainder "remainder" false f: (remainder_f32, "wmx_remainder_f(a, b)") i: (remainder_i32, "wmx_remainder_i(a, b)")
         u: (|a: u32, b: u32| a.checked_rem(b).unwrap_or(a), "select(a % b, a, b == 0u)") b: (|a: bool, b: bool| a & !b, "a && !b");

@@ -19,6 +19,9 @@
 //!   whose expected value or any of whose broadcast input elements is subnormal in its dtype
 //!   (f32 and bf16: 0 < |x| < 2^-126; f16: 0 < |x| < 2^-14) are not compared; their number is
 //!   printed ("excused as subnormal"). The CPU is held to MLX's exact subnormal results.
+//! * Signed zeros of max/min ties on the GPU: `maximum`, `minimum`, `cummax`, `cummin` and
+//!   `clip` may return +0 where MLX returns -0 or the reverse (GPU compilers lower the select to
+//!   a hardware max/min; IEEE 754 allows either); such elements are counted with the excused.
 
 #[macro_use]
 mod common;
@@ -98,7 +101,7 @@ const KNOWN_DIFFS: &[(&str, &str, &str)] = &[
     ("cummax.21", "both", "float16/bfloat16 cummax/cummin: MLX drops NaN (it scans as 0 then loses); wmx propagates NaN as MLX does for float32"),
     ("cummin.18", "both", "float16/bfloat16 cummax/cummin: MLX drops NaN (it scans as 0 then loses); wmx propagates NaN as MLX does for float32"),
     ("cummin.21", "both", "float16/bfloat16 cummax/cummin: MLX drops NaN (it scans as 0 then loses); wmx propagates NaN as MLX does for float32"),
-    ("cummin.28", "both", "sign of zero for cummin over (0, -0): MLX keeps the running 0 (while its cummax and minimum take the new element); wmx gives -0 (IEEE allows either)"),
+    ("cummin.28", "cpu", "sign of zero for cummin over (0, -0): MLX keeps the running 0 (while its cummax and minimum take the new element); wmx gives -0 (IEEE allows either; on the GPU any zero sign of a max/min tie is accepted)"),
 ];
 
 type Outs = wmx::Result<Vec<Array>>;
@@ -504,6 +507,23 @@ fn run_case(c: &Case, d: Device, ftz: bool, excused: &mut usize) -> Result<(), S
                     });
                     *excused += before - bad.len();
                 }
+                if d != Device::cpu()
+                    && matches!(
+                        c.op.as_str(),
+                        "maximum" | "minimum" | "cummax" | "cummin" | "clip"
+                    )
+                {
+                    // Ties of +0 and -0: GPU compilers may turn the comparison into a hardware
+                    // max/min whose zero sign differs from MLX's (IEEE allows either).
+                    let zero = |b: u32| match dt {
+                        wmx::Dtype::Float32 => b & 0x7fff_ffff == 0,
+                        wmx::Dtype::Float16 | wmx::Dtype::Bfloat16 => b & 0x7fff == 0,
+                        _ => false,
+                    };
+                    let before = bad.len();
+                    bad.retain(|&i| !(zero(bits[i]) && zero(want.bits[i])));
+                    *excused += before - bad.len();
+                }
                 if let Some(&first) = bad.first() {
                     return Err(format!(
                         "output {k} ({dt}, {tol:?}): {} of {} elements differ, first at {first}: got {}, expected {}{}\n    got      {}\n    expected {}",
@@ -562,7 +582,7 @@ fn run_family(family: &str, d: Device) {
         f.write_all(lines.as_bytes()).expect("write report");
     }
     eprintln!(
-        "conformance {family} on {dev}: {ran} cases run, {known_hit} known differences, {pending} pending (op not in wmx yet), {excused} elements excused as subnormal (FTZ), {} failures, {:.1?}",
+        "conformance {family} on {dev}: {ran} cases run, {known_hit} known differences, {pending} pending (op not in wmx yet), {excused} elements excused (GPU subnormals flushed, max/min zero signs), {} failures, {:.1?}",
         failures.len(),
         start.elapsed()
     );
