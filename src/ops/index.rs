@@ -335,6 +335,21 @@ scatter_fns! {
     scatter_min Some(BinaryOp::Minimum);
 }
 
+/// Per-axis coordinates for gathering or scattering along `ax` over `shape`: the (broadcast)
+/// indices on `ax`, `arange` along every other axis.
+fn along_axis_coords(idx: &Array, shape: &[i32], ax: usize, st: Stream) -> Result<Vec<Array>> {
+    let nd = shape.len();
+    (0..nd)
+        .map(|d| {
+            if d == ax {
+                Ok(idx.clone())
+            } else {
+                axis_range(0, shape[d], 1, d, nd, st)
+            }
+        })
+        .collect()
+}
+
 /// `arange(0, n)` shaped to lie along axis `d` of a rank-`nd` array (int32).
 fn axis_range(start: i32, count: i32, step: i32, d: usize, nd: usize, st: Stream) -> OpResult {
     let r = super::creation::arange(
@@ -426,15 +441,7 @@ pub fn take_along_axis(
     shape[ax] = idx.shape()[ax];
     let a_b = broadcast_view(&a, &a_shape, st);
     let idx_b = broadcast_view(&idx, &shape, st);
-    let coords: Vec<Array> = (0..nd)
-        .map(|d| {
-            if d == ax {
-                Ok(idx_b.clone())
-            } else {
-                axis_range(0, shape[d], 1, d, nd, st)
-            }
-        })
-        .collect::<Result<_>>()?;
+    let coords = along_axis_coords(&idx_b, &shape, ax, st)?;
     let axes: Vec<i32> = (0..nd as i32).collect();
     let g = gather(
         &a_b,
@@ -511,15 +518,7 @@ pub fn put_along_axis(
     }
     let idx_b = broadcast_view(&idx, &shape, st);
     let vals = broadcast_view(&values, &shape, st);
-    let coords: Vec<Array> = (0..nd)
-        .map(|d| {
-            if d == ax {
-                Ok(idx_b.clone())
-            } else {
-                axis_range(0, shape[d], 1, d, nd, st)
-            }
-        })
-        .collect::<Result<_>>()?;
+    let coords = along_axis_coords(&idx_b, &shape, ax, st)?;
     let upd = super::shape::reshape(&vals, &with_unit_slice(&shape, nd), st)?;
     let axes: Vec<i32> = (0..nd as i32).collect();
     let out = scatter_op(

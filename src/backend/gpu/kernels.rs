@@ -151,42 +151,26 @@ impl Layout {
     }
 }
 
-fn variant(layout: Layout) -> &'static str {
-    layout.name()
-}
-
 impl fmt::Display for KernelKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             KernelKey::Unary { op, dtype, layout } => {
-                write!(
-                    f,
-                    "unary_{}.{}.{}",
-                    variant(layout),
-                    op.name(),
-                    short(dtype)
-                )
+                write!(f, "unary_{}.{}.{}", layout.name(), op.name(), short(dtype))
             }
             KernelKey::Cast { from, to, layout } => {
                 write!(
                     f,
                     "unary_{}.astype.{}.{}",
-                    variant(layout),
+                    layout.name(),
                     short(from),
                     short(to)
                 )
             }
             KernelKey::Binary { op, dtype, layout } => {
-                write!(
-                    f,
-                    "binary_{}.{}.{}",
-                    variant(layout),
-                    op.name(),
-                    short(dtype)
-                )
+                write!(f, "binary_{}.{}.{}", layout.name(), op.name(), short(dtype))
             }
             KernelKey::Where { dtype, layout } => {
-                write!(f, "ternary_{}.where.{}", variant(layout), short(dtype))
+                write!(f, "ternary_{}.where.{}", layout.name(), short(dtype))
             }
             KernelKey::Window { dtype } => write!(f, "copy_window.{}", short(dtype)),
             KernelKey::Full { dtype } => write!(f, "creation_fill.full.{}", short(dtype)),
@@ -704,35 +688,6 @@ fn input_slot(p: &mut String, slot: &str, d: Dtype, native_f16: bool) {
     );
 }
 
-/// A float input bound as vec4s of f32 or native f16: `load4_<slot>(q)` reads vec4 `q`,
-/// `load_<slot>(i)` element `i`.
-fn vec4_slot(p: &mut String, slot: &str, d: Dtype, native_f16: bool) {
-    let up = slot.to_uppercase();
-    let _ = writeln!(p, "alias S_{up} = vec4<{}>;", storage_type(d, native_f16));
-    let _ = writeln!(
-        p,
-        "fn load4_{slot}(q: u32) -> vec4<f32> {{ return vec4<f32>({slot}[q]); }}"
-    );
-    let _ = writeln!(
-        p,
-        "fn load_{slot}(i: u32) -> f32 {{ return f32({slot}[i >> 2u][i & 3u]); }}"
-    );
-}
-
-/// The output bound as vec4s of f32 or native f16: `store4_out(q, v)` and `store_out1(i, v)`.
-fn vec4_out(p: &mut String, d: Dtype, native_f16: bool) {
-    let t = storage_type(d, native_f16);
-    let _ = writeln!(p, "alias S_OUT = vec4<{t}>;");
-    let _ = writeln!(
-        p,
-        "fn store4_out(q: u32, v: vec4<f32>) {{ out[q] = vec4<{t}>(v); }}"
-    );
-    let _ = writeln!(
-        p,
-        "fn store_out1(i: u32, v: f32) {{ out[i >> 2u][i & 3u] = {t}(v); }}"
-    );
-}
-
 /// WGSL expression of the storage word holding the values `{v}[0..per_word]` of dtype `d`
 /// (`v` is an indexable expression: an array or a vector).
 fn word_expr(d: Dtype, native_f16: bool, v: &str) -> String {
@@ -809,7 +764,8 @@ fn quad_input_slot(p: &mut String, slot: &str, d: Dtype, native_f16: bool) {
 }
 
 /// The output bound as quads: `store4_out(q, v)` writes quad `q` in one access; `store_out(w, v)`
-/// (word `w`) and, when unpacked, `store_out1(i, v)` write through it.
+/// (word `w`) and, when unpacked, `store_out1(i, v)` write through it. The vec4 matmul binds its
+/// operands and output this way too.
 fn quad_output_slot(p: &mut String, d: Dtype, native_f16: bool) {
     let n = per_word(d, native_f16);
     let c = compute_type(d.domain());
@@ -840,6 +796,13 @@ fn quad_output_slot(p: &mut String, d: Dtype, native_f16: bool) {
         p,
         "fn store_out(w: u32, v: array<C_OUT, OUT_PER_WORD>) {{ {store} }}"
     );
+    if n == 1 {
+        let one = if d == Dtype::Float16 { "f16(v)" } else { "v" };
+        let _ = writeln!(
+            p,
+            "fn store_out1(i: u32, v: C_OUT) {{ out[i >> 2u][i & 3u] = {one}; }}"
+        );
+    }
     bf16_packer(p, d);
 }
 
@@ -1148,9 +1111,9 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
         }
         KernelKey::Matmul { dtype, out, vec4 } => {
             if vec4 {
-                vec4_slot(&mut p, "in0", dtype, native_f16);
-                vec4_slot(&mut p, "in1", dtype, native_f16);
-                vec4_out(&mut p, out, native_f16);
+                quad_input_slot(&mut p, "in0", dtype, native_f16);
+                quad_input_slot(&mut p, "in1", dtype, native_f16);
+                quad_output_slot(&mut p, out, native_f16);
             } else {
                 input_slot(&mut p, "in0", dtype, native_f16);
                 input_slot(&mut p, "in1", dtype, native_f16);
