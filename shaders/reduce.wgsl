@@ -1,7 +1,8 @@
 // reduce.wgsl — reductions (sum, prod, max, min, all, any) over any set of axes of a strided input.
 // Output element g = o * n_chunks + c reduces chunk c of the reduced range of output o (n_chunks > 1
 // only for the first pass of a two-pass reduction of a few long rows).
-// Prelude provides: WG; S_IN0, S_OUT; C_IN0; C_OUT (accumulator: f32, i32 or u32); load_in0(i);
+// Prelude provides: WG; S_IN0, S_OUT; C_IN0; C_OUT (accumulator: f32, i32 or u32); load_in0(i)
+//   (reduce_vec4: load4_in0(q), quad q = elements 4q..4q+3);
 //   to_acc(x: C_IN0) -> C_OUT; combine(a, b) -> C_OUT; store_out1(i, v);
 //   identity() -> C_OUT (a fn: ±inf is no const expression).
 // Bindings: 0 info, 1 in0 (read), 2 out (read_write, unpacked).
@@ -47,6 +48,18 @@ fn red_offset(r: u32) -> i32 {
     return idx;
 }
 
+// Combines one value per invocation into one (a tree in workgroup memory); every invocation
+// must call it.
+fn workgroup_combine(lid: u32, v: C_OUT) -> C_OUT {
+    partial[lid] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+        if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
+        workgroupBarrier();
+    }
+    return partial[0];
+}
+
 // One workgroup per (output, chunk): threads stride over the chunk, then a tree in workgroup memory.
 @compute @workgroup_size(WG)
 fn reduce_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -75,13 +88,46 @@ fn reduce_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     for (; r < r1; r = r + WG) {
         acc = combine(acc, to_acc(load_in0(u32(base + red_offset(r)))));
     }
-    partial[lid] = combine(combine(acc, acc1), combine(acc2, acc3));
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-        if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
-        workgroupBarrier();
+    let total = workgroup_combine(lid, combine(combine(acc, acc1), combine(acc2, acc3)));
+    if (lid == 0u) { store_out1(g, total); }
+}
+
+// Quads: the reduced run is dense (stride 1) and every chunk and output start is a multiple of
+// 4 elements, so invocations read whole quads (one vec4/vec2/u32 load per four elements).
+fn combine4(x: vec4<C_IN0>) -> C_OUT {
+    return combine(combine(to_acc(x.x), to_acc(x.y)), combine(to_acc(x.z), to_acc(x.w)));
+}
+
+@compute @workgroup_size(WG)
+fn reduce_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+    let g = wid.x + wid.y * nwg.x;
+    let n_chunks = info[2];
+    let o = g / n_chunks;
+    if (o >= info[0]) { return; }
+    let c = g % n_chunks;
+    let r0 = c * info[3];
+    let q1 = (u32(out_base(o)) + min(info[1], r0 + info[3])) >> 2u;
+    var q = ((u32(out_base(o)) + r0) >> 2u) + lid;
+    var acc = identity();
+    var acc1 = identity();
+    var acc2 = identity();
+    var acc3 = identity();
+    for (; q + 3u * WG < q1; q = q + 4u * WG) {
+        let x0 = load4_in0(q);
+        let x1 = load4_in0(q + WG);
+        let x2 = load4_in0(q + 2u * WG);
+        let x3 = load4_in0(q + 3u * WG);
+        acc = combine(acc, combine4(x0));
+        acc1 = combine(acc1, combine4(x1));
+        acc2 = combine(acc2, combine4(x2));
+        acc3 = combine(acc3, combine4(x3));
     }
-    if (lid == 0u) { store_out1(g, partial[0]); }
+    for (; q < q1; q = q + WG) {
+        acc = combine(acc, combine4(load4_in0(q)));
+    }
+    let total = workgroup_combine(lid, combine(combine(acc, acc1), combine(acc2, acc3)));
+    if (lid == 0u) { store_out1(g, total); }
 }
 
 // One invocation per output: for many outputs with short reductions (n_chunks must be 1).

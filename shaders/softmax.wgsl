@@ -3,7 +3,8 @@
 // invocation keeps a running (max, sum) over its strided elements (rescaling the sum when the max
 // grows), the workgroup merges the pairs, then every invocation writes its elements. The row is
 // read twice; the second read mostly hits cache. Computes in f32.
-// Prelude provides: WG; S_IN0, S_OUT (unpacked); load_in0(i) -> f32; store_out1(i, v: f32).
+// Prelude provides: WG; S_IN0, S_OUT (unpacked); load_in0(i) -> f32; store_out1(i, v: f32);
+//   softmax_vec4 (rows of a multiple of 4): load4_in0(q) -> vec4<f32>, store4_out(q, vec4<f32>).
 // Bindings: 0 info, 1 in0 (read, dense), 2 out (read_write, dense, unpacked).
 // info: [rows, row_len]
 
@@ -19,6 +20,28 @@ var<workgroup> row_sum: array<f32, WG>;
 // both rows then come out NaN, as exp(x - max) / sum does in the composite and in MLX.
 fn scaled(a: f32, m: f32) -> f32 {
     return select(exp(a - m), 0.0, a == bitcast<f32>(0xff800000u));
+}
+
+// Merges every invocation's running (max, sum) into the row's and returns (max, 1 / sum); every
+// invocation must call it. A +inf max makes exp(inf - inf) = NaN in the sum, so the whole row is
+// NaN (as on the CPU).
+fn merge_row(lid: u32, m: f32, s: f32) -> vec2<f32> {
+    row_max[lid] = m;
+    row_sum[lid] = s;
+    workgroupBarrier();
+    for (var h = WG / 2u; h > 0u; h = h >> 1u) {
+        if (lid < h) {
+            let m0 = row_max[lid];
+            let m1 = row_max[lid + h];
+            let mm = max(m0, m1);
+            var merged = row_sum[lid] * scaled(m0, mm) + row_sum[lid + h] * scaled(m1, mm);
+            if (wmx_isnan(m0) || wmx_isnan(m1)) { row_max[lid] = wmx_nan(); } else { row_max[lid] = mm; }
+            row_sum[lid] = merged;
+        }
+        workgroupBarrier();
+    }
+    let mr = row_max[0];
+    return vec2<f32>(mr, select(1.0 / row_sum[0], wmx_nan(), mr == bitcast<f32>(0x7f800000u)));
 }
 
 @compute @workgroup_size(WG)
@@ -55,23 +78,9 @@ fn softmax_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
         s = s + scaled(x, m);
         if (wmx_isnan(x)) { m = x; }
     }
-    row_max[lid] = m;
-    row_sum[lid] = s;
-    workgroupBarrier();
-    for (var h = WG / 2u; h > 0u; h = h >> 1u) {
-        if (lid < h) {
-            let m0 = row_max[lid];
-            let m1 = row_max[lid + h];
-            let mm = max(m0, m1);
-            var merged = row_sum[lid] * scaled(m0, mm) + row_sum[lid + h] * scaled(m1, mm);
-            if (wmx_isnan(m0) || wmx_isnan(m1)) { row_max[lid] = wmx_nan(); } else { row_max[lid] = mm; }
-            row_sum[lid] = merged;
-        }
-        workgroupBarrier();
-    }
-    let mr = row_max[0];
-    // a +inf max makes exp(inf - inf) = NaN in the sum, so the whole row is NaN (as on the CPU)
-    let inv = select(1.0 / row_sum[0], wmx_nan(), mr == bitcast<f32>(0x7f800000u));
+    let row = merge_row(lid, m, s);
+    let mr = row.x;
+    let inv = row.y;
     var k = lid;
     for (; k + 3u * WG < len; k = k + 4u * WG) {
         let x = vec4<f32>(load_in0(base + k), load_in0(base + k + WG),
@@ -84,5 +93,54 @@ fn softmax_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     }
     for (; k < len; k = k + WG) {
         store_out1(base + k, exp(load_in0(base + k) - mr) * inv);
+    }
+}
+
+// Rows whose length is a multiple of 4: whole quads (vec4 loads and stores), two per step.
+fn scaled4(a: vec4<f32>, m: f32) -> vec4<f32> {
+    return vec4<f32>(scaled(a.x, m), scaled(a.y, m), scaled(a.z, m), scaled(a.w, m));
+}
+
+fn any_nan4(x: vec4<f32>) -> bool {
+    return wmx_isnan(x.x) || wmx_isnan(x.y) || wmx_isnan(x.z) || wmx_isnan(x.w);
+}
+
+@compute @workgroup_size(WG)
+fn softmax_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                @builtin(local_invocation_index) lid: u32) {
+    let r = wid.x + wid.y * nwg.x;
+    if (r >= info[0]) { return; }
+    let len = info[1] >> 2u;
+    let base = r * len;
+    var m = bitcast<f32>(0xff800000u);
+    var s = 0.0;
+    var j = lid;
+    for (; j + WG < len; j = j + 2u * WG) {
+        let x0 = vec4<f32>(load4_in0(base + j));
+        let x1 = vec4<f32>(load4_in0(base + j + WG));
+        let h = max(x0, x1);
+        let mx = max(max(h.x, h.y), max(h.z, h.w));
+        if (mx > m) {
+            s = s * scaled(m, mx);
+            m = mx;
+        }
+        let e = scaled4(x0, m) + scaled4(x1, m);
+        s = s + ((e.x + e.y) + (e.z + e.w));
+        if (any_nan4(x0) || any_nan4(x1)) { m = wmx_nan(); }
+    }
+    for (; j < len; j = j + WG) {
+        let x = vec4<f32>(load4_in0(base + j));
+        let mx = max(max(x.x, x.y), max(x.z, x.w));
+        if (mx > m) {
+            s = s * scaled(m, mx);
+            m = mx;
+        }
+        let e = scaled4(x, m);
+        s = s + ((e.x + e.y) + (e.z + e.w));
+        if (any_nan4(x)) { m = wmx_nan(); }
+    }
+    let row = merge_row(lid, m, s);
+    for (var k = lid; k < len; k = k + WG) {
+        store4_out(base + k, exp(vec4<f32>(load4_in0(base + k)) - vec4<f32>(row.x)) * row.y);
     }
 }

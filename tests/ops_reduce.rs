@@ -173,4 +173,65 @@ device_tests! {
         assert_eq!(mx::all(&z, &[], false, dev).unwrap().item::<bool>().unwrap(), true);
         assert_eq!(mx::any(&z, &[], false, dev).unwrap().item::<bool>().unwrap(), false);
     }
+
+    fn quad_runs_and_their_edges(dev: Device) {
+        // Rows read as quads (dense run, start and length multiples of 4) and rows that are not.
+        let (r, c) = (50usize, 44usize);
+        let v: Vec<f32> = (0..r * c).map(|i| ((i * 37) % 23) as f32 - 11.0).collect();
+        let a = Array::from_slice(&v, &[r as i32, c as i32]);
+        for (lo, hi) in [(4usize, 40usize), (1, 37), (0, 44), (8, 44)] {
+            let s = mx::slice(&a, &[0, lo as i32], &[r as i32, hi as i32], &[], dev).unwrap();
+            let rows = |f: fn(&[f64]) -> f64| -> Vec<f64> {
+                (0..r).map(|i| f(&v[i * c + lo..i * c + hi].iter().map(|&x| x as f64).collect::<Vec<_>>())).collect()
+            };
+            let sum = rows(|x| x.iter().sum());
+            let max = rows(|x| x.iter().cloned().fold(f64::MIN, f64::max));
+            assert_close("sum", Dtype::Float32, &values(&mx::sum(&s, &[1], false, dev).unwrap()), &sum);
+            assert_close("max", Dtype::Float32, &values(&mx::max(&s, &[1], false, dev).unwrap()), &max);
+            for dt in [Dtype::Int32, Dtype::Float16, Dtype::Uint8] {
+                let t = mx::astype(&mx::add(&s, 11.0, dev).unwrap(), dt, dev).unwrap();
+                let want: Vec<f64> = sum.iter().map(|x| x + 11.0 * (hi - lo) as f64).collect();
+                let got = values(&mx::sum(&t, &[1], false, dev).unwrap());
+                let out_dt = mx::sum(&t, &[1], false, dev).unwrap().dtype();
+                let want: Vec<f64> = want.iter().map(|&w| round_to(w, out_dt)).collect();
+                assert_close("sum", out_dt, &got, &want);
+            }
+            let positive = mx::greater(&s, -11.0, dev).unwrap();
+            let all = mx::all(&positive, &[1], false, dev).unwrap().to_vec::<bool>().unwrap();
+            let any = mx::any(&positive, &[1], false, dev).unwrap().to_vec::<bool>().unwrap();
+            for i in 0..r {
+                let row = &v[i * c + lo..i * c + hi];
+                assert_eq!(all[i], row.iter().all(|&x| x > -11.0), "all row {i} [{lo}, {hi})");
+                assert_eq!(any[i], row.iter().any(|&x| x > -11.0), "any row {i} [{lo}, {hi})");
+            }
+        }
+        // A long full reduction of a view that starts 4 elements in (two passes of quads).
+        let n = (1usize << 18) + 8;
+        let w: Vec<f32> = (0..n).map(|i| ((i % 13) as f32) - 6.0).collect();
+        let long = Array::from_slice(&w, &[n as i32]);
+        let view = mx::slice(&long, &[4], &[n as i32], &[], dev).unwrap();
+        let want: f64 = w[4..].iter().map(|&x| x as f64).sum();
+        assert_close("sum", Dtype::Float32, &values(&mx::sum(&view, &[], false, dev).unwrap()), &[want]);
+        let view = mx::slice(&long, &[3], &[n as i32 - 1], &[], dev).unwrap();
+        let want: f64 = w[3..n - 1].iter().map(|&x| x as f64).sum();
+        assert_close("sum", Dtype::Float32, &values(&mx::sum(&view, &[], false, dev).unwrap()), &[want]);
+    }
+
+    fn softmax_rows_of_quads_match_the_cpu(dev: Device) {
+        let (ninf, inf, nan) = (f32::NEG_INFINITY, f32::INFINITY, f32::NAN);
+        for len in [6usize, 12, 1000, 1004] {
+            let mut v: Vec<f32> = (0..5 * len).map(|i| ((i * 29) % 17) as f32 * 0.25 - 2.0).collect();
+            v[len + 3] = ninf;
+            v[2 * len + len / 2] = nan;
+            v[3 * len + 1] = inf;
+            v[4 * len..5 * len].fill(ninf);
+            let x = Array::from_slice(&v, &[5, len as i32]);
+            let got = mx::softmax(&x, &[-1], dev).unwrap().to_vec::<f32>().unwrap();
+            let want = mx::softmax(&x, &[-1], Device::cpu()).unwrap().to_vec::<f32>().unwrap();
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                let same = (g.is_nan() && w.is_nan()) || (g - w).abs() <= 1e-6 + 1e-5 * w.abs();
+                assert!(same, "softmax len {len} element {i}: {g} vs {w}");
+            }
+        }
+    }
 }

@@ -274,7 +274,12 @@ impl GpuContext {
                 to: f,
                 layout: Layout::Strided,
             },
-            kernels::reduce_key(ReduceOp::Sum, f, false, self.native_f16),
+            kernels::reduce_key(
+                ReduceOp::Sum,
+                f,
+                kernels::ReduceShape::Quads,
+                self.native_f16,
+            ),
             kernels::matmul_key(f, self.native_f16, true),
         ];
         for op in [BinaryOp::Add, BinaryOp::Multiply] {

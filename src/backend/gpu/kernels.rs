@@ -44,7 +44,7 @@ pub enum KernelKey {
         op: ReduceOp,
         input: Dtype,
         acc: Dtype,
-        per_thread: bool,
+        shape: ReduceShape,
     },
     /// argmax/argmin of `dtype` along one axis.
     ArgReduce { op: ArgReduceOp, dtype: Dtype },
@@ -62,8 +62,13 @@ pub enum KernelKey {
     RandomPairs { out: Dtype },
     /// Take along an axis (gather) of `dtype`.
     Take { dtype: Dtype },
-    /// Softmax over the last axis of dense rows of `dtype` into an unpacked `out`.
-    Softmax { dtype: Dtype, out: Dtype },
+    /// Softmax over the last axis of dense rows of `dtype` into an unpacked `out`; `vec4`: rows
+    /// of a multiple of 4 elements, read and written as quads.
+    Softmax {
+        dtype: Dtype,
+        out: Dtype,
+        vec4: bool,
+    },
     /// MLX's gather of `dtype`: slices at stacked int32 indices.
     Gather { dtype: Dtype },
     /// MLX's scatter of `dtype` into a copy of the input: `op` combines (None: replaces).
@@ -179,12 +184,12 @@ impl fmt::Display for KernelKey {
                 op,
                 input,
                 acc,
-                per_thread,
+                shape,
             } => {
-                let v = if per_thread { "thread" } else { "wg" };
                 write!(
                     f,
-                    "reduce_{v}.{}.{}.{}",
+                    "{}.{}.{}.{}",
+                    shape.entry_point(),
                     op.name(),
                     short(input),
                     short(acc)
@@ -202,8 +207,8 @@ impl fmt::Display for KernelKey {
             }
             KernelKey::RandomPairs { out } => write!(f, "random_pairs.{}", short(out)),
             KernelKey::Take { dtype } => write!(f, "gather_take.{}", short(dtype)),
-            KernelKey::Softmax { dtype, out } => {
-                write!(f, "softmax_rows.{}.{}", short(dtype), short(out))
+            KernelKey::Softmax { dtype, out, .. } => {
+                write!(f, "{}.{}.{}", self.entry_point(), short(dtype), short(out))
             }
             KernelKey::Gather { dtype } => write!(f, "gather_slices.{}", short(dtype)),
             KernelKey::Scatter { op, dtype } => write!(
@@ -344,20 +349,15 @@ impl KernelKey {
             }
             KernelKey::Window { .. } => "copy_window",
             KernelKey::Full { .. } | KernelKey::Arange { .. } => "creation_fill",
-            KernelKey::Reduce { per_thread, .. } => {
-                if per_thread {
-                    "reduce_thread"
-                } else {
-                    "reduce_wg"
-                }
-            }
+            KernelKey::Reduce { shape, .. } => shape.entry_point(),
             KernelKey::ArgReduce { .. } => "arg_reduce",
             KernelKey::Matmul { vec4: false, .. } => "matmul_tiled",
             KernelKey::Matmul { vec4: true, .. } => "matmul_vec4",
             KernelKey::RandomBits { .. } => "random_bits",
             KernelKey::RandomPairs { .. } => "random_pairs",
             KernelKey::Take { .. } => "gather_take",
-            KernelKey::Softmax { .. } => "softmax_rows",
+            KernelKey::Softmax { vec4: false, .. } => "softmax_rows",
+            KernelKey::Softmax { vec4: true, .. } => "softmax_vec4",
             KernelKey::Gather { .. } => "gather_slices",
             KernelKey::Scatter { .. } => "scatter_apply",
             KernelKey::Scan { per_thread, .. } => {
@@ -427,12 +427,40 @@ pub fn widen(d: Dtype, native_f16: bool) -> Dtype {
 }
 
 /// The reduce key for `op` over `input` (MLX output dtype = input dtype after the ops layer's casts).
-pub fn reduce_key(op: ReduceOp, input: Dtype, per_thread: bool, native_f16: bool) -> KernelKey {
+pub fn reduce_key(op: ReduceOp, input: Dtype, shape: ReduceShape, native_f16: bool) -> KernelKey {
     KernelKey::Reduce {
         op,
         input,
         acc: widen(input, native_f16),
-        per_thread,
+        shape,
+    }
+}
+
+/// How a reduction is spread over invocations (one entry point of reduce.wgsl each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReduceShape {
+    /// One invocation per output (short reductions).
+    Thread,
+    /// One workgroup per (output, chunk), any strides.
+    Workgroup,
+    /// One workgroup per (output, chunk) over a dense run read four elements at a time (the
+    /// run's length, its chunks and every output's start are multiples of 4).
+    Quads,
+}
+
+impl ReduceShape {
+    pub const ALL: [ReduceShape; 3] = [
+        ReduceShape::Thread,
+        ReduceShape::Workgroup,
+        ReduceShape::Quads,
+    ];
+
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            ReduceShape::Thread => "reduce_thread",
+            ReduceShape::Workgroup => "reduce_wg",
+            ReduceShape::Quads => "reduce_vec4",
+        }
     }
 }
 
@@ -487,11 +515,13 @@ impl KernelKey {
     }
 }
 
-/// The softmax key for rows of float `dtype` (output widened when packed).
-pub fn softmax_key(dtype: Dtype, native_f16: bool) -> KernelKey {
+/// The softmax key for rows of float `dtype` (output widened when packed); `vec4` for rows of
+/// a multiple of 4 elements.
+pub fn softmax_key(dtype: Dtype, native_f16: bool, vec4: bool) -> KernelKey {
     KernelKey::Softmax {
         dtype,
         out: widen(dtype, native_f16),
+        vec4,
     }
 }
 
@@ -544,8 +574,8 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
                 _ => dtype != Dtype::Bool,
             };
             if ok {
-                for per_thread in [false, true] {
-                    keys.push(reduce_key(op, dtype, per_thread, native_f16));
+                for shape in ReduceShape::ALL {
+                    keys.push(reduce_key(op, dtype, shape, native_f16));
                 }
             }
         }
@@ -578,7 +608,9 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
     for dtype in Dtype::ALL {
         keys.push(KernelKey::Take { dtype });
         if dtype.is_float() {
-            keys.push(softmax_key(dtype, native_f16));
+            for vec4 in [false, true] {
+                keys.push(softmax_key(dtype, native_f16, vec4));
+            }
         }
     }
     for dtype in Dtype::ALL {
@@ -898,8 +930,13 @@ fn accumulator_prelude(
     combine: &str,
     identity: f64,
     native_f16: bool,
+    quads: bool,
 ) {
-    input_slot(p, "in0", input, native_f16);
+    if quads {
+        quad_input_slot(p, "in0", input, native_f16);
+    } else {
+        input_slot(p, "in0", input, native_f16);
+    }
     output_slot(p, acc, native_f16);
     let ad = acc.domain();
     let _ = writeln!(
@@ -988,7 +1025,9 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             }
             KernelKey::Take { dtype } | KernelKey::Sort { dtype, .. } => dtype == Dtype::Float16,
             KernelKey::Scan { input, .. } => input == Dtype::Float16,
-            KernelKey::Softmax { dtype, out } => dtype == Dtype::Float16 || out == Dtype::Float16,
+            KernelKey::Softmax { dtype, out, .. } => {
+                dtype == Dtype::Float16 || out == Dtype::Float16
+            }
             KernelKey::Gather { dtype } | KernelKey::Scatter { dtype, .. } => {
                 dtype == Dtype::Float16
             }
@@ -1076,14 +1115,20 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             let _ = writeln!(p, "fn value_at(i: u32) -> C_OUT {{ return {e}; }}");
             (CREATION, true)
         }
-        KernelKey::Reduce { op, input, acc, .. } => {
+        KernelKey::Reduce {
+            op,
+            input,
+            acc,
+            shape,
+        } => {
             let ad = acc.domain();
             let comb = match op {
                 ReduceOp::All => "min(a, b)",
                 ReduceOp::Any => "max(a, b)",
                 _ => op.combiner().wgsl(ad).unwrap_or("a"),
             };
-            accumulator_prelude(&mut p, input, acc, comb, op.identity(ad), native_f16);
+            let quads = shape == ReduceShape::Quads;
+            accumulator_prelude(&mut p, input, acc, comb, op.identity(ad), native_f16, quads);
             (REDUCE, false)
         }
         KernelKey::ArgReduce { op, dtype } => {
@@ -1156,9 +1201,14 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             scatter_prelude(&mut p, op, dtype, native_f16);
             (SCATTER, false)
         }
-        KernelKey::Softmax { dtype, out } => {
-            input_slot(&mut p, "in0", dtype, native_f16);
-            output_slot(&mut p, out, native_f16);
+        KernelKey::Softmax { dtype, out, vec4 } => {
+            if vec4 {
+                quad_input_slot(&mut p, "in0", dtype, native_f16);
+                quad_output_slot(&mut p, out, native_f16);
+            } else {
+                input_slot(&mut p, "in0", dtype, native_f16);
+                output_slot(&mut p, out, native_f16);
+            }
             (SOFTMAX, false)
         }
         KernelKey::Scan { op, input, acc, .. } => {
@@ -1167,7 +1217,7 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
                 Some(r) => r.combiner().wgsl(ad).unwrap_or("a"),
                 None => "wmx_logaddexp(a, b)",
             };
-            accumulator_prelude(&mut p, input, acc, comb, op.identity(ad), native_f16);
+            accumulator_prelude(&mut p, input, acc, comb, op.identity(ad), native_f16, false);
             (SCAN, false)
         }
         KernelKey::Sort { pass, dtype } => {

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::primitive::{ArgReduceOp, Primitive, ReduceOp};
 use crate::shape::{row_major_strides, size_of};
 use context::{GpuBuffer, GpuContext};
-use kernels::{KernelKey, Layout, WG, per_word, reduce_key, widen};
+use kernels::{KernelKey, Layout, ReduceShape, WG, per_word, reduce_key, widen};
 use std::sync::Arc;
 
 /// Workgroup grid for `groups` workgroups: 1-D while it fits, else 2-D (kernels linearise).
@@ -191,8 +191,22 @@ impl Gpu<'_> {
         } else {
             1
         };
-        let chunk_len = rsize.div_ceil(n_chunks).max(1);
-        let key = reduce_key(op, in_dtype, per_thread, nf16);
+        // Chunks of whole quads when the reduced run is dense (see ReduceShape::Quads).
+        let chunk_len = rsize.div_ceil(n_chunks).next_multiple_of(4).max(1);
+        let quads = !per_thread
+            && runs.len() == 1
+            && runs[0].1 == 1
+            && rsize % 4 == 0
+            && x.offset % 4 == 0
+            && kept
+                .iter()
+                .all(|&a| in_shape[a] == 1 || x.strides[a] % 4 == 0);
+        let shape = match (per_thread, quads) {
+            (true, _) => ReduceShape::Thread,
+            (false, true) => ReduceShape::Quads,
+            (false, false) => ReduceShape::Workgroup,
+        };
+        let key = reduce_key(op, in_dtype, shape, nf16);
         let acc = key.out_dtype();
         let partial = self.out(acc, n_out * n_chunks)?;
         let mut info = vec![
@@ -666,10 +680,10 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
             let (s, d) = input(0)?;
             let dense = g.dense_from_start(s, d)?;
             g.check_index_range(n)?;
-            let key = kernels::softmax_key(dt, g.ctx.native_f16);
+            let len = shape.last().copied().unwrap_or(1).max(1) as u32;
+            let key = kernels::softmax_key(dt, g.ctx.native_f16, len % 4 == 0);
             let acc = key.out_dtype();
             let out = g.out(acc, n)?;
-            let len = shape.last().copied().unwrap_or(1).max(1) as u32;
             let rows = n as u32 / len;
             g.ctx.dispatch(
                 g.stream,
