@@ -3,7 +3,7 @@
 // Prelude provides: WG; S_IN0, S_IN1, S_OUT; C_IN0 (= C_IN1), C_OUT; OUT_PER_WORD;
 //   load_in0(i), load_in1(i); store_out(w, v); op(a: C_IN0, b: C_IN0) -> C_OUT; wmx_index(i, k)
 //   (dense or strided, per variant); index.wgsl; for binary_vec4 (quad layout) also
-//   load4_in0(q), load4_in1(q) -> vec4<C_IN0> and store4_out(q, vec4<C_OUT>).
+//   quad_in0(q), quad_in1(q) -> vec4<C_IN0> and store4_out(q, vec4<C_OUT>).
 // Bindings: 0 info (see index.wgsl), 1 in0, 2 in1 (read), 3 out (read_write).
 
 @group(0) @binding(0) var<storage, read> info: array<u32>;
@@ -204,12 +204,13 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     wmx_write_word(w, info[0]);
 }
 
-// Quad layout: one invocation per four elements (n and the input offsets multiples of 4).
+// Quad layout: one invocation per four elements (n a multiple of 4; inputs dense or broadcasts
+// that the prelude's quad_in0/quad_in1 read).
 @compute @workgroup_size(WG)
 fn binary_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let q = wmx_word_id(gid, nwg);
     if (q * 4u >= info[0]) { return; }
-    let a = load4_in0(q + (info[2] >> 2u));
-    let b = load4_in1(q + (info[3] >> 2u));
+    let a = quad_in0(q);
+    let b = quad_in1(q);
     store4_out(q, vec4<C_OUT>(op(a.x, b.x), op(a.y, b.y), op(a.z, b.z), op(a.w, b.w)));
 }

@@ -2,7 +2,7 @@
 // condition and x, y of the output dtype, already broadcast by strides. One invocation per word.
 // Prelude provides: WG; S_IN0..S_IN2, S_OUT; C_IN0 (= bool), C_IN1 (= C_IN2 = C_OUT);
 //   OUT_PER_WORD; load_in0..load_in2; store_out(w, v); wmx_index(i, k) (dense or strided, per
-//   variant); index.wgsl; for ternary_vec4 (quad layout) also load4_in0..load4_in2(q) and
+//   variant); index.wgsl; for ternary_vec4 (quad layout) also quad_in0..quad_in2(q) and
 //   store4_out(q, vec4<C_OUT>).
 // Bindings: 0 info (see index.wgsl), 1 cond, 2 x, 3 y (read), 4 out (read_write).
 
@@ -23,13 +23,14 @@ fn ternary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     wmx_write_word(w, info[0]);
 }
 
-// Quad layout: one invocation per four elements (n and the input offsets multiples of 4).
+// Quad layout: one invocation per four elements (n a multiple of 4; inputs dense or broadcasts
+// that the prelude's quad_in0..quad_in2 read).
 @compute @workgroup_size(WG)
 fn ternary_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let q = wmx_word_id(gid, nwg);
     if (q * 4u >= info[0]) { return; }
-    let c = load4_in0(q + (info[2] >> 2u));
-    let x = load4_in1(q + (info[3] >> 2u));
-    let y = load4_in2(q + (info[4] >> 2u));
+    let c = quad_in0(q);
+    let x = quad_in1(q);
+    let y = quad_in2(q);
     store4_out(q, select(y, x, c));
 }

@@ -4,7 +4,7 @@
 // Prelude provides: WG; S_IN0, S_OUT (storage element types); C_IN0, C_OUT (compute types);
 //   OUT_PER_WORD; load_in0(i) -> C_IN0; store_out(w, array<C_OUT, OUT_PER_WORD>);
 //   op(x: C_IN0) -> C_OUT; wmx_index(i, k) (dense or strided, per variant); index.wgsl;
-//   for unary_vec4 (quad layout) also load4_in0(q) -> vec4<C_IN0> and store4_out(q, vec4<C_OUT>).
+//   for unary_vec4 (quad layout) also quad_in0(q) -> vec4<C_IN0> and store4_out(q, vec4<C_OUT>).
 // Bindings: 0 info (see index.wgsl), 1 in0 (read), 2 out (read_write).
 
 @group(0) @binding(0) var<storage, read> info: array<u32>;
@@ -322,11 +322,12 @@ fn unary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
     wmx_write_word(w, info[0]);
 }
 
-// Quad layout: one invocation per four elements (n and the input offset multiples of 4).
+// Quad layout: one invocation per four elements (n a multiple of 4; the input dense or a
+// broadcast the prelude's quad_in0 reads, see quad_broadcast_loader in kernels.rs).
 @compute @workgroup_size(WG)
 fn unary_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let q = wmx_word_id(gid, nwg);
     if (q * 4u >= info[0]) { return; }
-    let x = load4_in0(q + (info[2] >> 2u));
+    let x = quad_in0(q);
     store4_out(q, vec4<C_OUT>(op(x.x), op(x.y), op(x.z), op(x.w)));
 }

@@ -408,4 +408,43 @@ device_tests! {
             }
         }
     }
+
+    fn broadcasts_read_as_quads_match_the_cpu(dev: Device) {
+        // Row biases, column biases, scalars, offset views and shapes that fall back to the
+        // strided kernel: every pairing computed on `dev` equals the CPU's.
+        let v = |n: usize, k: usize| -> Vec<f32> { (0..n).map(|i| ((i * k) % 19) as f32 - 9.0).collect() };
+        let base = Array::from_slice(&v(6 * 40, 7), &[6, 40]);
+        let wide = Array::from_slice(&v(64, 5), &[64]);
+        let row = |lo: i32, len: i32| mx::slice(&wide, &[lo], &[lo + len], &[], dev).unwrap();
+        let cases: Vec<(Array, Array)> = vec![
+            (base.clone(), row(0, 40)),
+            (base.clone(), row(4, 40)),
+            (base.clone(), row(2, 40)),
+            (base.clone(), mx::reshape(&row(0, 6), &[6, 1], dev).unwrap()),
+            (base.clone(), Array::from_slice(&[2.5f32], &[])),
+            (mx::reshape(&base, &[2, 3, 4, 10], dev).unwrap(), mx::reshape(&row(0, 30), &[3, 1, 10], dev).unwrap()),
+            (mx::reshape(&base, &[2, 3, 40], dev).unwrap(), mx::reshape(&row(8, 3), &[3, 1], dev).unwrap()),
+            (Array::from_slice(&v(6 * 6, 3), &[6, 6]), mx::reshape(&row(0, 6), &[6, 1], dev).unwrap()),
+        ];
+        for (i, (a, b)) in cases.iter().enumerate() {
+            let cpu = Device::cpu();
+            for dt in [Dtype::Float32, Dtype::Float16, Dtype::Int32, Dtype::Uint8] {
+                let (a, b) = (mx::astype(a, dt, dev).unwrap(), mx::astype(b, dt, dev).unwrap());
+                for (name, got, want) in [
+                    ("add", mx::add(&a, &b, dev), mx::add(&a, &b, cpu)),
+                    ("maximum", mx::maximum(&b, &a, dev), mx::maximum(&b, &a, cpu)),
+                ] {
+                    let (got, want) = (got.unwrap(), want.unwrap());
+                    assert_eq!(values(&got), values(&want), "{name} case {i} {dt:?}");
+                }
+            }
+            let cond = mx::greater(b, 0.0, dev).unwrap();
+            let got = mx::where_(&cond, a, b, dev).unwrap();
+            let want = mx::where_(&cond, a, b, cpu).unwrap();
+            assert_eq!(values(&got), values(&want), "where case {i}");
+            let got = mx::negative(&mx::broadcast_to(b, a.shape(), dev).unwrap(), dev).unwrap();
+            let want = mx::negative(&mx::broadcast_to(b, a.shape(), cpu).unwrap(), cpu).unwrap();
+            assert_eq!(values(&got), values(&want), "negative of broadcast case {i}");
+        }
+    }
 }

@@ -129,9 +129,10 @@ pub enum Layout {
     Contig,
     /// Inputs through shape/stride tables, one output word per invocation.
     Strided,
-    /// Dense inputs with offsets and length multiples of 4, bound as quads (vec4 of 32-bit or
-    /// native f16 elements, vec2<u32> of packed halves, one u32 of bools/uint8s): one quad of
-    /// four elements per invocation, loaded and stored in one access each.
+    /// Length a multiple of 4, inputs dense or simple broadcasts (see `quad_broadcast_loader`),
+    /// bound as quads (vec4 of 32-bit or native f16 elements, vec2<u32> of packed halves, one
+    /// u32 of bools/uint8s): one quad of four elements per invocation, loaded and stored in one
+    /// access each.
     Vec4,
 }
 
@@ -747,13 +748,44 @@ fn quad_type(d: Dtype, native_f16: bool) -> String {
     }
 }
 
-/// An elementwise kernel's input slot, element-wise or (`quads`) quad-wise.
-fn elementwise_input(p: &mut String, slot: &str, d: Dtype, native_f16: bool, quads: bool) {
+/// An elementwise kernel's input slot `k` of `n_inputs`, element-wise or (`quads`) quad-wise.
+fn elementwise_input(
+    p: &mut String,
+    k: usize,
+    n_inputs: usize,
+    d: Dtype,
+    native_f16: bool,
+    quads: bool,
+) {
+    let slot = format!("in{k}");
     if quads {
-        quad_input_slot(p, slot, d, native_f16);
+        quad_input_slot(p, &slot, d, native_f16);
     } else {
-        input_slot(p, slot, d, native_f16);
+        input_slot(p, &slot, d, native_f16);
     }
+    // The family's module holds every layout's entry point (the quad one unused here or not).
+    quad_broadcast_loader(p, k, n_inputs);
+}
+
+/// `quad_in<k>(q)`: quad `q` of the output's elements as seen through input `k` of a quad-layout
+/// dispatch. The info table holds, after `[n, 0]`, each input's element offset, then each input's
+/// (period, repeat) pair: period 0 is a dense input (offset a multiple of 4); otherwise output
+/// element i reads input element `offset + (i / repeat) % period`, where either repeat is 1 and
+/// period and offset are multiples of 4 (a repeated row: one quad load) or repeat is a multiple
+/// of 4 (the four elements share one input element: one load, splat).
+fn quad_broadcast_loader(p: &mut String, k: usize, n_inputs: usize) {
+    let (off, period, repeat) = (2 + k, 2 + n_inputs + 2 * k, 3 + n_inputs + 2 * k);
+    let _ = writeln!(
+        p,
+        "fn quad_in{k}(q: u32) -> vec4<C_IN{k}> {{
+    let off = info[{off}u];
+    let period = info[{period}u];
+    if (period == 0u) {{ return load4_in{k}(q + (off >> 2u)); }}
+    let repeat = info[{repeat}u];
+    if (repeat == 1u) {{ return load4_in{k}((off + (q << 2u) % period) >> 2u); }}
+    return vec4<C_IN{k}>(load_in{k}(off + ((q << 2u) / repeat) % period));
+}}"
+    );
 }
 
 /// An elementwise kernel's output slot, element-wise or (`quads`) quad-wise.
@@ -1053,7 +1085,7 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
     let (family, needs_index) = match *key {
         KernelKey::Unary { op, dtype, layout } => {
             let q = layout == Layout::Vec4;
-            elementwise_input(&mut p, "in0", dtype, native_f16, q);
+            elementwise_input(&mut p, 0, 1, dtype, native_f16, q);
             elementwise_output(&mut p, dtype, native_f16, q);
             let e = op.wgsl(dtype.domain()).unwrap_or("x");
             let _ = writeln!(p, "fn op(x: C_IN0) -> C_OUT {{ return {e}; }}");
@@ -1061,7 +1093,7 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
         }
         KernelKey::Cast { from, to, layout } => {
             let q = layout == Layout::Vec4;
-            elementwise_input(&mut p, "in0", from, native_f16, q);
+            elementwise_input(&mut p, 0, 1, from, native_f16, q);
             elementwise_output(&mut p, to, native_f16, q);
             let _ = writeln!(
                 p,
@@ -1072,8 +1104,8 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
         }
         KernelKey::Binary { op, dtype, layout } => {
             let q = layout == Layout::Vec4;
-            elementwise_input(&mut p, "in0", dtype, native_f16, q);
-            elementwise_input(&mut p, "in1", dtype, native_f16, q);
+            elementwise_input(&mut p, 0, 2, dtype, native_f16, q);
+            elementwise_input(&mut p, 1, 2, dtype, native_f16, q);
             elementwise_output(&mut p, key.out_dtype(), native_f16, q);
             let e = op.wgsl(dtype.domain()).unwrap_or("a");
             let _ = writeln!(p, "fn op(a: C_IN0, b: C_IN1) -> C_OUT {{ return {e}; }}");
@@ -1081,9 +1113,9 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
         }
         KernelKey::Where { dtype, layout } => {
             let q = layout == Layout::Vec4;
-            elementwise_input(&mut p, "in0", Dtype::Bool, native_f16, q);
-            elementwise_input(&mut p, "in1", dtype, native_f16, q);
-            elementwise_input(&mut p, "in2", dtype, native_f16, q);
+            elementwise_input(&mut p, 0, 3, Dtype::Bool, native_f16, q);
+            elementwise_input(&mut p, 1, 3, dtype, native_f16, q);
+            elementwise_input(&mut p, 2, 3, dtype, native_f16, q);
             elementwise_output(&mut p, dtype, native_f16, q);
             (TERNARY, true)
         }

@@ -73,11 +73,26 @@ impl Gpu<'_> {
         let n = size_of(shape);
         self.check_index_range(n)?;
         let out = self.out(out_dtype, n)?;
+        // Quads (see kernels::quad_broadcast_loader): every input dense or a broadcast that
+        // reads whole quads or one element per quad.
+        let quad_inputs: Option<Vec<(u32, u32)>> = if n % 4 == 0 {
+            inputs.iter().map(|d| quad_pattern(shape, d)).collect()
+        } else {
+            None
+        };
         let strided = !inputs.iter().all(|d| d.is_contiguous(shape));
-        let quads = n % 4 == 0 && inputs.iter().all(|d| d.offset % 4 == 0);
-        let layout = Layout::choose(strided, quads);
+        let layout = match quad_inputs {
+            Some(_) => Layout::Vec4,
+            None => Layout::choose(strided, false),
+        };
         let mut info = vec![n as u32];
-        if strided {
+        if let Some(patterns) = &quad_inputs {
+            info.push(0);
+            info.extend(inputs.iter().map(|d| d.offset as u32));
+            for &(period, repeat) in patterns {
+                info.extend([period, repeat]);
+            }
+        } else if strided {
             info.push(shape.len() as u32);
             info.extend(shape.iter().map(|&d| d as u32));
             for d in inputs {
@@ -759,6 +774,31 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
 /// slot). Offsets stay below 2^30 (indices are checked to fit 32-bit signed arithmetic).
 const INDEX_DENSE: u32 = 0x8000_0000;
 const INDEX_PERIODIC: u32 = 0xC000_0000;
+
+/// How a quad-layout kernel reads `d` over `shape` (n a multiple of 4): `(0, 0)` dense (offset a
+/// multiple of 4), or `(period, repeat)` with output element i reading `offset + (i / repeat) %
+/// period`: trailing broadcast axes make `repeat`, the row-major axes before them `period`, and
+/// every axis before those must be broadcast. Usable when repeat is a multiple of 4 (one element
+/// per quad), or repeat is 1 and period and offset are multiples of 4 (whole quads).
+fn quad_pattern(shape: &[i32], d: &Data) -> Option<(u32, u32)> {
+    let aligned = d.offset % 4 == 0;
+    if d.is_contiguous(shape) {
+        return aligned.then_some((0, 0));
+    }
+    let mut axis = shape.len();
+    let mut repeat: usize = 1;
+    while axis > 0 && (shape[axis - 1] == 1 || d.strides[axis - 1] == 0) {
+        repeat *= shape[axis - 1] as usize;
+        axis -= 1;
+    }
+    let period = if axis == 0 {
+        1
+    } else {
+        repeated_block(&shape[..axis], &d.strides[..axis])?
+    };
+    let ok = repeat % 4 == 0 || (repeat == 1 && period % 4 == 0 && aligned);
+    (ok && d.offset < 1 << 30).then_some((period as u32, repeat as u32))
+}
 
 /// `Some(period)` when a view of `shape` with `strides` reads element `i` at `i % period`:
 /// a row-major trailing block (from some axis on) repeated over leading axes of stride 0 (or

@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Bytes a request for `bytes` really allocates.
+/// Bytes a request for `bytes` really allocates (at least 16: one quad of a vec4 binding).
 pub(crate) fn bucket(bytes: u64) -> u64 {
-    let b = bytes.max(4);
+    let b = bytes.max(16);
     if b <= 1 << 20 {
         b.next_power_of_two()
     } else {
