@@ -92,10 +92,28 @@ struct Batch {
     dispatches: usize,
     /// Buffers the batch's dispatches use: they stay out of the cache until it is submitted.
     retained: Vec<Arc<GpuBuffer>>,
+    /// The info tables of the batch's dispatches, each at an aligned offset of one buffer that
+    /// is written once, just before the batch is submitted (one small copy per batch instead of
+    /// an upload per dispatch).
+    info: Arc<GpuBuffer>,
+    info_words: Vec<u32>,
 }
 
 /// Dispatches per submit before a stream flushes by itself (MLX uses 40 ops per command buffer).
-const MAX_DISPATCHES_PER_BATCH: usize = 64;
+/// `WMX_BATCH_DISPATCHES` overrides it (for measuring the policy).
+fn max_dispatches_per_batch() -> usize {
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("WMX_BATCH_DISPATCHES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(64)
+    })
+}
+
+/// Bytes of a batch's info buffer; a batch whose tables would not fit is submitted first.
+const INFO_ARENA_BYTES: u64 = 64 << 10;
 
 /// A GPU buffer owned by arrays (and by the pending batches that use it); back to the cache on drop.
 pub(crate) struct GpuBuffer {
@@ -443,16 +461,42 @@ impl GpuContext {
             return Ok(());
         }
         let pipeline = self.pipeline(key)?;
-        // The info table goes through the buffer cache too (a write staged before the next
-        // submit), and the batch keeps it until then.
-        let info_buf = self.upload(if info.is_empty() {
-            &[0u8; 4]
+        let words = info.len().max(1);
+        let align = (self.limits.min_storage_buffer_offset_alignment as usize / 4).max(1);
+        if (words * 4) as u64 > INFO_ARENA_BYTES {
+            return Err(Error::TooLarge {
+                op: "gpu",
+                msg: format!(
+                    "kernel {key} has an info table of {words} words (at most {}).",
+                    INFO_ARENA_BYTES / 4
+                ),
+            });
+        }
+        let mut batches = lock(&self.batches);
+        let full = batches.get(&stream).is_some_and(|b| {
+            (b.info_words.len().next_multiple_of(align) + words) * 4 > INFO_ARENA_BYTES as usize
+        });
+        if full && let Some(b) = batches.remove(&stream) {
+            self.submit(b);
+        }
+        let batch = match batches.entry(stream) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(self.new_batch()?),
+        };
+        let at = batch.info_words.len().next_multiple_of(align);
+        batch.info_words.resize(at, 0);
+        if info.is_empty() {
+            batch.info_words.push(0);
         } else {
-            bytemuck::cast_slice(info)
-        })?;
+            batch.info_words.extend_from_slice(info);
+        }
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
-            resource: info_buf.buffer.as_entire_binding(),
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &batch.info.buffer,
+                offset: (at * 4) as u64,
+                size: std::num::NonZeroU64::new((words * 4) as u64),
+            }),
         }];
         for (i, b) in buffers.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
@@ -465,8 +509,6 @@ impl GpuContext {
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
-        let mut batches = lock(&self.batches);
-        let batch = batches.entry(stream).or_insert_with(|| self.new_batch());
         let pass = batch.pass.get_or_insert_with(|| {
             batch
                 .encoder
@@ -478,31 +520,37 @@ impl GpuContext {
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         batch.dispatches += 1;
         batch.retained.extend(buffers.iter().map(|b| Arc::clone(b)));
-        batch.retained.push(info_buf);
-        if batch.dispatches >= MAX_DISPATCHES_PER_BATCH {
-            if let Some(b) = batches.remove(&stream) {
-                self.submit(b);
-            }
+        if batch.dispatches >= max_dispatches_per_batch()
+            && let Some(b) = batches.remove(&stream)
+        {
+            self.submit(b);
         }
         Ok(())
     }
 
-    fn new_batch(&self) -> Batch {
+    fn new_batch(&self) -> Result<Batch> {
         let encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("wmx stream"),
             });
-        Batch {
+        Ok(Batch {
             encoder,
             pass: None,
             dispatches: 0,
             retained: Vec::new(),
-        }
+            info: self.alloc("gpu", INFO_ARENA_BYTES)?,
+            info_words: Vec::new(),
+        })
     }
 
+    /// Writes the batch's info tables, then submits it (the write is ordered before it).
     fn submit(&self, mut b: Batch) {
         drop(b.pass.take());
+        if !b.info_words.is_empty() {
+            self.queue
+                .write_buffer(&b.info.buffer, 0, bytemuck::cast_slice(&b.info_words));
+        }
         self.queue.submit([b.encoder.finish()]);
     }
 
