@@ -563,4 +563,23 @@ fn wmx_rows(log2: u32) {
         "| wmx exp | {:?} µs |",
         t.iter().map(|x| x.round()).collect::<Vec<_>>()
     );
+    // 1,000 chained small adds in one eval (the overhead row), per op.
+    let s = mx::contiguous(&mx::Array::from_slice(&[1.0f32; 256], &[256]), dev).unwrap();
+    mx::eval([&s]).unwrap();
+    let mut t = Vec::new();
+    for _ in 0..9 {
+        let start = Instant::now();
+        let mut x = s.clone();
+        for _ in 0..1000 {
+            x = mx::add(&x, &s, dev).unwrap();
+        }
+        mx::eval([&x]).unwrap();
+        t.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    t.sort_by(f64::total_cmp);
+    println!(
+        "| wmx chain of 1000 adds (WMX_BATCH_DISPATCHES={}) | {:.2} µs/op (median of 9) |",
+        std::env::var("WMX_BATCH_DISPATCHES").unwrap_or_default(),
+        t[4]
+    );
 }
