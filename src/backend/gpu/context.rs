@@ -324,7 +324,7 @@ impl GpuContext {
                 op: "gpu",
                 msg: format!("cannot start the poller thread: {e}"),
             })?;
-        let ctx = GpuContext {
+        let mut ctx = GpuContext {
             index,
             limits: device.limits(),
             device,
@@ -339,6 +339,17 @@ impl GpuContext {
             pool: Pool::new(memory::cache_limit()),
         };
         ctx.precompile();
+        if ctx.coop.is_some() {
+            if let Err(e) = ctx.pipeline(&kernels::matmul_coop_key()) {
+                // An experimental feature: a driver that rejects the kernel costs speed, not
+                // f16 matmuls.
+                eprintln!(
+                    "wmx: GPU {index} ({}): {e}; f16 matmuls use the tiled kernels",
+                    ctx.info.name
+                );
+                ctx.coop = None;
+            }
+        }
         Ok(ctx)
     }
 
