@@ -114,6 +114,9 @@ pub struct DeviceInfo {
     pub max_workgroups_per_dimension: u32,
     /// Native WGSL `f16` (SHADER_F16); without it f16 is stored packed.
     pub native_f16: bool,
+    /// f16 matmuls run on cooperative matrices (tensor cores): the adapter offers 16×16×16
+    /// f16×f16→f32 fragments through wgpu's experimental feature and `WMX_NO_COOP=1` is unset.
+    pub cooperative_matrix: bool,
     /// Worker threads (CPU) or 0.
     pub threads: usize,
 }
@@ -135,6 +138,7 @@ pub fn device_info(d: Device) -> Result<DeviceInfo> {
             max_buffer_binding_size: u64::MAX,
             max_workgroups_per_dimension: 0,
             native_f16: false,
+            cooperative_matrix: false,
             threads: rayon::current_num_threads(),
         }),
         DeviceType::Gpu => context::device_info(d.index),

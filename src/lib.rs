@@ -104,6 +104,23 @@ pub fn transfer_count() -> u64 {
     backend::transfer_count()
 }
 
+/// Names of the kernels a GPU has built so far (sorted; empty for the CPU or a GPU not yet
+/// used): tests use it to check which kernel an op ran on.
+///
+/// ```
+/// assert!(wmx::kernels_built(wmx::Device::cpu()).is_empty());
+/// ```
+#[doc(hidden)]
+pub fn kernels_built(device: Device) -> Vec<String> {
+    match device.kind {
+        DeviceType::Cpu => Vec::new(),
+        DeviceType::Gpu => backend::gpu::context::created()
+            .find(|c| c.index == device.index)
+            .map(|c| c.kernel_names())
+            .unwrap_or_default(),
+    }
+}
+
 /// Kernel keys and WGSL generation, public for the shader tests and tools (not a stable API).
 #[doc(hidden)]
 pub mod kernels {

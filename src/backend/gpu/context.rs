@@ -136,6 +136,8 @@ pub(crate) struct GpuContext {
     pub queue: wgpu::Queue,
     pub limits: wgpu::Limits,
     pub native_f16: bool,
+    /// Set when f16 matmuls run on cooperative matrices (see [`coop_shape`]).
+    pub coop: Option<CoopShape>,
     pub info: wgpu::AdapterInfo,
     pipelines: Mutex<HashMap<KernelKey, Arc<wgpu::ComputePipeline>>>,
     batches: Mutex<HashMap<usize, Batch>>,
@@ -197,8 +199,65 @@ pub(crate) fn device_info(index: usize) -> Result<DeviceInfo> {
         max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
         native_f16: e.adapter.features().contains(wgpu::Features::SHADER_F16)
             && !forced_packed_f16(),
+        cooperative_matrix: match slots().get(index).and_then(|s| s.get()) {
+            Some(Ok(ctx)) => ctx.coop.is_some(),
+            _ => coop_shape(e).is_some(),
+        },
         threads: 0,
     })
+}
+
+/// The cooperative-matrix fragment the f16 matmul kernel (`shaders/matmul_coop.wgsl`) is built
+/// for: `m`×`k` A times `k`×`n` B into an `m`×`n` accumulator, f16 inputs, f32 accumulators.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CoopShape {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+}
+
+/// The one fragment shape `matmul_coop.wgsl` is written for.
+const COOP_FRAGMENT: CoopShape = CoopShape {
+    m: 16,
+    n: 16,
+    k: 16,
+};
+
+/// The cooperative-matrix configuration the f16 matmul can use on this adapter, if any: the
+/// adapter has `EXPERIMENTAL_COOPERATIVE_MATRIX`, subgroups of at most 32 invocations (the
+/// kernel's 256 invocations must form at least its 8 subgroups), native f16, a 16×16×16
+/// f16×f16→f32 configuration, and room for the kernel's workgroup memory. `WMX_NO_COOP=1`
+/// turns it off (A/B timing, tests of the fallback).
+fn coop_shape(entry: &AdapterEntry) -> Option<CoopShape> {
+    if std::env::var("WMX_NO_COOP").as_deref() == Ok("1") || forced_packed_f16() {
+        return None;
+    }
+    let adapter = &entry.adapter;
+    let needed = wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX
+        | wgpu::Features::SUBGROUP
+        | wgpu::Features::SHADER_F16;
+    if !adapter.features().contains(needed) || entry.info.subgroup_max_size > 32 {
+        return None;
+    }
+    let limits = adapter.limits();
+    if limits.max_compute_workgroup_storage_size < kernels::COOP_WORKGROUP_BYTES
+        || limits.max_compute_invocations_per_workgroup < kernels::COOP_INVOCATIONS
+        || limits.max_compute_workgroup_size_x < kernels::COOP_INVOCATIONS
+    {
+        return None;
+    }
+    let f = COOP_FRAGMENT;
+    adapter
+        .cooperative_matrix_properties()
+        .iter()
+        .any(|p| {
+            p.m_size == f.m
+                && p.n_size == f.n
+                && p.k_size == f.k
+                && p.ab_type == wgpu::CooperativeScalarType::F16
+                && p.cr_type == wgpu::CooperativeScalarType::F32
+        })
+        .then_some(f)
 }
 
 /// `WMX_NO_NATIVE_F16=1` forces the packed-f16 path (tests use it to cover adapters without f16).
@@ -216,17 +275,37 @@ impl GpuContext {
         if native_f16 {
             required_features |= wgpu::Features::SHADER_F16;
         }
-        let desc = wgpu::DeviceDescriptor {
-            label: Some("wmx"),
-            required_features,
-            required_limits: adapter.limits(),
-            ..Default::default()
+        let open = |features: wgpu::Features, experimental: bool| {
+            let desc = wgpu::DeviceDescriptor {
+                label: Some("wmx"),
+                required_features: features,
+                required_limits: adapter.limits(),
+                experimental_features: if experimental {
+                    // SAFETY: only cooperative matrices are asked for, and only the matmul
+                    // kernel uses them, within the bounds it checks itself.
+                    unsafe { wgpu::ExperimentalFeatures::enabled() }
+                } else {
+                    wgpu::ExperimentalFeatures::disabled()
+                },
+                ..Default::default()
+            };
+            pollster::block_on(adapter.request_device(&desc))
         };
-        let (device, queue) =
-            pollster::block_on(adapter.request_device(&desc)).map_err(|e| Error::Device {
-                op: "gpu",
-                msg: format!("Could not open GPU {index} ({}): {e}", entry.info.name),
-            })?;
+        let mut coop = coop_shape(entry);
+        let coop_features =
+            wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX | wgpu::Features::SUBGROUP;
+        // A device refused with the experimental feature is asked for again without it.
+        let opened = match coop {
+            Some(_) => open(required_features | coop_features, true).or_else(|_| {
+                coop = None;
+                open(required_features, false)
+            }),
+            None => open(required_features, false),
+        };
+        let (device, queue) = opened.map_err(|e| Error::Device {
+            op: "gpu",
+            msg: format!("Could not open GPU {index} ({}): {e}", entry.info.name),
+        })?;
         // Never let wgpu panic on an uncaptured error: keep it and report it at the next sync.
         let uncaptured = Arc::new(Mutex::new(None::<String>));
         let sink = uncaptured.clone();
@@ -263,12 +342,13 @@ impl GpuContext {
                 op: "gpu",
                 msg: format!("cannot start the poller thread: {e}"),
             })?;
-        let ctx = GpuContext {
+        let mut ctx = GpuContext {
             index,
             limits: device.limits(),
             device,
             queue,
             native_f16,
+            coop,
             info: entry.info.clone(),
             pipelines: Mutex::new(HashMap::new()),
             batches: Mutex::new(HashMap::new()),
@@ -277,6 +357,17 @@ impl GpuContext {
             pool: Pool::new(memory::cache_limit()),
         };
         ctx.precompile();
+        if ctx.coop.is_some() {
+            if let Err(e) = ctx.pipeline(&kernels::matmul_coop_key()) {
+                // An experimental feature: a driver that rejects the kernel costs speed, not
+                // f16 matmuls.
+                eprintln!(
+                    "wmx: GPU {index} ({}): {e}; f16 matmuls use the tiled kernels",
+                    ctx.info.name
+                );
+                ctx.coop = None;
+            }
+        }
         Ok(ctx)
     }
 
@@ -343,7 +434,12 @@ impl GpuContext {
                 layout: None,
                 module: &module,
                 entry_point: Some(key.entry_point()),
-                compilation_options: Default::default(),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    // The cooperative matmul writes every workgroup element before reading it,
+                    // and its 45 KiB would otherwise be zeroed by every workgroup.
+                    zero_initialize_workgroup_memory: !matches!(key, KernelKey::MatmulCoop { .. }),
+                    ..Default::default()
+                },
                 cache: None,
             });
         if let Some(e) = pollster::block_on(scope.pop()) {
@@ -355,6 +451,16 @@ impl GpuContext {
         let p = Arc::new(pipeline);
         lock(&self.pipelines).insert(*key, p.clone());
         Ok(p)
+    }
+
+    /// Names of the kernels whose pipelines this device has built so far.
+    pub(crate) fn kernel_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = lock(&self.pipelines)
+            .keys()
+            .map(|k| k.to_string())
+            .collect();
+        names.sort();
+        names
     }
 
     /// Largest buffer this device accepts for one array.

@@ -55,6 +55,10 @@ pub enum KernelKey {
         out: Dtype,
         vec4: bool,
     },
+    /// Matmul of row-major f16 `dtype` inputs on cooperative matrices (16x16x16 fragments,
+    /// f32 accumulators) into `out`: `shaders/matmul_coop.wgsl`, on devices with wgpu's
+    /// experimental cooperative-matrix feature (see [`matmul_coop_key`]).
+    MatmulCoop { dtype: Dtype, out: Dtype },
     /// MLX's Threefry bits of `width` bytes: uint8 output for width 1, uint32 for 2 and 4, or
     /// (width 4) MLX's uniform [0, 1) sample in a float `out` dtype, in one pass.
     RandomBits { width: u8, out: Dtype },
@@ -203,6 +207,9 @@ impl fmt::Display for KernelKey {
                 let entry = if vec4 { "matmul_vec4" } else { "matmul_tiled" };
                 write!(f, "{entry}.{}.{}", short(dtype), short(out))
             }
+            KernelKey::MatmulCoop { dtype, out } => {
+                write!(f, "matmul_coop.{}.{}", short(dtype), short(out))
+            }
             KernelKey::RandomBits { width, out } => {
                 write!(f, "random_bits.w{width}.{}", short(out))
             }
@@ -243,6 +250,7 @@ const CREATION: &str = include_str!("../../../shaders/creation.wgsl");
 const REDUCE: &str = include_str!("../../../shaders/reduce.wgsl");
 const ARG_REDUCE: &str = include_str!("../../../shaders/arg_reduce.wgsl");
 const MATMUL: &str = include_str!("../../../shaders/matmul.wgsl");
+const MATMUL_COOP: &str = include_str!("../../../shaders/matmul_coop.wgsl");
 const RANDOM: &str = include_str!("../../../shaders/random.wgsl");
 const THREEFRY: &str = include_str!("../../../shaders/threefry.wgsl");
 const RANDOM_PAIRS: &str = include_str!("../../../shaders/random_pairs.wgsl");
@@ -354,6 +362,7 @@ impl KernelKey {
             KernelKey::ArgReduce { .. } => "arg_reduce",
             KernelKey::Matmul { vec4: false, .. } => "matmul_tiled",
             KernelKey::Matmul { vec4: true, .. } => "matmul_vec4",
+            KernelKey::MatmulCoop { .. } => "matmul_coop",
             KernelKey::RandomBits { .. } => "random_bits",
             KernelKey::RandomPairs { .. } => "random_pairs",
             KernelKey::Take { .. } => "gather_take",
@@ -394,7 +403,7 @@ impl KernelKey {
             | KernelKey::Arange { dtype } => dtype,
             KernelKey::Reduce { acc, .. } => acc,
             KernelKey::ArgReduce { .. } => Dtype::Uint32,
-            KernelKey::Matmul { out, .. } => out,
+            KernelKey::Matmul { out, .. } | KernelKey::MatmulCoop { out, .. } => out,
             KernelKey::RandomBits { out, .. } => out,
             KernelKey::RandomPairs { out } => out,
             KernelKey::Take { dtype } => dtype,
@@ -480,6 +489,22 @@ pub fn matmul_key(dtype: Dtype, native_f16: bool, vec4: bool) -> KernelKey {
     }
 }
 
+/// Invocations per workgroup of `shaders/matmul_coop.wgsl` (8 subgroups of 32).
+pub const COOP_INVOCATIONS: u32 = 256;
+/// Rows and columns of C per workgroup of `shaders/matmul_coop.wgsl`.
+pub const COOP_TILE: u32 = 128;
+/// Workgroup memory of `shaders/matmul_coop.wgsl`: two f16 A tiles of 128x40, two f16 B tiles
+/// of 32x136, and eight 16x16 f32 scratch fragments.
+pub const COOP_WORKGROUP_BYTES: u32 = 2 * (2 * 128 * 40 + 2 * 32 * 136) + 4 * 8 * 256;
+
+/// The cooperative-matrix matmul key: f16 inputs, f16 output (f32 accumulation inside).
+pub fn matmul_coop_key() -> KernelKey {
+    KernelKey::MatmulCoop {
+        dtype: Dtype::Float16,
+        out: Dtype::Float16,
+    }
+}
+
 /// True when the vec4 matmul kernel exists for `dtype` (unpacked 16- or 32-bit floats).
 pub fn matmul_vec4_dtype(dtype: Dtype, native_f16: bool) -> bool {
     dtype == Dtype::Float32 || (dtype == Dtype::Float16 && native_f16)
@@ -500,6 +525,7 @@ impl KernelKey {
             | KernelKey::Full { .. }
             | KernelKey::Arange { .. }
             | KernelKey::Matmul { .. }
+            | KernelKey::MatmulCoop { .. }
             | KernelKey::Reduce { .. }
             | KernelKey::Softmax { .. } => true,
             KernelKey::Window { .. }
@@ -584,6 +610,9 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
             keys.push(matmul_key(dtype, native_f16, false));
             if matmul_vec4_dtype(dtype, native_f16) {
                 keys.push(matmul_key(dtype, native_f16, true));
+            }
+            if dtype == Dtype::Float16 && native_f16 {
+                keys.push(matmul_coop_key());
             }
         }
     }
@@ -1049,7 +1078,7 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             KernelKey::Reduce { input, acc, .. } => {
                 input == Dtype::Float16 || acc == Dtype::Float16
             }
-            KernelKey::Matmul { dtype, out, .. } => {
+            KernelKey::Matmul { dtype, out, .. } | KernelKey::MatmulCoop { dtype, out } => {
                 dtype == Dtype::Float16 || out == Dtype::Float16
             }
             KernelKey::RandomBits { out, .. } | KernelKey::RandomPairs { out } => {
@@ -1066,6 +1095,9 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
         };
     if uses_f16 {
         p.push_str("enable f16;\n");
+    }
+    if matches!(key, KernelKey::MatmulCoop { .. }) {
+        p.push_str("enable wgpu_cooperative_matrix;\n");
     }
     let _ = writeln!(
         p,
@@ -1197,6 +1229,10 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
                 output_slot(&mut p, out, native_f16);
             }
             (MATMUL, false)
+        }
+        KernelKey::MatmulCoop { out, .. } => {
+            output_slot(&mut p, out, native_f16);
+            (MATMUL_COOP, false)
         }
         KernelKey::RandomBits { out, .. } | KernelKey::RandomPairs { out } => {
             output_slot(&mut p, out, native_f16);

@@ -326,7 +326,8 @@ impl Gpu<'_> {
                 ),
             });
         }
-        // The vec4 kernel reads rows of A and B as vec4s and writes C as vec4s.
+        // The vec4 kernel reads rows of A and B as vec4s and writes C as vec4s; the cooperative
+        // kernel reads them likewise.
         let bn = nd - 2;
         let aligned = |d: &Data| {
             d.strides[nd - 1] == 1
@@ -334,11 +335,18 @@ impl Gpu<'_> {
                 && d.strides[..nd - 1].iter().all(|&s| s % 4 == 0)
         };
         let vec4 = k % 4 == 0 && n % 4 == 0 && aligned(a) && aligned(b);
-        let key = kernels::matmul_key(a.storage.dtype, self.ctx.native_f16, vec4);
-        let tile = if matches!(key, KernelKey::Matmul { vec4: true, .. }) {
-            128
+        // Tensor cores where the device has them: the cooperative kernel reads the same quads
+        // as the vec4 kernel (f16 only; it writes f16, accumulating in f32).
+        let coop = vec4 && self.ctx.coop.is_some() && a.storage.dtype == Dtype::Float16;
+        let key = if coop {
+            kernels::matmul_coop_key()
         } else {
-            64
+            kernels::matmul_key(a.storage.dtype, self.ctx.native_f16, vec4)
+        };
+        let tile = match key {
+            KernelKey::MatmulCoop { .. } => kernels::COOP_TILE,
+            KernelKey::Matmul { vec4: true, .. } => 128,
+            _ => 64,
         };
         let acc = key.out_dtype();
         let out = self.out(acc, size_of(out_shape))?;
