@@ -4,7 +4,7 @@
 //! yardstick for wmx's own kernels (what the hardware gives a WGSL kernel, not what torch gets).
 //!
 //! Run: `cargo run --release --example gpu_ceilings [-- log2_elements]` (default 28; use 22 on
-//! lavapipe). Each row is the median of 5 submits of 10 back-to-back dispatches in one compute
+//! lavapipe; `-- chain` times only the wmx chain, for profiling). Each row is the median of 5 submits of 10 back-to-back dispatches in one compute
 //! pass, timed around the submit-and-wait (the round trip is amortised over the 10).
 
 use std::time::Instant;
@@ -282,6 +282,9 @@ fn rowsum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 "#;
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("chain") {
+        return wmx_chain(200);
+    }
     let log2: u32 = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
@@ -563,11 +566,17 @@ fn wmx_rows(log2: u32) {
         "| wmx exp | {:?} µs |",
         t.iter().map(|x| x.round()).collect::<Vec<_>>()
     );
-    // 1,000 chained small adds in one eval (the issue's overhead row), per op.
+    wmx_chain(9);
+}
+
+/// 1,000 chained small adds in one eval (the issue's overhead row): median µs per op over `runs`.
+fn wmx_chain(runs: usize) {
+    use wmx::{self as mx, Device};
+    let dev = Device::gpu(0);
     let s = mx::contiguous(&mx::Array::from_slice(&[1.0f32; 256], &[256]), dev).unwrap();
     mx::eval([&s]).unwrap();
     let mut t = Vec::new();
-    for _ in 0..9 {
+    for _ in 0..runs {
         let start = Instant::now();
         let mut x = s.clone();
         for _ in 0..1000 {
@@ -578,8 +587,8 @@ fn wmx_rows(log2: u32) {
     }
     t.sort_by(f64::total_cmp);
     println!(
-        "| wmx chain of 1000 adds (WMX_BATCH_DISPATCHES={}) | {:.2} µs/op (median of 9) |",
+        "| wmx chain of 1000 adds (WMX_BATCH_DISPATCHES={}) | {:.2} µs/op (median of {runs}) |",
         std::env::var("WMX_BATCH_DISPATCHES").unwrap_or_default(),
-        t[4]
+        t[runs / 2]
     );
 }

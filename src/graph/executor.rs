@@ -14,8 +14,25 @@ use std::task::Context;
 
 struct Task {
     future: Mutex<Option<BoxFuture<'static, ()>>>,
-    queue: Sender<Arc<Task>>,
+    queue: Sender<Message>,
     pending: Arc<Pending>,
+}
+
+/// What a stream's worker receives: one task (a wake-up), or an eval's tasks for this stream in
+/// order, sent at once so the worker records them back to back (one thread hand-off and no
+/// idle flush between them).
+enum Message {
+    One(Arc<Task>),
+    Many(Vec<Arc<Task>>),
+}
+
+impl Message {
+    fn run(self) {
+        match self {
+            Message::One(t) => poll_task(&t),
+            Message::Many(ts) => ts.iter().for_each(poll_task),
+        }
+    }
 }
 
 /// Number of tasks queued on a stream and not finished yet.
@@ -46,7 +63,7 @@ impl Pending {
 
 impl ArcWake for Task {
     fn wake_by_ref(arc: &Arc<Self>) {
-        let _ = arc.queue.send(arc.clone());
+        let _ = arc.queue.send(Message::One(arc.clone()));
     }
 }
 
@@ -72,7 +89,7 @@ fn on_idle(stream: Stream) {
     }
 }
 
-type Queue = (Sender<Arc<Task>>, Arc<Pending>);
+type Queue = (Sender<Message>, Arc<Pending>);
 
 fn queues() -> &'static Mutex<HashMap<usize, Queue>> {
     static Q: OnceLock<Mutex<HashMap<usize, Queue>>> = OnceLock::new();
@@ -83,16 +100,16 @@ fn queue_of(stream: Stream) -> Queue {
     let mut q = queues().lock().unwrap_or_else(|p| p.into_inner());
     q.entry(stream.index)
         .or_insert_with(|| {
-            let (tx, rx) = channel::<Arc<Task>>();
+            let (tx, rx) = channel::<Message>();
             let name = format!("wmx-stream-{}", stream.index);
             let spawned = std::thread::Builder::new().name(name).spawn(move || {
                 loop {
                     match rx.try_recv() {
-                        Ok(t) => poll_task(&t),
+                        Ok(m) => m.run(),
                         Err(TryRecvError::Empty) => {
                             on_idle(stream);
                             match rx.recv() {
-                                Ok(t) => poll_task(&t),
+                                Ok(m) => m.run(),
                                 Err(_) => break,
                             }
                         }
@@ -111,16 +128,32 @@ fn queue_of(stream: Stream) -> Queue {
         .clone()
 }
 
-/// Queues `fut` on `stream`; it runs on that stream's worker, after the tasks queued before it.
-pub(crate) fn spawn(stream: Stream, fut: BoxFuture<'static, ()>) {
-    let (queue, pending) = queue_of(stream);
-    pending.add();
-    let task = Arc::new(Task {
-        future: Mutex::new(Some(fut)),
-        queue: queue.clone(),
-        pending,
-    });
-    let _ = queue.send(task);
+/// Queues each future on its stream; each runs on that stream's worker, after the tasks queued
+/// on it before, in the order given. A stream's share of `futures` reaches its worker in one
+/// message.
+pub(crate) fn spawn_all(futures: Vec<(Stream, BoxFuture<'static, ()>)>) {
+    let mut by_stream: Vec<(Stream, Vec<BoxFuture<'static, ()>>)> = Vec::new();
+    for (stream, fut) in futures {
+        match by_stream.iter_mut().find(|(s, _)| *s == stream) {
+            Some((_, v)) => v.push(fut),
+            None => by_stream.push((stream, vec![fut])),
+        }
+    }
+    for (stream, futs) in by_stream {
+        let (queue, pending) = queue_of(stream);
+        let tasks: Vec<Arc<Task>> = futs
+            .into_iter()
+            .map(|fut| {
+                pending.add();
+                Arc::new(Task {
+                    future: Mutex::new(Some(fut)),
+                    queue: queue.clone(),
+                    pending: pending.clone(),
+                })
+            })
+            .collect();
+        let _ = queue.send(Message::Many(tasks));
+    }
 }
 
 /// Blocks until every task queued on `stream` so far (and any queued meanwhile) has finished.

@@ -87,19 +87,21 @@ async fn execute(a: &Array) -> Result<Data> {
 }
 
 fn schedule(outputs: &[Array]) {
-    for a in claim_in_order(outputs) {
-        let stream = a.0.stream;
-        executor::spawn(
-            stream,
-            Box::pin(async move {
+    let tasks = claim_in_order(outputs)
+        .into_iter()
+        .map(|a| {
+            let stream = a.0.stream;
+            let fut: futures::future::BoxFuture<'static, ()> = Box::pin(async move {
                 let r = execute(&a).await;
                 if let Err(e) = &r {
                     record_error(stream, e);
                 }
                 a.0.finish(r);
-            }),
-        );
-    }
+            });
+            (stream, fut)
+        })
+        .collect();
+    executor::spawn_all(tasks);
 }
 
 /// Work started by [`async_eval`]; await it (or call [`Evaluation::wait`]) for completion.
