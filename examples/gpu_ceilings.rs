@@ -533,9 +533,22 @@ fn wmx_rows(log2: u32) {
         mx::eval([&a]).unwrap();
         a
     };
+    let xorshift = |seed: u64| -> Vec<f32> {
+        let mut x = seed | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+            })
+            .collect()
+    };
+    let (xa, xb) = (upload(&xorshift(1)), upload(&xorshift(2)));
     let (ha, hb) = (upload(&host), upload(&host[..]));
     let (ga, gb) = (generate(0), generate(1));
-    let cases: [(&str, &mx::Array, &mx::Array); 4] = [
+    let cases: [(&str, &mx::Array, &mx::Array); 5] = [
+        ("wmx add, xorshift-random inputs", &xa, &xb),
         ("wmx add, uploaded inputs", &ha, &hb),
         ("wmx add, generated inputs", &ga, &gb),
         ("wmx add a+a", &ga, &ga),
@@ -543,14 +556,18 @@ fn wmx_rows(log2: u32) {
     ];
     for (name, a, b) in cases {
         let mut t = Vec::new();
-        for _ in 0..7 {
+        for _ in 0..60 {
             let s = Instant::now();
             mx::eval([&mx::add(a, b, dev).unwrap()]).unwrap();
             t.push(s.elapsed().as_secs_f64() * 1e6);
         }
+        let first = t[0];
+        t.sort_by(f64::total_cmp);
         println!(
-            "| {name:36} | {:?} µs | active {} MiB, cache {} MiB, peak {} MiB |",
-            t.iter().map(|x| x.round()).collect::<Vec<_>>(),
+            "| {name:36} | first {first:.0}, min {:.0}, median {:.0}, max {:.0} µs | active {} MiB, cache {} MiB, peak {} MiB |",
+            t[0],
+            t[30],
+            t[59],
             mx::get_active_memory() >> 20,
             mx::get_cache_memory() >> 20,
             mx::get_peak_memory() >> 20
