@@ -129,6 +129,13 @@ impl Drop for GpuBuffer {
     }
 }
 
+/// A built kernel: its pipeline and the layout of its bind group 0 (fetched once: wgpu hands
+/// out a new layout handle per call).
+pub(crate) struct Kernel {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+}
+
 /// The wgpu device of one adapter and everything wmx keeps for it.
 pub(crate) struct GpuContext {
     pub index: usize,
@@ -139,7 +146,7 @@ pub(crate) struct GpuContext {
     /// Set when f16 matmuls run on cooperative matrices (see [`coop_shape`]).
     pub coop: Option<CoopShape>,
     pub info: wgpu::AdapterInfo,
-    pipelines: Mutex<HashMap<KernelKey, Arc<wgpu::ComputePipeline>>>,
+    pipelines: Mutex<HashMap<KernelKey, Arc<Kernel>>>,
     batches: Mutex<HashMap<usize, Batch>>,
     poller: Mutex<mpsc::Sender<()>>,
     uncaptured: Arc<Mutex<Option<String>>>,
@@ -406,7 +413,7 @@ impl GpuContext {
     }
 
     /// The pipeline for `key`, built once and cached.
-    pub(crate) fn pipeline(&self, key: &KernelKey) -> Result<Arc<wgpu::ComputePipeline>> {
+    pub(crate) fn pipeline(&self, key: &KernelKey) -> Result<Arc<Kernel>> {
         if let Some(p) = lock(&self.pipelines).get(key) {
             return Ok(p.clone());
         }
@@ -437,7 +444,8 @@ impl GpuContext {
                 compilation_options: wgpu::PipelineCompilationOptions {
                     // The cooperative matmul writes every workgroup element before reading it,
                     // and its 45 KiB would otherwise be zeroed by every workgroup.
-                    zero_initialize_workgroup_memory: !matches!(key, KernelKey::MatmulCoop { .. }),
+                    // (Every trusted kernel writes its workgroup memory before reading it.)
+                    zero_initialize_workgroup_memory: !key.trusted(),
                     ..Default::default()
                 },
                 cache: None,
@@ -448,7 +456,10 @@ impl GpuContext {
                 msg: format!("kernel {label} failed to build: {e}"),
             });
         }
-        let p = Arc::new(pipeline);
+        let p = Arc::new(Kernel {
+            layout: pipeline.get_bind_group_layout(0),
+            pipeline,
+        });
         lock(&self.pipelines).insert(*key, p.clone());
         Ok(p)
     }
@@ -612,7 +623,7 @@ impl GpuContext {
         }
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
-            layout: &pipeline.get_bind_group_layout(0),
+            layout: &pipeline.layout,
             entries: &entries,
         });
         let pass = batch.pass.get_or_insert_with(|| {
@@ -621,7 +632,7 @@ impl GpuContext {
                 .begin_compute_pass(&wgpu::ComputePassDescriptor::default())
                 .forget_lifetime()
         });
-        pass.set_pipeline(&pipeline);
+        pass.set_pipeline(&pipeline.pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         batch.dispatches += 1;
