@@ -1,4 +1,4 @@
-//! Helpers shared by the per-family divan benches (`benches/*.rs`) and the table of
+//! Helpers shared by the per-family divan benches (`benches/*.rs`, helpers at the end) and the table of
 //! `examples/bench.rs` (which includes this file with `#[path]`): the devices to measure, random
 //! inputs (never zeros), rotated so consecutive results read different buffers.
 #![allow(dead_code)]
@@ -92,4 +92,58 @@ pub fn pow2_label(n: usize) -> String {
     } else {
         n.to_string()
     }
+}
+
+/// A divan argument: a device and a size (a length, or a square matrix's side).
+#[derive(Clone, Copy, Debug)]
+pub struct Case {
+    /// Where the op runs.
+    pub dev: Device,
+    /// Length or side.
+    pub n: usize,
+}
+
+impl std::fmt::Display for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", kind(self.dev), self.n)
+    }
+}
+
+/// Every size on every device of `devices()` (GPU cases only when an adapter exists).
+pub fn cases(sizes: &[usize]) -> Vec<Case> {
+    devices()
+        .into_iter()
+        .flat_map(|dev| sizes.iter().map(move |&n| Case { dev, n }))
+        .collect()
+}
+
+/// Runs the divan benches of the calling bench target: few samples and at most 1 s per case by
+/// default (command-line options such as `--sample-count` or `--max-time` override them).
+pub fn divan_main() {
+    divan::Divan::default()
+        .sample_count(20)
+        .max_time(std::time::Duration::from_secs(1))
+        .config_with_args()
+        .main();
+}
+
+/// Times `eval` of `build(i)` (a lazy result; `i` counts up so inputs rotate), the graph built
+/// outside the timing and the result dropped after it. Each eval is a full round trip.
+pub fn bench_eval(
+    bencher: divan::Bencher,
+    counter: impl divan::counter::Counter,
+    build: impl Fn(usize) -> Array,
+) {
+    let next = std::cell::Cell::new(0usize);
+    bencher
+        .counter(counter)
+        .with_inputs(|| {
+            let i = next.get();
+            next.set(i + 1);
+            build(i)
+        })
+        .bench_local_values(|out| {
+            mx::eval([&out]).unwrap();
+            out
+        });
 }
