@@ -10,7 +10,7 @@
 //! Every row has a name `device/op/size/dtype` (`cpu/add/2^24/f32`, `gpu/matmul/4096^3/f16`);
 //! `--list` prints the names instead of measuring, and `--ref FILE` reads `name seconds` lines
 //! (what `scripts/numpy_ref.py` and `scripts/torch_ref.py` write for those names) to fill the
-//! `% ref` column (reference time / wmx time) and, from the reference's largest `copy` row, the
+//! `% ref` column (reference time / wmx time) and, from the reference's longest `copy` row, the
 //! `% copy` column (the row's bandwidth as a share of the reference's device copy bandwidth).
 //!
 //! Method: inputs are random (uniform in [-1, 1), never zeros); each row
@@ -125,7 +125,7 @@ fn main() {
         match arg.as_str() {
             "--device" => which = value("--device"),
             "--quick" => (sizes, bench.row_secs) = (&QUICK, 0.2),
-            "--large" => (sizes, bench.row_secs) = (&LARGE, 1.0),
+            "--large" => sizes = &LARGE,
             "--probes" => probes = true,
             "--ref" => read_refs(&value("--ref"), &mut bench.refs),
             "--only" => bench.only.push(value("--only")),
@@ -521,7 +521,8 @@ impl Bench {
         );
     }
 
-    /// Bytes per second of the fastest `copy` row among the references for `kind` (read + write).
+    /// Bytes per second (read + write) of the reference's `copy` row of the largest length for
+    /// `kind` (small copies may run from cache, faster than memory).
     fn copy_bandwidth(&self, kind: &str) -> Option<f64> {
         let prefix = format!("{kind}/copy/2^");
         self.refs
@@ -533,9 +534,10 @@ impl Bench {
                     .next()?
                     .parse()
                     .ok()?;
-                Some(8.0 * (1u64 << log2) as f64 / secs)
+                Some((log2, 8.0 * (1u64 << log2) as f64 / secs))
             })
-            .max_by(f64::total_cmp)
+            .max_by_key(|&(log2, _)| log2)
+            .map(|(_, bandwidth)| bandwidth)
     }
 }
 

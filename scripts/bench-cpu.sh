@@ -12,8 +12,10 @@ if ! $PY -c "import numpy" 2>/dev/null; then
 fi
 # Old OpenBLAS workarounds slow a current numpy down; unset them for this measurement only.
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
-cargo build --release --example bench 2>/dev/null
+# Mesa warns without a runtime dir when wgpu looks for adapters on a headless machine.
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+cargo build --release --example bench -q
 bench=target/release/examples/bench
 "$bench" --list --device cpu "$@" | $PY scripts/numpy_ref.py > /tmp/numpy-ref.txt
 echo "# numpy $($PY -c 'import numpy; print(numpy.__version__)'), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
-"$bench" --device cpu --ref /tmp/numpy-ref.txt "$@" 2>/dev/null
+"$bench" --device cpu --ref /tmp/numpy-ref.txt "$@"
