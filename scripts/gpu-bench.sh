@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs on the device machine (see ../shared/GPU.md): the test binaries built here and carried in
-# .device/ (real-GPU correctness), the `ops` bench, and torch in the same run as the reference.
-# Logs go to $OUT; the last lines printed are the short table.
+# .device/ (real-GPU correctness), then torch timing the rows that the `bench` example lists
+# (scripts/torch_ref.py), then the example itself with that reference (its `% ref` and `% copy`
+# columns). Arguments go to the example (default `--large --probes`). Logs go to $OUT; the last
+# lines printed are the table.
 set -u
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
@@ -24,9 +26,11 @@ for t in .device/tests/*; do
     echo "$(basename "$t"): $r"
     case "$r" in *" 0 failed"*) ;; *) status=1 ;; esac
 done
-if [ -x .device/ops ]; then
-    timeout 240 .device/ops large gpu > "$OUT/bench.log" 2>&1
-    python3 scripts/torch_ref.py > "$OUT/torch.log" 2>&1
-    cat "$OUT/bench.log" "$OUT/torch.log"
+if [ -x .device/bench ]; then
+    [ $# -gt 0 ] || set -- --large --probes
+    .device/bench --list --device gpu "$@" > "$OUT/rows.txt"
+    timeout 180 python3 scripts/torch_ref.py "$OUT/rows.txt" > "$OUT/torch.txt" 2> "$OUT/torch.log"
+    timeout 300 .device/bench --device gpu --ref "$OUT/torch.txt" "$@" > "$OUT/bench.log" 2>&1
+    cat "$OUT/bench.log"
 fi
 exit $status
