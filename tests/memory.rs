@@ -1,5 +1,6 @@
 //! GPU memory accounting (MLX's API): 10,000 evals of a small graph leave active memory where it
-//! started and the buffer cache within its limit; the peak and the memory limit behave. Its own
+//! started and the buffer cache within its limit; the peak and the memory limit behave; the cache
+//! lets its oldest buffers go first. Its own
 //! binary, since the counters are process-wide.
 
 mod common;
@@ -55,5 +56,20 @@ fn ten_thousand_evals_return_active_memory_to_its_start() {
     assert_eq!(mx::set_memory_limit(u64::MAX), 0);
     mx::clear_cache();
     assert_eq!(mx::get_cache_memory(), 0);
+
+    // Past the cache limit, the buffers freed longest ago go first: a loop over big arrays
+    // keeps the buffers it just freed.
+    mx::set_cache_limit(5 << 19);
+    let a = mx::zeros(&[1 << 18], Dtype::Float32, gpu).unwrap();
+    let b = mx::zeros(&[1 << 19], Dtype::Float32, gpu).unwrap();
+    mx::eval([&a, &b]).unwrap();
+    mx::synchronize(gpu).unwrap();
+    drop(a);
+    drop(b);
+    let cached = mx::get_cache_memory();
+    assert!(
+        (2 << 20..=5 << 19).contains(&cached),
+        "cache {cached} should hold the 2 MiB buffer freed last, within 2.5 MiB"
+    );
     mx::set_cache_limit(old);
 }

@@ -3,7 +3,8 @@
 //! are submitted, so a reuse is always recorded after every earlier use in queue order). Requests
 //! are rounded to size buckets (powers of two up to 1 MiB, then whole MiB) and served from the
 //! cache when a buffer of that bucket is free. Allocation and clearing of large buffers costs
-//! milliseconds per call on real drivers; reuse makes repeated evals cheap.
+//! milliseconds per call on real drivers; reuse makes repeated evals cheap. Past the cache limit,
+//! the buffers freed longest ago go first (a loop over big arrays keeps its own buffers).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,7 +21,9 @@ pub(crate) fn bucket(bytes: u64) -> u64 {
 
 /// Free buffers by bucket size, within a byte limit, and the bytes in use.
 pub(crate) struct Pool {
-    free: HashMap<u64, Vec<wgpu::Buffer>>,
+    /// Free buffers by bucket, each with the sequence number of its return (oldest first).
+    free: HashMap<u64, Vec<(u64, wgpu::Buffer)>>,
+    returned: u64,
     cached: u64,
     limit: u64,
     active: u64,
@@ -33,6 +36,7 @@ impl Pool {
     pub(crate) fn new(limit: u64) -> SharedPool {
         Arc::new(Mutex::new(Pool {
             free: HashMap::new(),
+            returned: 0,
             cached: 0,
             limit,
             active: 0,
@@ -43,7 +47,7 @@ impl Pool {
     /// A free buffer of exactly `size` bytes, if one is cached (counted as active either way the
     /// caller goes: a miss is followed by `created`).
     pub(crate) fn take(&mut self, size: u64) -> Option<wgpu::Buffer> {
-        let b = self.free.get_mut(&size)?.pop()?;
+        let (_, b) = self.free.get_mut(&size)?.pop()?;
         self.cached -= size;
         self.note_active(size);
         Some(b)
@@ -59,13 +63,36 @@ impl Pool {
         self.peak = self.peak.max(self.active);
     }
 
-    /// Keeps `b` for reuse, or lets it go when the cache is full.
+    /// Keeps `b` for reuse; past the cache limit, lets the buffers freed longest ago go (`b`
+    /// itself when it alone exceeds the limit).
     pub(crate) fn give(&mut self, b: wgpu::Buffer) {
         let size = b.size();
         self.active = self.active.saturating_sub(size);
-        if self.cached + size <= self.limit {
-            self.cached += size;
-            self.free.entry(size).or_default().push(b);
+        if size > self.limit {
+            return;
+        }
+        self.returned += 1;
+        self.cached += size;
+        self.free.entry(size).or_default().push((self.returned, b));
+        self.trim();
+    }
+
+    /// Drops the oldest free buffers until the cache is within its limit.
+    fn trim(&mut self) {
+        while self.cached > self.limit {
+            let oldest = self
+                .free
+                .iter()
+                .filter_map(|(&size, v)| v.first().map(|(seq, _)| (*seq, size)))
+                .min();
+            let Some((_, size)) = oldest else { break };
+            if let Some(v) = self.free.get_mut(&size) {
+                v.remove(0);
+                if v.is_empty() {
+                    self.free.remove(&size);
+                }
+            }
+            self.cached -= size;
         }
     }
 
@@ -92,9 +119,7 @@ impl Pool {
     /// Sets the cache limit, trimming the cache to it; returns the previous limit.
     pub(crate) fn set_limit(&mut self, limit: u64) -> u64 {
         let old = std::mem::replace(&mut self.limit, limit);
-        if self.cached > limit {
-            self.clear();
-        }
+        self.trim();
         old
     }
 
