@@ -72,7 +72,7 @@ unary_table! {
     Abs "abs" f: (|x: f32| x.abs(), "abs(x)") i: (|x: i32| x.wrapping_abs(), "abs(x)") u: (|x| x, "x") b: (|x| x, "x");
     Sign "sign" f: (|x: f32| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }, "f32(select(0, 1, x > 0.0) - select(0, 1, x < 0.0))")
         i: (|x: i32| x.signum(), "sign(x)") u: (|x: u32| (x > 0) as u32, "select(0u, 1u, x > 0u)") b: (|x| x, "x");
-    Exp "exp" f: (|x: f32| x.exp(), "exp(x)");
+    Exp "exp" f: (exp_f32, "exp(x)");
     Log "log" f: (|x: f32| x.ln(), "wmx_log(x)");
     Sqrt "sqrt" f: (|x: f32| x.sqrt(), "sqrt(x)");
     Rsqrt "rsqrt" f: (|x: f32| 1.0 / x.sqrt(), "1.0 / sqrt(x)");
@@ -192,6 +192,39 @@ pub(crate) fn erfinv_f32(a: f32) -> f32 {
     let c: &[f32] = if t.abs() > 6.125 { &WIDE } else { &NARROW };
     let p = c[1..].iter().fold(c[0], |p, &k| p.mul_add(t, k));
     a * p
+}
+
+/// e^x in f32 without branches or calls, so CPU loops over it vectorise: Cody-Waite reduction
+/// x = n ln2 + r (|r| <= ln2 / 2), Cephes' degree-7 polynomial for e^r (about 1 ulp), and 2^n
+/// built from exponent bits in two factors (so subnormal results round once). The same
+/// algorithm as the GPU's `wmx_exp` (shaders/unary.wgsl); tested in this file.
+pub(crate) fn exp_f32(x: f32) -> f32 {
+    let c = x.clamp(-104.0, 88.75);
+    let n = (c * std::f32::consts::LOG2_E + 0.5).floor();
+    let r = (c - n * 0.693359375) + n * 2.12194440e-4;
+    let z = r * r;
+    let mut p = 1.9875691500e-4f32;
+    for k in [
+        1.3981999507e-3,
+        8.3334519073e-3,
+        4.1665795894e-2,
+        1.6666665459e-1,
+        5.0000001201e-1,
+    ] {
+        p = p * r + k;
+    }
+    let p = p * z + r + 1.0;
+    let k = n as i32;
+    let h = k >> 1;
+    let scale = |e: i32| f32::from_bits(((e + 127) as u32) << 23);
+    let y = p * scale(h) * scale(k - h);
+    let y = if x > 88.72283935546875 {
+        f32::INFINITY
+    } else {
+        y
+    };
+    let y = if x < -103.97208 { 0.0 } else { y };
+    if x.is_nan() { x } else { y }
 }
 
 /// MLX's `exp` approximation (Cephes polynomial), used inside its `erf`.
@@ -691,5 +724,40 @@ impl ScanOp {
     /// The identity (an exclusive scan's first element) as f64 per domain of the accumulator.
     pub fn identity(self, d: Domain) -> f64 {
         self.reduce().map_or(f64::NEG_INFINITY, |r| r.identity(d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exp_f32;
+
+    /// Distance in units in the last place between two finite f32 of one sign.
+    fn ulps(a: f32, b: f32) -> u32 {
+        (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs() as u32
+    }
+
+    #[test]
+    fn exp_f32_is_within_two_ulp_and_keeps_special_values() {
+        let mut worst = 0;
+        let mut x = -103.9f32;
+        while x < 88.72 {
+            let want = (x as f64).exp() as f32;
+            if want.is_normal() {
+                worst = worst.max(ulps(exp_f32(x), want));
+            }
+            x += 0.0137;
+        }
+        assert!(worst <= 2, "exp_f32 is {worst} ulp off");
+        assert_eq!(exp_f32(0.0), 1.0);
+        assert_eq!(exp_f32(-0.0), 1.0);
+        assert_eq!(exp_f32(f32::INFINITY), f32::INFINITY);
+        assert_eq!(exp_f32(88.73), f32::INFINITY);
+        assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp_f32(-104.0), 0.0);
+        assert!(exp_f32(f32::NAN).is_nan());
+        assert!(exp_f32(88.72) < f32::INFINITY && exp_f32(88.72) > 3.3e38);
+        // Subnormal results are rounded once (within 1 of the exact subnormal's bits).
+        let (x, want) = (-100.0f32, (-100.0f64).exp() as f32);
+        assert!(ulps(exp_f32(x), want) <= 1, "{} vs {want}", exp_f32(x));
     }
 }
