@@ -340,7 +340,7 @@ fn snapshot_matmul() {
 
 #[test]
 fn snapshot_matmul_coop() {
-    snapshot("matmul_coop.f16.f16", true);
+    snapshot("matmul_coop.128x256x16.f16.f16", true);
 }
 
 #[test]

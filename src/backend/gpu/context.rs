@@ -221,6 +221,8 @@ pub(crate) struct CoopShape {
     pub m: u32,
     pub n: u32,
     pub k: u32,
+    /// The kernel's tiling (`WMX_COOP_VARIANT`, read when the device is created).
+    pub variant: kernels::CoopVariant,
 }
 
 /// The one fragment shape `matmul_coop.wgsl` is written for.
@@ -228,13 +230,16 @@ const COOP_FRAGMENT: CoopShape = CoopShape {
     m: 16,
     n: 16,
     k: 16,
+    variant: kernels::CoopVariant::DEFAULT,
 };
 
 /// The cooperative-matrix configuration the f16 matmul can use on this adapter, if any: the
 /// adapter has `EXPERIMENTAL_COOPERATIVE_MATRIX`, subgroups of at most 32 invocations (the
 /// kernel's 256 invocations must form at least its 8 subgroups), native f16, a 16×16×16
-/// f16×f16→f32 configuration, and room for the kernel's workgroup memory. `WMX_NO_COOP=1`
-/// turns it off (A/B timing, tests of the fallback).
+/// f16×f16→f32 configuration, and room for the kernel's workgroup memory and invocations.
+/// `WMX_NO_COOP=1` turns it off (A/B timing, tests of the fallback). The tiling is
+/// `WMX_COOP_VARIANT` (default [`kernels::CoopVariant::DEFAULT`]); one that does not fit the
+/// adapter's limits falls back to the first kernel's 128x128x32 (with a one-line warning).
 fn coop_shape(entry: &AdapterEntry) -> Option<CoopShape> {
     if std::env::var("WMX_NO_COOP").as_deref() == Ok("1") || forced_packed_f16() {
         return None;
@@ -247,13 +252,36 @@ fn coop_shape(entry: &AdapterEntry) -> Option<CoopShape> {
         return None;
     }
     let limits = adapter.limits();
-    if limits.max_compute_workgroup_storage_size < kernels::COOP_WORKGROUP_BYTES
-        || limits.max_compute_invocations_per_workgroup < kernels::COOP_INVOCATIONS
-        || limits.max_compute_workgroup_size_x < kernels::COOP_INVOCATIONS
-    {
+    let fits = |v: kernels::CoopVariant| {
+        let t = v.tiling();
+        limits.max_compute_workgroup_storage_size >= t.workgroup_bytes()
+            && limits.max_compute_invocations_per_workgroup >= t.invocations()
+            && limits.max_compute_workgroup_size_x >= t.invocations()
+    };
+    let wanted = kernels::CoopVariant::from_env();
+    let fallback = kernels::CoopVariant::B128x128x32;
+    let variant = if fits(wanted) {
+        wanted
+    } else if fits(fallback) {
+        eprintln!(
+            "wmx: {}: cooperative matmul variant {} needs {} bytes of workgroup memory and {} \
+             invocations (limits {} and {}); using {}",
+            entry.info.name,
+            wanted.name(),
+            wanted.tiling().workgroup_bytes(),
+            wanted.tiling().invocations(),
+            limits.max_compute_workgroup_storage_size,
+            limits.max_compute_invocations_per_workgroup,
+            fallback.name()
+        );
+        fallback
+    } else {
         return None;
-    }
-    let f = COOP_FRAGMENT;
+    };
+    let f = CoopShape {
+        variant,
+        ..COOP_FRAGMENT
+    };
     adapter
         .cooperative_matrix_properties()
         .iter()
@@ -364,8 +392,8 @@ impl GpuContext {
             pool: Pool::new(memory::cache_limit()),
         };
         ctx.precompile();
-        if ctx.coop.is_some() {
-            if let Err(e) = ctx.pipeline(&kernels::matmul_coop_key()) {
+        if let Some(shape) = ctx.coop {
+            if let Err(e) = ctx.pipeline(&kernels::matmul_coop_key(shape.variant)) {
                 // An experimental feature: a driver that rejects the kernel costs speed, not
                 // f16 matmuls.
                 eprintln!(
@@ -443,7 +471,7 @@ impl GpuContext {
                 entry_point: Some(key.entry_point()),
                 compilation_options: wgpu::PipelineCompilationOptions {
                     // The cooperative matmul writes every workgroup element before reading it,
-                    // and its 45 KiB would otherwise be zeroed by every workgroup.
+                    // and its tens of KiB would otherwise be zeroed by every workgroup.
                     // (Every trusted kernel writes its workgroup memory before reading it.)
                     zero_initialize_workgroup_memory: !key.trusted(),
                     ..Default::default()

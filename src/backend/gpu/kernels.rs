@@ -58,7 +58,11 @@ pub enum KernelKey {
     /// Matmul of row-major f16 `dtype` inputs on cooperative matrices (16x16x16 fragments,
     /// f32 accumulators) into `out`: `shaders/matmul_coop.wgsl`, on devices with wgpu's
     /// experimental cooperative-matrix feature (see [`matmul_coop_key`]).
-    MatmulCoop { dtype: Dtype, out: Dtype },
+    MatmulCoop {
+        dtype: Dtype,
+        out: Dtype,
+        variant: CoopVariant,
+    },
     /// MLX's Threefry bits of `width` bytes: uint8 output for width 1, uint32 for 2 and 4, or
     /// (width 4) MLX's uniform [0, 1) sample in a float `out` dtype, in one pass.
     RandomBits { width: u8, out: Dtype },
@@ -207,8 +211,18 @@ impl fmt::Display for KernelKey {
                 let entry = if vec4 { "matmul_vec4" } else { "matmul_tiled" };
                 write!(f, "{entry}.{}.{}", short(dtype), short(out))
             }
-            KernelKey::MatmulCoop { dtype, out } => {
-                write!(f, "matmul_coop.{}.{}", short(dtype), short(out))
+            KernelKey::MatmulCoop {
+                dtype,
+                out,
+                variant,
+            } => {
+                write!(
+                    f,
+                    "matmul_coop.{}.{}.{}",
+                    variant.name(),
+                    short(dtype),
+                    short(out)
+                )
             }
             KernelKey::RandomBits { width, out } => {
                 write!(f, "random_bits.w{width}.{}", short(out))
@@ -489,20 +503,310 @@ pub fn matmul_key(dtype: Dtype, native_f16: bool, vec4: bool) -> KernelKey {
     }
 }
 
-/// Invocations per workgroup of `shaders/matmul_coop.wgsl` (8 subgroups of 32).
-pub const COOP_INVOCATIONS: u32 = 256;
-/// Rows and columns of C per workgroup of `shaders/matmul_coop.wgsl`.
-pub const COOP_TILE: u32 = 128;
-/// Workgroup memory of `shaders/matmul_coop.wgsl`: two f16 A tiles of 128x40, two f16 B tiles
-/// of 32x136, and eight 16x16 f32 scratch fragments.
-pub const COOP_WORKGROUP_BYTES: u32 = 2 * (2 * 128 * 40 + 2 * 32 * 136) + 4 * 8 * 256;
+/// One tiling of `shaders/matmul_coop.wgsl`, chosen once per device (`WMX_COOP_VARIANT=<name>`,
+/// see [`CoopVariant::from_env`]). Named `<block rows>x<block columns>x<K per step>`, `s` for a
+/// single workgroup buffer (two barriers per step instead of double buffering), `w4` for 4
+/// subgroups instead of 8, `u` for workgroup tiles of u32 words (two halves per store; the
+/// fragments are loaded from the words with the stride in words).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum CoopVariant {
+    /// 8 subgroups in 2x4, each 64x32 (4x2 accumulators), K 32, double-buffered (the first kernel).
+    B128x128x32,
+    /// 8 subgroups in 2x4, each 64x32, K 64 per step, one buffer.
+    B128x128x64s,
+    /// 8 subgroups in 2x4, each 64x64 (4x4 accumulators), K 16, double-buffered.
+    B128x256x16,
+    /// 8 subgroups in 2x4, each 64x64, K 32, one buffer.
+    B128x256x32s,
+    /// 8 subgroups in 4x2, each 64x64, K 16, double-buffered.
+    B256x128x16,
+    /// 8 subgroups in 4x2, each 64x64, K 32, one buffer.
+    B256x128x32s,
+    /// 4 subgroups in 2x2, each 64x64, K 32, double-buffered.
+    B128x128x32w4,
+    /// As B128x128x32 with u32 workgroup tiles.
+    B128x128x32u,
+    /// As B128x256x16 with u32 workgroup tiles.
+    B128x256x16u,
+}
 
-/// The cooperative-matrix matmul key: f16 inputs, f16 output (f32 accumulation inside).
-pub fn matmul_coop_key() -> KernelKey {
+/// The shape parameters of a [`CoopVariant`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct CoopTiling {
+    /// Subgroups along the block's rows and columns.
+    pub sg_m: u32,
+    pub sg_n: u32,
+    /// 16x16 accumulators per subgroup along rows and columns.
+    pub frag_m: u32,
+    pub frag_n: u32,
+    /// K per step (a multiple of 16).
+    pub k: u32,
+    /// Workgroup tile buffers: 2 (double-buffered) or 1.
+    pub buffers: u32,
+    /// Workgroup tiles of u32 words (pairs of halves) instead of f16.
+    pub words: bool,
+}
+
+/// Halves of padding per workgroup tile row (16-byte aligned rows, staggered banks).
+const COOP_PAD: u32 = 8;
+
+impl CoopTiling {
+    /// Invocations per workgroup (subgroups of 32).
+    pub fn invocations(&self) -> u32 {
+        32 * self.sg_m * self.sg_n
+    }
+    /// Rows of C per workgroup.
+    pub fn block_m(&self) -> u32 {
+        self.sg_m * self.frag_m * 16
+    }
+    /// Columns of C per workgroup.
+    pub fn block_n(&self) -> u32 {
+        self.sg_n * self.frag_n * 16
+    }
+    /// Halves per row of the A tile and of the B tile.
+    fn lds(&self) -> (u32, u32) {
+        (self.k + COOP_PAD, self.block_n() + COOP_PAD)
+    }
+    /// Halves in one A tile buffer and one B tile buffer.
+    fn tiles(&self) -> (u32, u32) {
+        let (a_ld, b_ld) = self.lds();
+        (self.block_m() * a_ld, self.k * b_ld)
+    }
+    /// Workgroup memory in bytes: the f16 tile buffers and a 16x16 f32 scratch per subgroup.
+    pub fn workgroup_bytes(&self) -> u32 {
+        let (a, b) = self.tiles();
+        2 * self.buffers * (a + b) + 4 * 256 * self.sg_m * self.sg_n
+    }
+}
+
+impl CoopVariant {
+    pub const ALL: [CoopVariant; 9] = [
+        CoopVariant::B128x128x32,
+        CoopVariant::B128x128x64s,
+        CoopVariant::B128x256x16,
+        CoopVariant::B128x256x32s,
+        CoopVariant::B256x128x16,
+        CoopVariant::B256x128x32s,
+        CoopVariant::B128x128x32w4,
+        CoopVariant::B128x128x32u,
+        CoopVariant::B128x256x16u,
+    ];
+
+    /// The variant used when `WMX_COOP_VARIANT` is unset.
+    pub const DEFAULT: CoopVariant = CoopVariant::B128x256x16;
+
+    /// The name `WMX_COOP_VARIANT` takes and kernel names carry.
+    pub fn name(self) -> &'static str {
+        match self {
+            CoopVariant::B128x128x32 => "128x128x32",
+            CoopVariant::B128x128x64s => "128x128x64s",
+            CoopVariant::B128x256x16 => "128x256x16",
+            CoopVariant::B128x256x32s => "128x256x32s",
+            CoopVariant::B256x128x16 => "256x128x16",
+            CoopVariant::B256x128x32s => "256x128x32s",
+            CoopVariant::B128x128x32w4 => "128x128x32w4",
+            CoopVariant::B128x128x32u => "128x128x32u",
+            CoopVariant::B128x256x16u => "128x256x16u",
+        }
+    }
+
+    /// The variant called `name`, if any.
+    pub fn from_name(name: &str) -> Option<CoopVariant> {
+        CoopVariant::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// `WMX_COOP_VARIANT` if set (an unknown name is reported and ignored), else [`Self::DEFAULT`].
+    pub fn from_env() -> CoopVariant {
+        match std::env::var("WMX_COOP_VARIANT") {
+            Ok(name) => CoopVariant::from_name(&name).unwrap_or_else(|| {
+                let names: Vec<_> = CoopVariant::ALL.iter().map(|v| v.name()).collect();
+                eprintln!(
+                    "wmx: unknown WMX_COOP_VARIANT={name} (one of {names:?}); using {}",
+                    CoopVariant::DEFAULT.name()
+                );
+                CoopVariant::DEFAULT
+            }),
+            Err(_) => CoopVariant::DEFAULT,
+        }
+    }
+
+    /// Its tiling.
+    pub fn tiling(self) -> CoopTiling {
+        let t = |sg_m, sg_n, frag_m, frag_n, k, buffers| CoopTiling {
+            sg_m,
+            sg_n,
+            frag_m,
+            frag_n,
+            k,
+            buffers,
+            words: false,
+        };
+        let words = |t: CoopTiling| CoopTiling { words: true, ..t };
+        match self {
+            CoopVariant::B128x128x32 => t(2, 4, 4, 2, 32, 2),
+            CoopVariant::B128x128x64s => t(2, 4, 4, 2, 64, 1),
+            CoopVariant::B128x256x16 => t(2, 4, 4, 4, 16, 2),
+            CoopVariant::B128x256x32s => t(2, 4, 4, 4, 32, 1),
+            CoopVariant::B256x128x16 => t(4, 2, 4, 4, 16, 2),
+            CoopVariant::B256x128x32s => t(4, 2, 4, 4, 32, 1),
+            CoopVariant::B128x128x32w4 => t(2, 2, 4, 4, 32, 2),
+            CoopVariant::B128x128x32u => words(t(2, 4, 4, 2, 32, 2)),
+            CoopVariant::B128x256x16u => words(t(2, 4, 4, 4, 16, 2)),
+        }
+    }
+}
+
+/// The cooperative-matrix matmul key of `variant`: f16 inputs, f16 output (f32 accumulation).
+pub fn matmul_coop_key(variant: CoopVariant) -> KernelKey {
     KernelKey::MatmulCoop {
         dtype: Dtype::Float16,
         out: Dtype::Float16,
+        variant,
     }
+}
+
+/// The prelude of `shaders/matmul_coop.wgsl` for `variant`: its tile constants, the workgroup
+/// tiles, the accumulators (private, one per 16x16 fragment of the subgroup's region) and the
+/// two functions that touch them: `mma16` (one 16-deep slice of the step) and `store_accumulators`.
+fn coop_prelude(p: &mut String, variant: CoopVariant) {
+    let t = variant.tiling();
+    let (a_ld, b_ld) = t.lds();
+    let (a_tile, b_tile) = t.tiles();
+    let inv = t.invocations();
+    // Staging: each invocation loads the same column quad of A rows li / (K/4) + i * A_RSTEP,
+    // and of B rows li / (BN/4) + i * B_RSTEP.
+    let a_qpr = t.k / 4;
+    let b_qpr = t.block_n() / 4;
+    assert!(inv % a_qpr == 0 && inv % b_qpr == 0, "{variant:?}: staging");
+    let (a_rstep, b_rstep) = (inv / a_qpr, inv / b_qpr);
+    assert!(
+        t.block_m() % a_rstep == 0 && t.k % b_rstep == 0,
+        "{variant:?}: staging rows"
+    );
+    assert!(t.k % 16 == 0, "{variant:?}: K step");
+    let consts = [
+        ("INVOCATIONS", inv),
+        ("SUBGROUPS", t.sg_m * t.sg_n),
+        ("SG_N", t.sg_n),
+        ("WM", 16 * t.frag_m),
+        ("WN", 16 * t.frag_n),
+        ("CM", t.block_m()),
+        ("CN", t.block_n()),
+        ("CK", t.k),
+        ("BUFFERS", t.buffers),
+        ("A_LD", a_ld),
+        ("B_LD", b_ld),
+        ("A_TILE", a_tile),
+        ("B_TILE", b_tile),
+        ("A_QPR", a_qpr),
+        ("B_QPR", b_qpr),
+        ("A_RSTEP", a_rstep),
+        ("B_RSTEP", b_rstep),
+        ("A_LOADS", t.block_m() / a_rstep),
+        ("B_LOADS", t.k / b_rstep),
+    ];
+    let _ = writeln!(p, "// coop variant {}", variant.name());
+    for (name, v) in consts {
+        let _ = writeln!(p, "const {name}: u32 = {v}u;");
+    }
+    // Tile indices below are in halves; with u32 tiles (`words`) a word holds halves 2w, 2w + 1
+    // (every index and stride used is even), and fragment loads take the stride in words.
+    let (elem, per) = if t.words { ("u32", 2) } else { ("f16", 1) };
+    let _ = writeln!(
+        p,
+        "var<workgroup> a_tiles: array<{elem}, {}>;",
+        t.buffers * a_tile / per
+    );
+    let _ = writeln!(
+        p,
+        "var<workgroup> b_tiles: array<{elem}, {}>;",
+        t.buffers * b_tile / per
+    );
+    let _ = writeln!(
+        p,
+        "var<workgroup> c_frags: array<f32, {}>;",
+        256 * t.sg_m * t.sg_n
+    );
+    // A quad (4 halves) as read from A and B: vec4<f16>, or with u32 tiles the same 8 bytes as
+    // two words (naga 30 has no bitcast from vec2<f16> to u32).
+    let quad = if t.words { "vec2<u32>" } else { "vec4<f16>" };
+    let _ = writeln!(p, "alias QUAD = {quad};");
+    p.push_str(
+        "/// Stores a quad at half index `base` of the A (`which` 0) or B (1) workgroup tiles.\n\
+         fn put4(which: u32, base: u32, v: QUAD) {\n",
+    );
+    let lanes: &[&str] = if t.words {
+        p.push_str("    let w = base >> 1u;\n");
+        &["w", "w + 1u"]
+    } else {
+        &["base", "base + 1u", "base + 2u", "base + 3u"]
+    };
+    for (k, tile) in ["a_tiles", "b_tiles"].iter().enumerate() {
+        p.push_str(if k == 0 {
+            "    if (which == 0u) {\n"
+        } else {
+            "    } else {\n"
+        });
+        for (l, idx) in lanes.iter().enumerate() {
+            let _ = writeln!(p, "        {tile}[{idx}] = v[{l}];");
+        }
+    }
+    p.push_str("    }\n}\n");
+    let acc = |i: u32, j: u32| format!("acc_{i}_{j}");
+    for i in 0..t.frag_m {
+        for j in 0..t.frag_n {
+            let _ = writeln!(p, "var<private> {}: coop_mat16x16<f32, C>;", acc(i, j));
+        }
+    }
+    // Every pointer index is bound to a `let` first (naga 30's SPIR-V writer panics on an index
+    // computed inline in a cooperative load's pointer).
+    let (shift, a_stride, b_stride) = if t.words {
+        (" >> 1u", a_ld / 2, b_ld / 2)
+    } else {
+        ("", a_ld, b_ld)
+    };
+    p.push_str("fn mma16(ia: u32, ib: u32) {\n");
+    for i in 0..t.frag_m {
+        let _ = writeln!(p, "    let ia{i} = (ia + {}u){shift};", 16 * i * a_ld);
+        let _ = writeln!(
+            p,
+            "    let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&a_tiles[ia{i}], {a_stride}u);"
+        );
+    }
+    for j in 0..t.frag_n {
+        let _ = writeln!(p, "    let ib{j} = (ib + {}u){shift};", 16 * j);
+        let _ = writeln!(
+            p,
+            "    let b{j} = coopLoadT<coop_mat16x16<f16, B>>(&b_tiles[ib{j}], {b_stride}u);"
+        );
+    }
+    for i in 0..t.frag_m {
+        for j in 0..t.frag_n {
+            let c = acc(i, j);
+            let _ = writeln!(p, "    {c} = coopMultiplyAdd(a{i}, b{j}, {c});");
+        }
+    }
+    p.push_str("}\n");
+    p.push_str(
+        "fn store_accumulators(scratch: u32, lane: u32, size: u32, cbase: u32, r0: u32, c0: u32, \
+         M: u32, N: u32) {\n",
+    );
+    for i in 0..t.frag_m {
+        for j in 0..t.frag_n {
+            if i + j > 0 {
+                p.push_str("    workgroupBarrier();\n");
+            }
+            let _ = writeln!(p, "    coopStoreT({}, &c_frags[scratch], 16u);", acc(i, j));
+            p.push_str("    workgroupBarrier();\n");
+            let _ = writeln!(
+                p,
+                "    write_fragment(scratch, lane, size, cbase, r0 + {}u, c0 + {}u, M, N);",
+                16 * i,
+                16 * j
+            );
+        }
+    }
+    p.push_str("}\n");
 }
 
 /// True when the vec4 matmul kernel exists for `dtype` (unpacked 16- or 32-bit floats).
@@ -612,7 +916,7 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
                 keys.push(matmul_key(dtype, native_f16, true));
             }
             if dtype == Dtype::Float16 && native_f16 {
-                keys.push(matmul_coop_key());
+                keys.extend(CoopVariant::ALL.map(matmul_coop_key));
             }
         }
     }
@@ -1078,7 +1382,7 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             KernelKey::Reduce { input, acc, .. } => {
                 input == Dtype::Float16 || acc == Dtype::Float16
             }
-            KernelKey::Matmul { dtype, out, .. } | KernelKey::MatmulCoop { dtype, out } => {
+            KernelKey::Matmul { dtype, out, .. } | KernelKey::MatmulCoop { dtype, out, .. } => {
                 dtype == Dtype::Float16 || out == Dtype::Float16
             }
             KernelKey::RandomBits { out, .. } | KernelKey::RandomPairs { out } => {
@@ -1230,8 +1534,9 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             }
             (MATMUL, false)
         }
-        KernelKey::MatmulCoop { out, .. } => {
+        KernelKey::MatmulCoop { out, variant, .. } => {
             output_slot(&mut p, out, native_f16);
+            coop_prelude(&mut p, variant);
             (MATMUL_COOP, false)
         }
         KernelKey::RandomBits { out, .. } | KernelKey::RandomPairs { out } => {

@@ -337,16 +337,22 @@ impl Gpu<'_> {
         let vec4 = k % 4 == 0 && n % 4 == 0 && aligned(a) && aligned(b);
         // Tensor cores where the device has them: the cooperative kernel reads the same quads
         // as the vec4 kernel (f16 only; it writes f16, accumulating in f32).
-        let coop = vec4 && self.ctx.coop.is_some() && a.storage.dtype == Dtype::Float16;
-        let key = if coop {
-            kernels::matmul_coop_key()
-        } else {
-            kernels::matmul_key(a.storage.dtype, self.ctx.native_f16, vec4)
+        let coop = self
+            .ctx
+            .coop
+            .filter(|_| vec4 && a.storage.dtype == Dtype::Float16);
+        let key = match coop {
+            Some(shape) => kernels::matmul_coop_key(shape.variant),
+            None => kernels::matmul_key(a.storage.dtype, self.ctx.native_f16, vec4),
         };
-        let tile = match key {
-            KernelKey::MatmulCoop { .. } => kernels::COOP_TILE,
-            KernelKey::Matmul { vec4: true, .. } => 128,
-            _ => 64,
+        // Rows and columns of C per workgroup.
+        let (tile_m, tile_n) = match key {
+            KernelKey::MatmulCoop { variant, .. } => {
+                let t = variant.tiling();
+                (t.block_m(), t.block_n())
+            }
+            KernelKey::Matmul { vec4: true, .. } => (128, 128),
+            _ => (64, 64),
         };
         let acc = key.out_dtype();
         let out = self.out(acc, size_of(out_shape))?;
@@ -366,8 +372,8 @@ impl Gpu<'_> {
         info.push(a.offset as u32);
         info.push(b.offset as u32);
         let groups = [
-            (n as u32).div_ceil(tile),
-            (m as u32).div_ceil(tile),
+            (n as u32).div_ceil(tile_n),
+            (m as u32).div_ceil(tile_m),
             batch as u32,
         ];
         self.ctx
