@@ -506,8 +506,7 @@ pub fn matmul_key(dtype: Dtype, native_f16: bool, vec4: bool) -> KernelKey {
 /// One tiling of `shaders/matmul_coop.wgsl`, chosen once per device (`WMX_COOP_VARIANT=<name>`,
 /// see [`CoopVariant::from_env`]). Named `<block rows>x<block columns>x<K per step>`, `s` for a
 /// single workgroup buffer (two barriers per step instead of double buffering), `w4` for 4
-/// subgroups instead of 8, `u` for workgroup tiles of u32 words (two halves per store; the
-/// fragments are loaded from the words with the stride in words).
+/// subgroups instead of 8.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CoopVariant {
     /// 8 subgroups in 2x4, each 64x32 (4x2 accumulators), K 32, double-buffered (the first kernel).
@@ -524,10 +523,6 @@ pub enum CoopVariant {
     B256x128x32s,
     /// 4 subgroups in 2x2, each 64x64, K 32, double-buffered.
     B128x128x32w4,
-    /// As B128x128x32 with u32 workgroup tiles.
-    B128x128x32u,
-    /// As B128x256x16 with u32 workgroup tiles.
-    B128x256x16u,
 }
 
 /// The shape parameters of a [`CoopVariant`].
@@ -543,8 +538,6 @@ pub struct CoopTiling {
     pub k: u32,
     /// Workgroup tile buffers: 2 (double-buffered) or 1.
     pub buffers: u32,
-    /// Workgroup tiles of u32 words (pairs of halves) instead of f16.
-    pub words: bool,
 }
 
 /// Halves of padding per workgroup tile row (16-byte aligned rows, staggered banks).
@@ -580,7 +573,7 @@ impl CoopTiling {
 }
 
 impl CoopVariant {
-    pub const ALL: [CoopVariant; 9] = [
+    pub const ALL: [CoopVariant; 7] = [
         CoopVariant::B128x128x32,
         CoopVariant::B128x128x64s,
         CoopVariant::B128x256x16,
@@ -588,8 +581,6 @@ impl CoopVariant {
         CoopVariant::B256x128x16,
         CoopVariant::B256x128x32s,
         CoopVariant::B128x128x32w4,
-        CoopVariant::B128x128x32u,
-        CoopVariant::B128x256x16u,
     ];
 
     /// The variant used when `WMX_COOP_VARIANT` is unset.
@@ -605,8 +596,6 @@ impl CoopVariant {
             CoopVariant::B256x128x16 => "256x128x16",
             CoopVariant::B256x128x32s => "256x128x32s",
             CoopVariant::B128x128x32w4 => "128x128x32w4",
-            CoopVariant::B128x128x32u => "128x128x32u",
-            CoopVariant::B128x256x16u => "128x256x16u",
         }
     }
 
@@ -639,9 +628,7 @@ impl CoopVariant {
             frag_n,
             k,
             buffers,
-            words: false,
         };
-        let words = |t: CoopTiling| CoopTiling { words: true, ..t };
         match self {
             CoopVariant::B128x128x32 => t(2, 4, 4, 2, 32, 2),
             CoopVariant::B128x128x64s => t(2, 4, 4, 2, 64, 1),
@@ -650,8 +637,6 @@ impl CoopVariant {
             CoopVariant::B256x128x16 => t(4, 2, 4, 4, 16, 2),
             CoopVariant::B256x128x32s => t(4, 2, 4, 4, 32, 1),
             CoopVariant::B128x128x32w4 => t(2, 2, 4, 4, 32, 2),
-            CoopVariant::B128x128x32u => words(t(2, 4, 4, 2, 32, 2)),
-            CoopVariant::B128x256x16u => words(t(2, 4, 4, 4, 16, 2)),
         }
     }
 }
@@ -709,49 +694,21 @@ fn coop_prelude(p: &mut String, variant: CoopVariant) {
     for (name, v) in consts {
         let _ = writeln!(p, "const {name}: u32 = {v}u;");
     }
-    // Tile indices below are in halves; with u32 tiles (`words`) a word holds halves 2w, 2w + 1
-    // (every index and stride used is even), and fragment loads take the stride in words.
-    let (elem, per) = if t.words { ("u32", 2) } else { ("f16", 1) };
     let _ = writeln!(
         p,
-        "var<workgroup> a_tiles: array<{elem}, {}>;",
-        t.buffers * a_tile / per
+        "var<workgroup> a_tiles: array<f16, {}>;",
+        t.buffers * a_tile
     );
     let _ = writeln!(
         p,
-        "var<workgroup> b_tiles: array<{elem}, {}>;",
-        t.buffers * b_tile / per
+        "var<workgroup> b_tiles: array<f16, {}>;",
+        t.buffers * b_tile
     );
     let _ = writeln!(
         p,
         "var<workgroup> c_frags: array<f32, {}>;",
         256 * t.sg_m * t.sg_n
     );
-    // A quad (4 halves) as read from A and B: vec4<f16>, or with u32 tiles the same 8 bytes as
-    // two words (naga 30 has no bitcast from vec2<f16> to u32).
-    let quad = if t.words { "vec2<u32>" } else { "vec4<f16>" };
-    let _ = writeln!(p, "alias QUAD = {quad};");
-    p.push_str(
-        "/// Stores a quad at half index `base` of the A (`which` 0) or B (1) workgroup tiles.\n\
-         fn put4(which: u32, base: u32, v: QUAD) {\n",
-    );
-    let lanes: &[&str] = if t.words {
-        p.push_str("    let w = base >> 1u;\n");
-        &["w", "w + 1u"]
-    } else {
-        &["base", "base + 1u", "base + 2u", "base + 3u"]
-    };
-    for (k, tile) in ["a_tiles", "b_tiles"].iter().enumerate() {
-        p.push_str(if k == 0 {
-            "    if (which == 0u) {\n"
-        } else {
-            "    } else {\n"
-        });
-        for (l, idx) in lanes.iter().enumerate() {
-            let _ = writeln!(p, "        {tile}[{idx}] = v[{l}];");
-        }
-    }
-    p.push_str("    }\n}\n");
     let acc = |i: u32, j: u32| format!("acc_{i}_{j}");
     for i in 0..t.frag_m {
         for j in 0..t.frag_n {
@@ -760,24 +717,22 @@ fn coop_prelude(p: &mut String, variant: CoopVariant) {
     }
     // Every pointer index is bound to a `let` first (naga 30's SPIR-V writer panics on an index
     // computed inline in a cooperative load's pointer).
-    let (shift, a_stride, b_stride) = if t.words {
-        (" >> 1u", a_ld / 2, b_ld / 2)
-    } else {
-        ("", a_ld, b_ld)
-    };
-    p.push_str("fn mma16(ia: u32, ib: u32) {\n");
+    p.push_str(
+        "fn mma16(ia: u32, ib: u32) {
+",
+    );
     for i in 0..t.frag_m {
-        let _ = writeln!(p, "    let ia{i} = (ia + {}u){shift};", 16 * i * a_ld);
+        let _ = writeln!(p, "    let ia{i} = ia + {}u;", 16 * i * a_ld);
         let _ = writeln!(
             p,
-            "    let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&a_tiles[ia{i}], {a_stride}u);"
+            "    let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&a_tiles[ia{i}], A_LD);"
         );
     }
     for j in 0..t.frag_n {
-        let _ = writeln!(p, "    let ib{j} = (ib + {}u){shift};", 16 * j);
+        let _ = writeln!(p, "    let ib{j} = ib + {}u;", 16 * j);
         let _ = writeln!(
             p,
-            "    let b{j} = coopLoadT<coop_mat16x16<f16, B>>(&b_tiles[ib{j}], {b_stride}u);"
+            "    let b{j} = coopLoadT<coop_mat16x16<f16, B>>(&b_tiles[ib{j}], B_LD);"
         );
     }
     for i in 0..t.frag_m {
@@ -786,7 +741,10 @@ fn coop_prelude(p: &mut String, variant: CoopVariant) {
             let _ = writeln!(p, "    {c} = coopMultiplyAdd(a{i}, b{j}, {c});");
         }
     }
-    p.push_str("}\n");
+    p.push_str(
+        "}
+",
+    );
     p.push_str(
         "fn store_accumulators(scratch: u32, lane: u32, size: u32, cbase: u32, r0: u32, c0: u32, \
          M: u32, N: u32) {\n",
