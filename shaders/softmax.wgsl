@@ -105,10 +105,6 @@ fn any_nan4(x: vec4<f32>) -> bool {
     return wmx_isnan(x.x) || wmx_isnan(x.y) || wmx_isnan(x.z) || wmx_isnan(x.w);
 }
 
-// Rows of at most CACHED quads per invocation stay in registers: one read of the row, all of
-// an invocation's loads in flight at once.
-const CACHED: u32 = 8u;
-
 @compute @workgroup_size(WG)
 fn softmax_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
@@ -118,34 +114,6 @@ fn softmax_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     let base = r * len;
     var m = bitcast<f32>(0xff800000u);
     var s = 0.0;
-    if (len <= CACHED * WG) {
-        var xs: array<vec4<f32>, CACHED>;
-        for (var i = 0u; i < CACHED; i = i + 1u) {
-            let j = lid + i * WG;
-            if (j < len) { xs[i] = vec4<f32>(load4_in0(base + j)); }
-        }
-        var nan = false;
-        for (var i = 0u; i < CACHED; i = i + 1u) {
-            if (lid + i * WG < len) {
-                let x = xs[i];
-                m = max(m, max(max(x.x, x.y), max(x.z, x.w)));
-                nan = nan || any_nan4(x);
-            }
-        }
-        for (var i = 0u; i < CACHED; i = i + 1u) {
-            if (lid + i * WG < len) {
-                let e = scaled4(xs[i], m);
-                s = s + ((e.x + e.y) + (e.z + e.w));
-            }
-        }
-        if (nan) { m = wmx_nan(); }
-        let row = merge_row(lid, m, s);
-        for (var i = 0u; i < CACHED; i = i + 1u) {
-            let j = lid + i * WG;
-            if (j < len) { store4_out(base + j, exp(xs[i] - vec4<f32>(row.x)) * row.y); }
-        }
-        return;
-    }
     var j = lid;
     for (; j + WG < len; j = j + 2u * WG) {
         let x0 = vec4<f32>(load4_in0(base + j));
