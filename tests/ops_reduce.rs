@@ -219,7 +219,7 @@ device_tests! {
 
     fn softmax_rows_of_quads_match_the_cpu(dev: Device) {
         let (ninf, inf, nan) = (f32::NEG_INFINITY, f32::INFINITY, f32::NAN);
-        for len in [6usize, 12, 1000, 1004] {
+        for len in [6usize, 12, 1000, 1004, 8196] {
             let mut v: Vec<f32> = (0..5 * len).map(|i| ((i * 29) % 17) as f32 * 0.25 - 2.0).collect();
             v[len + 3] = ninf;
             v[2 * len + len / 2] = nan;

@@ -584,7 +584,7 @@ impl CoopVariant {
     ];
 
     /// The variant used when `WMX_COOP_VARIANT` is unset.
-    pub const DEFAULT: CoopVariant = CoopVariant::B128x256x16;
+    pub const DEFAULT: CoopVariant = CoopVariant::B256x128x32s;
 
     /// The name `WMX_COOP_VARIANT` takes and kernel names carry.
     pub fn name(self) -> &'static str {
