@@ -42,11 +42,11 @@ pub(crate) fn matmul(
         c.fill(0.0);
     } else if m * n > 0 {
         let (a_len, b_len, c_len) = (m * k, k * n, m * n);
-        // Up to 256^3 one thread is faster: gemm's split costs more than it saves (measured on
-        // a 2-core AVX-512 machine: 128^3 188 vs 146 GFLOP/s, 256^3 202 vs 186), so small
-        // products run one per thread, batch entries in parallel.
+        // gemm splits products from 128^3 up over the threads, where it pays off (2 cores:
+        // 96^3 62-122 vs 176 GFLOP/s on one thread, 128^3 230 vs 188, 256^3 on idle cores
+        // ~340 vs ~200); smaller ones run one per thread, batch entries in parallel.
         let threads = rayon::current_num_threads();
-        if threads > 1 && m * n * k > 1 << 24 {
+        if threads > 1 && m * n * k >= 1 << 21 {
             for (i, cp) in c.chunks_mut(c_len).enumerate() {
                 let (ap, bp) = (&av[i * a_len..][..a_len], &bv[i * b_len..][..b_len]);
                 gemm_one(m, n, k, ap, bp, cp, gemm::Parallelism::Rayon(threads));
