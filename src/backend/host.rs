@@ -168,6 +168,18 @@ pub(crate) mod cache {
         vec![0.0; n]
     }
 
+    /// An f32 vector of length `n` whose contents are unspecified (stale values of a reused
+    /// vector, or zeros): for callers that overwrite every element, so no fill is paid.
+    pub(crate) fn f32_vec_for_overwrite(n: usize) -> Vec<f32> {
+        if n >= MIN_LEN {
+            let mut c = F32.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(i) = c.iter().position(|v| v.len() == n) {
+                return c.swap_remove(i);
+            }
+        }
+        vec![0.0; n]
+    }
+
     /// Drops every cached vector.
     pub(crate) fn clear() {
         F32.lock().unwrap_or_else(|p| p.into_inner()).clear();
