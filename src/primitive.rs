@@ -198,6 +198,7 @@ pub(crate) fn erfinv_f32(a: f32) -> f32 {
 /// x = n ln2 + r (|r| <= ln2 / 2), Cephes' degree-7 polynomial for e^r (about 1 ulp), and 2^n
 /// built from exponent bits in two factors (so subnormal results round once). The same
 /// algorithm as the GPU's `wmx_exp` (shaders/unary.wgsl); tested in this file.
+#[inline]
 pub(crate) fn exp_f32(x: f32) -> f32 {
     let c = x.clamp(-104.0, 88.75);
     let n = (c * std::f32::consts::LOG2_E + 0.5).floor();
@@ -214,7 +215,9 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
         p = p * r + k;
     }
     let p = p * z + r + 1.0;
-    let k = n as i32;
+    // n is an integer in [-150, 129] (or NaN): read it from the bits of n + 1.5 * 2^23, which
+    // vectorises where `as i32` (saturating) does not.
+    let k = (n + 12582912.0).to_bits() as i32 - 0x4B40_0000;
     let h = k >> 1;
     let scale = |e: i32| f32::from_bits(((e + 127) as u32) << 23);
     let y = p * scale(h) * scale(k - h);
