@@ -9,7 +9,7 @@
 // Both accumulate in f32 and check their own bounds (their modules are created trusted).
 // Prelude provides: S_IN0, S_IN1, S_OUT; load_in0(i) -> f32; load_in1(i) -> f32;
 //   store_out1(i, v: f32); for matmul_vec4 also load4_in0(q), load4_in1(q) -> vec4<f32> and
-//   store4_out(q, v: vec4<f32>) where q indexes vec4s.
+//   store4_out(q, v: vec4<f32>) where q indexes vec4s; matmul_batch_offsets(z) -> vec2<i32>.
 // Bindings: 0 info, 1 a (read), 2 b (read), 3 out (read_write, unpacked).
 // info: [M, N, K, a_row_stride, a_col_stride, b_row_stride, b_col_stride, bn,
 //        batch_shape[bn], a_batch_strides[bn], b_batch_strides[bn], a_offset, b_offset]  (i32 bits)
@@ -36,18 +36,9 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     let a_cs = bitcast<i32>(info[4]);
     let b_rs = bitcast<i32>(info[5]);
     let b_cs = bitcast<i32>(info[6]);
-    let bn = info[7];
-    // Batch offsets.
-    var a_off = bitcast<i32>(info[8u + 3u * bn]);
-    var b_off = bitcast<i32>(info[9u + 3u * bn]);
-    var rem = wid.z;
-    for (var d = bn; d > 0u; d = d - 1u) {
-        let dim = info[7u + d];
-        let c = i32(rem % dim);
-        rem = rem / dim;
-        a_off = a_off + c * bitcast<i32>(info[7u + bn + d]);
-        b_off = b_off + c * bitcast<i32>(info[7u + 2u * bn + d]);
-    }
+    let offs = matmul_batch_offsets(wid.z);
+    let a_off = offs.x;
+    let b_off = offs.y;
     let row0 = wid.y * BM;
     let col0 = wid.x * BN;
     var acc: array<f32, 16>;
@@ -110,17 +101,9 @@ fn matmul_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     let K = info[2];
     let a_rs = info[3];
     let b_rs = info[5];
-    let bn = info[7];
-    var a_off = info[8u + 3u * bn];
-    var b_off = info[9u + 3u * bn];
-    var rem = wid.z;
-    for (var d = bn; d > 0u; d = d - 1u) {
-        let dim = info[7u + d];
-        let c = rem % dim;
-        rem = rem / dim;
-        a_off = a_off + c * info[7u + bn + d];
-        b_off = b_off + c * info[7u + 2u * bn + d];
-    }
+    let offs = bitcast<vec2<u32>>(matmul_batch_offsets(wid.z));
+    let a_off = offs.x;
+    let b_off = offs.y;
     let row0 = wid.y * VM;
     let col0 = wid.x * VN;
     // This invocation's staging slots: one vec4 of A (row a_row, k a_k..a_k+3) and one of B.

@@ -23,7 +23,8 @@
 // (r, c) at ptr[r * stride + c], stride in elements) and stored with coopStoreT likewise.
 // The module is created trusted: every global index below is guarded by the M, N, K checks.
 // Prelude provides: S_OUT (f16 or f32), store_out1(i, v: f32), the tile constants, a_tiles,
-// b_tiles, c_frags, the accumulators, mma16(ia, ib), store_accumulators(..).
+// b_tiles, c_frags, the accumulators, mma16(ia, ib), store_accumulators(..),
+// matmul_batch_offsets(z) -> vec2<i32>.
 // Bindings: 0 info, 1 a (read, vec4<f16> quads), 2 b (read, vec4<f16> quads), 3 out (read_write).
 // info: [M, N, K, a_row_stride, a_col_stride, b_row_stride, b_col_stride, bn,
 //        batch_shape[bn], a_batch_strides[bn], b_batch_strides[bn], a_offset, b_offset]
@@ -108,17 +109,9 @@ fn matmul_coop(@builtin(workgroup_id) wid: vec3<u32>,
     let K = info[2];
     let a_rs = info[3];
     let b_rs = info[5];
-    let bn = info[7];
-    var a_off = info[8u + 3u * bn];
-    var b_off = info[9u + 3u * bn];
-    var rem = wid.z;
-    for (var d = bn; d > 0u; d = d - 1u) {
-        let dim = info[7u + d];
-        let c = rem % dim;
-        rem = rem / dim;
-        a_off = a_off + c * info[7u + bn + d];
-        b_off = b_off + c * info[7u + 2u * bn + d];
-    }
+    let offs = bitcast<vec2<u32>>(matmul_batch_offsets(wid.z));
+    let a_off = offs.x;
+    let b_off = offs.y;
     let row0 = wid.y * CM;
     let col0 = wid.x * CN;
 

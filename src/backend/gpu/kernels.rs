@@ -264,6 +264,22 @@ const CREATION: &str = include_str!("../../../shaders/creation.wgsl");
 const REDUCE: &str = include_str!("../../../shaders/reduce.wgsl");
 const ARG_REDUCE: &str = include_str!("../../../shaders/arg_reduce.wgsl");
 const MATMUL: &str = include_str!("../../../shaders/matmul.wgsl");
+/// Batch entry `z`'s element offsets into A and B, shared by both matmul families (their info
+/// tables agree: `[.., bn at 7, batch shape, A's and B's batch strides, A's and B's offsets]`).
+const MATMUL_BATCH: &str = "\
+fn matmul_batch_offsets(z: u32) -> vec2<i32> {
+    let bn = info[7];
+    var off = vec2<i32>(bitcast<i32>(info[8u + 3u * bn]), bitcast<i32>(info[9u + 3u * bn]));
+    var rem = z;
+    for (var d = bn; d > 0u; d = d - 1u) {
+        let dim = info[7u + d];
+        let c = i32(rem % dim);
+        rem = rem / dim;
+        off = off + c * bitcast<vec2<i32>>(vec2<u32>(info[7u + bn + d], info[7u + 2u * bn + d]));
+    }
+    return off;
+}
+";
 const MATMUL_COOP: &str = include_str!("../../../shaders/matmul_coop.wgsl");
 const RANDOM: &str = include_str!("../../../shaders/random.wgsl");
 const THREEFRY: &str = include_str!("../../../shaders/threefry.wgsl");
@@ -1490,11 +1506,13 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
                 input_slot(&mut p, "in1", dtype, native_f16);
                 output_slot(&mut p, out, native_f16);
             }
+            p.push_str(MATMUL_BATCH);
             (MATMUL, false)
         }
         KernelKey::MatmulCoop { out, variant, .. } => {
             output_slot(&mut p, out, native_f16);
             coop_prelude(&mut p, variant);
+            p.push_str(MATMUL_BATCH);
             (MATMUL_COOP, false)
         }
         KernelKey::RandomBits { out, .. } | KernelKey::RandomPairs { out } => {
