@@ -147,15 +147,6 @@ pub enum Layout {
 impl Layout {
     /// Every layout.
     pub const ALL: [Layout; 3] = [Layout::Contig, Layout::Strided, Layout::Vec4];
-    /// The layout for inputs that are `strided` or dense, and whether the dense case qualifies
-    /// for quads (`n` and every input offset a multiple of 4).
-    pub fn choose(strided: bool, quads: bool) -> Layout {
-        match (strided, quads) {
-            (true, _) => Layout::Strided,
-            (false, true) => Layout::Vec4,
-            (false, false) => Layout::Contig,
-        }
-    }
     fn name(self) -> &'static str {
         match self {
             Layout::Contig => "contig",
@@ -791,8 +782,9 @@ pub fn matmul_vec4_dtype(dtype: Dtype, native_f16: bool) -> bool {
 impl KernelKey {
     /// True for kernels that check every index they use themselves (elementwise families stop
     /// at `n` and read inputs through host-validated views; matmul guards every load and store;
-    /// reductions and softmax stay inside their rows),
-    /// whose modules are created without wgpu's injected bounds and loop checks. Setting
+    /// reductions and softmax stay inside their rows), and that write their workgroup memory
+    /// before reading it, whose modules are created without wgpu's injected bounds and loop
+    /// checks and whose pipelines skip wgpu's workgroup-memory zeroing. Setting
     /// `WMX_CHECKED_SHADERS=1` keeps the checks everywhere (for debugging and A/B timing).
     pub fn trusted(&self) -> bool {
         let family = match self {

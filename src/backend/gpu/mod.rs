@@ -80,19 +80,15 @@ impl Gpu<'_> {
         } else {
             None
         };
-        let strided = !inputs.iter().all(|d| d.is_contiguous(shape));
-        let layout = match quad_inputs {
-            Some(_) => Layout::Vec4,
-            None => Layout::choose(strided, false),
+        let layout = if quad_inputs.is_some() {
+            Layout::Vec4
+        } else if inputs.iter().all(|d| d.is_contiguous(shape)) {
+            Layout::Contig
+        } else {
+            Layout::Strided
         };
         let mut info = vec![n as u32];
-        if let Some(patterns) = &quad_inputs {
-            info.push(0);
-            info.extend(inputs.iter().map(|d| d.offset as u32));
-            for &(period, repeat) in patterns {
-                info.extend([period, repeat]);
-            }
-        } else if strided {
+        if layout == Layout::Strided {
             info.push(shape.len() as u32);
             info.extend(shape.iter().map(|&d| d as u32));
             for d in inputs {
@@ -112,8 +108,12 @@ impl Gpu<'_> {
                 info.push(offset);
             }
         } else {
+            // Contiguous and quad layouts: the offsets, then (quads) each (period, repeat).
             info.push(0);
             info.extend(inputs.iter().map(|d| d.offset as u32));
+            for &(period, repeat) in quad_inputs.iter().flatten() {
+                info.extend([period, repeat]);
+            }
         }
         let key = key_of(layout);
         let words = if layout == Layout::Vec4 {
