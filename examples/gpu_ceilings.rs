@@ -158,6 +158,52 @@ fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     c[q] = vec4<f32>(f32(h & 1023u), f32((h >> 10u) & 1023u), f32((h >> 20u) & 1023u), 1.0) * 0.001 - 0.5;
 }
 
+// Full-entropy data: uniform [-1, 1) from a hash of the element index (random signs and
+// mantissas, like the bench's and torch's inputs), `fill`'s 10-bit pattern being kinder.
+fn hash(x: u32) -> u32 {
+    var h = x * 747796405u + 2891336453u;
+    h = ((h >> ((h >> 28u) + 4u)) ^ h) * 277803737u;
+    return (h >> 22u) ^ h;
+}
+
+@compute @workgroup_size(WG)
+fn fill_random(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let q = qid(gid, nwg);
+    if (q >= NQ) { return; }
+    var v: vec4<f32>;
+    for (var k = 0u; k < 4u; k = k + 1u) {
+        v[k] = bitcast<f32>((hash(q * 4u + k + SEED) >> 9u) | 0x3f800000u) * 2.0 - 3.0;
+    }
+    c[q] = v;
+}
+
+// Write only: the store ceiling.
+@compute @workgroup_size(WG)
+fn store1(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let q = qid(gid, nwg);
+    if (q < NQ) { c[q] = vec4<f32>(f32(q)); }
+}
+
+// Row broadcast: b is one row of quads (its length read at run time, as wmx's info table is),
+// or of ROWQ quads known when compiling.
+@compute @workgroup_size(WG)
+fn add_row_rt(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let q = qid(gid, nwg);
+    if (q < NQ) { c[q] = a[q] + b[q % arrayLength(&b)]; }
+}
+
+@compute @workgroup_size(WG)
+fn add_row_const(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let q = qid(gid, nwg);
+    if (q < NQ) { c[q] = a[q] + b[q % ROWQ]; }
+}
+
+@compute @workgroup_size(WG)
+fn copy_row_rt(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let q = qid(gid, nwg);
+    if (q < NQ) { c[q] = b[q % arrayLength(&b)]; }
+}
+
 @compute @workgroup_size(WG)
 fn copy1(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let q = qid(gid, nwg);
@@ -293,11 +339,12 @@ fn main() {
     let nq = (n / 4) as u32;
     let bytes = n * 4;
     let gpu = Gpu::new();
-    let src = |wg: u32, u: u32, chunk: u32, rowq: u32| {
+    let src_seeded = |wg: u32, u: u32, chunk: u32, rowq: u32, seed: u32| {
         format!(
-            "const WG: u32 = {wg}u;\nconst U: u32 = {u}u;\nconst NQ: u32 = {nq}u;\nconst CHUNK: u32 = {chunk}u;\nconst ROWQ: u32 = {rowq}u;\n{KERNELS}"
+            "const WG: u32 = {wg}u;\nconst U: u32 = {u}u;\nconst NQ: u32 = {nq}u;\nconst CHUNK: u32 = {chunk}u;\nconst ROWQ: u32 = {rowq}u;\nconst SEED: u32 = {seed}u;\n{KERNELS}"
         )
     };
+    let src = |wg: u32, u: u32, chunk: u32, rowq: u32| src_seeded(wg, u, chunk, rowq, 0);
     let big = gpu.device.limits().max_buffer_size >= 2 * bytes
         && gpu.device.limits().max_storage_buffer_binding_size as u64 >= bytes;
     let a = gpu.buffer(bytes);
@@ -510,7 +557,98 @@ fn main() {
             total * 1e6
         );
     }
+    random_data_rows(&gpu, &src_seeded, [&a, &b, &c], nq, bytes);
     wmx_rows(log2);
+}
+
+/// The bandwidth rows again on full-entropy data (see `fill_random`), plus the store ceiling
+/// and row-broadcast adds (a 16384-float row when the array is 2^28).
+fn random_data_rows(
+    gpu: &Gpu,
+    src: &dyn Fn(u32, u32, u32, u32, u32) -> String,
+    [a, b, c]: [&wgpu::Buffer; 3],
+    nq: u32,
+    bytes: u64,
+) {
+    let groups = grid(nq.div_ceil(WG));
+    let dummy = gpu.buffer(16);
+    for (i, t) in [a, b, c].into_iter().enumerate() {
+        let p = gpu.pipeline(
+            &src(WG, 4, 4096, 1024, i as u32 * 0x1000_0000),
+            "fill_random",
+        );
+        gpu.time(
+            &p,
+            [
+                dummy.as_entire_buffer_binding(),
+                dummy.as_entire_buffer_binding(),
+                t.as_entire_buffer_binding(),
+            ],
+            groups,
+        );
+    }
+    let row_quads = (((nq as f64) * 4.0).sqrt() as u32 / 4).max(1);
+    let row = gpu.buffer(row_quads as u64 * 16);
+    let fill_row = gpu.pipeline(&src(WG, 4, 4096, row_quads, 7), "fill_random");
+    gpu.time(
+        &fill_row,
+        [
+            dummy.as_entire_buffer_binding(),
+            dummy.as_entire_buffer_binding(),
+            row.as_entire_buffer_binding(),
+        ],
+        grid(row_quads.div_ceil(WG)),
+    );
+    let base = src(WG, 4, 4096, row_quads, 0);
+    let report = |name: &str, s: f64, moved: u64| {
+        println!(
+            "| {name:36} | {:9.1} µs | {:5.2} TB/s |",
+            s * 1e6,
+            moved as f64 / s / 1e12
+        );
+    };
+    fn bind<'a>(
+        a: &'a wgpu::Buffer,
+        x: &'a wgpu::Buffer,
+        y: &'a wgpu::Buffer,
+    ) -> [wgpu::BufferBinding<'a>; 3] {
+        [
+            a.as_entire_buffer_binding(),
+            y.as_entire_buffer_binding(),
+            x.as_entire_buffer_binding(),
+        ]
+    }
+    println!("full-entropy data, uniform [-1, 1):");
+    for (name, entry, second, moved) in [
+        ("copy, random data", "copy1", b, 2 * bytes),
+        ("add, random data", "add1", b, 3 * bytes),
+        ("store only", "store1", b, bytes),
+        (
+            "add row (runtime period), random",
+            "add_row_rt",
+            &row,
+            2 * bytes,
+        ),
+        (
+            "add row (const period), random",
+            "add_row_const",
+            &row,
+            2 * bytes,
+        ),
+        ("copy row (runtime period)", "copy_row_rt", &row, bytes),
+    ] {
+        let p = gpu.pipeline(&base, entry);
+        report(name, gpu.time(&p, bind(a, c, second), groups), moved);
+    }
+    for u in [2, 4] {
+        let s = src(WG, u, 4096, row_quads, 0);
+        let p = gpu.pipeline(&s, "add_u");
+        report(
+            &format!("add, {u} vec4/inv, random data"),
+            gpu.time(&p, bind(a, c, b), grid(nq.div_ceil(WG * u))),
+            3 * bytes,
+        );
+    }
 }
 
 /// The same shapes through the wmx runtime, one eval each (a submit-and-wait round trip), with

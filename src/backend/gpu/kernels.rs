@@ -71,11 +71,13 @@ pub enum KernelKey {
     /// Take along an axis (gather) of `dtype`.
     Take { dtype: Dtype },
     /// Softmax over the last axis of dense rows of `dtype` into an unpacked `out`; `vec4`: rows
-    /// of a multiple of 4 elements, read and written as quads.
+    /// of a multiple of 4 elements, read and written as quads; one workgroup of `wg` invocations
+    /// per row (see [`softmax_workgroup`]).
     Softmax {
         dtype: Dtype,
         out: Dtype,
         vec4: bool,
+        wg: u32,
     },
     /// MLX's gather of `dtype`: slices at stacked int32 indices.
     Gather { dtype: Dtype },
@@ -220,8 +222,12 @@ impl fmt::Display for KernelKey {
             }
             KernelKey::RandomPairs { out } => write!(f, "random_pairs.{}", short(out)),
             KernelKey::Take { dtype } => write!(f, "gather_take.{}", short(dtype)),
-            KernelKey::Softmax { dtype, out, .. } => {
-                write!(f, "{}.{}.{}", self.entry_point(), short(dtype), short(out))
+            KernelKey::Softmax { dtype, out, wg, .. } => {
+                write!(f, "{}.{}.{}", self.entry_point(), short(dtype), short(out))?;
+                if wg != WG {
+                    write!(f, ".wg{wg}")?;
+                }
+                Ok(())
             }
             KernelKey::Gather { dtype } => write!(f, "gather_slices.{}", short(dtype)),
             KernelKey::Scatter { op, dtype } => write!(
@@ -813,13 +819,37 @@ impl KernelKey {
 }
 
 /// The softmax key for rows of float `dtype` (output widened when packed); `vec4` for rows of
-/// a multiple of 4 elements.
-pub fn softmax_key(dtype: Dtype, native_f16: bool, vec4: bool) -> KernelKey {
+/// a multiple of 4 elements; `wg` invocations per row.
+pub fn softmax_key(dtype: Dtype, native_f16: bool, vec4: bool, wg: u32) -> KernelKey {
     KernelKey::Softmax {
         dtype,
         out: widen(dtype, native_f16),
         vec4,
+        wg,
     }
+}
+
+/// Invocations per softmax row of `len` elements, at most `max_wg` (the adapter's limit): about
+/// `per_invocation` elements each (default 8, two quads; `WMX_SOFTMAX_PER_INVOCATION`
+/// overrides it for measurement), a power of two from 64. Wide workgroups keep fewer rows in
+/// flight per SM, so a row's second read (after its max and sum) still finds it in cache: with
+/// 256 invocations for 8192-element rows, a GPU has ~8 rows per SM in flight, as much data as
+/// its L2 holds.
+pub fn softmax_workgroup(len: u32, max_wg: u32) -> u32 {
+    let per_invocation = std::env::var("WMX_SOFTMAX_PER_INVOCATION")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|&v| v > 0)
+        .unwrap_or(8);
+    let max_wg = prev_power_of_two(max_wg.clamp(64, 1024));
+    len.div_ceil(per_invocation)
+        .next_power_of_two()
+        .clamp(64, max_wg)
+}
+
+/// The largest power of two `<= x` (x > 0).
+fn prev_power_of_two(x: u32) -> u32 {
+    1 << (31 - x.leading_zeros())
 }
 
 /// The combining ops of the scatter family (`None`: plain scatter).
@@ -909,8 +939,9 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
         keys.push(KernelKey::Take { dtype });
         if dtype.is_float() {
             for vec4 in [false, true] {
-                keys.push(softmax_key(dtype, native_f16, vec4));
+                keys.push(softmax_key(dtype, native_f16, vec4, WG));
             }
+            keys.push(softmax_key(dtype, native_f16, true, 1024));
         }
     }
     for dtype in Dtype::ALL {
@@ -1374,7 +1405,11 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
         "// ---- generated prelude for {key} (f16 {}) ----",
         if native_f16 { "native" } else { "packed" }
     );
-    let _ = writeln!(p, "const WG: u32 = {WG}u;");
+    let wg = match *key {
+        KernelKey::Softmax { wg, .. } => wg,
+        _ => WG,
+    };
+    let _ = writeln!(p, "const WG: u32 = {wg}u;");
     // NaN tests by bits: comparisons with NaN are not reliable across shader compilers.
     p.push_str(
         "fn wmx_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }\n",
@@ -1542,7 +1577,9 @@ pub fn render(key: &KernelKey, native_f16: bool) -> String {
             scatter_prelude(&mut p, op, dtype, native_f16);
             (SCATTER, false)
         }
-        KernelKey::Softmax { dtype, out, vec4 } => {
+        KernelKey::Softmax {
+            dtype, out, vec4, ..
+        } => {
             if vec4 {
                 quad_input_slot(&mut p, "in0", dtype, native_f16);
                 quad_output_slot(&mut p, out, native_f16);

@@ -17,12 +17,44 @@ use context::{GpuBuffer, GpuContext};
 use kernels::{KernelKey, Layout, ReduceShape, WG, per_word, reduce_key, widen};
 use std::sync::Arc;
 
-/// Workgroup grid for `groups` workgroups: 1-D while it fits, else 2-D (kernels linearise).
+/// Workgroup grid for `groups` workgroups: 1-D while it fits, else 2-D (kernels linearise
+/// `wid.x + wid.y * nwg.x` and return past the end). The rows are balanced, so at most
+/// `rows - 1` workgroups idle: `[max, ceil(groups / max)]` left up to a whole row of `max`
+/// idle (2^18 groups launched 2^18 + 65,531, a quarter more than needed).
 fn grid(groups: u64, max: u32) -> [u32; 3] {
     if groups <= max as u64 {
         [groups as u32, 1, 1]
     } else {
-        [max, groups.div_ceil(max as u64) as u32, 1]
+        let rows = groups.div_ceil(max as u64);
+        [groups.div_ceil(rows) as u32, rows as u32, 1]
+    }
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::grid;
+
+    #[test]
+    fn grid_covers_every_group_with_less_than_a_row_idle() {
+        for (groups, max) in [
+            (1u64, 65535),
+            (65535, 65535),
+            (65536, 65535),
+            (1 << 18, 65535),
+            (1 << 22, 65535),
+            (1_000_003, 4096),
+            (7, 3),
+        ] {
+            let [x, y, z] = grid(groups, max);
+            assert_eq!(z, 1);
+            assert!(x <= max && y <= max, "{groups}: {x} x {y}");
+            let launched = x as u64 * y as u64;
+            assert!(launched >= groups, "{groups}: {x} x {y} misses groups");
+            assert!(
+                launched - groups < y as u64,
+                "{groups}: {x} x {y} idles too many"
+            );
+        }
     }
 }
 
@@ -710,7 +742,12 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
             let dense = g.dense_from_start(s, d)?;
             g.check_index_range(n)?;
             let len = shape.last().copied().unwrap_or(1).max(1) as u32;
-            let key = kernels::softmax_key(dt, g.ctx.native_f16, len % 4 == 0);
+            let limits = &g.ctx.limits;
+            let max_wg = limits
+                .max_compute_invocations_per_workgroup
+                .min(limits.max_compute_workgroup_size_x);
+            let wg = kernels::softmax_workgroup(len, max_wg);
+            let key = kernels::softmax_key(dt, g.ctx.native_f16, len % 4 == 0, wg);
             let acc = key.out_dtype();
             let out = g.out(acc, n)?;
             let rows = n as u32 / len;
