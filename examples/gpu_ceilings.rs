@@ -422,6 +422,21 @@ fn main() {
             gpu.time(&p, [half(0), half(1), whole(&c)], grid(groups)),
             3 * bytes,
         );
+        // The same add with b starting `d` bytes after a in one buffer: is the speed a matter
+        // of where the two input streams lie relative to each other (wmx's probes with a
+        // second input 4.25 KiB or 1 MiB into its buffer ran at a third and a half of torch)?
+        for d in [bytes, bytes - 4352, bytes - (1 << 20), bytes - (2 << 20), bytes / 2, 4352] {
+            let at = |o: u64| wgpu::BufferBinding {
+                buffer: ab,
+                offset: o,
+                size: std::num::NonZeroU64::new(bytes),
+            };
+            report(
+                &format!("add, b {d} bytes after a"),
+                gpu.time(&p, [at(0), at(d), whole(&c)], grid(groups)),
+                3 * bytes,
+            );
+        }
     }
     for wg in [64, 128, 512, 1024] {
         let s = src(wg, 4, 4096, 1024);

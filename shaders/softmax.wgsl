@@ -96,7 +96,7 @@ fn softmax_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     }
 }
 
-// Rows whose length is a multiple of 4: whole quads (vec4 loads and stores), two per step.
+// Rows whose length is a multiple of 4: whole quads (vec4 loads and stores).
 fn scaled4(a: vec4<f32>, m: f32) -> vec4<f32> {
     return vec4<f32>(scaled(a.x, m), scaled(a.y, m), scaled(a.z, m), scaled(a.w, m));
 }
@@ -105,6 +105,24 @@ fn any_nan4(x: vec4<f32>) -> bool {
     return wmx_isnan(x.x) || wmx_isnan(x.y) || wmx_isnan(x.z) || wmx_isnan(x.w);
 }
 
+// Running (max, sum) after folding quad `x` into (m, s).
+fn fold4(ms: vec2<f32>, x: vec4<f32>) -> vec2<f32> {
+    var m = ms.x;
+    var s = ms.y;
+    let mx = max(max(x.x, x.y), max(x.z, x.w));
+    if (mx > m) {
+        s = s * scaled(m, mx);
+        m = mx;
+    }
+    let e = scaled4(x, m);
+    s = s + ((e.x + e.y) + (e.z + e.w));
+    if (any_nan4(x)) { m = wmx_nan(); }
+    return vec2<f32>(m, s);
+}
+
+// Four quads per step in both passes, all loaded before any is used: the second pass stores
+// between its loads, and a compiler that cannot prove `in0` and `out` apart would otherwise
+// wait for each load in turn.
 @compute @workgroup_size(WG)
 fn softmax_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
@@ -112,35 +130,32 @@ fn softmax_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     if (r >= info[0]) { return; }
     let len = info[1] >> 2u;
     let base = r * len;
-    var m = bitcast<f32>(0xff800000u);
-    var s = 0.0;
+    var ms = vec2<f32>(bitcast<f32>(0xff800000u), 0.0);
     var j = lid;
-    for (; j + WG < len; j = j + 2u * WG) {
+    for (; j + 3u * WG < len; j = j + 4u * WG) {
         let x0 = vec4<f32>(load4_in0(base + j));
         let x1 = vec4<f32>(load4_in0(base + j + WG));
-        let h = max(x0, x1);
-        let mx = max(max(h.x, h.y), max(h.z, h.w));
-        if (mx > m) {
-            s = s * scaled(m, mx);
-            m = mx;
-        }
-        let e = scaled4(x0, m) + scaled4(x1, m);
-        s = s + ((e.x + e.y) + (e.z + e.w));
-        if (any_nan4(x0) || any_nan4(x1)) { m = wmx_nan(); }
+        let x2 = vec4<f32>(load4_in0(base + j + 2u * WG));
+        let x3 = vec4<f32>(load4_in0(base + j + 3u * WG));
+        ms = fold4(fold4(fold4(fold4(ms, x0), x1), x2), x3);
     }
     for (; j < len; j = j + WG) {
-        let x = vec4<f32>(load4_in0(base + j));
-        let mx = max(max(x.x, x.y), max(x.z, x.w));
-        if (mx > m) {
-            s = s * scaled(m, mx);
-            m = mx;
-        }
-        let e = scaled4(x, m);
-        s = s + ((e.x + e.y) + (e.z + e.w));
-        if (any_nan4(x)) { m = wmx_nan(); }
+        ms = fold4(ms, vec4<f32>(load4_in0(base + j)));
     }
-    let row = merge_row(lid, m, s);
-    for (var k = lid; k < len; k = k + WG) {
-        store4_out(base + k, exp(vec4<f32>(load4_in0(base + k)) - vec4<f32>(row.x)) * row.y);
+    let row = merge_row(lid, ms.x, ms.y);
+    let m = vec4<f32>(row.x);
+    var k = lid;
+    for (; k + 3u * WG < len; k = k + 4u * WG) {
+        let x0 = vec4<f32>(load4_in0(base + k));
+        let x1 = vec4<f32>(load4_in0(base + k + WG));
+        let x2 = vec4<f32>(load4_in0(base + k + 2u * WG));
+        let x3 = vec4<f32>(load4_in0(base + k + 3u * WG));
+        store4_out(base + k, exp(x0 - m) * row.y);
+        store4_out(base + k + WG, exp(x1 - m) * row.y);
+        store4_out(base + k + 2u * WG, exp(x2 - m) * row.y);
+        store4_out(base + k + 3u * WG, exp(x3 - m) * row.y);
+    }
+    for (; k < len; k = k + WG) {
+        store4_out(base + k, exp(vec4<f32>(load4_in0(base + k)) - m) * row.y);
     }
 }
