@@ -425,7 +425,8 @@ fn main() {
         // The same add with b starting `d` bytes after a in one buffer: is the speed a matter
         // of where the two input streams lie relative to each other (wmx's probes with a
         // second input 4.25 KiB or 1 MiB into its buffer ran at a third and a half of torch)?
-        for d in [bytes, bytes - 4352, bytes - (1 << 20), bytes - (2 << 20), bytes / 2, 4352] {
+        let near = [4352, 1 << 20, 2 << 20].map(|d| bytes.saturating_sub(d));
+        for d in [bytes, near[0], near[1], near[2], bytes / 2, 4352] {
             let at = |o: u64| wgpu::BufferBinding {
                 buffer: ab,
                 offset: o,
@@ -654,6 +655,32 @@ fn random_data_rows(
     ] {
         let p = gpu.pipeline(&base, entry);
         report(name, gpu.time(&p, bind(a, c, second), groups), moved);
+    }
+    // wmx's own quad copy kernel (rendered by wmx, run here without the runtime): a broadcast
+    // row copied out, and a dense copy.
+    if let Some(key) = wmx::kernels::all_keys(true)
+        .into_iter()
+        .find(|k| k.to_string() == "unary_vec4.astype.f32.f32")
+    {
+        let p = gpu.pipeline(&wmx::kernels::render(&key, true), key.entry_point());
+        let n = nq * 4;
+        for (name, second, info) in [
+            ("wmx kernel: copy row", &row, [n, 0, 0, row_quads * 4, 1]),
+            ("wmx kernel: copy dense", b, [n, 0, 0, 0, 0]),
+        ] {
+            let info_buf = gpu.buffer(32);
+            let mut words = [0u32; 8];
+            words[..5].copy_from_slice(&info);
+            gpu.queue
+                .write_buffer(&info_buf, 0, bytemuck::cast_slice(&words));
+            let moved = if info[3] == 0 { 2 * bytes } else { bytes };
+            let bind = [
+                info_buf.as_entire_buffer_binding(),
+                second.as_entire_buffer_binding(),
+                c.as_entire_buffer_binding(),
+            ];
+            report(name, gpu.time(&p, bind, groups), moved);
+        }
     }
     for u in [2, 4] {
         let s = src(WG, u, 4096, row_quads, 0);

@@ -1,8 +1,10 @@
 // softmax.wgsl — softmax over the last axis of dense rows: out[r, j] = exp(x[r, j] - m_r) / s_r
 // with m_r the row's max and s_r = sum_j exp(x[r, j] - m_r). One workgroup per row: each
 // invocation keeps a running (max, sum) over its strided elements (rescaling the sum when the max
-// grows), the workgroup merges the pairs, then every invocation writes its elements. The row is
-// read twice; the second read mostly hits cache. Computes in f32.
+// grows), the workgroup merges the pairs, then every invocation writes its elements. Rows of
+// quads of at most 4 per invocation stay in registers (read once); other rows are read twice,
+// the second read mostly from cache. The host sizes the workgroup (WG) to the row. Computes in
+// f32.
 // Prelude provides: WG; S_IN0, S_OUT (unpacked); load_in0(i) -> f32; store_out1(i, v: f32);
 //   softmax_vec4 (rows of a multiple of 4): load4_in0(q) -> vec4<f32>, store4_out(q, vec4<f32>).
 // Bindings: 0 info, 1 in0 (read, dense), 2 out (read_write, dense, unpacked).
@@ -120,7 +122,32 @@ fn fold4(ms: vec2<f32>, x: vec4<f32>) -> vec2<f32> {
     return vec2<f32>(m, s);
 }
 
-// Four quads per step in both passes, all loaded before any is used: the second pass stores
+// Quad `k` of the row at `base` (a row of `len` quads), or -inf quads past its end (they leave
+// the running max and sum as they are).
+fn row_quad(base: u32, k: u32, len: u32) -> vec4<f32> {
+    var x = vec4<f32>(bitcast<f32>(0xff800000u));
+    if (k < len) { x = vec4<f32>(load4_in0(base + k)); }
+    return x;
+}
+
+// A row of at most 4 quads per invocation (the host sizes the workgroup so that rows of up to
+// 16 * 1024 elements are): each invocation keeps its quads in registers, so the row is read
+// once.
+fn softmax_registers(lid: u32, base: u32, len: u32) {
+    let x0 = row_quad(base, lid, len);
+    let x1 = row_quad(base, lid + WG, len);
+    let x2 = row_quad(base, lid + 2u * WG, len);
+    let x3 = row_quad(base, lid + 3u * WG, len);
+    let ms = fold4(fold4(fold4(fold4(vec2<f32>(bitcast<f32>(0xff800000u), 0.0), x0), x1), x2), x3);
+    let row = merge_row(lid, ms.x, ms.y);
+    let m = vec4<f32>(row.x);
+    if (lid < len) { store4_out(base + lid, exp(x0 - m) * row.y); }
+    if (lid + WG < len) { store4_out(base + lid + WG, exp(x1 - m) * row.y); }
+    if (lid + 2u * WG < len) { store4_out(base + lid + 2u * WG, exp(x2 - m) * row.y); }
+    if (lid + 3u * WG < len) { store4_out(base + lid + 3u * WG, exp(x3 - m) * row.y); }
+}
+
+// Longer rows stream: four quads per step in both passes, all loaded before any is used: the second pass stores
 // between its loads, and a compiler that cannot prove `in0` and `out` apart would otherwise
 // wait for each load in turn.
 @compute @workgroup_size(WG)
@@ -130,6 +157,10 @@ fn softmax_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     if (r >= info[0]) { return; }
     let len = info[1] >> 2u;
     let base = r * len;
+    if (len <= 4u * WG) {
+        softmax_registers(lid, base, len);
+        return;
+    }
     var ms = vec2<f32>(bitcast<f32>(0xff800000u), 0.0);
     var j = lid;
     for (; j + 3u * WG < len; j = j + 4u * WG) {

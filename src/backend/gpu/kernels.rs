@@ -830,7 +830,8 @@ pub fn softmax_key(dtype: Dtype, native_f16: bool, vec4: bool, wg: u32) -> Kerne
 }
 
 /// Invocations per softmax row of `len` elements, at most `max_wg` (the adapter's limit): about
-/// `per_invocation` elements each (default 16, four quads; `WMX_SOFTMAX_PER_INVOCATION`
+/// `per_invocation` elements each (default 16, four quads, which `softmax.wgsl` keeps in
+/// registers, so rows of up to 16384 elements are read once; `WMX_SOFTMAX_PER_INVOCATION`
 /// overrides it for measurement), a power of two from 64. Wide workgroups keep fewer rows in
 /// flight per SM, so a row's second read (after its max and sum) still finds it in cache: with
 /// 256 invocations for 8192-element rows, a GPU has ~8 rows per SM in flight, as much data as
