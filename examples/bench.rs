@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- [--device cpu|gpu|all] [--quick | --large] [--probes]
-//!     [--ref FILE]... [--only TEXT]... [--list]
+//!     [--ref FILE]... [--only TEXT]... [--keep-cache] [--list]
 //! ```
 //!
 //! Every row has a name `device/op/size/dtype` (`cpu/add/2^24/f32`, `gpu/matmul/4096^3/f16`);
@@ -31,13 +31,15 @@ use std::time::Instant;
 use wmx::{self as mx, Array, Device, DeviceType, Dtype};
 
 const USAGE: &str = "usage: bench [--device cpu|gpu|all] [--quick | --large] [--probes] \
-[--ref FILE]... [--only TEXT]... [--list]
+[--ref FILE]... [--only TEXT]... [--keep-cache] [--list]
   --device    which devices (default all: the CPU, and GPU 0 when an adapter exists)
   --quick     one small size per row (seconds)
   --large     the issue's sizes: 2^28 elements, 16384^2 rows, 8192^2 softmax, 4096^3 and 8192^3 matmul
   --probes    extra diagnostic rows at the largest sizes (a + a, offset inputs, broadcast copy)
   --ref FILE  `name seconds` lines from scripts/numpy_ref.py or scripts/torch_ref.py (repeatable)
   --only TEXT measure only rows whose name contains TEXT (repeatable)
+  --keep-cache  keep freed GPU buffers between rows (cache limit 24 GiB) instead of clearing
+              the cache after each row (fewer fresh allocations from the driver)
   --list      print the row names (device/op/size/dtype) and exit";
 
 /// One eval of a batch should last about this long, so the round trip is a small fraction.
@@ -104,6 +106,8 @@ struct Bench {
     refs: HashMap<String, f64>,
     only: Vec<String>,
     list: bool,
+    /// Keep the buffer cache between rows (`--keep-cache`).
+    keep_cache: bool,
     /// Seconds of measurement per row (after calibration).
     row_secs: f64,
 }
@@ -115,6 +119,7 @@ fn main() {
         refs: HashMap::new(),
         only: vec![],
         list: false,
+        keep_cache: false,
         row_secs: 0.5,
     };
     while let Some(arg) = args.next() {
@@ -130,6 +135,10 @@ fn main() {
             "--ref" => read_refs(&value("--ref"), &mut bench.refs),
             "--only" => bench.only.push(value("--only")),
             "--list" => bench.list = true,
+            "--keep-cache" => {
+                bench.keep_cache = true;
+                mx::set_cache_limit(24 << 30);
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return;
@@ -498,7 +507,9 @@ impl Bench {
         let build = setup();
         let secs = seconds_per_result(&build, max_batch, self.row_secs) / per as f64;
         drop(build);
-        mx::clear_cache();
+        if !self.keep_cache {
+            mx::clear_cache();
+        }
         let rate = match work {
             Work::Bytes(b) => format!("{:9.1} GB/s   ", b / secs / 1e9),
             Work::Flops(f) => format!("{:9.1} GFLOP/s", f / secs / 1e9),

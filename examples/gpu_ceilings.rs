@@ -4,7 +4,8 @@
 //! yardstick for wmx's own kernels (what the hardware gives a WGSL kernel, not what torch gets).
 //!
 //! Run: `cargo run --release --example gpu_ceilings [-- log2_elements]` (default 28; use 22 on
-//! lavapipe; `-- chain` times only the wmx chain, for profiling). Each row is the median of 5 submits of 10 back-to-back dispatches in one compute
+//! lavapipe; `-- chain` times only the wmx chain, for profiling; `-- churn [log2]` times kernels
+//! on buffers allocated after others were freed). Each row is the median of 5 submits of 10 back-to-back dispatches in one compute
 //! pass, timed around the submit-and-wait (the round trip is amortised over the 10).
 
 use std::time::Instant;
@@ -331,6 +332,10 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("chain") {
         return wmx_chain(200);
     }
+    if std::env::args().nth(1).as_deref() == Some("churn") {
+        let log2 = std::env::args().nth(2).and_then(|s| s.parse().ok());
+        return churn(log2.unwrap_or(28));
+    }
     let log2: u32 = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
@@ -575,6 +580,67 @@ fn main() {
     }
     random_data_rows(&gpu, &src_seeded, [&a, &b, &c], nq, bytes);
     wmx_rows(log2);
+}
+
+/// Does freeing and reallocating big buffers slow kernels down? Times store, copy and add on fresh
+/// 2^log2-float buffers, then after rounds of allocating, filling and dropping eight buffers of
+/// the same size (raw wgpu: what the driver gives, without wmx's cache).
+fn churn(log2: u32) {
+    let gpu = Gpu::new();
+    let n: u64 = 1 << log2;
+    let (nq, bytes) = ((n / 4) as u32, n * 4);
+    let src = format!(
+        "const WG: u32 = {WG}u;\nconst U: u32 = 1u;\nconst NQ: u32 = {nq}u;\nconst CHUNK: u32 = 1u;\nconst ROWQ: u32 = 1u;\nconst SEED: u32 = 0u;\n{KERNELS}"
+    );
+    let groups = grid(nq.div_ceil(WG));
+    let fill = gpu.pipeline(&src, "fill_random");
+    let dummy = gpu.buffer(16);
+    let fill_buf = |t: &wgpu::Buffer| {
+        gpu.time(
+            &fill,
+            [
+                dummy.as_entire_buffer_binding(),
+                dummy.as_entire_buffer_binding(),
+                t.as_entire_buffer_binding(),
+            ],
+            groups,
+        );
+    };
+    let kernels: Vec<(&str, wgpu::ComputePipeline, u64)> = [
+        ("store", "store1", bytes),
+        ("copy", "copy1", 2 * bytes),
+        ("add", "add1", 3 * bytes),
+    ]
+    .into_iter()
+    .map(|(name, entry, moved)| (name, gpu.pipeline(&src, entry), moved))
+    .collect();
+    for round in 0..4 {
+        let [a, b, c] = [0; 3].map(|_| gpu.buffer(bytes));
+        for t in [&a, &b, &c] {
+            fill_buf(t);
+        }
+        let mut line = format!("| churn round {round} (after {} dropped buffers) |", round * 16);
+        for (name, p, moved) in &kernels {
+            let s = gpu.time(
+                p,
+                [
+                    a.as_entire_buffer_binding(),
+                    b.as_entire_buffer_binding(),
+                    c.as_entire_buffer_binding(),
+                ],
+                groups,
+            );
+            line += &format!(" {name} {:.0} µs {:.2} TB/s |", s * 1e6, *moved as f64 / s / 1e12);
+        }
+        println!("{line}");
+        drop((a, b, c));
+        for _ in 0..2 {
+            let many: Vec<wgpu::Buffer> = (0..8).map(|_| gpu.buffer(bytes)).collect();
+            for t in &many {
+                fill_buf(t);
+            }
+        }
+    }
 }
 
 /// The bandwidth rows again on full-entropy data (see `fill_random`), plus the store ceiling
