@@ -614,7 +614,7 @@ fn churn(log2: u32) {
     .into_iter()
     .map(|(name, entry, moved)| (name, gpu.pipeline(&src, entry), moved))
     .collect();
-    for round in 0..4 {
+    for round in 0..6 {
         let [a, b, c] = [0; 3].map(|_| gpu.buffer(bytes));
         for t in [&a, &b, &c] {
             fill_buf(t);
@@ -634,9 +634,15 @@ fn churn(log2: u32) {
         }
         println!("{line}");
         drop((a, b, c));
+        // Same-size buffers (rounds 0-1), then mixed sizes as a run of the bench makes them.
+        let sizes: Vec<u64> = if round < 2 {
+            vec![bytes; 8]
+        } else {
+            vec![bytes, bytes + (1 << 20), bytes / 16, 4 << 20, 64 << 10, bytes + 4352, bytes / 4, 3 << 20]
+        };
         for _ in 0..2 {
-            let many: Vec<wgpu::Buffer> = (0..8).map(|_| gpu.buffer(bytes)).collect();
-            for t in &many {
+            let many: Vec<wgpu::Buffer> = sizes.iter().map(|&s| gpu.buffer(s)).collect();
+            for t in many.iter().filter(|t| t.size() >= bytes) {
                 fill_buf(t);
             }
         }
