@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- [--device cpu|gpu|all] [--quick | --large] [--probes]
-//!     [--ref FILE]... [--only TEXT]... [--keep-cache] [--list]
+//!     [--ref FILE]... [--only TEXT]... [--keep-cache] [--cache-limit GIB] [--list]
 //! ```
 //!
 //! Every row has a name `device/op/size/dtype` (`cpu/add/2^24/f32`, `gpu/matmul/4096^3/f16`);
@@ -31,7 +31,7 @@ use std::time::Instant;
 use wmx::{self as mx, Array, Device, DeviceType, Dtype};
 
 const USAGE: &str = "usage: bench [--device cpu|gpu|all] [--quick | --large] [--probes] \
-[--ref FILE]... [--only TEXT]... [--keep-cache] [--list]
+[--ref FILE]... [--only TEXT]... [--keep-cache] [--cache-limit GIB] [--list]
   --device    which devices (default all: the CPU, and GPU 0 when an adapter exists)
   --quick     one small size per row (seconds)
   --large     the issue's sizes: 2^28 elements, 16384^2 rows, 8192^2 softmax, 4096^3 and 8192^3 matmul
@@ -40,6 +40,7 @@ const USAGE: &str = "usage: bench [--device cpu|gpu|all] [--quick | --large] [--
   --only TEXT measure only rows whose name contains TEXT (repeatable)
   --keep-cache  keep freed GPU buffers between rows (cache limit 24 GiB) instead of clearing
               the cache after each row (fewer fresh allocations from the driver)
+  --cache-limit GIB  wmx's buffer cache limit (default: the memory limit), still cleared per row
   --list      print the row names (device/op/size/dtype) and exit";
 
 /// One eval of a batch should last about this long, so the round trip is a small fraction.
@@ -135,6 +136,12 @@ fn main() {
             "--ref" => read_refs(&value("--ref"), &mut bench.refs),
             "--only" => bench.only.push(value("--only")),
             "--list" => bench.list = true,
+            "--cache-limit" => {
+                let gib: u64 = value("--cache-limit")
+                    .parse()
+                    .unwrap_or_else(|_| fail("--cache-limit takes whole GiB"));
+                mx::set_cache_limit(gib << 30);
+            }
             "--keep-cache" => {
                 bench.keep_cache = true;
                 mx::set_cache_limit(24 << 30);

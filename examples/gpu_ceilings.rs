@@ -619,7 +619,10 @@ fn churn(log2: u32) {
         for t in [&a, &b, &c] {
             fill_buf(t);
         }
-        let mut line = format!("| churn round {round} (after {} dropped buffers) |", round * 16);
+        let mut line = format!(
+            "| churn round {round} (after {} dropped buffers) |",
+            round * 16
+        );
         for (name, p, moved) in &kernels {
             let s = gpu.time(
                 p,
@@ -630,7 +633,11 @@ fn churn(log2: u32) {
                 ],
                 groups,
             );
-            line += &format!(" {name} {:.0} µs {:.2} TB/s |", s * 1e6, *moved as f64 / s / 1e12);
+            line += &format!(
+                " {name} {:.0} µs {:.2} TB/s |",
+                s * 1e6,
+                *moved as f64 / s / 1e12
+            );
         }
         println!("{line}");
         drop((a, b, c));
@@ -638,7 +645,16 @@ fn churn(log2: u32) {
         let sizes: Vec<u64> = if round < 2 {
             vec![bytes; 8]
         } else {
-            vec![bytes, bytes + (1 << 20), bytes / 16, 4 << 20, 64 << 10, bytes + 4352, bytes / 4, 3 << 20]
+            vec![
+                bytes,
+                bytes + (1 << 20),
+                bytes / 16,
+                4 << 20,
+                64 << 10,
+                bytes + 4352,
+                bytes / 4,
+                3 << 20,
+            ]
         };
         for _ in 0..2 {
             let many: Vec<wgpu::Buffer> = sizes.iter().map(|&s| gpu.buffer(s)).collect();

@@ -1,11 +1,16 @@
 //! MLX's memory API over the GPU buffer caches: active (in use), peak and cached bytes, the cache
 //! limit and the memory limit (a guideline: past it, cached buffers are freed before allocating).
+//! As in MLX, the cache limit defaults to the memory limit, which is unbounded until set: freed
+//! buffers are kept for reuse until an allocation would pass the memory limit or the driver runs
+//! out of memory (then the cache is given back and the allocation tried again). A small default
+//! (4 GiB before) made working sets of GiB-sized arrays free and reallocate buffers while work
+//! was queued, and the NVIDIA H200 then ran kernels over the new buffers up to 3.6x slower.
 //! Owns the settings; the pools themselves live in `backend::gpu::pool`.
 
 use crate::backend::gpu::context::created;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-static CACHE_LIMIT: AtomicU64 = AtomicU64::new(4 << 30);
+static CACHE_LIMIT: AtomicU64 = AtomicU64::new(u64::MAX);
 static MEMORY_LIMIT: AtomicU64 = AtomicU64::new(u64::MAX);
 
 pub(crate) fn cache_limit() -> u64 {
@@ -47,7 +52,8 @@ pub fn reset_peak_memory() {
     created().for_each(|c| c.pool().reset_peak());
 }
 
-/// Sets the bytes of freed GPU buffers each device keeps for reuse; returns the previous limit.
+/// Sets the bytes of freed GPU buffers each device keeps for reuse; returns the previous limit
+/// (`u64::MAX` by default: the cache is bounded by the memory limit and by the device's memory).
 ///
 /// ```
 /// let old = wmx::set_cache_limit(1 << 20);

@@ -11,6 +11,11 @@ fn ten_thousand_evals_return_active_memory_to_its_start() {
     let Some(gpu) = common::gpu() else { return };
     let limit = 1 << 20;
     let old = mx::set_cache_limit(limit);
+    assert_eq!(
+        old,
+        u64::MAX,
+        "the cache limit defaults to the (unset) memory limit"
+    );
     let x = mx::ones(&[256], Dtype::Float32, gpu).unwrap();
     let two = mx::full(&[], 2.0, Dtype::Float32, gpu).unwrap();
     mx::eval([&x, &two]).unwrap();
@@ -56,6 +61,30 @@ fn ten_thousand_evals_return_active_memory_to_its_start() {
     assert_eq!(mx::set_memory_limit(u64::MAX), 0);
     mx::clear_cache();
     assert_eq!(mx::get_cache_memory(), 0);
+
+    // Cached bytes count against the memory limit: an allocation that would pass it (with the
+    // cache) gives the cache back first.
+    mx::set_cache_limit(u64::MAX);
+    let big = mx::zeros(&[1 << 18], Dtype::Float32, gpu).unwrap();
+    mx::eval([&big]).unwrap();
+    drop(big);
+    mx::synchronize(gpu).unwrap();
+    assert!(
+        mx::get_cache_memory() >= 1 << 20,
+        "the 1 MiB buffer is cached"
+    );
+    mx::set_memory_limit(mx::get_active_memory() + (1 << 20));
+    let other = mx::zeros(&[1 << 16], Dtype::Float32, gpu).unwrap();
+    mx::eval([&other]).unwrap();
+    mx::synchronize(gpu).unwrap();
+    assert!(
+        mx::get_cache_memory() < 1 << 20,
+        "cache {} still holds the 1 MiB buffer past the memory limit",
+        mx::get_cache_memory()
+    );
+    drop(other);
+    mx::set_memory_limit(u64::MAX);
+    mx::clear_cache();
 
     // Past the cache limit, the buffers freed longest ago go first: a loop over big arrays
     // keeps the buffers it just freed.

@@ -521,33 +521,65 @@ impl GpuContext {
             });
         }
         let size = bucket(bytes);
-        let cached = {
-            let mut pool = lock(&self.pool);
-            // Past the memory limit, give the cached buffers back to the driver first.
-            if pool.active_bytes() + size > memory::memory_limit() {
-                pool.clear();
-            }
-            pool.take(size)
-        };
+        let cached = lock(&self.pool).take(size);
         let buffer = match cached {
             Some(b) => b,
-            None => {
-                lock(&self.pool).created(size);
-                self.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some(op),
-                    size,
-                    usage: wgpu::BufferUsages::STORAGE
-                        | wgpu::BufferUsages::COPY_SRC
-                        | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                })
-            }
+            None => self.create_buffer(op, size)?,
         };
         Ok(Arc::new(GpuBuffer {
             buffer,
             bytes,
             pool: self.pool.clone(),
         }))
+    }
+
+    /// A new buffer of `size` bytes from the driver. Past the memory limit (cached plus active
+    /// bytes), and when the driver is out of memory, the cached buffers are given back first
+    /// (then, out of memory, it tries once more); still out of memory is an `Err`.
+    fn create_buffer(&self, op: &'static str, size: u64) -> Result<wgpu::Buffer> {
+        {
+            let mut pool = lock(&self.pool);
+            let wanted = pool
+                .active_bytes()
+                .saturating_add(pool.cached_bytes())
+                .saturating_add(size);
+            if wanted > memory::memory_limit() {
+                pool.clear();
+            }
+        }
+        let create = || {
+            let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+            let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(op),
+                size,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            (buffer, pollster::block_on(scope.pop()))
+        };
+        let (mut buffer, mut error) = create();
+        if error.is_some() {
+            lock(&self.pool).clear();
+            // Frees the dropped buffers whose last use has finished (never blocks: see the poller).
+            let _ = self.device.poll(wgpu::PollType::Poll);
+            (buffer, error) = create();
+        }
+        if let Some(e) = error {
+            return Err(Error::TooLarge {
+                op,
+                msg: format!(
+                    "GPU {} ({}) is out of memory for a buffer of {size} bytes ({} bytes in use \
+                     by arrays): {e}",
+                    self.index,
+                    self.info.name,
+                    lock(&self.pool).active_bytes()
+                ),
+            });
+        }
+        lock(&self.pool).created(size);
+        Ok(buffer)
     }
 
     /// The buffer pool's statistics and controls.
