@@ -547,16 +547,31 @@ impl GpuContext {
                 pool.clear();
             }
         }
-        let create = || {
-            let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-            let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+        let buffer = self.create_or_free_cache(
+            op,
+            &wgpu::BufferDescriptor {
                 label: Some(op),
                 size,
                 usage: wgpu::BufferUsages::STORAGE
                     | wgpu::BufferUsages::COPY_SRC
                     | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
-            });
+            },
+        )?;
+        lock(&self.pool).created(size);
+        Ok(buffer)
+    }
+
+    /// `desc`'s buffer from the driver; out of memory, the cached buffers are given back and it
+    /// is tried once more, then it is an `Err` naming `op` and the size.
+    fn create_or_free_cache(
+        &self,
+        op: &'static str,
+        desc: &wgpu::BufferDescriptor,
+    ) -> Result<wgpu::Buffer> {
+        let create = || {
+            let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+            let buffer = self.device.create_buffer(desc);
             (buffer, pollster::block_on(scope.pop()))
         };
         let (mut buffer, mut error) = create();
@@ -566,20 +581,20 @@ impl GpuContext {
             let _ = self.device.poll(wgpu::PollType::Poll);
             (buffer, error) = create();
         }
-        if let Some(e) = error {
-            return Err(Error::TooLarge {
+        match error {
+            None => Ok(buffer),
+            Some(e) => Err(Error::TooLarge {
                 op,
                 msg: format!(
-                    "GPU {} ({}) is out of memory for a buffer of {size} bytes ({} bytes in use \
-                     by arrays): {e}",
+                    "GPU {} ({}) is out of memory for a buffer of {} bytes ({} bytes in use by \
+                     arrays): {e}",
                     self.index,
                     self.info.name,
+                    desc.size,
                     lock(&self.pool).active_bytes()
                 ),
-            });
+            }),
         }
-        lock(&self.pool).created(size);
-        Ok(buffer)
     }
 
     /// The buffer pool's statistics and controls.
@@ -784,12 +799,15 @@ impl GpuContext {
     /// Reads a buffer back to the host (submits every stream's pending work first).
     pub(crate) async fn read(&self, src: &GpuBuffer) -> Result<Vec<u8>> {
         let size = src.buffer.size();
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let staging = self.create_or_free_cache(
+            "readback",
+            &wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            },
+        )?;
         let mut enc = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
