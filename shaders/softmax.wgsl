@@ -130,26 +130,67 @@ fn row_quad(base: u32, k: u32, len: u32) -> vec4<f32> {
     return x;
 }
 
+// The workgroup's max (`is_max`) or sum of every invocation's `v`, returned to all (every
+// invocation must call it; `row_max` is free again when it returns). Eight values merge per step
+// (three steps for 512 invocations, where a pairwise tree takes nine).
+fn workgroup_reduce(lid: u32, v: f32, is_max: bool) -> f32 {
+    row_max[lid] = v;
+    workgroupBarrier();
+    var n = WG;
+    while (n > 1u) {
+        let h = max(n >> 3u, 1u);
+        if (lid < h) {
+            var a = row_max[lid];
+            for (var j = 1u; j < n / h; j = j + 1u) {
+                let b = row_max[lid + j * h];
+                a = select(a + b, max(a, b), is_max);
+            }
+            row_max[lid] = a;
+        }
+        workgroupBarrier();
+        n = h;
+    }
+    let r = row_max[0];
+    workgroupBarrier();
+    return r;
+}
+
+// NaNs as +inf: a row's max is then +inf when it holds a NaN or an inf (no finite softmax).
+fn nan_as_inf4(x: vec4<f32>) -> vec4<f32> {
+    let inf = bitcast<f32>(0x7f800000u);
+    return vec4<f32>(select(x.x, inf, wmx_isnan(x.x)), select(x.y, inf, wmx_isnan(x.y)),
+                     select(x.z, inf, wmx_isnan(x.z)), select(x.w, inf, wmx_isnan(x.w)));
+}
+
 // A row of at most 4 quads per invocation (the host sizes the workgroup so that rows of up to
 // 16 * 1024 elements are): each invocation keeps its quads in registers, so the row is read
-// once.
+// once, and exp runs once per element: the row's max first, then the exponentials, their sum,
+// and the outputs from the same registers.
 fn softmax_registers(lid: u32, base: u32, len: u32) {
     let x0 = row_quad(base, lid, len);
     let x1 = row_quad(base, lid + WG, len);
     let x2 = row_quad(base, lid + 2u * WG, len);
     let x3 = row_quad(base, lid + 3u * WG, len);
-    let ms = fold4(fold4(fold4(fold4(vec2<f32>(bitcast<f32>(0xff800000u), 0.0), x0), x1), x2), x3);
-    let row = merge_row(lid, ms.x, ms.y);
-    let m = vec4<f32>(row.x);
-    if (lid < len) { store4_out(base + lid, exp(x0 - m) * row.y); }
-    if (lid + WG < len) { store4_out(base + lid + WG, exp(x1 - m) * row.y); }
-    if (lid + 2u * WG < len) { store4_out(base + lid + 2u * WG, exp(x2 - m) * row.y); }
-    if (lid + 3u * WG < len) { store4_out(base + lid + 3u * WG, exp(x3 - m) * row.y); }
+    let c = max(max(nan_as_inf4(x0), nan_as_inf4(x1)), max(nan_as_inf4(x2), nan_as_inf4(x3)));
+    let m = workgroup_reduce(lid, max(max(c.x, c.y), max(c.z, c.w)), true);
+    let e0 = scaled4(x0, m);
+    let e1 = scaled4(x1, m);
+    let e2 = scaled4(x2, m);
+    let e3 = scaled4(x3, m);
+    let t = (e0 + e1) + (e2 + e3);
+    let s = workgroup_reduce(lid, (t.x + t.y) + (t.z + t.w), false);
+    // A max of +inf (an inf or a NaN in the row) or -inf (only -inf) leaves every output NaN.
+    let finite = abs(m) != bitcast<f32>(0x7f800000u);
+    let inv = select(wmx_nan(), 1.0 / s, finite);
+    if (lid < len) { store4_out(base + lid, e0 * inv); }
+    if (lid + WG < len) { store4_out(base + lid + WG, e1 * inv); }
+    if (lid + 2u * WG < len) { store4_out(base + lid + 2u * WG, e2 * inv); }
+    if (lid + 3u * WG < len) { store4_out(base + lid + 3u * WG, e3 * inv); }
 }
 
-// Longer rows stream: four quads per step in both passes, all loaded before any is used: the second pass stores
-// between its loads, and a compiler that cannot prove `in0` and `out` apart would otherwise
-// wait for each load in turn.
+// Longer rows stream: four quads per step in both passes, all loaded before any is used: the
+// second pass stores between its loads, and a compiler that cannot prove `in0` and `out` apart
+// would otherwise wait for each load in turn.
 @compute @workgroup_size(WG)
 fn softmax_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
