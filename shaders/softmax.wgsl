@@ -2,7 +2,7 @@
 // with m_r the row's max and s_r = sum_j exp(x[r, j] - m_r). One workgroup per row: each
 // invocation keeps a running (max, sum) over its strided elements (rescaling the sum when the max
 // grows), the workgroup merges the pairs, then every invocation writes its elements. Rows of
-// quads of at most 8 per invocation stay in registers (read once); other rows are read twice,
+// quads of at most 4 per invocation stay in registers (read once); other rows are read twice,
 // the second read mostly from cache. The host sizes the workgroup (WG) to the row. Computes in
 // f32.
 // Prelude provides: WG; S_IN0, S_OUT (unpacked); load_in0(i) -> f32; store_out1(i, v: f32);
@@ -162,48 +162,22 @@ fn nan_as_inf4(x: vec4<f32>) -> vec4<f32> {
                      select(x.z, inf, wmx_isnan(x.z)), select(x.w, inf, wmx_isnan(x.w)));
 }
 
-// A row of at most 8 quads per invocation (the host sizes the workgroup so that rows of up to
-// 8 * 4 * 1024 elements are): each invocation keeps its quads in registers, so the row is read
+// A row of at most 4 quads per invocation (the host sizes the workgroup so that rows of up to
+// 16 * 1024 elements are): each invocation keeps its quads in registers, so the row is read
 // once, and exp runs once per element: the row's max first, then the exponentials, their sum,
-// and the outputs from the same registers. Quads 4-7 exist only in rows longer than 4 * WG.
+// and the outputs from the same registers.
 fn softmax_registers(lid: u32, base: u32, len: u32) {
-    let ninf = vec4<f32>(bitcast<f32>(0xff800000u));
-    let wide = len > 4u * WG;
     let x0 = row_quad(base, lid, len);
     let x1 = row_quad(base, lid + WG, len);
     let x2 = row_quad(base, lid + 2u * WG, len);
     let x3 = row_quad(base, lid + 3u * WG, len);
-    var x4 = ninf;
-    var x5 = ninf;
-    var x6 = ninf;
-    var x7 = ninf;
-    if (wide) {
-        x4 = row_quad(base, lid + 4u * WG, len);
-        x5 = row_quad(base, lid + 5u * WG, len);
-        x6 = row_quad(base, lid + 6u * WG, len);
-        x7 = row_quad(base, lid + 7u * WG, len);
-    }
-    var c = max(max(nan_as_inf4(x0), nan_as_inf4(x1)), max(nan_as_inf4(x2), nan_as_inf4(x3)));
-    if (wide) {
-        c = max(c, max(max(nan_as_inf4(x4), nan_as_inf4(x5)), max(nan_as_inf4(x6), nan_as_inf4(x7))));
-    }
+    let c = max(max(nan_as_inf4(x0), nan_as_inf4(x1)), max(nan_as_inf4(x2), nan_as_inf4(x3)));
     let m = workgroup_reduce(lid, max(max(c.x, c.y), max(c.z, c.w)), true);
     let e0 = scaled4(x0, m);
     let e1 = scaled4(x1, m);
     let e2 = scaled4(x2, m);
     let e3 = scaled4(x3, m);
-    var t = (e0 + e1) + (e2 + e3);
-    var e4 = vec4<f32>(0.0);
-    var e5 = vec4<f32>(0.0);
-    var e6 = vec4<f32>(0.0);
-    var e7 = vec4<f32>(0.0);
-    if (wide) {
-        e4 = scaled4(x4, m);
-        e5 = scaled4(x5, m);
-        e6 = scaled4(x6, m);
-        e7 = scaled4(x7, m);
-        t = t + ((e4 + e5) + (e6 + e7));
-    }
+    let t = (e0 + e1) + (e2 + e3);
     let s = workgroup_reduce(lid, (t.x + t.y) + (t.z + t.w), false);
     // A max of +inf (an inf or a NaN in the row) or -inf (only -inf) leaves every output NaN.
     let finite = abs(m) != bitcast<f32>(0x7f800000u);
@@ -212,12 +186,6 @@ fn softmax_registers(lid: u32, base: u32, len: u32) {
     if (lid + WG < len) { store4_out(base + lid + WG, e1 * inv); }
     if (lid + 2u * WG < len) { store4_out(base + lid + 2u * WG, e2 * inv); }
     if (lid + 3u * WG < len) { store4_out(base + lid + 3u * WG, e3 * inv); }
-    if (wide) {
-        if (lid + 4u * WG < len) { store4_out(base + lid + 4u * WG, e4 * inv); }
-        if (lid + 5u * WG < len) { store4_out(base + lid + 5u * WG, e5 * inv); }
-        if (lid + 6u * WG < len) { store4_out(base + lid + 6u * WG, e6 * inv); }
-        if (lid + 7u * WG < len) { store4_out(base + lid + 7u * WG, e7 * inv); }
-    }
 }
 
 // Longer rows stream: four quads per step in both passes, all loaded before any is used: the
@@ -230,7 +198,7 @@ fn softmax_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     if (r >= info[0]) { return; }
     let len = info[1] >> 2u;
     let base = r * len;
-    if (len <= 8u * WG) {
+    if (len <= 4u * WG) {
         softmax_registers(lid, base, len);
         return;
     }

@@ -217,9 +217,8 @@ device_tests! {
         assert_close("sum", Dtype::Float32, &values(&mx::sum(&view, &[], false, dev).unwrap()), &[want]);
     }
 
-    // Rows of up to 32768 elements are held in registers (one read; 16388 and 20004 use quads
-    // 4-7 of the 1024 invocations, 28676 and 32768 all eight), longer ones stream (two passes
-    // of four quads per step and a remainder: 32772).
+    // Rows of up to 16384 elements are held in registers (one read), longer ones stream (two
+    // passes of four quads per step and a remainder; 16388 to 32772).
     fn softmax_rows_of_quads_match_the_cpu(dev: Device) {
         let (ninf, inf, nan) = (f32::NEG_INFINITY, f32::INFINITY, f32::NAN);
         for len in [6usize, 12, 1000, 1004, 8196, 16384, 16388, 20004, 28676, 32768, 32772] {
