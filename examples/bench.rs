@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- [--device cpu|gpu|all] [--quick | --large] [--probes]
-//!     [--ref FILE]... [--only TEXT]... [--keep-cache] [--cache-limit GIB] [--list]
+//!     [--ref FILE]... [--only TEXT]... [--keep-cache] [--cache-limit GIB] [--batch-gib GIB]
+//!     [--list]
 //! ```
 //!
 //! Every row has a name `device/op/size/dtype` (`cpu/add/2^24/f32`, `gpu/matmul/4096^3/f16`);
@@ -16,8 +17,8 @@
 //! Method: inputs are random (uniform in [-1, 1), never zeros); each row
 //! cycles through 3 distinct input arrays so consecutive results do not find their inputs in
 //! cache. On a GPU, after a warm-up, k independent results are evaluated in ONE eval, k grown
-//! until one eval lasts about 20 ms (at most 4 GiB of results), so the eval's submit-and-wait
-//! round trip (~0.1 ms) is amortised; the time shown is the median over such evals divided by k.
+//! until one eval lasts about 20 ms (at most 4 GiB of results, `--batch-gib` to change), so the
+//! eval's submit-and-wait round trip (~0.1 ms) is amortised; the time shown is the median over such evals divided by k.
 //! On the CPU, whose round trip is a few µs, each eval computes one result (as numpy's call does). Two overhead rows are
 //! the exceptions: `chain` (1,000 dependent adds of 256 elements in one eval, time per add) and
 //! `tiny` (one eval of one 1-element add: the full round trip).
@@ -31,7 +32,7 @@ use std::time::Instant;
 use wmx::{self as mx, Array, Device, DeviceType, Dtype};
 
 const USAGE: &str = "usage: bench [--device cpu|gpu|all] [--quick | --large] [--probes] \
-[--ref FILE]... [--only TEXT]... [--keep-cache] [--cache-limit GIB] [--list]
+[--ref FILE]... [--only TEXT]... [--keep-cache] [--cache-limit GIB] [--batch-gib GIB] [--list]
   --device    which devices (default all: the CPU, and GPU 0 when an adapter exists)
   --quick     one small size per row (seconds)
   --large     the issue's sizes: 2^28 elements, 16384^2 rows, 8192^2 softmax, 4096^3 and 8192^3 matmul
@@ -41,13 +42,15 @@ const USAGE: &str = "usage: bench [--device cpu|gpu|all] [--quick | --large] [--
   --keep-cache  keep freed GPU buffers between rows (cache limit 24 GiB) instead of clearing
               the cache after each row (fewer fresh allocations from the driver)
   --cache-limit GIB  wmx's buffer cache limit (default: the memory limit), still cleared per row
+  --batch-gib GIB  most GiB of results in one GPU eval (default 4; the round trip is amortised
+              over the batch: 1 GiB results batch 4 by default, 16 with --batch-gib 16)
   --list      print the row names (device/op/size/dtype) and exit";
 
 /// One eval of a batch should last about this long, so the round trip is a small fraction.
 const BATCH_SECS: f64 = 0.02;
 /// Most results evaluated together.
 const MAX_BATCH: usize = 256;
-/// Most bytes of results alive at once in a GPU batch.
+/// Most bytes of results alive at once in a GPU batch, by default (`--batch-gib`).
 const GPU_BATCH_BYTES: f64 = (4u64 << 30) as f64;
 
 /// What a row's rate counts.
@@ -109,6 +112,8 @@ struct Bench {
     list: bool,
     /// Keep the buffer cache between rows (`--keep-cache`).
     keep_cache: bool,
+    /// Most bytes of results in one GPU eval (`--batch-gib`).
+    gpu_batch_bytes: f64,
     /// Seconds of measurement per row (after calibration).
     row_secs: f64,
 }
@@ -121,6 +126,7 @@ fn main() {
         only: vec![],
         list: false,
         keep_cache: false,
+        gpu_batch_bytes: GPU_BATCH_BYTES,
         row_secs: 0.5,
     };
     while let Some(arg) = args.next() {
@@ -136,6 +142,12 @@ fn main() {
             "--ref" => read_refs(&value("--ref"), &mut bench.refs),
             "--only" => bench.only.push(value("--only")),
             "--list" => bench.list = true,
+            "--batch-gib" => {
+                let gib: u64 = value("--batch-gib")
+                    .parse()
+                    .unwrap_or_else(|_| fail("--batch-gib takes whole GiB"));
+                bench.gpu_batch_bytes = (gib.max(1) << 30) as f64;
+            }
             "--cache-limit" => {
                 let gib: u64 = value("--cache-limit")
                     .parse()
@@ -470,7 +482,7 @@ impl Bench {
         let max_batch = match dev.kind {
             DeviceType::Cpu => 1,
             DeviceType::Gpu => {
-                ((GPU_BATCH_BYTES / out_bytes.max(1.0)) as usize).clamp(1, MAX_BATCH)
+                ((self.gpu_batch_bytes / out_bytes.max(1.0)) as usize).clamp(1, MAX_BATCH)
             }
         };
         self.run(dev, op, size, dtype, work, max_batch, 1, setup);
