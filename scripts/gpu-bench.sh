@@ -2,9 +2,8 @@
 # Runs on the device machine (see ../shared/GPU.md): the test binaries built here and carried in
 # .device/ (real-GPU correctness), then torch timing the rows that the `bench` example lists
 # (scripts/torch_ref.py), then the example itself with that reference (its `% ref` and `% copy`
-# columns). Arguments go to the example (default `--large --probes --batch-gib 16`: 16 GiB of
-# results per eval, so 1 GiB results share a round trip 16 ways, as torch's loop shares its one
-# synchronize hundreds of ways). Logs go to $OUT; the last lines printed are the table.
+# columns). Arguments go to the example (default `--large --probes`). Logs go to $OUT; the last
+# lines printed are the table.
 set -u
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
@@ -28,7 +27,7 @@ for t in .device/tests/*; do
     case "$r" in *" 0 failed"*) ;; *) status=1 ;; esac
 done
 if [ -x .device/bench ]; then
-    [ $# -gt 0 ] || set -- --large --probes --batch-gib 16
+    [ $# -gt 0 ] || set -- --large --probes
     .device/bench --list --device gpu "$@" > "$OUT/rows.txt"
     timeout 180 python3 scripts/torch_ref.py "$OUT/rows.txt" > "$OUT/torch.txt" 2> "$OUT/torch.log"
     timeout 300 .device/bench --device gpu --ref "$OUT/torch.txt" "$@" > "$OUT/bench.log" 2>&1
