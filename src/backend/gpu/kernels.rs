@@ -838,12 +838,22 @@ pub fn softmax_key(dtype: Dtype, native_f16: bool, vec4: bool, wg: u32) -> Kerne
 /// its L2 holds. On an H200 (2026-11-26), 8192-element rows took 213 / 167 / 190 µs for 8192
 /// rows with 256 / 512 / 1024 invocations, and 4096-element rows 65 / 55 / 55 / 70 µs with
 /// 128 / 256 / 512 / 1024.
+///
+/// ```
+/// use wmx::kernels::softmax_workgroup;
+/// assert_eq!(softmax_workgroup(8192, 1024), 512);
+/// assert_eq!(softmax_workgroup(6, 1024), 64);
+/// assert_eq!(softmax_workgroup(1 << 20, 256), 256);
+/// ```
 pub fn softmax_workgroup(len: u32, max_wg: u32) -> u32 {
-    let per_invocation = std::env::var("WMX_SOFTMAX_PER_INVOCATION")
-        .ok()
-        .and_then(|v| v.parse::<u32>().ok())
-        .filter(|&v| v > 0)
-        .unwrap_or(16);
+    static PER_INVOCATION: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let per_invocation = *PER_INVOCATION.get_or_init(|| {
+        std::env::var("WMX_SOFTMAX_PER_INVOCATION")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .filter(|&v| v > 0)
+            .unwrap_or(16)
+    });
     let max_wg = prev_power_of_two(max_wg.clamp(64, 1024));
     len.div_ceil(per_invocation)
         .next_power_of_two()
