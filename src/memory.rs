@@ -2,7 +2,8 @@
 //! limit and the memory limit (a guideline: past it, cached buffers are freed before allocating).
 //! As in MLX, the cache limit defaults to the memory limit, which is unbounded until set: freed
 //! buffers are kept for reuse until an allocation would pass the memory limit or the driver runs
-//! out of memory (then the cache is given back and the allocation tried again). A small default
+//! out of memory (then the cache is given back and the allocation tried again); software adapters,
+//! whose buffers are over-committed host memory, keep 4 GiB unless it is set. A small default
 //! (4 GiB before) made working sets of GiB-sized arrays free and reallocate buffers while work
 //! was queued, and the NVIDIA H200 then ran kernels over the new buffers up to 3.6x slower.
 //! Owns the settings; the pools themselves live in `backend::gpu::pool`.
@@ -13,9 +14,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 static CACHE_LIMIT: AtomicU64 = AtomicU64::new(u64::MAX);
 static MEMORY_LIMIT: AtomicU64 = AtomicU64::new(u64::MAX);
 
-pub(crate) fn cache_limit() -> u64 {
-    CACHE_LIMIT.load(Ordering::Relaxed)
+/// The cache limit a new device's pool starts with: the one set, else unbounded, except on a
+/// software adapter (llvmpipe, lavapipe), whose buffers are host memory that the kernel
+/// over-commits rather than refuses: there the unset limit is [`SOFTWARE_CACHE_LIMIT`].
+pub(crate) fn default_cache_limit(software_adapter: bool) -> u64 {
+    match CACHE_LIMIT.load(Ordering::Relaxed) {
+        u64::MAX if software_adapter => SOFTWARE_CACHE_LIMIT,
+        limit => limit,
+    }
 }
+
+/// The unset cache limit of a software adapter (see [`default_cache_limit`]).
+const SOFTWARE_CACHE_LIMIT: u64 = 4 << 30;
 
 pub(crate) fn memory_limit() -> u64 {
     MEMORY_LIMIT.load(Ordering::Relaxed)
@@ -53,7 +63,8 @@ pub fn reset_peak_memory() {
 }
 
 /// Sets the bytes of freed GPU buffers each device keeps for reuse; returns the previous limit
-/// (`u64::MAX` by default: the cache is bounded by the memory limit and by the device's memory).
+/// (`u64::MAX` by default: the cache is bounded by the memory limit and by the device's memory;
+/// software adapters keep 4 GiB until a limit is set).
 ///
 /// ```
 /// let old = wmx::set_cache_limit(1 << 20);

@@ -389,7 +389,9 @@ impl GpuContext {
             batches: Mutex::new(HashMap::new()),
             poller: Mutex::new(tx),
             uncaptured,
-            pool: Pool::new(memory::cache_limit()),
+            pool: Pool::new(memory::default_cache_limit(
+                entry.info.device_type == wgpu::DeviceType::Cpu,
+            )),
         };
         ctx.precompile();
         if let Some(shape) = ctx.coop {
