@@ -297,8 +297,9 @@ fn large_arrays_use_a_two_dimensional_grid() {
     let b = mx::add(&a, &a, gpu).unwrap();
     let v = b.to_vec::<i32>().unwrap();
     assert_eq!(v.len(), n);
-    for i in [0, 1, 65_535 * 256 - 1, 65_535 * 256, n - 1] {
-        assert_eq!(v[i], 2 * i as i32, "element {i}");
+    // Every element: a grid that skipped or repeated a workgroup would show here.
+    for (i, &x) in v.iter().enumerate() {
+        assert_eq!(x, 2 * i as i32, "element {i}");
     }
     // A reduction with more than 65,535 outputs, one workgroup each.
     let m = mx::reshape(
@@ -316,12 +317,38 @@ fn large_arrays_use_a_two_dimensional_grid() {
         .unwrap()
         .to_vec::<f32>()
         .unwrap();
-    for r in [0usize, 65_535, 69_999] {
+    for (r, &got) in s.iter().enumerate() {
         let want: f64 = (0..40).map(|j| (r * 40 + j) as f64).sum();
         assert!(
-            (s[r] as f64 - want).abs() <= 1e-6 * want,
-            "row {r}: {} vs {want}",
-            s[r]
+            (got as f64 - want).abs() <= 1e-6 * want.max(1.0),
+            "row {r}: {got} vs {want}"
+        );
+    }
+    // softmax: one workgroup per row, 70,001 rows.
+    let rows = mx::reshape(
+        &mx::astype(
+            &mx::slice(&a, &[0], &[70_001 * 4], &[], gpu).unwrap(),
+            Dtype::Float32,
+            gpu,
+        )
+        .unwrap(),
+        &[70_001, 4],
+        gpu,
+    )
+    .unwrap();
+    let centred = mx::subtract(&rows, &mx::max(&rows, &[1], true, gpu).unwrap(), gpu).unwrap();
+    let p = mx::softmax(&centred, &[1], gpu)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
+    // Each row is [x - 3, x - 2, x - 1, x] - x: the same softmax everywhere.
+    let e: Vec<f64> = (0..4).map(|j| ((j as f64) - 3.0).exp()).collect();
+    let total: f64 = e.iter().sum();
+    for (i, &got) in p.iter().enumerate() {
+        let want = e[i % 4] / total;
+        assert!(
+            (got as f64 - want).abs() <= 1e-6,
+            "softmax element {i}: {got} vs {want}"
         );
     }
 }
