@@ -574,7 +574,10 @@ impl GpuContext {
         let create = || {
             let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
             let buffer = self.device.create_buffer(desc);
-            (buffer, pollster::block_on(scope.pop()))
+            let error = pollster::block_on(scope.pop());
+            #[cfg(test)]
+            let error = error.or_else(tests::simulated_out_of_memory);
+            (buffer, error)
         };
         let (mut buffer, mut error) = create();
         if error.is_some() {
@@ -847,5 +850,64 @@ impl GpuContext {
         };
         staging.unmap();
         Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Buffer creations on this thread still to be reported out of memory.
+        static FAIL_CREATES: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// The out-of-memory error of a creation that this thread asked to fail.
+    pub(super) fn simulated_out_of_memory() -> Option<wgpu::Error> {
+        FAIL_CREATES.with(|n| {
+            let left = n.get();
+            (left > 0).then(|| {
+                n.set(left - 1);
+                wgpu::Error::OutOfMemory {
+                    source: "simulated by the test".into(),
+                }
+            })
+        })
+    }
+
+    #[test]
+    fn out_of_memory_gives_the_cache_back_then_fails_clearly() {
+        let ctx = match context(0) {
+            Ok(ctx) => ctx,
+            Err(e) if std::env::var("WMX_REQUIRE_GPU").as_deref() == Ok("1") => panic!("{e}"),
+            Err(_) => return,
+        };
+        // A cached buffer of another bucket, then one creation refused: the cache goes back
+        // and the second try succeeds.
+        drop(ctx.alloc("test", 1 << 16).unwrap());
+        assert!(ctx.cached_bytes() >= 1 << 16);
+        FAIL_CREATES.with(|n| n.set(1));
+        let b = ctx.alloc("test", 3 << 16).unwrap();
+        assert_eq!(
+            ctx.cached_bytes(),
+            0,
+            "the cache is given back before the retry"
+        );
+        assert_eq!(b.buffer.size(), 1 << 18);
+        drop(b);
+        // Both tries refused: an Err naming the op and the size, and nothing counted active.
+        let active = ctx.pool().active_bytes();
+        FAIL_CREATES.with(|n| n.set(2));
+        let e = match ctx.alloc("matmul", 5 << 20) {
+            Ok(_) => panic!("an allocation refused twice succeeded"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            e.contains("matmul") && e.contains("out of memory") && e.contains("5242880"),
+            "{e}"
+        );
+        assert_eq!(ctx.pool().active_bytes(), active);
+        FAIL_CREATES.with(|n| assert_eq!(n.get(), 0));
     }
 }
