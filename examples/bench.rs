@@ -39,8 +39,8 @@ const USAGE: &str = "usage: bench [--device cpu|gpu|all] [--quick | --large] [--
   --probes    extra diagnostic rows at the largest sizes (a + a, offset inputs, broadcast copy)
   --ref FILE  `name seconds` lines from scripts/numpy_ref.py or scripts/torch_ref.py (repeatable)
   --only TEXT measure only rows whose name contains TEXT (repeatable)
-  --keep-cache  keep freed GPU buffers between rows (cache limit 24 GiB) instead of clearing
-              the cache after each row (fewer fresh allocations from the driver)
+  --keep-cache  keep freed GPU buffers between rows instead of clearing the cache after each
+              row (fewer fresh allocations from the driver)
   --cache-limit GIB  wmx's buffer cache limit (default: the memory limit), still cleared per row
   --batch-gib GIB  most GiB of results in one GPU eval (default 4; the round trip is amortised
               over the batch: 1 GiB results batch 4 by default, 16 with --batch-gib 16)
@@ -154,10 +154,7 @@ fn main() {
                     .unwrap_or_else(|_| fail("--cache-limit takes whole GiB"));
                 mx::set_cache_limit(gib << 30);
             }
-            "--keep-cache" => {
-                bench.keep_cache = true;
-                mx::set_cache_limit(24 << 30);
-            }
+            "--keep-cache" => bench.keep_cache = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return;

@@ -328,6 +328,15 @@ fn rowsum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
 }
 "#;
 
+/// `KERNELS` with its constants: WG invocations per workgroup, U vec4s per invocation, NQ vec4s
+/// per array, CHUNK vec4s per workgroup of `sum_chunk`, ROWQ vec4s per row, SEED for
+/// `fill_random`.
+fn source(wg: u32, u: u32, nq: u32, chunk: u32, rowq: u32, seed: u32) -> String {
+    format!(
+        "const WG: u32 = {wg}u;\nconst U: u32 = {u}u;\nconst NQ: u32 = {nq}u;\nconst CHUNK: u32 = {chunk}u;\nconst ROWQ: u32 = {rowq}u;\nconst SEED: u32 = {seed}u;\n{KERNELS}"
+    )
+}
+
 fn main() {
     if std::env::args().nth(1).as_deref() == Some("chain") {
         return wmx_chain(200);
@@ -344,11 +353,8 @@ fn main() {
     let nq = (n / 4) as u32;
     let bytes = n * 4;
     let gpu = Gpu::new();
-    let src_seeded = |wg: u32, u: u32, chunk: u32, rowq: u32, seed: u32| {
-        format!(
-            "const WG: u32 = {wg}u;\nconst U: u32 = {u}u;\nconst NQ: u32 = {nq}u;\nconst CHUNK: u32 = {chunk}u;\nconst ROWQ: u32 = {rowq}u;\nconst SEED: u32 = {seed}u;\n{KERNELS}"
-        )
-    };
+    let src_seeded =
+        |wg: u32, u: u32, chunk: u32, rowq: u32, seed: u32| source(wg, u, nq, chunk, rowq, seed);
     let src = |wg: u32, u: u32, chunk: u32, rowq: u32| src_seeded(wg, u, chunk, rowq, 0);
     let big = gpu.device.limits().max_buffer_size >= 2 * bytes
         && gpu.device.limits().max_storage_buffer_binding_size as u64 >= bytes;
@@ -589,9 +595,7 @@ fn churn(log2: u32) {
     let gpu = Gpu::new();
     let n: u64 = 1 << log2;
     let (nq, bytes) = ((n / 4) as u32, n * 4);
-    let src = format!(
-        "const WG: u32 = {WG}u;\nconst U: u32 = 1u;\nconst NQ: u32 = {nq}u;\nconst CHUNK: u32 = 1u;\nconst ROWQ: u32 = 1u;\nconst SEED: u32 = 0u;\n{KERNELS}"
-    );
+    let src = source(WG, 1, nq, 1, 1, 0);
     let groups = grid(nq.div_ceil(WG));
     let fill = gpu.pipeline(&src, "fill_random");
     let dummy = gpu.buffer(16);
