@@ -73,9 +73,7 @@ pub mod linalg {
 /// assert_eq!(wmx::get_cache_memory(), 0);
 /// ```
 pub fn get_cache_memory() -> u64 {
-    backend::gpu::context::created()
-        .map(|c| c.cached_bytes())
-        .sum()
+    backend::cached_bytes()
 }
 
 /// Frees the buffers the GPU caches and the host (CPU) cache keep for reuse.
@@ -88,8 +86,7 @@ pub fn get_cache_memory() -> u64 {
 /// assert_eq!(wmx::get_cache_memory(), 0);
 /// ```
 pub fn clear_cache() {
-    backend::host::cache::clear();
-    backend::gpu::context::created().for_each(|c| c.clear_cache());
+    backend::clear_caches();
 }
 
 /// Number of array storages copied between devices so far in this process (tests and tools use
@@ -112,13 +109,7 @@ pub fn transfer_count() -> u64 {
 /// ```
 #[doc(hidden)]
 pub fn kernels_built(device: Device) -> Vec<String> {
-    match device.kind {
-        DeviceType::Cpu => Vec::new(),
-        DeviceType::Gpu => backend::gpu::context::created()
-            .find(|c| c.index == device.index)
-            .map(|c| c.kernel_names())
-            .unwrap_or_default(),
-    }
+    backend::kernel_names(device)
 }
 
 /// Kernel keys and WGSL generation, public for the shader tests and tools (not a stable API).

@@ -12,6 +12,7 @@ use crate::array::Node;
 use crate::device::{Device, DeviceType};
 use crate::error::{Error, Result};
 use crate::primitive::Primitive;
+use crate::stream::Stream;
 use crate::shape::{is_row_contiguous, reshape_strides, row_major_strides};
 use gpu::context::GpuBuffer;
 use host::HostVec;
@@ -243,6 +244,58 @@ pub(crate) fn run(node: &Node, dev: Device, inputs: &[(Vec<i32>, Data)]) -> Resu
     };
     debug_assert_eq!(out.strides.len(), node.shape.len());
     Ok(out)
+}
+
+/// Before `stream` runs work that reads GPU inputs: work other streams recorded for those inputs
+/// must reach the device's queue first (a no-op for CPU streams).
+pub(crate) fn flush_others(stream: Stream) -> Result<()> {
+    let d = stream.device();
+    if d.kind == DeviceType::Gpu {
+        gpu::context::context(d.index)?.flush_others(stream.index);
+    }
+    Ok(())
+}
+
+/// Submits the work `stream` has recorded but not submitted yet (a no-op for CPU streams, and
+/// for a GPU whose context could not be created: nothing was recorded there).
+pub(crate) fn flush(stream: Stream) {
+    let d = stream.device();
+    if d.kind == DeviceType::Gpu {
+        if let Ok(ctx) = gpu::context::context(d.index) {
+            ctx.flush(stream.index);
+        }
+    }
+}
+
+/// Resolves when everything submitted to `device` so far has finished (at once for the CPU,
+/// whose kernels finish before their node does).
+pub(crate) async fn done(device: Device) -> Result<()> {
+    match device.kind {
+        DeviceType::Cpu => Ok(()),
+        DeviceType::Gpu => gpu::context::context(device.index)?.done().await,
+    }
+}
+
+/// Bytes the device caches keep for reuse (GPU buffer pools).
+pub(crate) fn cached_bytes() -> u64 {
+    gpu::context::created().map(|c| c.cached_bytes()).sum()
+}
+
+/// Frees every cache of freed buffers: the host cache and each GPU's pool.
+pub(crate) fn clear_caches() {
+    host::cache::clear();
+    gpu::context::created().for_each(|c| c.clear_cache());
+}
+
+/// Names of the kernels built so far on `device` (empty for the CPU or an unused GPU).
+pub(crate) fn kernel_names(device: Device) -> Vec<String> {
+    match device.kind {
+        DeviceType::Cpu => Vec::new(),
+        DeviceType::Gpu => gpu::context::created()
+            .find(|c| c.index == device.index)
+            .map(|c| c.kernel_names())
+            .unwrap_or_default(),
+    }
 }
 
 /// A dense row-major `Data` over a new storage.

@@ -3,7 +3,6 @@
 //! worker free, and the input's completion re-queues it, so streams never deadlock on each other.
 //! When a GPU stream's queue runs dry, its worker submits the stream's pending command batch.
 
-use crate::device::DeviceType;
 use crate::stream::Stream;
 use futures::future::BoxFuture;
 use futures::task::{ArcWake, waker_ref};
@@ -81,12 +80,7 @@ fn poll_task(task: &Arc<Task>) {
 }
 
 fn on_idle(stream: Stream) {
-    let d = stream.device();
-    if d.kind == DeviceType::Gpu {
-        if let Ok(ctx) = crate::backend::gpu::context::context(d.index) {
-            ctx.flush(stream.index);
-        }
-    }
+    crate::backend::flush(stream);
 }
 
 type Queue = (Sender<Message>, Arc<Pending>);

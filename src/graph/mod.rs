@@ -6,7 +6,6 @@ mod executor;
 
 use crate::array::{Array, Node, NodeState};
 use crate::backend::{self, Data};
-use crate::device::DeviceType;
 use crate::error::{Error, Result};
 use crate::stream::{Stream, StreamOrDevice};
 use std::collections::{BTreeSet, HashMap};
@@ -79,9 +78,9 @@ async fn execute(a: &Array) -> Result<Data> {
         let d = NodeReady(inp.0.clone()).await?;
         datas.push((inp.shape().to_vec(), d.on_device(dev)?));
     }
-    if dev.kind == DeviceType::Gpu && datas.iter().any(|(_, d)| d.storage.as_gpu().is_some()) {
+    if datas.iter().any(|(_, d)| d.storage.device != crate::device::Device::cpu()) {
         // Work of other streams writing our inputs must reach the queue before ours.
-        backend::gpu::context::context(dev.index)?.flush_others(node.stream.index);
+        backend::flush_others(node.stream)?;
     }
     backend::run(node, dev, &datas)
 }
@@ -139,22 +138,20 @@ pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Evaluation
     schedule(&outputs);
     Evaluation {
         inner: Box::pin(async move {
-            let mut gpus = BTreeSet::new();
+            let mut devices = BTreeSet::new();
             let mut first_err = None;
             for a in &outputs {
                 match NodeReady(a.0.clone()).await {
                     Ok(d) => {
-                        if d.storage.device.kind == DeviceType::Gpu {
-                            gpus.insert(d.storage.device.index);
-                        }
+                        devices.insert(d.storage.device);
                     }
                     Err(e) => {
                         first_err.get_or_insert(e);
                     }
                 }
             }
-            for g in gpus {
-                backend::gpu::context::context(g)?.done().await?;
+            for d in devices {
+                backend::done(d).await?;
             }
             first_err.map_or(Ok(()), Err)
         }),
@@ -187,11 +184,8 @@ pub fn eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<()> {
 pub fn synchronize(s: impl Into<StreamOrDevice>) -> Result<()> {
     let stream = s.into().resolve("synchronize")?;
     executor::wait_idle(stream);
-    if stream.device().kind == DeviceType::Gpu {
-        let ctx = backend::gpu::context::context(stream.device().index)?;
-        ctx.flush(stream.index);
-        pollster::block_on(ctx.done())?;
-    }
+    backend::flush(stream);
+    pollster::block_on(backend::done(stream.device()))?;
     match stream_errors()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
