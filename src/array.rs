@@ -38,6 +38,10 @@ pub(crate) struct Node {
     pub inputs: Mutex<Vec<Array>>,
     pub status: Mutex<Status>,
     pub cond: Condvar,
+    /// Made inside a transform from its traced inputs (or one of them): while any transform is
+    /// running, evaluating this node keeps its inputs, so the transform can still walk them
+    /// (MLX's tracers; see `transforms::tracing`).
+    pub tracer: bool,
 }
 
 fn next_id() -> u64 {
@@ -71,7 +75,9 @@ impl Node {
             };
             std::mem::take(&mut st.wakers)
         };
-        self.take_inputs();
+        if !(self.tracer && crate::transforms::tracing()) {
+            self.take_inputs();
+        }
         self.cond.notify_all();
         for w in wakers {
             w.wake();
@@ -108,7 +114,21 @@ impl Array {
         prim: Primitive,
         inputs: Vec<Array>,
     ) -> Array {
+        let tracer = inputs.iter().any(|a| a.0.tracer);
+        Array::new_node(shape, dtype, stream, prim, inputs, tracer)
+    }
+
+    /// A node whose tracer flag is given (transforms mark the copies of their inputs).
+    pub(crate) fn new_node(
+        shape: Vec<i32>,
+        dtype: Dtype,
+        stream: Stream,
+        prim: Primitive,
+        inputs: Vec<Array>,
+        tracer: bool,
+    ) -> Array {
         Array(Arc::new(Node {
+            tracer,
             id: next_id(),
             shape,
             dtype,
@@ -254,6 +274,17 @@ impl Array {
     /// Evaluates this array (see [`crate::eval`]).
     pub fn eval(&self) -> Result<()> {
         crate::graph::eval([self])
+    }
+
+    /// A unique id of this array's node (equal for clones of one handle).
+    ///
+    /// ```
+    /// let a = wmx::Array::scalar(1.0f32);
+    /// assert_eq!(a.id(), a.clone().id());
+    /// assert_ne!(a.id(), wmx::Array::scalar(1.0f32).id());
+    /// ```
+    pub fn id(&self) -> u64 {
+        self.0.id
     }
 
     /// The single element, converted to `T` (`astype`'s rules).

@@ -31,6 +31,7 @@ mod primitive;
 pub mod random;
 mod shape;
 mod stream;
+mod transforms;
 
 pub use array::Array;
 pub use device::{
@@ -56,6 +57,10 @@ pub use ops::shape::*;
 pub use ops::sort::*;
 pub use ops::structure::*;
 pub use ops::unary::*;
+pub use transforms::{
+    CustomFunction, checkpoint, custom_function, grad, grad_argnums, jvp, stop_gradient, value_and_grad,
+    value_and_grad_argnums, value_and_grad_with_aux, vjp, vmap,
+};
 pub use primitive::{ArgReduceOp, BinaryOp, ReduceOp, ScanOp, UnaryOp};
 pub use stream::{
     Stream, StreamGuard, StreamOrDevice, default_stream, new_stream, set_default_stream, stream,
