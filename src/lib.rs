@@ -106,6 +106,21 @@ pub fn transfer_count() -> u64 {
     backend::transfer_count()
 }
 
+/// Number of graph nodes (arrays, with everything they still reference) alive in this process:
+/// tests use it to check that a graph is freed once evaluated.
+///
+/// ```
+/// let before = wmx::live_nodes();
+/// let a = wmx::Array::scalar(1.0f32);
+/// assert!(wmx::live_nodes() >= 1);
+/// drop(a);
+/// # let _ = before;
+/// ```
+#[doc(hidden)]
+pub fn live_nodes() -> usize {
+    array::live_nodes()
+}
+
 /// Names of the kernels a GPU has built so far (sorted; empty for the CPU or a GPU not yet
 /// used): tests use it to check which kernel an op ran on.
 ///

@@ -26,43 +26,45 @@ use crate::error::{Error, Result, shape_err, value_err};
 use crate::primitive::Primitive;
 use crate::shape::fmt_shape;
 use crate::stream::StreamOrDevice;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-static TRACING: AtomicUsize = AtomicUsize::new(0);
+/// One running transform. Nodes traced in it hold the token; it dies when the transform
+/// returns (or unwinds), after which those nodes behave as ordinary ones.
+pub(crate) struct TraceToken(AtomicBool);
 
-/// True while any transform (on any thread) is tracing a function: evaluated tracer nodes then
-/// keep their inputs. Evaluation runs on stream workers, so this cannot be thread-local.
-pub(crate) fn tracing() -> bool {
-    TRACING.load(Ordering::Acquire) > 0
+impl TraceToken {
+    pub(crate) fn alive(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
 }
 
-/// Counts one running transform for as long as it lives (also on early return or panic).
-pub(crate) struct Tracing;
+/// A running transform: its token is alive for as long as this lives.
+pub(crate) struct Tracing(Arc<TraceToken>);
 
 impl Tracing {
     pub(crate) fn start() -> Tracing {
-        TRACING.fetch_add(1, Ordering::AcqRel);
-        Tracing
+        Tracing(Arc::new(TraceToken(AtomicBool::new(true))))
+    }
+
+    /// A traced copy of `a`: the same elements (a view) in this trace and every trace `a` is
+    /// in, so everything built from it is traced too. Walks stop at these copies by id.
+    pub(crate) fn copy(&self, a: &Array) -> Array {
+        self.leaf(a.shape().to_vec(), a, Primitive::Reshape, vec![a.clone()])
+    }
+
+    /// A traced node standing for `like` (its dtype and stream) with the given shape.
+    pub(crate) fn leaf(&self, shape: Vec<i32>, like: &Array, prim: Primitive, inputs: Vec<Array>) -> Array {
+        let mut traces: Vec<Arc<TraceToken>> = like.0.traces.iter().filter(|t| t.alive()).cloned().collect();
+        traces.push(self.0.clone());
+        Array::new_node(shape, like.dtype(), like.stream(), prim, inputs, traces)
     }
 }
 
 impl Drop for Tracing {
     fn drop(&mut self) {
-        TRACING.fetch_sub(1, Ordering::AcqRel);
+        self.0.0.store(false, Ordering::Release);
     }
-}
-
-/// A traced copy of `a`: the same elements (a view), marked as a tracer so everything built
-/// from it is one too. Walks stop at these copies by id.
-pub(crate) fn tracer_copy(a: &Array) -> Array {
-    Array::new_node(
-        a.shape().to_vec(),
-        a.dtype(),
-        a.stream(),
-        Primitive::Reshape,
-        vec![a.clone()],
-        true,
-    )
 }
 
 /// `a` with no gradient: the same values (a view), but every transform treats it as a
@@ -126,8 +128,8 @@ pub fn vjp<F>(f: F, primals: &[Array], cotangents: &[Array]) -> Result<(Vec<Arra
 where
     F: FnOnce(&[Array]) -> Result<Vec<Array>>,
 {
-    let _t = Tracing::start();
-    let copies: Vec<Array> = primals.iter().map(tracer_copy).collect();
+    let t = Tracing::start();
+    let copies: Vec<Array> = primals.iter().map(|p| t.copy(p)).collect();
     let outs = f(&copies)?;
     if outs.len() != cotangents.len() {
         return Err(value_err(
@@ -184,8 +186,8 @@ where
     for (i, (t, p)) in tangents.iter().zip(primals).enumerate() {
         check_like("jvp", "tangent", i, t, p)?;
     }
-    let _t = Tracing::start();
-    let copies: Vec<Array> = primals.iter().map(tracer_copy).collect();
+    let t = Tracing::start();
+    let copies: Vec<Array> = primals.iter().map(|p| t.copy(p)).collect();
     let outs = f(&copies)?;
     let tans = jvp::forward(&outs, &copies, tangents)?;
     Ok((outs, tans))
@@ -227,9 +229,9 @@ where
     F: Fn(&[Array]) -> Result<Array>,
 {
     let which = normalize_argnums("grad", argnums, args.len())?;
-    let _t = Tracing::start();
+    let t = Tracing::start();
     let mut inputs = args.to_vec();
-    let copies: Vec<Array> = which.iter().map(|&k| tracer_copy(&args[k])).collect();
+    let copies: Vec<Array> = which.iter().map(|&k| t.copy(&args[k])).collect();
     for (c, &k) in copies.iter().zip(&which) {
         inputs[k] = c.clone();
     }

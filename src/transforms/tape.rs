@@ -35,7 +35,7 @@ pub(crate) fn tape(outputs: &[Array], leaves: &HashSet<u64>) -> Vec<Array> {
             }
             continue;
         }
-        if leaves.contains(&id) || depends.contains_key(&id) || !a.0.tracer {
+        if leaves.contains(&id) || depends.contains_key(&id) || !a.0.is_tracer() {
             continue;
         }
         // Provisional entry so a node reached twice before it finishes is expanded once.

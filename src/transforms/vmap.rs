@@ -76,7 +76,7 @@ pub(crate) fn vmap_apply(
     let Some(b) = batch else {
         return Err(value_err("vmap", "At least one of in_axes must be non-None."));
     };
-    let _t = Tracing::start();
+    let t = Tracing::start();
     let mut map: HashMap<u64, (Array, Option<usize>)> = HashMap::new();
     let mut leaves = HashSet::new();
     let traced: Vec<Array> = inputs
@@ -87,7 +87,7 @@ pub(crate) fn vmap_apply(
             Some(k) => {
                 let mut shape = x.shape().to_vec();
                 shape.remove(*k);
-                let p = Array::new_node(shape, x.dtype(), x.stream(), Primitive::Full(0.0), vec![], true);
+                let p = t.leaf(shape, x, Primitive::Full(0.0), vec![]);
                 leaves.insert(p.0.id);
                 map.insert(p.0.id, (x.clone(), Some(*k)));
                 p
