@@ -338,7 +338,7 @@ device_tests! {
         let (i1, i2) = (idx.clone(), idx.clone());
         let f = move |p: &[Array]| Ok(vec![mx::put_along_axis(&p[0], &i1, &p[1], Some(0), d)?]);
         let (za, ob) = (mx::zeros(&[5, 1], Dtype::Float32, None).unwrap(), mx::ones(&[2, 1], Dtype::Float32, None).unwrap());
-        let (_, g) = mx::vjp(f, &[za.clone(), ob.clone()], &[mx::full(&[5, 1], 2.0, Dtype::Float32, None).unwrap()]).unwrap();
+        let (_, g) = mx::vjp(f.clone(), &[za.clone(), ob.clone()], &[mx::full(&[5, 1], 2.0, Dtype::Float32, None).unwrap()]).unwrap();
         close(&g[0], &[0.0, 2.0, 2.0, 0.0, 2.0]);
         close(&g[1], &[2.0, 2.0]);
         let ta = mx::full(&[5, 1], 2.0, Dtype::Float32, None).unwrap();
@@ -370,5 +370,195 @@ device_tests! {
         let (x, y) = (v(&ta), v(&tb));
         let (_, t) = mx::jvp(upd, &[a0, b0], &[ta, tb]).unwrap();
         close(&t[0], &[x[0], y[1], x[2], y[0]]);
+    }
+}
+
+type VF = Box<dyn Fn(&[Array]) -> mx::Result<Vec<Array>>>;
+fn vm(f: impl Fn(&[Array]) -> mx::Result<Vec<Array>> + 'static, i: &[Option<i32>], o: &[Option<i32>], x: &[Array]) -> mx::Result<Vec<Array>> {
+    let f: VF = Box::new(f);
+    mx::vmap(f, i, o)(x)
+}
+fn t2(x: &Array) -> Array {
+    mx::transpose(x, &[], None).unwrap()
+}
+
+device_tests! {
+    fn vmap_unary_binary(d: Device) {
+        type U = fn(&Array, Device) -> mx::Result<Array>;
+        let ops: [U; 12] = [|a, d| mx::abs(a, d), |a, d| mx::cos(a, d), |a, d| mx::erf(a, d), |a, d| mx::exp(a, d),
+            |a, d| mx::log1p(a, d), |a, d| mx::negative(a, d), |a, d| mx::sigmoid(a, d), |a, d| mx::sign(a, d),
+            |a, d| mx::sin(a, d), |a, d| mx::sqrt(a, d), |a, d| mx::square(a, d), |a, d| mx::degrees(a, d)];
+        let x = mx::reshape(&mx::arange(0.0, 8.0, 1.0, Dtype::Float32, None).unwrap(), &[2, 4], None).unwrap();
+        for op in ops {
+            let y = vm(move |p| Ok(vec![op(&p[0], d)?]), &[Some(0)], &[Some(0)], &[x.clone()]).unwrap();
+            allclose(&y[0], &op(&x, d).unwrap());
+            let y = vm(move |p| Ok(vec![op(&p[0], d)?]), &[Some(1)], &[Some(1)], &[x.clone()]).unwrap();
+            allclose(&y[0], &op(&x, d).unwrap());
+        }
+        type B = fn(&Array, &Array, Device) -> mx::Result<Array>;
+        let ops: [B; 6] = [|a, b, d| mx::add(a, b, d), |a, b, d| mx::divide(a, b, d), |a, b, d| mx::logaddexp(a, b, d),
+            |a, b, d| mx::maximum(a, b, d), |a, b, d| mx::power(a, b, d), |a, b, d| mx::subtract(a, b, d)];
+        let (x, y) = (uniform(&[2, 4], 31), uniform(&[2, 4], 32));
+        let yt = uniform(&[4, 2], 33);
+        for op in ops {
+            let f = move |p: &[Array]| Ok(vec![op(&p[0], &p[1], d)?]);
+            allclose(&vm(f, &[Some(0), Some(0)], &[Some(0)], &[x.clone(), y.clone()]).unwrap()[0], &op(&x, &y, d).unwrap());
+            allclose(&vm(f, &[Some(0), Some(1)], &[Some(0)], &[x.clone(), yt.clone()]).unwrap()[0], &op(&x, &t2(&yt), d).unwrap());
+            allclose(&vm(f, &[Some(0), Some(1)], &[Some(1)], &[x.clone(), yt.clone()]).unwrap()[0], &t2(&op(&x, &t2(&yt), d).unwrap()));
+        }
+    }
+
+    fn vmap_reduce_mean_argreduce(d: Device) {
+        let a5 = mx::ones(&[5, 5], Dtype::Int32, None).unwrap();
+        let i = |x: &Array| x.to_vec::<i32>().unwrap();
+        assert_eq!(i(&vm(move |p| Ok(vec![sum(&p[0], d)?]), &[Some(0)], &[Some(0)], &[a5.clone()]).unwrap()[0]), vec![5; 5]);
+        let y = vm(move |p| Ok(vec![mx::sum(&p[0], &[], true, d)?]), &[Some(0)], &[Some(0)], &[a5.clone()]).unwrap();
+        assert_eq!(y[0].shape(), &[5, 1]);
+        assert_eq!(i(&vm(move |p| Ok(vec![mx::sum(&p[0], &[0], false, d)?]), &[Some(0)], &[Some(0)], &[a5]).unwrap()[0]), vec![5; 5]);
+        let a = mx::ones(&[5, 3, 2], Dtype::Int32, None).unwrap();
+        let f = move |p: &[Array]| Ok(vec![mx::sum(&p[0], &[0, 1], false, d)?]);
+        assert_eq!(i(&vm(f, &[Some(0)], &[Some(0)], &[a.clone()]).unwrap()[0]), vec![6; 5]);
+        assert_eq!(i(&vm(f, &[Some(1)], &[Some(0)], &[a.clone()]).unwrap()[0]), vec![10; 3]);
+        assert_eq!(i(&vm(f, &[Some(2)], &[Some(0)], &[a]).unwrap()[0]), vec![15; 2]);
+        let m = Array::from_slice(&[1i32, 2, 3, 2, 3, 1], &[2, 3]);
+        assert_eq!(i(&vm(move |p| Ok(vec![mx::argmin(&p[0], 0, false, d)?]), &[Some(0)], &[Some(0)], &[m.clone()]).unwrap()[0]), vec![0, 2]);
+        assert_eq!(i(&vm(move |p| Ok(vec![mx::argmax(&p[0], 0, false, d)?]), &[Some(0)], &[Some(0)], &[m]).unwrap()[0]), vec![2, 1]);
+        let x = mx::reshape(&mx::arange(0.0, 16.0, 1.0, Dtype::Float32, None).unwrap(), &[2, 2, 4], None).unwrap();
+        let mean = move |p: &[Array]| Ok(vec![mx::mean(&p[0], &[], false, d)?]);
+        let inner = move |p: &[Array]| vm(mean, &[Some(0)], &[Some(0)], p);
+        let y = vm(inner, &[Some(0)], &[Some(0)], &[x.clone()]).unwrap();
+        allclose(&y[0], &mx::mean(&x, &[2], false, None).unwrap());
+    }
+
+    fn vmap_matmul_addmm(d: Device) {
+        let (a, b) = (uniform(&[2, 3, 4], 41), uniform(&[4, 3], 42));
+        let mm = move |p: &[Array]| Ok(vec![mx::matmul(&p[0], &p[1], d)?]);
+        let am = move |p: &[Array]| Ok(vec![mx::addmm(&p[0], &p[1], &p[2], 1.0, 1.0, d)?]);
+        allclose(&vm(mm, &[Some(0), None], &[Some(0)], &[a.clone(), b.clone()]).unwrap()[0], &mx::matmul(&a, &b, None).unwrap());
+        let c = uniform(&[3], 43);
+        allclose(&vm(am, &[None, Some(0), None], &[Some(0)], &[c.clone(), a.clone(), b.clone()]).unwrap()[0], &mx::addmm(&c, &a, &b, 1.0, 1.0, None).unwrap());
+        let b = uniform(&[4, 2], 44);
+        let want = mx::moveaxis(&mx::matmul(&mx::moveaxis(&a, 1, 0, None).unwrap(), &b, None).unwrap(), 0, 1, None).unwrap();
+        allclose(&vm(mm, &[Some(1), None], &[Some(1)], &[a.clone(), b.clone()]).unwrap()[0], &want);
+        let c = uniform(&[2], 45);
+        let want = mx::addmm(&c, &mx::moveaxis(&a, 1, 0, None).unwrap(), &b, 1.0, 1.0, None).unwrap();
+        allclose(&vm(am, &[None, Some(1), None], &[Some(0)], &[c, a.clone(), b]).unwrap()[0], &want);
+        let b = uniform(&[4, 2, 3], 46);
+        let bm = mx::moveaxis(&b, 1, 0, None).unwrap();
+        allclose(&vm(mm, &[Some(0), Some(1)], &[Some(0)], &[a.clone(), b.clone()]).unwrap()[0], &mx::matmul(&a, &bm, None).unwrap());
+        let c = uniform(&[3, 3, 2], 47);
+        let want = mx::addmm(&mx::moveaxis(&c, 2, 0, None).unwrap(), &a, &bm, 1.0, 1.0, None).unwrap();
+        allclose(&vm(am, &[Some(2), Some(0), Some(1)], &[Some(0)], &[c, a, b]).unwrap()[0], &want);
+    }
+
+    fn vmap_indexing_and_scatter(d: Device) {
+        let x = mx::reshape(&mx::arange(0.0, 16.0, 1.0, Dtype::Float32, None).unwrap(), &[2, 2, 2, 2], None).unwrap();
+        let inds = Array::from_slice(&[0i32, 1, 0, 1, 1, 0], &[2, 3]);
+        let g = move |p: &[Array]| Ok(vec![mx::index(&p[0], &[Ix::Array(p[1].clone())], d)?]);
+        let out = vm(g, &[Some(0), Some(0)], &[Some(0)], &[x.clone(), inds.clone()]).unwrap();
+        close(&out[0], &[0., 1., 2., 3., 4., 5., 6., 7., 0., 1., 2., 3., 12., 13., 14., 15., 12., 13., 14., 15., 8., 9., 10., 11.]);
+        assert_eq!(vm(g, &[Some(0), None], &[Some(0)], &[x.clone(), inds.clone()]).unwrap()[0].shape(), &[2, 2, 3, 2, 2]);
+        assert_eq!(vm(g, &[None, Some(0)], &[Some(0)], &[x, inds]).unwrap()[0].shape(), &[2, 3, 2, 2, 2]);
+        let m = a(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
+        let zero = Array::from_slice(&[0i32], &[]);
+        close(&vm(g, &[Some(0), None], &[Some(0)], &[m.clone(), zero.clone()]).unwrap()[0], &[1.0, 3.0]);
+        close(&vm(g, &[Some(1), None], &[Some(0)], &[m.clone(), zero]).unwrap()[0], &[1.0, 2.0]);
+        close(&vm(g, &[Some(0), Some(0)], &[Some(0)], &[m, Array::from_slice(&[0i32, 1], &[2])]).unwrap()[0], &[1.0, 4.0]);
+        // Scatter: a[0] = 0 and a.at[0].add(1), mapped over axis 0 and axis 1.
+        let src = a(&[1.0, 2.0, 3.0, 2.0, 3.0, 4.0], &[2, 3]);
+        let set0 = move |p: &[Array]| Ok(vec![mx::index_put(&p[0], &[Ix::Index(0)], &s(0.0), d)?]);
+        close(&vm(set0, &[Some(0)], &[Some(0)], &[src.clone()]).unwrap()[0], &[0.0, 2.0, 3.0, 0.0, 3.0, 4.0]);
+        close(&vm(set0, &[Some(1)], &[Some(1)], &[src.clone()]).unwrap()[0], &[0.0, 0.0, 0.0, 2.0, 3.0, 4.0]);
+        let add1 = move |p: &[Array]| Ok(vec![p[0].at(&[Ix::Index(0)]).add(&s(1.0), d)?]);
+        close(&vm(add1, &[Some(0)], &[Some(0)], &[src.clone()]).unwrap()[0], &[2.0, 2.0, 3.0, 3.0, 3.0, 4.0]);
+        close(&vm(add1, &[Some(1)], &[Some(1)], &[src]).unwrap()[0], &[2.0, 3.0, 4.0, 2.0, 3.0, 4.0]);
+        // Src and indices mapped: the identity pattern; indices only; updates only.
+        let put = move |p: &[Array]| Ok(vec![mx::index_put(&p[0], &[Ix::Array(p[1].clone())], &p[2], d)?]);
+        let z = mx::zeros(&[3, 4], Dtype::Float32, None).unwrap();
+        let idx = Array::from_slice(&[0i32, 1, 2], &[3]);
+        let one = a(&[1.0, 1.0, 1.0], &[3]);
+        close(&vm(put, &[Some(0), Some(0), Some(0)], &[Some(0)], &[z.clone(), idx.clone(), one.clone()]).unwrap()[0], &v(&mx::eye(3, Some(4), 0, Dtype::Float32, None).unwrap()));
+        let out = vm(put, &[None, Some(0), Some(0)], &[Some(0)], &[z.clone(), idx, one]).unwrap();
+        let mut want = vec![0f32; 36];
+        for k in 0..3 { for j in 0..4 { want[k * 12 + k * 4 + j] = 1.0; } }
+        close(&out[0], &want);
+        let out = vm(put, &[None, None, Some(0)], &[Some(0)], &[z, Array::from_slice(&[0i32], &[1]), a(&[1.0, 2.0, 3.0], &[3])]).unwrap();
+        let mut want = vec![0f32; 36];
+        for k in 0..3 { for j in 0..4 { want[k * 12 + j] = (k + 1) as f32; } }
+        close(&out[0], &want);
+    }
+
+    fn vmap_concat_split_along_axis_const(d: Device) {
+        let x = uniform(&[2, 2, 2], 51);
+        let cat = move |p: &[Array]| Ok(vec![mx::concatenate(&[&p[0], &p[1]], 1, d)?]);
+        let out = vm(cat, &[Some(0), Some(2)], &[Some(0)], &[x.clone(), x.clone()]).unwrap();
+        let parts: Vec<Array> = (0..2).map(|k| {
+            let xi = mx::index(&x, &[Ix::Index(k)], None).unwrap();
+            let xk = mx::index(&x, &[Ix::range(..), Ix::range(..), Ix::Index(k)], None).unwrap();
+            mx::concatenate(&[&xi, &xk], 1, None).unwrap()
+        }).collect();
+        allclose(&out[0], &mx::stack(&[&parts[0], &parts[1]], 0, None).unwrap());
+        let cc = move |p: &[Array]| Ok(vec![mx::concatenate(&[&p[0], &mx::ones(&[2, 1], Dtype::Float32, d)?], 1, d)?]);
+        let want = mx::concatenate(&[&x, &mx::ones(&[2, 2, 1], Dtype::Float32, None).unwrap()], 2, None).unwrap();
+        allclose(&vm(cc, &[Some(0)], &[Some(0)], &[x]).unwrap()[0], &want);
+        let sp = move |p: &[Array]| { let h = mx::split(&p[0], 2, 1, d)?; Ok(vec![mx::concatenate(&[&h[1], &h[0]], 1, d)?]) };
+        assert_eq!(vm(sp, &[Some(1)], &[Some(0)], &[mx::ones(&[5, 4, 6, 7], Dtype::Float32, None).unwrap()]).unwrap()[0].shape(), &[4, 5, 6, 7]);
+        let tk = move |p: &[Array]| Ok(vec![mx::take_along_axis(&p[0], &p[1], Some(0), d)?]);
+        let z = mx::zeros(&[4, 5, 1], Dtype::Float32, None).unwrap();
+        assert_eq!(vm(tk, &[Some(0), Some(1)], &[Some(0)], &[z.clone(), mx::zeros(&[2, 4, 1], Dtype::Int32, None).unwrap()]).unwrap()[0].shape(), &[4, 2, 1]);
+        assert_eq!(vm(tk, &[Some(0), None], &[Some(0)], &[z.clone(), mx::zeros(&[2, 1], Dtype::Int32, None).unwrap()]).unwrap()[0].shape(), &[4, 2, 1]);
+        let pa = move |p: &[Array]| Ok(vec![mx::put_along_axis(&p[0], &p[1], &p[2], Some(0), d)?]);
+        let out = vm(pa, &[Some(0), Some(1), Some(1)], &[Some(0)], &[z, mx::ones(&[2, 4, 1], Dtype::Int32, None).unwrap(), mx::ones(&[2, 4, 1], Dtype::Float32, None).unwrap()]).unwrap();
+        assert_eq!(out[0].shape(), &[4, 5, 1]);
+        // A function that ignores its mapped inputs: the result is broadcast over the batch.
+        let (a3, b3) = (uniform(&[2, 3, 4], 52), uniform(&[4, 3], 53));
+        let cf = |_: &[Array]| Ok(vec![Array::scalar(2i32)]);
+        assert_eq!(vm(cf, &[Some(0), None], &[Some(0)], &[a3.clone(), b3.clone()]).unwrap()[0].to_vec::<i32>().unwrap(), vec![2, 2]);
+        assert_eq!(vm(cf, &[None, Some(0)], &[Some(0)], &[a3.clone(), b3.clone()]).unwrap()[0].to_vec::<i32>().unwrap(), vec![2; 4]);
+        assert_eq!(vm(cf, &[Some(1), Some(1)], &[Some(0)], &[a3.clone(), b3.clone()]).unwrap()[0].to_vec::<i32>().unwrap(), vec![2; 3]);
+        err_prefix(vm(cf, &[None, None], &[Some(0)], &[a3.clone(), b3.clone()]), "[vmap]");
+        err_prefix(vm(cf, &[Some(0), Some(0)], &[Some(0)], &[a3, b3]), "[vmap]");
+    }
+
+    fn compositions(d: Device) {
+        // Per-example gradients: vmap of grad.
+        let loss = move |x: &Array| sum(&mx::multiply(&mx::sin(x, d)?, x, d)?, d);
+        let xs = uniform(&[4, 3], 61);
+        let pe = vm(move |p| Ok(vec![mx::grad(loss)(&p[0])?]), &[Some(0)], &[Some(0)], &[xs.clone()]).unwrap();
+        let want: Vec<f32> = v(&xs).iter().map(|&t| t.sin() + t * t.cos()).collect();
+        close(&pe[0], &want);
+        // Grad of vmap: d/dx sum(vmap(square)(x)) = 2x.
+        let g = mx::grad(move |x: &Array| {
+            let y = vm(move |p| Ok(vec![mx::square(&p[0], d)?]), &[Some(1)], &[Some(0)], &[x.clone()])?;
+            sum(&y[0], d)
+        })(&xs).unwrap();
+        close(&g, &v(&xs).iter().map(|t| 2.0 * t).collect::<Vec<_>>());
+        // Grad of grad of a vector function.
+        let h = mx::grad(move |x: &Array| sum(&mx::grad(loss)(x)?, d))(&xs).unwrap();
+        close(&h, &v(&xs).iter().map(|&t| 2.0 * t.cos() - t * t.sin()).collect::<Vec<_>>());
+        // jvp of grad (forward over reverse) gives the Hessian-vector product.
+        let (_, hv) = mx::jvp(move |p: &[Array]| Ok(vec![mx::grad(loss)(&p[0])?]), &[xs.clone()], &[mx::ones_like(&xs, None).unwrap()]).unwrap();
+        close(&hv[0], &v(&h));
+    }
+
+    fn errors(d: Device) {
+        let x = a(&[1.0, 2.0], &[2]);
+        err_prefix(mx::grad(move |x: &Array| mx::sum(x, &[], true, d))(&mx::ones(&[2, 2], Dtype::Float32, None).unwrap()), "[grad]");
+        let id = |p: &[Array]| Ok(p[0].clone());
+        err_prefix(mx::grad_argnums(id, &[2])(&[s(2.0)]), "[grad]");
+        err_prefix(mx::grad_argnums(id, &[-2])(&[s(2.0)]), "[grad]");
+        err_prefix(mx::grad_argnums(id, &[0, 0])(&[s(2.0)]), "[grad]");
+        err_prefix(mx::grad_argnums(id, &[])(&[s(2.0)]), "[grad]");
+        err_prefix(mx::vjp(|p| Ok(vec![mx::exp(&p[0], d)?]), &[x.clone()], &[a(&[1.0, 2.0, 3.0], &[3])]), "[vjp]");
+        err_prefix(mx::vjp(|p| Ok(vec![mx::exp(&p[0], d)?]), &[x.clone()], &[]), "[vjp]");
+        err_prefix(mx::jvp(|p| Ok(vec![mx::exp(&p[0], d)?]), &[x.clone()], &[s(1.0)]), "[jvp]");
+        let ex = move |p: &[Array]| Ok(vec![mx::exp(&p[0], d)?]);
+        err_prefix(vm(ex, &[Some(0)], &[Some(0)], &[s(1.0)]), "[vmap]");
+        err_prefix(vm(ex, &[Some(2)], &[Some(0)], &[x.clone()]), "[vmap]");
+        err_prefix(vm(ex, &[Some(0)], &[Some(2)], &[x.clone()]), "[vmap]");
+        let add = move |p: &[Array]| Ok(vec![mx::add(&p[0], &p[1], d)?]);
+        let (ones101, ones1115) = (mx::ones(&[10, 1], Dtype::Float32, None).unwrap(), mx::ones(&[1, 1, 1, 5], Dtype::Float32, None).unwrap());
+        err_prefix(vm(add, &[Some(0), Some(0)], &[Some(0)], &[ones101.clone(), ones1115]), "[vmap]");
+        err_prefix(vm(add, &[Some(0), Some(1)], &[Some(0)], &[ones101, mx::ones(&[10, 5], Dtype::Float32, None).unwrap()]), "[vmap]");
     }
 }
