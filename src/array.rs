@@ -38,6 +38,24 @@ pub(crate) struct Node {
     pub inputs: Mutex<Vec<Array>>,
     pub status: Mutex<Status>,
     pub cond: Condvar,
+    /// The running transforms this node was traced in (made from their traced inputs): while
+    /// one of them runs, evaluating the node keeps its inputs, so the transform can still walk
+    /// them (MLX's tracers). Ended transforms drop out, so a node made from their results is an
+    /// ordinary node that frees its graph once evaluated.
+    pub traces: Vec<Arc<crate::transforms::TraceToken>>,
+}
+
+/// Nodes alive now (a test hook: a freed graph shows as a count back where it started).
+static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub(crate) fn live_nodes() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 fn next_id() -> u64 {
@@ -71,11 +89,18 @@ impl Node {
             };
             std::mem::take(&mut st.wakers)
         };
-        self.take_inputs();
+        if !self.is_tracer() {
+            self.take_inputs();
+        }
         self.cond.notify_all();
         for w in wakers {
             w.wake();
         }
+    }
+
+    /// True while a transform that traced this node is running.
+    pub(crate) fn is_tracer(&self) -> bool {
+        self.traces.iter().any(|t| t.alive())
     }
 
     /// Blocks until the node is ready or failed. Must only be called once it is scheduled.
@@ -108,7 +133,27 @@ impl Array {
         prim: Primitive,
         inputs: Vec<Array>,
     ) -> Array {
+        let mut traces: Vec<Arc<crate::transforms::TraceToken>> = Vec::new();
+        for t in inputs.iter().flat_map(|a| a.0.traces.iter()) {
+            if t.alive() && !traces.iter().any(|u| Arc::ptr_eq(t, u)) {
+                traces.push(t.clone());
+            }
+        }
+        Array::new_node(shape, dtype, stream, prim, inputs, traces)
+    }
+
+    /// A node in the given traces (transforms mark the copies of their inputs).
+    pub(crate) fn new_node(
+        shape: Vec<i32>,
+        dtype: Dtype,
+        stream: Stream,
+        prim: Primitive,
+        inputs: Vec<Array>,
+        traces: Vec<Arc<crate::transforms::TraceToken>>,
+    ) -> Array {
+        LIVE.fetch_add(1, Ordering::Relaxed);
         Array(Arc::new(Node {
+            traces,
             id: next_id(),
             shape,
             dtype,
@@ -254,6 +299,17 @@ impl Array {
     /// Evaluates this array (see [`crate::eval`]).
     pub fn eval(&self) -> Result<()> {
         crate::graph::eval([self])
+    }
+
+    /// A unique id of this array's node (equal for clones of one handle).
+    ///
+    /// ```
+    /// let a = wmx::Array::scalar(1.0f32);
+    /// assert_eq!(a.id(), a.clone().id());
+    /// assert_ne!(a.id(), wmx::Array::scalar(1.0f32).id());
+    /// ```
+    pub fn id(&self) -> u64 {
+        self.0.id
     }
 
     /// The single element, converted to `T` (`astype`'s rules).

@@ -31,6 +31,7 @@ mod primitive;
 pub mod random;
 mod shape;
 mod stream;
+mod transforms;
 
 pub use array::Array;
 pub use device::{
@@ -56,6 +57,10 @@ pub use ops::shape::*;
 pub use ops::sort::*;
 pub use ops::structure::*;
 pub use ops::unary::*;
+pub use transforms::{
+    CustomFunction, checkpoint, custom_function, grad, grad_argnums, jvp, stop_gradient, value_and_grad,
+    value_and_grad_argnums, value_and_grad_with_aux, vjp, vmap,
+};
 pub use primitive::{ArgReduceOp, BinaryOp, ReduceOp, ScanOp, UnaryOp};
 pub use stream::{
     Stream, StreamGuard, StreamOrDevice, default_stream, new_stream, set_default_stream, stream,
@@ -99,6 +104,21 @@ pub fn clear_cache() {
 #[doc(hidden)]
 pub fn transfer_count() -> u64 {
     backend::transfer_count()
+}
+
+/// Number of graph nodes (arrays, with everything they still reference) alive in this process:
+/// tests use it to check that a graph is freed once evaluated.
+///
+/// ```
+/// let before = wmx::live_nodes();
+/// let a = wmx::Array::scalar(1.0f32);
+/// assert!(wmx::live_nodes() >= 1);
+/// drop(a);
+/// # let _ = before;
+/// ```
+#[doc(hidden)]
+pub fn live_nodes() -> usize {
+    array::live_nodes()
 }
 
 /// Names of the kernels a GPU has built so far (sorted; empty for the CPU or a GPU not yet

@@ -637,6 +637,14 @@ pub(crate) enum Primitive {
     /// Insertion indices (uint32) of the second input's elements into the first (1-D, sorted),
     /// both of one dtype: elements strictly before (`right` false) or not after (`right` true).
     SearchSorted { right: bool },
+    /// The input, unchanged (a view); transforms pass no gradient through it.
+    StopGradient,
+    /// Output `index` of a function with user-given transform rules (`custom_function`): a view
+    /// of its last input (that output as computed); the others are the function's inputs.
+    Custom {
+        call: crate::transforms::CustomRef,
+        index: usize,
+    },
 }
 
 impl Primitive {
@@ -676,6 +684,8 @@ impl Primitive {
             Primitive::Scan { op, .. } => op.name(),
             Primitive::Sort => "sort",
             Primitive::SearchSorted { .. } => "searchsorted",
+            Primitive::StopGradient => "stop_gradient",
+            Primitive::Custom { .. } => "custom_function",
         }
     }
 }

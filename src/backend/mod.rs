@@ -197,6 +197,7 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
             }
             d.offset = off as usize;
         }
+        Primitive::StopGradient | Primitive::Custom { .. } => {}
         Primitive::AsStrided { strides, offset } => {
             // Only meaningful over a dense row-major input (the ops layer inserts a copy).
             if !input.is_contiguous(in_shape) {
@@ -233,7 +234,12 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
 /// Executes `node` on device `dev` with `inputs` (already on `dev`). For GPU devices the work is
 /// recorded on the node's stream; the returned data is valid for later work on that device.
 pub(crate) fn run(node: &Node, dev: Device, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
-    if let Some((shape, first)) = inputs.first() {
+    // A custom function's output is its last input; every other view reads its first.
+    let viewed = match node.prim {
+        Primitive::Custom { .. } => inputs.last(),
+        _ => inputs.first(),
+    };
+    if let Some((shape, first)) = viewed {
         if let Some(v) = view(node, first, shape) {
             return Ok(v);
         }

@@ -813,6 +813,8 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
         | Primitive::Transpose(_)
         | Primitive::Broadcast
         | Primitive::Slice { .. }
+        | Primitive::StopGradient
+        | Primitive::Custom { .. }
         | Primitive::AsStrided { .. } => Err(Error::Backend {
             op: node.prim.name(),
             msg: "invariant: views and constants are resolved before the GPU backend".into(),
