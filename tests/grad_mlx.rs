@@ -127,7 +127,9 @@ fn apply(c: &Case, d: Device) -> wmx::Result<Vec<Array>> {
             outs.into_iter().chain(ds).collect::<Vec<_>>()
         }
         "vmap" => {
-            let g = mx::vmap(grad::op_fn(c, d), &opt_axes(c, "in_axes"), &opt_axes(c, "out_axes"));
+            // vmap's returned closure borrows the axis slices: bind them first
+            let (ia, oa) = (opt_axes(c, "in_axes"), opt_axes(c, "out_axes"));
+            let g = mx::vmap(grad::op_fn(c, d), &ia, &oa);
             g(args)?
         }
         m => panic!("{}: unknown mode {m}", c.id),
