@@ -11,7 +11,7 @@ FILE FORMAT: the conformance format of tools/gen_conformance.py (see its docstri
 `in`, `out`, `err` lines, hex storage bits, view recipes, `key=value` params), extended with
 these params on every `case` line:
 
-  mode=vjp|jvp|vmap   which transform the case applies to the op
+  transform=vjp|jvp|vmap  which transform the case applies to the op
   nargs=<n>           the first n `in` lines are the op's arguments (with their views), in the
                       order the op takes them; the op's own params follow (`axes=`, `axis=`...,
                       named as in the conformance fixtures)
@@ -27,6 +27,11 @@ these params on every `case` line:
         `out` lines = the op's nout outputs, then one jvp per output.
   vmap: `in` lines = the nargs batched arguments; `out` lines = the vmapped outputs.
   err : MLX raised (message for reference; wmx must fail too).
+
+Where MLX has no JVP rule (cumprod, cummax, cummin, scatter: "not implemented"), the jvp case is
+still emitted, with `ref=vjp` and a `# MLX jvp: <error>` comment line before it: its expected
+jvp is J t, with J's rows taken from MLX's vjp of one-hot cotangents (the same convention at ties
+as MLX's vjp).
 
 Ops whose result order is unspecified are recorded composed with a sort along the same axis,
 so the cotangents do not depend on the arrangement: `topk` is sort(topk(a)) (as in the
@@ -69,7 +74,7 @@ class Out:
     def _emit(self, family, op, mode, params, args, extra, body):
         n = self.count.get(op, 0)
         self.count[op] = n + 1
-        head = "case %s.%d %s mode=%s" % (op, n, op, mode)
+        head = "case %s.%d %s transform=%s" % (op, n, op, mode)
         for k, v in params.items():
             head += " %s=%s" % (k, gc.fmt_val(v))
         lines = [head] + [a.line() for a in args + extra] + body
@@ -109,8 +114,32 @@ class Out:
                 body = ["out %s %s : %s" % (NAME[x.dtype], gc.fmt_shape(x.shape), gc.bits(x))
                         for x in res]
             except Exception as e:
-                body = ["err " + (" ".join(str(e).split()) or type(e).__name__)]
+                msg = " ".join(str(e).split()) or type(e).__name__
+                if mode == "jvp" and "not" in msg and "implemented" in msg:
+                    body = self._jvp_from_vjp(g, primals, ex, outs)
+                    ps["ref"] = "vjp"
+                    self.files.setdefault(family, []).append("# MLX jvp: " + msg)
+                else:
+                    body = ["err " + msg]
             self._emit(family, op, mode, ps, args, extra, body)
+
+    @staticmethod
+    def _jvp_from_vjp(g, primals, tangents, outs):
+        """`out` lines for outs and J t, J built row by row from MLX's vjp (float32 accumulation)."""
+        lines = ["out %s %s : %s" % (NAME[o.dtype], gc.fmt_shape(o.shape), gc.bits(o)) for o in outs]
+        for k, o in enumerate(outs):
+            res = np.zeros(o.size, np.float64)
+            for j in range(o.size):
+                cots = [mx.zeros(x.shape, x.dtype) for x in outs]
+                one = np.zeros(o.size, np.float32)
+                one[j] = 1.0
+                cots[k] = mx.array(one.reshape(o.shape)).astype(o.dtype)
+                _, rows = mx.vjp(g, primals, cots)
+                res[j] = sum(float(mx.sum(r.astype(mx.float32) * t.astype(mx.float32)))
+                             for r, t in zip(rows, tangents))
+            y = mx.array(res.astype(np.float32).reshape(o.shape)).astype(o.dtype)
+            lines.append("out %s %s : %s" % (NAME[o.dtype], gc.fmt_shape(o.shape), gc.bits(y)))
+        return lines
 
     def vmap(self, family, op, fn, shapes, in_axes, dts=None, kinds=None, vals=None, **params):
         """A vmap case: the unbatched argument shapes, each batched (size B) at its in_axis."""
