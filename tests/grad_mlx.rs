@@ -34,6 +34,10 @@ use wmx::{self as mx, Array, Device, Dtype};
 const KNOWN_DIFFS: &[(&str, &str, &str)] = &[
     ("addmm.3", "both", "MLX bug: addmm's JVP ignores alpha and beta (gives (ta@b + a@tb) + tc); wmx gives alpha*(ta@b + a@tb) + beta*tc, which matches its own vjp"),
     ("addmm.5", "both", "MLX bug: addmm's JVP ignores alpha and beta (gives (ta@b + a@tb) + tc); wmx gives alpha*(ta@b + a@tb) + beta*tc, which matches its own vjp"),
+    ("max.18", "both", "wmx's max/min jvp is the adjoint of its vjp (tied extrema share the tangent equally, as MLX's vjp shares the cotangent); MLX's jvp takes the first tied element's tangent, so MLX's own vjp and jvp disagree at ties"),
+    ("max.20", "both", "wmx's max/min jvp is the adjoint of its vjp (tied extrema share the tangent equally, as MLX's vjp shares the cotangent); MLX's jvp takes the first tied element's tangent, so MLX's own vjp and jvp disagree at ties"),
+    ("min.14", "both", "wmx's max/min jvp is the adjoint of its vjp (tied extrema share the tangent equally, as MLX's vjp shares the cotangent); MLX's jvp takes the first tied element's tangent, so MLX's own vjp and jvp disagree at ties"),
+    ("min.16", "both", "wmx's max/min jvp is the adjoint of its vjp (tied extrema share the tangent equally, as MLX's vjp shares the cotangent); MLX's jvp takes the first tied element's tangent, so MLX's own vjp and jvp disagree at ties"),
     ("slice_update.6", "both", "MLX bug: vmap of slice_update with an unmapped update writes only batch element 0; wmx updates every batch element"),
 ];
 

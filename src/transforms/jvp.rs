@@ -98,6 +98,9 @@ pub(crate) fn jvp_rule(out: &Array, inputs: &[Array], ts: &[Option<Array>]) -> R
             let t = mx::astype(&t, inputs[0].dtype(), s)?;
             Ok(Some(same_prim(out, vec![t])))
         }
+        Primitive::Take { .. } | Primitive::Gather { .. } | Primitive::Scatter { .. } if ts[1].is_some() => {
+            Err(super::vjp::indices_err("jvp", out))
+        }
         Primitive::Take { .. } | Primitive::Gather { .. } => {
             Ok(Some(same_prim(out, vec![t_or_zero(0)?, inputs[1].clone()])))
         }
@@ -157,6 +160,24 @@ pub(crate) fn jvp_rule(out: &Array, inputs: &[Array], ts: &[Option<Array>]) -> R
                     return Ok(None);
                 }
                 Ok(Some(same_prim(out, vec![t_or_zero(0)?, inputs[1].clone(), t_or_zero(2)?])))
+            }
+            // The adjoint of the vjp rule: ties take both tangents, as their cotangents do.
+            Some(comb @ (BinaryOp::Maximum | BinaryOp::Minimum)) => {
+                let (a, idx, upd) = (&inputs[0], &inputs[1], &inputs[2]);
+                let k = idx.ndim() - 1;
+                let Primitive::Scatter { axes, .. } = &out.0.prim else { return Ok(None) };
+                let gathered_out = node(
+                    upd.shape().to_vec(),
+                    out.dtype(),
+                    s,
+                    Primitive::Gather { axes: axes.clone(), slice_sizes: upd.shape()[k..].to_vec() },
+                    vec![out.clone(), idx.clone()],
+                );
+                let ta = mx::multiply(&t_or_zero(0)?, &mx::equal(a, out, s)?, s)?;
+                let tu = mx::multiply(&t_or_zero(2)?, &mx::equal(upd, &gathered_out, s)?, s)?;
+                let _ = comb;
+                let p = Primitive::Scatter { op: Some(BinaryOp::Add), axes: axes.clone() };
+                Ok(Some(node(out.shape().to_vec(), out.dtype(), s, p, vec![ta, idx.clone(), tu])))
             }
             Some(other) => Err(Error::Value {
                 op: "jvp",

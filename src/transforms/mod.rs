@@ -265,7 +265,7 @@ where
 pub fn value_and_grad_argnums<F>(
     f: F,
     argnums: &[i32],
-) -> impl Fn(&[Array]) -> Result<(Array, Vec<Array>)>
+) -> impl Fn(&[Array]) -> Result<(Array, Vec<Array>)> + use<F>
 where
     F: Fn(&[Array]) -> Result<Array>,
 {
@@ -282,7 +282,7 @@ where
 /// let g = mx::grad_argnums(f, &[0, 1])(&[Array::scalar(2.0f32), Array::scalar(5.0f32)]).unwrap();
 /// assert_eq!((g[0].item::<f32>().unwrap(), g[1].item::<f32>().unwrap()), (5.0, 2.0));
 /// ```
-pub fn grad_argnums<F>(f: F, argnums: &[i32]) -> impl Fn(&[Array]) -> Result<Vec<Array>>
+pub fn grad_argnums<F>(f: F, argnums: &[i32]) -> impl Fn(&[Array]) -> Result<Vec<Array>> + use<F>
 where
     F: Fn(&[Array]) -> Result<Array>,
 {
@@ -343,7 +343,7 @@ where
 pub fn value_and_grad_with_aux<F>(
     f: F,
     argnums: &[i32],
-) -> impl Fn(&[Array]) -> Result<(Vec<Array>, Vec<Array>)>
+) -> impl Fn(&[Array]) -> Result<(Vec<Array>, Vec<Array>)> + use<F>
 where
     F: Fn(&[Array]) -> Result<Vec<Array>>,
 {

@@ -246,6 +246,8 @@ pub(crate) fn vjp_rule(out: &Array, inputs: &[Array], cot: &Array, want: &[bool]
             }
             Ok(out_g)
         }
+        Primitive::Take { .. } | Primitive::Gather { .. } if want[1] => Err(indices_err("vjp", out)),
+        Primitive::Scatter { .. } if want[1] => Err(indices_err("vjp", out)),
         Primitive::Take { axis } => {
             let (a, idx) = (&inputs[0], &inputs[1]);
             let upd = mx::expand_dims(&mx::moveaxis(cot, *axis as i32, 0, s)?, &[*axis as i32 + 1], s)?;
@@ -296,6 +298,18 @@ pub(crate) fn vjp_rule(out: &Array, inputs: &[Array], cot: &Array, want: &[bool]
             msg: "invariant: custom functions are differentiated by the walk".into(),
         }),
     }
+}
+
+/// MLX refuses to differentiate with respect to integer indices.
+pub(super) fn indices_err(transform: &'static str, out: &Array) -> Error {
+    value_err(
+        transform,
+        format!(
+            "[{}] Cannot calculate {} with respect to indices. Use stop_gradient on indices to stop gradients from being computed.",
+            out.0.prim.name(),
+            transform.to_uppercase()
+        ),
+    )
 }
 
 fn one_opt(g: Option<Array>) -> Result<Vec<Option<Array>>> {

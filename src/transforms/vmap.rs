@@ -27,7 +27,11 @@ use std::collections::{HashMap, HashSet};
 /// let y = mx::vmap(dot, &[Some(0), None], &[Some(0)])(&[x, w]).unwrap();
 /// assert_eq!(y[0].to_vec::<f32>().unwrap(), vec![3.0, 12.0]);
 /// ```
-pub fn vmap<F>(f: F, in_axes: &[Option<i32>], out_axes: &[Option<i32>]) -> impl Fn(&[Array]) -> Result<Vec<Array>>
+pub fn vmap<F>(
+    f: F,
+    in_axes: &[Option<i32>],
+    out_axes: &[Option<i32>],
+) -> impl Fn(&[Array]) -> Result<Vec<Array>> + use<F>
 where
     F: Fn(&[Array]) -> Result<Vec<Array>>,
 {

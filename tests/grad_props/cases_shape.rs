@@ -97,7 +97,7 @@ pub fn indexing(rng: &mut Rng) -> Vec<Case> {
     ];
     v.push(case("at[array].maximum").values(&[4], vec![0.1, 0.9, -0.5, 0.3]).values(&[2], vec![0.5, -0.9]).f(|p, d| {
         Ok(vec![p[0].at(&[Ix::Array(idx(&[0, 2], &[2]))]).maximum(&p[1], d)?])
-    }).no_jvp());
+    }));
     v
 }
 
