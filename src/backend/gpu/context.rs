@@ -3,7 +3,7 @@
 //! cache, per-stream command batches, uploads, readbacks, and the poller thread that drives
 //! wgpu's callbacks so reads and waits can be awaited.
 
-use super::kernels::{self, KernelKey, Layout};
+use super::kernels::{self, CreationKey, ElementwiseKey, KernelKey, Layout};
 use super::pool::{Pool, SharedPool, bucket};
 use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
@@ -414,12 +414,12 @@ impl GpuContext {
         use crate::primitive::{BinaryOp, ReduceOp};
         let f = Dtype::Float32;
         let mut keys = vec![
-            KernelKey::Full { dtype: f },
-            KernelKey::Cast {
+            KernelKey::Creation(CreationKey::Full { dtype: f }),
+            KernelKey::Elementwise(ElementwiseKey::Cast {
                 from: f,
                 to: f,
                 layout: Layout::Strided,
-            },
+            }),
             kernels::reduce_key(
                 ReduceOp::Sum,
                 f,
@@ -430,11 +430,11 @@ impl GpuContext {
         ];
         for op in [BinaryOp::Add, BinaryOp::Multiply] {
             for layout in Layout::ALL {
-                keys.push(KernelKey::Binary {
+                keys.push(KernelKey::Elementwise(ElementwiseKey::Binary {
                     op,
                     dtype: f,
                     layout,
-                });
+                }));
             }
         }
         for k in keys {
