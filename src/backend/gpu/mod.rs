@@ -5,6 +5,9 @@
 //! cannot write per element (reductions, matmul, windows) go through a widened temporary and a
 //! cast.
 
+mod adapters;
+mod batch;
+mod buffer;
 pub(crate) mod context;
 pub mod kernels;
 pub(crate) mod pool;
@@ -129,7 +132,6 @@ impl Gpu<'_> {
             kept,
         }
     }
-
 }
 
 /// The rows along the last axis of a view (see [`Gpu::rows`]).
@@ -281,4 +283,3 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
         }),
     }
 }
-

@@ -111,7 +111,12 @@ fn const_bits(v: f64, d: Domain) -> u32 {
 
 impl Gpu<'_> {
     /// `full` of `value` in `dtype` over `shape`.
-    pub(in crate::backend::gpu) fn full(&self, value: f64, dtype: Dtype, shape: &[i32]) -> Result<Data> {
+    pub(in crate::backend::gpu) fn full(
+        &self,
+        value: f64,
+        dtype: Dtype,
+        shape: &[i32],
+    ) -> Result<Data> {
         let bits = const_bits(value, dtype.domain());
         self.creation(CreationKey::Full { dtype }, bits, 0, shape)
     }

@@ -3,7 +3,9 @@
 //! loaders), the layout of their `info` table and the host code that picks a layout, writes the
 //! table and dispatches. Must not broadcast or promote: inputs arrive as views of the final dtype.
 
-use super::slots::{cast_expr, input_slot, output_slot, per_word, quad_input_slot, quad_output_slot, short};
+use super::slots::{
+    cast_expr, input_slot, output_slot, per_word, quad_input_slot, quad_output_slot, short,
+};
 use super::{Family, INDEX, KernelKey, WG, info_words, write_info};
 use crate::backend::Data;
 use crate::backend::gpu::context::GpuBuffer;
@@ -156,9 +158,7 @@ impl Family for ElementwiseKey {
             ElementwiseKey::Unary { dtype, .. }
             | ElementwiseKey::Binary { dtype, .. }
             | ElementwiseKey::Where { dtype, .. } => dtype == Dtype::Float16,
-            ElementwiseKey::Cast { from, to, .. } => {
-                from == Dtype::Float16 || to == Dtype::Float16
-            }
+            ElementwiseKey::Cast { from, to, .. } => from == Dtype::Float16 || to == Dtype::Float16,
         }
     }
 

@@ -186,7 +186,6 @@ fn scatter_prelude(p: &mut String, op: Option<BinaryOp>, dtype: Dtype, native_f1
     );
 }
 
-
 /// Per input axis: `j + 1` when row `j` of the stacked indices indexes it, else 0.
 fn index_slots(axes: &[usize], ndim: usize) -> Vec<u32> {
     let mut slots = vec![0u32; ndim];

@@ -22,7 +22,11 @@ const MATMUL_BATCH: &str = include_str!("../../../../shaders/matmul_batch.wgsl")
 pub enum MatmulKey {
     /// Tiled matmul of `dtype` inputs into `out` (f32, or f16 when native); `vec4`: the
     /// 128x128 kernel over vec4 storage (row-major operands with dims and offsets aligned to 4).
-    Tiled { dtype: Dtype, out: Dtype, vec4: bool },
+    Tiled {
+        dtype: Dtype,
+        out: Dtype,
+        vec4: bool,
+    },
     /// Matmul of row-major f16 `dtype` inputs on cooperative matrices (16x16x16 fragments,
     /// f32 accumulators) into `out`: `shaders/matmul_coop.wgsl`, on devices with wgpu's
     /// experimental cooperative-matrix feature (see [`matmul_coop_key`]).
@@ -94,7 +98,13 @@ impl fmt::Display for MatmulKey {
                 dtype,
                 out,
                 variant,
-            } => write!(f, "{entry}.{}.{}.{}", variant.name(), short(dtype), short(out)),
+            } => write!(
+                f,
+                "{entry}.{}.{}.{}",
+                variant.name(),
+                short(dtype),
+                short(out)
+            ),
         }
     }
 }
@@ -434,7 +444,6 @@ pub fn matmul_vec4_dtype(dtype: Dtype, native_f16: bool) -> bool {
     dtype == Dtype::Float32 || (dtype == Dtype::Float16 && native_f16)
 }
 
-
 impl Gpu<'_> {
     /// Batched `a @ b` (`sa`: [.., M, K], `sb`: [.., K, N]) into a dense `out_shape` of `out_dtype`.
     pub(in crate::backend::gpu) fn matmul(
@@ -508,8 +517,13 @@ impl Gpu<'_> {
             (m as u32).div_ceil(tile_m),
             batch as u32,
         ];
-        self.ctx
-            .dispatch(self.stream, &key.into(), &[buf(a)?, buf(b)?, &out], &info, groups)?;
+        self.ctx.dispatch(
+            self.stream,
+            &key.into(),
+            &[buf(a)?, buf(b)?, &out],
+            &info,
+            groups,
+        )?;
         let result = self.data(out, acc, out_shape);
         if acc != out_dtype {
             return self.cast(out_shape, &result, acc, out_dtype);

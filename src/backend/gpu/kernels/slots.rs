@@ -295,4 +295,3 @@ pub(super) fn literal(v: f64, d: Domain) -> String {
         Domain::Bool => (v != 0.0).to_string(),
     }
 }
-

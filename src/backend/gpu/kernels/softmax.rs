@@ -44,7 +44,13 @@ pub fn softmax_key(dtype: Dtype, native_f16: bool, vec4: bool, wg: u32) -> Kerne
 
 impl fmt::Display for SoftmaxKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.entry(), short(self.dtype), short(self.out))?;
+        write!(
+            f,
+            "{}.{}.{}",
+            self.entry(),
+            short(self.dtype),
+            short(self.out)
+        )?;
         if self.wg != WG {
             write!(f, ".wg{}", self.wg)?;
         }
@@ -143,10 +149,14 @@ fn prev_power_of_two(x: u32) -> u32 {
     1 << (31 - x.leading_zeros())
 }
 
-
 impl Gpu<'_> {
     /// Softmax over the last axis of `x` (a view of `shape`) into a dense `dt` output.
-    pub(in crate::backend::gpu) fn softmax(&self, shape: &[i32], x: &Data, dt: Dtype) -> Result<Data> {
+    pub(in crate::backend::gpu) fn softmax(
+        &self,
+        shape: &[i32],
+        x: &Data,
+        dt: Dtype,
+    ) -> Result<Data> {
         let n = size_of(shape);
         let dense = self.dense_from_start(shape, x)?;
         self.check_index_range(n)?;
