@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::primitive::Primitive;
 use crate::shape::{row_major_strides, size_of};
 use context::{GpuBuffer, GpuContext};
-use kernels::ElementwiseKey;
+use kernels::{ElementwiseKey, KernelKey};
 use std::sync::Arc;
 
 /// Workgroup grid for `groups` workgroups: 1-D while it fits, else 2-D (kernels linearise
@@ -98,6 +98,21 @@ impl Gpu<'_> {
             });
         }
         Ok(())
+    }
+
+    /// Dispatches `key` with one invocation per output word of `n` elements of `dtype` (the
+    /// kernels built on index.wgsl's word loop).
+    fn dispatch_words(
+        &self,
+        key: KernelKey,
+        buffers: &[&Arc<GpuBuffer>],
+        info: &[u32],
+        n: usize,
+        dtype: Dtype,
+    ) -> Result<()> {
+        let words = n.div_ceil(kernels::per_word(dtype, self.ctx.native_f16) as usize) as u64;
+        let groups = grid(words.div_ceil(kernels::WG as u64), self.max_groups());
+        self.ctx.dispatch(self.stream, &key, buffers, info, groups)
     }
 
     /// `d` itself when it is dense from the start of its buffer, else a dense copy (for kernels

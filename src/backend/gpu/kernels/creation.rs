@@ -1,10 +1,10 @@
 //! The creation family (`full`, `arange`; `shaders/creation.wgsl` with `shaders/index.wgsl`): its
 //! key, its prelude (`value_at` from the table's constants), its `info` table and dispatch.
 
-use super::slots::{output_slot, per_word, short};
-use super::{Family, INDEX, KernelKey, WG, info_words, write_info};
+use super::slots::{output_slot, short};
+use super::{Family, INDEX, KernelKey, info_words, write_info};
 use crate::backend::Data;
-use crate::backend::gpu::{Gpu, grid};
+use crate::backend::gpu::Gpu;
 use crate::dtype::{Domain, Dtype};
 use crate::error::Result;
 use std::fmt::{self, Write};
@@ -141,18 +141,11 @@ impl Gpu<'_> {
         let n = crate::shape::size_of(shape);
         self.check_index_range(n)?;
         let out = self.out(dtype, n)?;
-        let words = n.div_ceil(per_word(dtype, self.ctx.native_f16) as usize) as u64;
         let mut info = [0u32; info::STEP + 1];
         info[info::N] = n as u32;
         info[info::VALUE] = value;
         info[info::STEP] = step;
-        self.ctx.dispatch(
-            self.stream,
-            &KernelKey::Creation(key),
-            &[&out],
-            &info,
-            grid(words.div_ceil(WG as u64), self.max_groups()),
-        )?;
+        self.dispatch_words(KernelKey::Creation(key), &[&out], &info, n, dtype)?;
         Ok(self.data(out, dtype, shape))
     }
 }

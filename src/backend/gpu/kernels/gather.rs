@@ -2,7 +2,7 @@
 //! `shaders/scatter.wgsl`: MLX's scatter with an optional combining op): their key, preludes,
 //! `info` tables and the host code that writes them and dispatches.
 
-use super::slots::{BF16_ROUND, input_slot, output_slot, per_word, short};
+use super::slots::{BF16_ROUND, input_slot, output_slot, short};
 use super::{F16_BITS, Family, INDEX, KernelKey, WG, info_words, write_info};
 use crate::backend::Data;
 use crate::backend::gpu::{Gpu, buf, grid};
@@ -216,14 +216,8 @@ impl Gpu<'_> {
         info.extend(a.strides.iter().map(|&s| s as i32 as u32));
         info.push(a.offset as u32);
         info.push(axis as u32);
-        let words = n.div_ceil(per_word(dt, self.ctx.native_f16) as usize) as u64;
-        self.ctx.dispatch(
-            self.stream,
-            &KernelKey::Gather(GatherKey::Take { dtype: dt }),
-            &[buf(a)?, buf(&idx)?, &out],
-            &info,
-            grid(words.div_ceil(WG as u64), self.max_groups()),
-        )?;
+        let key = KernelKey::Gather(GatherKey::Take { dtype: dt });
+        self.dispatch_words(key, &[buf(a)?, buf(&idx)?, &out], &info, n, dt)?;
         Ok(self.data(out, dt, shape))
     }
 
@@ -256,14 +250,8 @@ impl Gpu<'_> {
         info.extend(a.strides.iter().map(|&s| s as i32 as u32));
         info.extend(slice_sizes.iter().map(|&d| d as u32));
         info.extend(index_slots(axes, sa.len()));
-        let words = n.div_ceil(per_word(dt, self.ctx.native_f16) as usize) as u64;
-        self.ctx.dispatch(
-            self.stream,
-            &KernelKey::Gather(GatherKey::Slices { dtype: dt }),
-            &[buf(a)?, buf(&idx)?, &out],
-            &info,
-            grid(words.div_ceil(WG as u64), self.max_groups()),
-        )?;
+        let key = KernelKey::Gather(GatherKey::Slices { dtype: dt });
+        self.dispatch_words(key, &[buf(a)?, buf(&idx)?, &out], &info, n, dt)?;
         Ok(self.data(out, dt, shape))
     }
 

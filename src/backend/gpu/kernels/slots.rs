@@ -8,6 +8,7 @@ use std::fmt::Write;
 /// f32 to bf16 bits, rounding to nearest even.
 pub(super) const BF16_ROUND: &str = include_str!("../../../../shaders/bf16_round.wgsl");
 
+/// The dtype's short name in kernel names (`f32`, `bf16`, `u8`...).
 pub(super) fn short(d: Dtype) -> &'static str {
     match d {
         Dtype::Bool => "bool",

@@ -2,7 +2,7 @@
 //! the last axis): its key, prelude (sort keys, per-pass bindings), `info` table and the host code
 //! that sequences the passes.
 
-use super::slots::{input_slot, output_slot, per_word, short};
+use super::slots::{input_slot, output_slot, short};
 use super::{Family, INDEX, KernelKey, WG, info_words, write_info};
 use crate::backend::Data;
 use crate::backend::gpu::context::GpuBuffer;
@@ -235,17 +235,11 @@ impl Gpu<'_> {
         let out = self.out(dtype, n)?;
         let mut info = sort_info(&Self::rows(shape, x), 0, 0);
         info[info::GATHER_N] = n as u32;
-        let words = n.div_ceil(per_word(dtype, self.ctx.native_f16) as usize) as u64;
-        self.ctx.dispatch(
-            self.stream,
-            &KernelKey::Sort(SortKey {
-                pass: SortPass::Gather,
-                dtype,
-            }),
-            &[buf(x)?, &idx, &out],
-            &info,
-            grid(words.div_ceil(WG as u64), self.max_groups()),
-        )?;
+        let key = KernelKey::Sort(SortKey {
+            pass: SortPass::Gather,
+            dtype,
+        });
+        self.dispatch_words(key, &[buf(x)?, &idx, &out], &info, n, dtype)?;
         Ok(self.data(out, dtype, shape))
     }
 
