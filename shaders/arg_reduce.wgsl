@@ -1,7 +1,7 @@
 // arg_reduce.wgsl — argmax / argmin along one axis of a strided input; output uint32 indices.
 // Ties resolve to the smallest index (first occurrence), as in MLX and NumPy.
 // Prelude provides: WG; S_IN0; C_IN0; load_in0(i); to_key(x: C_IN0) -> f32-or-int key type K;
-//   better(a: K, b: K) -> bool (strictly better); worst() -> K (a fn: ±inf is no const expression).
+//   better(a: K, b: K) -> bool (strictly better); worst() -> K (a fn: ±inf is no const expression); the INFO_* word offsets.
 // Bindings: 0 info, 1 in0 (read), 2 out (read_write, array<u32>).
 // info: [n_out, axis_size, axis_stride (i32 bits), offset (i32 bits), on, out_shape[on], out_strides[on]]
 
@@ -13,14 +13,14 @@ var<workgroup> best_key: array<K, WG>;
 var<workgroup> best_idx: array<u32, WG>;
 
 fn out_base(o: u32) -> i32 {
-    let on = info[4];
+    let on = info[INFO_KEPT_NDIM];
     var rem = o;
-    var idx = bitcast<i32>(info[3]);
+    var idx = bitcast<i32>(info[INFO_OFFSET]);
     for (var d = on; d > 0u; d = d - 1u) {
-        let dim = info[4u + d];
+        let dim = info[INFO_KEPT_NDIM + d];
         let c = rem % dim;
         rem = rem / dim;
-        idx = idx + i32(c) * bitcast<i32>(info[4u + on + d]);
+        idx = idx + i32(c) * bitcast<i32>(info[INFO_KEPT_NDIM + on + d]);
     }
     return idx;
 }
@@ -29,12 +29,12 @@ fn out_base(o: u32) -> i32 {
 fn arg_reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
     let o = wid.x + wid.y * nwg.x;
-    if (o >= info[0]) { return; }
+    if (o >= info[INFO_N_OUT]) { return; }
     let base = out_base(o);
-    let stride = bitcast<i32>(info[2]);
+    let stride = bitcast<i32>(info[INFO_AXIS_STRIDE]);
     var k = worst();
     var ki = 0xffffffffu;
-    for (var r = lid; r < info[1]; r = r + WG) {
+    for (var r = lid; r < info[INFO_AXIS_SIZE]; r = r + WG) {
         let x = to_key(load_in0(u32(base + i32(r) * stride)));
         if (ki == 0xffffffffu || better(x, k)) { k = x; ki = r; }
     }

@@ -2,7 +2,8 @@
 // strides): arithmetic, comparisons (bool output), logical ops. One invocation per output word.
 // Prelude provides: WG; S_IN0, S_IN1, S_OUT; C_IN0 (= C_IN1), C_OUT; OUT_PER_WORD;
 //   load_in0(i), load_in1(i); store_out(w, v); op(a: C_IN0, b: C_IN0) -> C_OUT; wmx_index(i, k)
-//   (dense or strided, per variant); index.wgsl; for binary_vec4 (quad layout) also
+//   (dense or strided, per layout: entry points binary_contig and
+//   binary_strided); index.wgsl; for binary_vec4 (quad layout) also
 //   quad_in0(q), quad_in1(q) -> vec4<C_IN0> and store4_out(q, vec4<C_OUT>).
 // Bindings: 0 info (see index.wgsl), 1 in0, 2 in1 (read), 3 out (read_write).
 
@@ -197,11 +198,16 @@ fn wmx_atan2(a: f32, b: f32) -> f32 {
 
 fn value_at(i: u32) -> C_OUT { return op(load_in0(wmx_index(i, 0u)), load_in1(wmx_index(i, 1u))); }
 
+// The dense and strided layouts differ only in the prelude's `wmx_index`; each has its own
+// entry point so that a key's name starts with the entry point it runs.
 @compute @workgroup_size(WG)
-fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let w = wmx_word_id(gid, nwg);
-    if (w * OUT_PER_WORD >= info[0]) { return; }
-    wmx_write_word(w, info[0]);
+fn binary_contig(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    wmx_word_entry(gid, nwg);
+}
+
+@compute @workgroup_size(WG)
+fn binary_strided(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    wmx_word_entry(gid, nwg);
 }
 
 // Quad layout: one invocation per four elements (n a multiple of 4; inputs dense or broadcasts
@@ -209,7 +215,7 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 @compute @workgroup_size(WG)
 fn binary_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let q = wmx_word_id(gid, nwg);
-    if (q * 4u >= info[0]) { return; }
+    if (q * 4u >= info[INFO_N]) { return; }
     let a = quad_in0(q);
     let b = quad_in1(q);
     store4_out(q, vec4<C_OUT>(op(a.x, b.x), op(a.y, b.y), op(a.z, b.z), op(a.w, b.w)));

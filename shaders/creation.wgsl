@@ -9,7 +9,5 @@
 
 @compute @workgroup_size(WG)
 fn creation_fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let w = wmx_word_id(gid, nwg);
-    if (w * OUT_PER_WORD >= info[0]) { return; }
-    wmx_write_word(w, info[0]);
+    wmx_word_entry(gid, nwg);
 }

@@ -6,7 +6,8 @@
 //     stacked as [k, m] (row j indexes axis `axes[j]`; a negative index wraps once, then the start
 //     is clamped so the slice fits) and unindexed axes start at 0.
 // Prelude provides: WG; S_IN0, S_OUT, C_IN0 (= C_OUT), OUT_PER_WORD; load_in0(i); store_out;
-//   value_at(i), which calls take_value or gather_value; index.wgsl (wmx_word_id, wmx_write_word).
+//   value_at(i), which calls take_value or gather_value; the INFO_* word offsets; index.wgsl
+//   (wmx_word_entry).
 // Bindings: 0 info, 1 in0 (read), 2 idx (read, i32), 3 out (read_write).
 // info of gather_take: [n, ndim, out_shape[ndim], in_strides[ndim], in_offset, axis].
 // info of gather_slices: [n, ndim, slice_total, m, in_offset, in_shape[ndim], in_strides[ndim],
@@ -18,54 +19,50 @@
 @group(0) @binding(3) var<storage, read_write> out: array<S_OUT>;
 
 fn take_value(i: u32) -> C_OUT {
-    let ndim = info[1];
-    let axis = info[3u + 2u * ndim];
-    var src = bitcast<i32>(info[2u + 2u * ndim]);
+    let ndim = info[INFO_NDIM];
+    let axis = info[INFO_TAKE_SHAPE + 1u + 2u * ndim];
+    var src = bitcast<i32>(info[INFO_TAKE_SHAPE + 2u * ndim]);
     var rem = i;
     for (var d = ndim; d > 0u; d = d - 1u) {
-        let dim = info[1u + d];
+        let dim = info[INFO_NDIM + d];
         var c = rem % dim;
         rem = rem / dim;
         if (d - 1u == axis) { c = u32(idx[c]); }
-        src = src + i32(c) * bitcast<i32>(info[1u + ndim + d]);
+        src = src + i32(c) * bitcast<i32>(info[INFO_NDIM + ndim + d]);
     }
     return load_in0(u32(src));
 }
 
 fn gather_value(i: u32) -> C_OUT {
-    let ndim = info[1];
-    let slice_total = info[2];
-    let m = info[3];
+    let ndim = info[INFO_NDIM];
+    let slice_total = info[INFO_SLICE_TOTAL];
+    let m = info[INFO_M];
     let row = i / slice_total;
     var rem = i % slice_total;
-    var src = bitcast<i32>(info[4]);
+    var src = bitcast<i32>(info[INFO_OFFSET]);
     for (var d = ndim; d > 0u; d = d - 1u) {
-        let n = i32(info[4u + d]);
-        let size = info[4u + 2u * ndim + d];
+        let n = i32(info[INFO_OFFSET + d]);
+        let size = info[INFO_OFFSET + 2u * ndim + d];
         let c = rem % size;
         rem = rem / size;
         var start = 0;
-        let slot = info[4u + 3u * ndim + d];
+        let slot = info[INFO_OFFSET + 3u * ndim + d];
         if (slot > 0u) {
             var j = idx[(slot - 1u) * m + row];
             if (j < 0) { j = j + n; }
             start = clamp(j, 0, max(n - i32(size), 0));
         }
-        src = src + (start + i32(c)) * bitcast<i32>(info[4u + ndim + d]);
+        src = src + (start + i32(c)) * bitcast<i32>(info[INFO_OFFSET + ndim + d]);
     }
     return load_in0(u32(src));
 }
 
 @compute @workgroup_size(WG)
 fn gather_take(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let w = wmx_word_id(gid, nwg);
-    if (w * OUT_PER_WORD >= info[0]) { return; }
-    wmx_write_word(w, info[0]);
+    wmx_word_entry(gid, nwg);
 }
 
 @compute @workgroup_size(WG)
 fn gather_slices(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let w = wmx_word_id(gid, nwg);
-    if (w * OUT_PER_WORD >= info[0]) { return; }
-    wmx_write_word(w, info[0]);
+    wmx_word_entry(gid, nwg);
 }

@@ -48,3 +48,11 @@ fn wmx_write_word(w: u32, n: u32) {
     }
     store_out(w, v);
 }
+
+// The body of a one-word-per-invocation entry point: writes output word `w` unless it lies past
+// the `n = info[0]` elements.
+fn wmx_word_entry(gid: vec3<u32>, nwg: vec3<u32>) {
+    let w = wmx_word_id(gid, nwg);
+    if (w * OUT_PER_WORD >= info[0]) { return; }
+    wmx_write_word(w, info[0]);
+}

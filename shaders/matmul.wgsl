@@ -9,7 +9,8 @@
 // Both accumulate in f32 and check their own bounds (their modules are created trusted).
 // Prelude provides: S_IN0, S_IN1, S_OUT; load_in0(i) -> f32; load_in1(i) -> f32;
 //   store_out1(i, v: f32); for matmul_vec4 also load4_in0(q), load4_in1(q) -> vec4<f32> and
-//   store4_out(q, v: vec4<f32>) where q indexes vec4s; matmul_batch_offsets(z) -> vec2<i32>.
+//   store4_out(q, v: vec4<f32>) where q indexes vec4s; INFO_* word offsets; matmul_batch.wgsl
+//   (matmul_batch_offsets(z) -> vec2<i32>, matmul_quad_dims(z)).
 // Bindings: 0 info, 1 a (read), 2 b (read), 3 out (read_write, unpacked).
 // info: [M, N, K, a_row_stride, a_col_stride, b_row_stride, b_col_stride, bn,
 //        batch_shape[bn], a_batch_strides[bn], b_batch_strides[bn], a_offset, b_offset]  (i32 bits)
@@ -29,13 +30,13 @@ var<workgroup> b_tile: array<f32, 1024>; // [BK][BN]
 @compute @workgroup_size(16, 16)
 fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
                 @builtin(local_invocation_index) li: u32) {
-    let M = info[0];
-    let N = info[1];
-    let K = info[2];
-    let a_rs = bitcast<i32>(info[3]);
-    let a_cs = bitcast<i32>(info[4]);
-    let b_rs = bitcast<i32>(info[5]);
-    let b_cs = bitcast<i32>(info[6]);
+    let M = info[INFO_M];
+    let N = info[INFO_N];
+    let K = info[INFO_K];
+    let a_rs = bitcast<i32>(info[INFO_A_ROW_STRIDE]);
+    let a_cs = bitcast<i32>(info[INFO_A_COL_STRIDE]);
+    let b_rs = bitcast<i32>(info[INFO_B_ROW_STRIDE]);
+    let b_cs = bitcast<i32>(info[INFO_B_COL_STRIDE]);
     let offs = matmul_batch_offsets(wid.z);
     let a_off = offs.x;
     let b_off = offs.y;
@@ -96,14 +97,9 @@ var<workgroup> b_quads: array<vec4<f32>, 256>; // [VK][VN / 4]
 @compute @workgroup_size(16, 16)
 fn matmul_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
                @builtin(local_invocation_index) li: u32) {
-    let M = info[0];
-    let N = info[1];
-    let K = info[2];
-    let a_rs = info[3];
-    let b_rs = info[5];
-    let offs = bitcast<vec2<u32>>(matmul_batch_offsets(wid.z));
-    let a_off = offs.x;
-    let b_off = offs.y;
+    let dims = matmul_quad_dims(wid.z);
+    let M = dims.m; let N = dims.n; let K = dims.k;
+    let a_rs = dims.a_rs; let b_rs = dims.b_rs; let a_off = dims.a_off; let b_off = dims.b_off;
     let row0 = wid.y * VM;
     let col0 = wid.x * VN;
     // This invocation's staging slots: one vec4 of A (row a_row, k a_k..a_k+3) and one of B.

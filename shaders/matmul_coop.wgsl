@@ -5,7 +5,7 @@
 // fragments and subgroups of at most 32 invocations, and only when K, N, both offsets and every
 // row and batch stride are multiples of 4 (A and B are read as vec4<f16> quads); M and N need
 // not be multiples of the tile (edges are zero-filled on load and checked on store).
-// Tiling (one variant per device, see CoopVariant in kernels.rs; the prelude gives every size):
+// Tiling (one variant per device, see CoopVariant in kernels/matmul.rs; the prelude gives every size):
 // a workgroup of INVOCATIONS (SUBGROUPS subgroups of 32) owns a CM x CN block of C and walks K
 // CK at a time. Each step its invocations load a CM x CK tile of A and a CK x CN tile of B
 // (A_LOADS and B_LOADS quads per invocation) into registers, then into workgroup buffers whose
@@ -24,7 +24,7 @@
 // The module is created trusted: every global index below is guarded by the M, N, K checks.
 // Prelude provides: S_OUT (f16 or f32), store_out1(i, v: f32), the tile constants, a_tiles,
 // b_tiles, c_frags, the accumulators, mma16(ia, ib), store_accumulators(..),
-// matmul_batch_offsets(z) -> vec2<i32>.
+// INFO_* word offsets, matmul_batch.wgsl (matmul_quad_dims(z)).
 // Bindings: 0 info, 1 a (read, vec4<f16> quads), 2 b (read, vec4<f16> quads), 3 out (read_write).
 // info: [M, N, K, a_row_stride, a_col_stride, b_row_stride, b_col_stride, bn,
 //        batch_shape[bn], a_batch_strides[bn], b_batch_strides[bn], a_offset, b_offset]
@@ -104,14 +104,9 @@ fn matmul_coop(@builtin(workgroup_id) wid: vec3<u32>,
                @builtin(subgroup_id) subgroup: u32,
                @builtin(subgroup_invocation_id) lane: u32,
                @builtin(subgroup_size) size: u32) {
-    let M = info[0];
-    let N = info[1];
-    let K = info[2];
-    let a_rs = info[3];
-    let b_rs = info[5];
-    let offs = bitcast<vec2<u32>>(matmul_batch_offsets(wid.z));
-    let a_off = offs.x;
-    let b_off = offs.y;
+    let dims = matmul_quad_dims(wid.z);
+    let M = dims.m; let N = dims.n; let K = dims.k;
+    let a_rs = dims.a_rs; let b_rs = dims.b_rs; let a_off = dims.a_off; let b_off = dims.b_off;
     let row0 = wid.y * CM;
     let col0 = wid.x * CN;
 

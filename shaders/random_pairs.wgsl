@@ -2,8 +2,8 @@
 // unpacked 32-bit outputs, one Threefry hash per invocation: pair j of a key's stream is
 // TF(j, j + H), whose x0 is word j and x1 word j + H; for odd W the last pair is TF(W/2, 0),
 // whose x0 is word W/2. Half the hashes of random.wgsl's one-word-per-invocation path.
-// Prelude provides: WG; S_OUT, C_OUT; store_out1(i, v); finish(bits: u32) -> C_OUT;
-//   threefry.wgsl.
+// Prelude provides: WG; S_OUT, C_OUT; store_out1(i, v); finish(bits: u32) -> C_OUT; the INFO_*
+//   word offsets; threefry.wgsl.
 // Bindings: 0 info ([n_total, n_per_key (= W), 4, W, H, pairs_total]), 1 keys (read), 2 out.
 
 @group(0) @binding(0) var<storage, read> info: array<u32>;
@@ -13,14 +13,14 @@
 @compute @workgroup_size(WG)
 fn random_pairs(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = gid.x + gid.y * nwg.x * WG;
-    if (t >= info[5]) { return; }
-    let h = info[4];
+    if (t >= info[INFO_PAIRS]) { return; }
+    let h = info[INFO_HALF];
     let k = t / h;
     let j = t % h;
-    let base = k * info[1];
+    let base = k * info[INFO_PER_KEY];
     let k0 = keys[2u * k];
     let k1 = keys[2u * k + 1u];
-    if (j < info[3] / 2u) {
+    if (j < info[INFO_WORDS] / 2u) {
         let r = threefry(k0, k1, j, j + h);
         store_out1(base + j, finish(r.x));
         store_out1(base + j + h, finish(r.y));

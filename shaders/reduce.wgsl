@@ -4,7 +4,7 @@
 // Prelude provides: WG; S_IN0, S_OUT; C_IN0; C_OUT (accumulator: f32, i32 or u32); load_in0(i)
 //   (reduce_vec4: load4_in0(q), quad q = elements 4q..4q+3);
 //   to_acc(x: C_IN0) -> C_OUT; combine(a, b) -> C_OUT; store_out1(i, v);
-//   identity() -> C_OUT (a fn: ±inf is no const expression).
+//   identity() -> C_OUT (a fn: ±inf is no const expression); the INFO_* word offsets.
 // Bindings: 0 info, 1 in0 (read), 2 out (read_write, unpacked).
 // info: [n_out, rsize, n_chunks, chunk_len, on, out_shape[on], out_strides[on],
 //        rn, red_shape[rn], red_strides[rn], offset]   (strides and offset are i32 bits)
@@ -17,23 +17,23 @@ var<workgroup> partial: array<C_OUT, WG>;
 
 // Element offset of the first input element of output `o`.
 fn out_base(o: u32) -> i32 {
-    let on = info[4];
+    let on = info[INFO_KEPT_NDIM];
     var rem = o;
     var idx = 0;
     for (var d = on; d > 0u; d = d - 1u) {
-        let dim = info[4u + d];
+        let dim = info[INFO_KEPT_NDIM + d];
         let c = rem % dim;
         rem = rem / dim;
-        idx = idx + i32(c) * bitcast<i32>(info[4u + on + d]);
+        idx = idx + i32(c) * bitcast<i32>(info[INFO_KEPT_NDIM + on + d]);
     }
-    let rn = info[5u + 2u * on];
-    return idx + bitcast<i32>(info[6u + 2u * on + 2u * rn]);
+    let rn = info[INFO_KEPT_NDIM + 1u + 2u * on];
+    return idx + bitcast<i32>(info[INFO_KEPT_NDIM + 2u + 2u * on + 2u * rn]);
 }
 
 // Element offset of reduced element `r` relative to its output's base.
 fn red_offset(r: u32) -> i32 {
-    let on = info[4];
-    let rb = 5u + 2u * on;
+    let on = info[INFO_KEPT_NDIM];
+    let rb = INFO_KEPT_NDIM + 1u + 2u * on;
     let rn = info[rb];
     // One reduced run (the host merges contiguous reduced axes): no division needed.
     if (rn == 1u) { return i32(r) * bitcast<i32>(info[rb + 2u]); }
@@ -60,18 +60,30 @@ fn workgroup_combine(lid: u32, v: C_OUT) -> C_OUT {
     return partial[0];
 }
 
+// The output and the range [r0, r1) of reduced elements that workgroup `g` combines (its output
+// `o` is at or past n_out for the grid's spare workgroups).
+struct Chunk {
+    o: u32,
+    r0: u32,
+    r1: u32,
+}
+
+fn chunk_of(g: u32) -> Chunk {
+    let n_chunks = info[INFO_N_CHUNKS];
+    let r0 = (g % n_chunks) * info[INFO_CHUNK_LEN];
+    return Chunk(g / n_chunks, r0, min(info[INFO_RSIZE], r0 + info[INFO_CHUNK_LEN]));
+}
+
 // One workgroup per (output, chunk): threads stride over the chunk, then a tree in workgroup memory.
 @compute @workgroup_size(WG)
 fn reduce_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) lid: u32) {
     let g = wid.x + wid.y * nwg.x;
-    let n_chunks = info[2];
-    let o = g / n_chunks;
-    if (o >= info[0]) { return; }
-    let c = g % n_chunks;
-    let r0 = c * info[3];
-    let r1 = min(info[1], r0 + info[3]);
-    let base = out_base(o);
+    let chunk = chunk_of(g);
+    if (chunk.o >= info[INFO_N_OUT]) { return; }
+    let r0 = chunk.r0;
+    let r1 = chunk.r1;
+    let base = out_base(chunk.o);
     // Four independent accumulators keep four loads in flight per invocation (memory-level
     // parallelism is what a bandwidth-bound reduction is short of).
     var acc = identity();
@@ -102,13 +114,11 @@ fn combine4(x: vec4<C_IN0>) -> C_OUT {
 fn reduce_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
     let g = wid.x + wid.y * nwg.x;
-    let n_chunks = info[2];
-    let o = g / n_chunks;
-    if (o >= info[0]) { return; }
-    let c = g % n_chunks;
-    let r0 = c * info[3];
-    let q1 = (u32(out_base(o)) + min(info[1], r0 + info[3])) >> 2u;
-    var q = ((u32(out_base(o)) + r0) >> 2u) + lid;
+    let chunk = chunk_of(g);
+    if (chunk.o >= info[INFO_N_OUT]) { return; }
+    let base = u32(out_base(chunk.o));
+    let q1 = (base + chunk.r1) >> 2u;
+    var q = ((base + chunk.r0) >> 2u) + lid;
     var acc = identity();
     var acc1 = identity();
     var acc2 = identity();
@@ -134,10 +144,10 @@ fn reduce_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 @compute @workgroup_size(WG)
 fn reduce_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let o = gid.x + gid.y * nwg.x * WG;
-    if (o >= info[0]) { return; }
+    if (o >= info[INFO_N_OUT]) { return; }
     let base = out_base(o);
     var acc = identity();
-    for (var r = 0u; r < info[1]; r = r + 1u) {
+    for (var r = 0u; r < info[INFO_RSIZE]; r = r + 1u) {
         acc = combine(acc, to_acc(load_in0(u32(base + red_offset(r)))));
     }
     store_out1(o, acc);

@@ -6,8 +6,7 @@
 // invocation per row, serial (many short rows).
 // Prelude provides: WG; S_IN0, S_OUT; C_IN0; C_OUT (accumulator: f32, i32 or u32); load_in0(i);
 //   to_acc(x: C_IN0) -> C_OUT; combine(a, b) -> C_OUT (associative; may call wmx_logaddexp);
-//   identity() -> C_OUT;
-//   store_out1(i, v).
+//   identity() -> C_OUT; store_out1(i, v); the INFO_* word offsets.
 // Bindings: 0 info, 1 in0 (read), 2 out (read_write, unpacked).
 // info: [n_rows, len, flags (1: reverse, 2: exclusive), axis_stride (i32 bits), offset (i32 bits),
 //        kn, kept_shape[kn], kept_strides[kn]]   (kept = every axis but the last)
@@ -21,21 +20,21 @@ var<workgroup> totals: array<C_OUT, WG>;
 
 // Element offset of the first input element of row `r`.
 fn row_base(r: u32) -> i32 {
-    let kn = info[5];
+    let kn = info[INFO_KEPT_NDIM];
     var rem = r;
-    var idx = bitcast<i32>(info[4]);
+    var idx = bitcast<i32>(info[INFO_OFFSET]);
     for (var d = kn; d > 0u; d = d - 1u) {
-        let dim = info[5u + d];
+        let dim = info[INFO_KEPT_NDIM + d];
         let c = rem % dim;
         rem = rem / dim;
-        idx = idx + i32(c) * bitcast<i32>(info[5u + kn + d]);
+        idx = idx + i32(c) * bitcast<i32>(info[INFO_KEPT_NDIM + kn + d]);
     }
     return idx;
 }
 
 // Position in the row of the `j`-th element in scan order.
 fn position(j: u32, len: u32) -> u32 {
-    return select(j, len - 1u - j, (info[2] & 1u) != 0u);
+    return select(j, len - 1u - j, (info[INFO_FLAGS] & 1u) != 0u);
 }
 
 // log(exp(a) + exp(b)) without overflow (logcumsumexp's combiner): NaN propagates, -inf is
@@ -52,16 +51,16 @@ fn wmx_logaddexp(a: f32, b: f32) -> f32 {
 }
 
 fn value(base: i32, p: u32) -> C_OUT {
-    return to_acc(load_in0(u32(base + i32(p) * bitcast<i32>(info[3]))));
+    return to_acc(load_in0(u32(base + i32(p) * bitcast<i32>(info[INFO_AXIS_STRIDE]))));
 }
 
 @compute @workgroup_size(WG)
 fn scan_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_index) lid: u32) {
     let r = wid.x + wid.y * nwg.x;
-    if (r >= info[0]) { return; }
-    let len = info[1];
-    let exclusive = (info[2] & 2u) != 0u;
+    if (r >= info[INFO_N_ROWS]) { return; }
+    let len = info[INFO_LEN];
+    let exclusive = (info[INFO_FLAGS] & 2u) != 0u;
     let base = row_base(r);
     let out_row = r * len;
     var carry = identity();
@@ -102,9 +101,9 @@ fn scan_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 @compute @workgroup_size(WG)
 fn scan_thread(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let r = gid.x + gid.y * nwg.x * WG;
-    if (r >= info[0]) { return; }
-    let len = info[1];
-    let exclusive = (info[2] & 2u) != 0u;
+    if (r >= info[INFO_N_ROWS]) { return; }
+    let len = info[INFO_LEN];
+    let exclusive = (info[INFO_FLAGS] & 2u) != 0u;
     let base = row_base(r);
     var acc = identity();
     for (var j = 0u; j < len; j = j + 1u) {

@@ -7,7 +7,8 @@
 // word, f16/bf16 two) and reducing modes with duplicate indices are exact; plain 32-bit scatter
 // is a store (with duplicates one update wins).
 // Prelude provides: WG; S_UPD, C_UPD; load_upd(i); ELEM_BITS, ELEM_MASK; get_elem(word, shift),
-//   elem_bits(v) (the element's bits, unshifted); combine(old, update); PLAIN_STORE.
+//   elem_bits(v) (the element's bits, unshifted); combine(old, update); PLAIN_STORE; the INFO_*
+//   word offsets.
 // Bindings: 0 info, 1 idx (read, i32), 2 upd (read), 3 out (read_write, atomic<u32>).
 // info: [n_updates, ndim, slice_total, m, out_shape[ndim], slice_shape[ndim], slots[ndim]] where
 //   slots[d] is j + 1 when axis d is indexed by row j, else 0.
@@ -39,21 +40,21 @@ fn apply(e: u32, v: C_UPD) {
 @compute @workgroup_size(WG)
 fn scatter_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let u = gid.x + gid.y * nwg.x * WG;
-    if (u >= info[0]) { return; }
-    let ndim = info[1];
-    let slice_total = info[2];
-    let m = info[3];
+    if (u >= info[INFO_N]) { return; }
+    let ndim = info[INFO_NDIM];
+    let slice_total = info[INFO_SLICE_TOTAL];
+    let m = info[INFO_M];
     let row = u / slice_total;
     var rem = u % slice_total;
     var pos = 0u;
     var mul = 1u;
     for (var d = ndim; d > 0u; d = d - 1u) {
-        let n = i32(info[3u + d]);
-        let size = info[3u + ndim + d];
+        let n = i32(info[INFO_M + d]);
+        let size = info[INFO_M + ndim + d];
         let c = rem % size;
         rem = rem / size;
         var start = 0;
-        let slot = info[3u + 2u * ndim + d];
+        let slot = info[INFO_M + 2u * ndim + d];
         if (slot > 0u) {
             start = idx[(slot - 1u) * m + row];
             if (start < 0) { start = start + n; }

@@ -8,7 +8,7 @@
 // Prelude provides: WG; S_IN0, S_OUT (unpacked); load_in0(i) -> f32; store_out1(i, v: f32);
 //   softmax_vec4 (rows of a multiple of 4): load4_in0(q) -> vec4<f32>, store4_out(q, vec4<f32>).
 // Bindings: 0 info, 1 in0 (read, dense), 2 out (read_write, dense, unpacked).
-// info: [rows, row_len]
+// info: [rows, row_len] (the prelude names the words INFO_ROWS, INFO_LEN)
 
 @group(0) @binding(0) var<storage, read> info: array<u32>;
 @group(0) @binding(1) var<storage, read> in0: array<S_IN0>;
@@ -50,8 +50,8 @@ fn merge_row(lid: u32, m: f32, s: f32) -> vec2<f32> {
 fn softmax_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
     let r = wid.x + wid.y * nwg.x;
-    if (r >= info[0]) { return; }
-    let len = info[1];
+    if (r >= info[INFO_ROWS]) { return; }
+    let len = info[INFO_LEN];
     let base = r * len;
     var m = bitcast<f32>(0xff800000u);
     var s = 0.0;
@@ -195,8 +195,8 @@ fn softmax_registers(lid: u32, base: u32, len: u32) {
 fn softmax_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
     let r = wid.x + wid.y * nwg.x;
-    if (r >= info[0]) { return; }
-    let len = info[1] >> 2u;
+    if (r >= info[INFO_ROWS]) { return; }
+    let len = info[INFO_LEN] >> 2u;
     let base = r * len;
     if (len <= 4u * WG) {
         softmax_registers(lid, base, len);

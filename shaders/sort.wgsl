@@ -11,8 +11,8 @@
 //   sort_gather: sorted values, out[i] = in0[row, idx[i]], one invocation per output word.
 //   sort_search: searchsorted, one invocation per value, a binary search in a 1-D sorted in0.
 // Prelude provides: WG; S_IN0, S_IN1 (= S_IN0), S_OUT (all of the key's dtype); C_IN0 (= C_OUT);
-//   load_in0(i),
-//   load_in1(i); sort_key(x: C_IN0) -> u32; store_out; index.wgsl; and the bindings below.
+//   load_in0(i), load_in1(i); sort_key(x: C_IN0) -> u32; store_out; the INFO_* word offsets;
+//   float_key.wgsl; index.wgsl; and the bindings below.
 // Bindings (declared by the prelude, so each entry point uses bindings 1..k in order):
 //   0 info (read); sort_block: 1 in0, 2 keys_out, 3 idx_out; sort_merge: 1 keys_in, 2 idx_in,
 //   3 keys_out, 4 idx_out; sort_gather: 1 in0, 2 idx_in (u32), 3 out; sort_search: 1 in0 (sorted),
@@ -31,14 +31,14 @@ var<workgroup> tile_pos: array<u32, TILE>;
 
 // Element index of position `j` of row `r` in the strided input.
 fn src_index(r: u32, j: u32) -> u32 {
-    let kn = info[6];
+    let kn = info[INFO_KEPT_NDIM];
     var rem = r;
-    var idx = bitcast<i32>(info[3]) + i32(j) * bitcast<i32>(info[2]);
+    var idx = bitcast<i32>(info[INFO_OFFSET]) + i32(j) * bitcast<i32>(info[INFO_AXIS_STRIDE]);
     for (var d = kn; d > 0u; d = d - 1u) {
-        let dim = info[6u + d];
+        let dim = info[INFO_KEPT_NDIM + d];
         let c = rem % dim;
         rem = rem / dim;
-        idx = idx + i32(c) * bitcast<i32>(info[6u + kn + d]);
+        idx = idx + i32(c) * bitcast<i32>(info[INFO_KEPT_NDIM + kn + d]);
     }
     return u32(idx);
 }
@@ -58,9 +58,9 @@ fn before(ka: u32, pa: u32, kb: u32, pb: u32, rows_first: bool) -> bool {
 fn sort_block(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
     let g = wid.x + wid.y * nwg.x;
-    let n_rows = info[0];
-    let len = info[1];
-    let rows_per_tile = info[4];
+    let n_rows = info[INFO_N_ROWS];
+    let len = info[INFO_LEN];
+    let rows_per_tile = info[INFO_ROWS_PER_TILE];
     let multi = rows_per_tile > 0u;
     var row0 = 0u;
     var j0 = 0u;
@@ -70,9 +70,9 @@ fn sort_block(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         if (row0 >= n_rows) { return; }
         count = min(rows_per_tile, n_rows - row0) * len;
     } else {
-        row0 = g / info[5];
+        row0 = g / info[INFO_TILES_PER_ROW];
         if (row0 >= n_rows) { return; }
-        j0 = (g % info[5]) * TILE;
+        j0 = (g % info[INFO_TILES_PER_ROW]) * TILE;
         count = min(TILE, len - j0);
     }
     for (var e = 0u; e < PER_THREAD; e = e + 1u) {
@@ -128,9 +128,9 @@ fn sort_block(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 @compute @workgroup_size(WG)
 fn sort_merge(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let e = gid.x + gid.y * nwg.x * WG;
-    if (e >= info[5]) { return; }
-    let len = info[1];
-    let width = info[4];
+    if (e >= info[INFO_MERGE_N]) { return; }
+    let len = info[INFO_LEN];
+    let width = info[INFO_MERGE_WIDTH];
     let row = e / len;
     let j = e - row * len;
     let rb = row * len;
@@ -155,25 +155,25 @@ fn sort_merge(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 }
 
 fn value_at(i: u32) -> C_OUT {
-    let row = i / info[1];
+    let row = i / info[INFO_LEN];
     return load_in0(src_index(row, idx_in[i]));
 }
 
 @compute @workgroup_size(WG)
 fn sort_gather(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let w = wmx_word_id(gid, nwg);
-    if (w * OUT_PER_WORD >= info[4]) { return; }
-    wmx_write_word(w, info[4]);
+    if (w * OUT_PER_WORD >= info[INFO_GATHER_N]) { return; }
+    wmx_write_word(w, info[INFO_GATHER_N]);
 }
 
 @compute @workgroup_size(WG)
 fn sort_search(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
-    if (i >= info[0]) { return; }
-    let right = info[4] != 0u;
+    if (i >= info[INFO_SEARCH_N]) { return; }
+    let right = info[INFO_SEARCH_RIGHT] != 0u;
     let v = sort_key(load_in1(i));
     var lo = 0u;
-    var hi = info[1];
+    var hi = info[INFO_LEN];
     while (lo < hi) {
         let m = (lo + hi) >> 1u;
         let k = sort_key(load_in0(src_index(0u, m)));

@@ -1,8 +1,8 @@
 // ternary.wgsl — out[i] = select(in2[i], in1[i], in0[i]): `where_(cond, x, y)` with a bool
 // condition and x, y of the output dtype, already broadcast by strides. One invocation per word.
 // Prelude provides: WG; S_IN0..S_IN2, S_OUT; C_IN0 (= bool), C_IN1 (= C_IN2 = C_OUT);
-//   OUT_PER_WORD; load_in0..load_in2; store_out(w, v); wmx_index(i, k) (dense or strided, per
-//   variant); index.wgsl; for ternary_vec4 (quad layout) also quad_in0..quad_in2(q) and
+//   OUT_PER_WORD; load_in0..load_in2; store_out(w, v); wmx_index(i, k) (dense or strided, per layout: entry points ternary_contig and
+//   ternary_strided); index.wgsl; for ternary_vec4 (quad layout) also quad_in0..quad_in2(q) and
 //   store4_out(q, vec4<C_OUT>).
 // Bindings: 0 info (see index.wgsl), 1 cond, 2 x, 3 y (read), 4 out (read_write).
 
@@ -16,11 +16,16 @@ fn value_at(i: u32) -> C_OUT {
     return select(load_in2(wmx_index(i, 2u)), load_in1(wmx_index(i, 1u)), load_in0(wmx_index(i, 0u)));
 }
 
+// The dense and strided layouts differ only in the prelude's `wmx_index`; each has its own
+// entry point so that a key's name starts with the entry point it runs.
 @compute @workgroup_size(WG)
-fn ternary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let w = wmx_word_id(gid, nwg);
-    if (w * OUT_PER_WORD >= info[0]) { return; }
-    wmx_write_word(w, info[0]);
+fn ternary_contig(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    wmx_word_entry(gid, nwg);
+}
+
+@compute @workgroup_size(WG)
+fn ternary_strided(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    wmx_word_entry(gid, nwg);
 }
 
 // Quad layout: one invocation per four elements (n a multiple of 4; inputs dense or broadcasts
@@ -28,7 +33,7 @@ fn ternary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 @compute @workgroup_size(WG)
 fn ternary_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let q = wmx_word_id(gid, nwg);
-    if (q * 4u >= info[0]) { return; }
+    if (q * 4u >= info[INFO_N]) { return; }
     let c = quad_in0(q);
     let x = quad_in1(q);
     let y = quad_in2(q);

@@ -3,7 +3,8 @@
 // packed f16/bf16, else 1), so packed outputs never race.
 // Prelude provides: WG; S_IN0, S_OUT (storage element types); C_IN0, C_OUT (compute types);
 //   OUT_PER_WORD; load_in0(i) -> C_IN0; store_out(w, array<C_OUT, OUT_PER_WORD>);
-//   op(x: C_IN0) -> C_OUT; wmx_index(i, k) (dense or strided, per variant); index.wgsl;
+//   op(x: C_IN0) -> C_OUT; wmx_index(i, k) (dense or strided, per
+//   layout: entry points unary_contig and unary_strided); index.wgsl;
 //   for unary_vec4 (quad layout) also quad_in0(q) -> vec4<C_IN0> and store4_out(q, vec4<C_OUT>).
 // Bindings: 0 info (see index.wgsl), 1 in0 (read), 2 out (read_write).
 
@@ -315,19 +316,24 @@ fn wmx_erf(x: f32) -> f32 {
 
 fn value_at(i: u32) -> C_OUT { return op(load_in0(wmx_index(i, 0u))); }
 
+// The dense and strided layouts differ only in the prelude's `wmx_index`; each has its own
+// entry point so that a key's name starts with the entry point it runs.
 @compute @workgroup_size(WG)
-fn unary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let w = wmx_word_id(gid, nwg);
-    if (w * OUT_PER_WORD >= info[0]) { return; }
-    wmx_write_word(w, info[0]);
+fn unary_contig(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    wmx_word_entry(gid, nwg);
+}
+
+@compute @workgroup_size(WG)
+fn unary_strided(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    wmx_word_entry(gid, nwg);
 }
 
 // Quad layout: one invocation per four elements (n a multiple of 4; the input dense or a
-// broadcast the prelude's quad_in0 reads, see quad_broadcast_loader in kernels.rs).
+// broadcast the prelude's quad_in0 reads, see quad_broadcast_loader in kernels/elementwise.rs).
 @compute @workgroup_size(WG)
 fn unary_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let q = wmx_word_id(gid, nwg);
-    if (q * 4u >= info[0]) { return; }
+    if (q * 4u >= info[INFO_N]) { return; }
     let x = quad_in0(q);
     store4_out(q, vec4<C_OUT>(op(x.x), op(x.y), op(x.z), op(x.w)));
 }

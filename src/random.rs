@@ -220,7 +220,7 @@ fn scalar_f32(v: f32, dtype: Dtype, st: Stream) -> Result<Array> {
 }
 
 /// The largest value below 1 in `dtype`, as f32.
-fn below_one(dtype: Dtype) -> f32 {
+pub(crate) fn below_one(dtype: Dtype) -> f32 {
     match dtype {
         Dtype::Float16 => 1.0 - 2f32.powi(-11),
         Dtype::Bfloat16 => 1.0 - 2f32.powi(-8),

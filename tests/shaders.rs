@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use std::collections::HashSet;
 use std::error::Error as StdError;
 use std::fmt::Write as _;
-use wmx::kernels::{KernelKey, all_keys, render};
+use wmx::kernels::{KernelKey, MatmulKey, all_keys, render};
 
 /// Oldest Metal Shading Language version wgpu's Metal backend reports (macOS 10.15 / iOS 13).
 const MSL_VERSION: (u8, u8) = (2, 2);
@@ -43,7 +43,7 @@ fn capabilities(native_f16: bool) -> Capabilities {
 
 /// True for kernels that use wgpu's experimental cooperative matrices (and subgroup builtins).
 fn cooperative(key: &KernelKey) -> bool {
-    matches!(key, KernelKey::MatmulCoop { .. })
+    matches!(key, KernelKey::Matmul(MatmulKey::Coop { .. }))
 }
 
 /// What wgpu grants a device opened with `EXPERIMENTAL_COOPERATIVE_MATRIX | SUBGROUP` on top of
@@ -229,6 +229,19 @@ fn check_all(native_f16: bool) {
     assert!(
         dups.is_empty(),
         "duplicate kernel names ({}): {dups:?}",
+        mode(native_f16)
+    );
+
+    // A kernel's name starts with the entry point it runs (`unary_strided.exp.f32` runs
+    // `unary_strided`), so a label in a GPU trace names the WGSL function.
+    let misnamed: Vec<String> = keys
+        .iter()
+        .filter(|k| k.to_string().split('.').next() != Some(k.entry_point()))
+        .map(|k| format!("{k} runs {}", k.entry_point()))
+        .collect();
+    assert!(
+        misnamed.is_empty(),
+        "kernel names that do not start with their entry point ({}): {misnamed:?}",
         mode(native_f16)
     );
 

@@ -1,0 +1,206 @@
+//! Per-stream command batches: recording a dispatch (bind group, info table in the batch's arena),
+//! submitting a batch when it is full or flushed, and waiting for the queue (`done`).
+
+use super::buffer::GpuBuffer;
+use super::context::{GpuContext, lock};
+use super::kernels::KernelKey;
+use crate::error::{Error, Result};
+use futures::channel::oneshot;
+use std::sync::{Arc, OnceLock};
+
+/// One command batch of a GPU stream: an encoder with an open compute pass.
+pub(super) struct Batch {
+    encoder: wgpu::CommandEncoder,
+    pass: Option<wgpu::ComputePass<'static>>,
+    dispatches: usize,
+    /// Buffers the batch's dispatches use: they stay out of the cache until it is submitted.
+    retained: Vec<Arc<GpuBuffer>>,
+    /// The info tables of the batch's dispatches, each at an aligned offset of one buffer that
+    /// is written once, just before the batch is submitted (one small copy per batch instead of
+    /// an upload per dispatch).
+    info: Arc<GpuBuffer>,
+    info_words: Vec<u32>,
+}
+
+/// Dispatches per submit before a stream flushes by itself (MLX uses 40 ops per command buffer).
+/// `WMX_BATCH_DISPATCHES` overrides it (for measuring the policy).
+fn max_dispatches_per_batch() -> usize {
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("WMX_BATCH_DISPATCHES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(64)
+    })
+}
+
+/// Bytes of a batch's info buffer; a batch whose tables would not fit is submitted first.
+const INFO_ARENA_BYTES: u64 = 64 << 10;
+
+impl GpuContext {
+    /// Records one dispatch of `key` on `stream`: bindings are `info`, then `buffers` in order.
+    pub(crate) fn dispatch(
+        &self,
+        stream: usize,
+        key: &KernelKey,
+        buffers: &[&Arc<GpuBuffer>],
+        info: &[u32],
+        groups: [u32; 3],
+    ) -> Result<()> {
+        let max = self.limits.max_compute_workgroups_per_dimension;
+        if groups.iter().any(|&g| g > max) {
+            return Err(Error::TooLarge {
+                op: "gpu",
+                msg: format!(
+                    "kernel {key} needs {groups:?} workgroups; this device allows {max} per dimension."
+                ),
+            });
+        }
+        if groups.contains(&0) {
+            return Ok(());
+        }
+        let pipeline = self.pipeline(key)?;
+        let words = info.len().max(1);
+        let align = (self.limits.min_storage_buffer_offset_alignment as usize / 4).max(1);
+        if (words * 4) as u64 > INFO_ARENA_BYTES {
+            return Err(Error::TooLarge {
+                op: "gpu",
+                msg: format!(
+                    "kernel {key} has an info table of {words} words (at most {}).",
+                    INFO_ARENA_BYTES / 4
+                ),
+            });
+        }
+        let mut batches = lock(&self.batches);
+        let full = batches.get(&stream).is_some_and(|b| {
+            (b.info_words.len().next_multiple_of(align) + words) * 4 > INFO_ARENA_BYTES as usize
+        });
+        if full && let Some(b) = batches.remove(&stream) {
+            self.submit(b);
+        }
+        let batch = match batches.entry(stream) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(self.new_batch()?),
+        };
+        let at = batch.info_words.len().next_multiple_of(align);
+        batch.info_words.resize(at, 0);
+        if info.is_empty() {
+            batch.info_words.push(0);
+        } else {
+            batch.info_words.extend_from_slice(info);
+        }
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &batch.info.buffer,
+                offset: (at * 4) as u64,
+                size: std::num::NonZeroU64::new((words * 4) as u64),
+            }),
+        }];
+        for (i, b) in buffers.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.buffer.as_entire_binding(),
+            });
+        }
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.layout,
+            entries: &entries,
+        });
+        let pass = batch.pass.get_or_insert_with(|| {
+            batch
+                .encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor::default())
+                .forget_lifetime()
+        });
+        pass.set_pipeline(&pipeline.pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        batch.dispatches += 1;
+        batch.retained.extend(buffers.iter().map(|b| Arc::clone(b)));
+        if batch.dispatches >= max_dispatches_per_batch()
+            && let Some(b) = batches.remove(&stream)
+        {
+            self.submit(b);
+        }
+        Ok(())
+    }
+
+    fn new_batch(&self) -> Result<Batch> {
+        let encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("wmx stream"),
+            });
+        Ok(Batch {
+            encoder,
+            pass: None,
+            dispatches: 0,
+            retained: Vec::new(),
+            info: self.alloc("gpu", INFO_ARENA_BYTES)?,
+            info_words: Vec::new(),
+        })
+    }
+
+    /// Writes the batch's info tables, then submits it (the write is ordered before it).
+    pub(super) fn submit(&self, mut b: Batch) {
+        drop(b.pass.take());
+        if !b.info_words.is_empty() {
+            self.queue
+                .write_buffer(&b.info.buffer, 0, bytemuck::cast_slice(&b.info_words));
+        }
+        self.queue.submit([b.encoder.finish()]);
+    }
+
+    /// Submits the pending work of one stream.
+    pub(crate) fn flush(&self, stream: usize) {
+        let mut batches = lock(&self.batches);
+        if let Some(b) = batches.remove(&stream) {
+            self.submit(b);
+        }
+    }
+
+    /// Submits the pending work of every stream but `except`. Batches are submitted while the
+    /// lock is held, so once a batch leaves the map it is already on the queue: anyone who then
+    /// submits (a readback, a wait) is ordered after it.
+    pub(crate) fn flush_others(&self, except: usize) {
+        let mut batches = lock(&self.batches);
+        let keys: Vec<usize> = batches.keys().copied().filter(|&k| k != except).collect();
+        for k in keys {
+            if let Some(b) = batches.remove(&k) {
+                self.submit(b);
+            }
+        }
+    }
+
+    /// Submits the pending work of every stream.
+    pub(crate) fn flush_all(&self) {
+        self.flush_others(usize::MAX);
+    }
+
+    pub(super) fn kick(&self) {
+        let _ = lock(&self.poller).send(());
+    }
+
+    /// Submits every stream's pending work and resolves when it has finished; reports a captured wgpu error.
+    pub(crate) async fn done(&self) -> Result<()> {
+        self.flush_all();
+        let (tx, rx) = oneshot::channel();
+        self.queue.on_submitted_work_done(move || {
+            let _ = tx.send(());
+        });
+        self.kick();
+        let _ = rx.await;
+        self.take_error()
+    }
+
+    /// The first uncaptured wgpu error since the last call, as an `Err`.
+    pub(crate) fn take_error(&self) -> Result<()> {
+        match lock(&self.uncaptured).take() {
+            Some(msg) => Err(Error::Backend { op: "gpu", msg }),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! GPU buffers: allocation from the size-bucketed cache (with the memory limit and the
+//! out-of-memory retry), uploads, and readbacks to the host.
+
+use super::context::{GpuContext, lock};
+use super::pool::{Pool, SharedPool, bucket};
+use crate::error::{Error, Result};
+use crate::memory;
+use futures::channel::oneshot;
+use std::sync::Arc;
+
+/// A GPU buffer owned by arrays (and by the pending batches that use it); back to the cache on drop.
+pub(crate) struct GpuBuffer {
+    pub buffer: wgpu::Buffer,
+    /// Meaningful bytes (the wgpu buffer is a size bucket, at least this).
+    pub bytes: u64,
+    pub(super) pool: SharedPool,
+}
+
+impl Drop for GpuBuffer {
+    fn drop(&mut self) {
+        lock(&self.pool).give(self.buffer.clone());
+    }
+}
+
+impl GpuContext {
+    /// Largest buffer this device accepts for one array.
+    pub(crate) fn max_binding(&self) -> u64 {
+        (self.limits.max_storage_buffer_binding_size).min(self.limits.max_buffer_size)
+    }
+
+    /// A new buffer for `bytes` bytes (at least 4, rounded up to 4), or a clear error when too large.
+    pub(crate) fn alloc(&self, op: &'static str, bytes: u64) -> Result<Arc<GpuBuffer>> {
+        if bytes > self.max_binding() {
+            return Err(Error::TooLarge {
+                op,
+                msg: format!(
+                    "An array of {bytes} bytes exceeds the largest buffer of GPU {} ({}): {} bytes.",
+                    self.index,
+                    self.info.name,
+                    self.max_binding()
+                ),
+            });
+        }
+        let size = bucket(bytes);
+        let cached = lock(&self.pool).take(size);
+        let buffer = match cached {
+            Some(b) => b,
+            None => self.create_buffer(op, size)?,
+        };
+        Ok(Arc::new(GpuBuffer {
+            buffer,
+            bytes,
+            pool: self.pool.clone(),
+        }))
+    }
+
+    /// A new buffer of `size` bytes from the driver. Past the memory limit (cached plus active
+    /// bytes), and when the driver is out of memory, the cached buffers are given back first
+    /// (then, out of memory, it tries once more); still out of memory is an `Err`.
+    fn create_buffer(&self, op: &'static str, size: u64) -> Result<wgpu::Buffer> {
+        {
+            let mut pool = lock(&self.pool);
+            let wanted = pool
+                .active_bytes()
+                .saturating_add(pool.cached_bytes())
+                .saturating_add(size);
+            if wanted > memory::memory_limit() {
+                pool.clear();
+            }
+        }
+        let buffer = self.create_or_free_cache(
+            op,
+            &wgpu::BufferDescriptor {
+                label: Some(op),
+                size,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            },
+        )?;
+        lock(&self.pool).created(size);
+        Ok(buffer)
+    }
+
+    /// `desc`'s buffer from the driver; out of memory, the cached buffers are given back and it
+    /// is tried once more, then it is an `Err` naming `op` and the size.
+    fn create_or_free_cache(
+        &self,
+        op: &'static str,
+        desc: &wgpu::BufferDescriptor,
+    ) -> Result<wgpu::Buffer> {
+        let create = || {
+            let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+            let buffer = self.device.create_buffer(desc);
+            let error = pollster::block_on(scope.pop());
+            #[cfg(test)]
+            let error = error.or_else(tests::simulated_out_of_memory);
+            (buffer, error)
+        };
+        let (mut buffer, mut error) = create();
+        if error.is_some() {
+            lock(&self.pool).clear();
+            // Frees the dropped buffers whose last use has finished (never blocks: see the poller).
+            let _ = self.device.poll(wgpu::PollType::Poll);
+            (buffer, error) = create();
+        }
+        match error {
+            None => Ok(buffer),
+            Some(e) => Err(Error::TooLarge {
+                op,
+                msg: format!(
+                    "GPU {} ({}) is out of memory for a buffer of {} bytes ({} bytes in use by \
+                     arrays): {e}",
+                    self.index,
+                    self.info.name,
+                    desc.size,
+                    lock(&self.pool).active_bytes()
+                ),
+            }),
+        }
+    }
+
+    /// The buffer pool's statistics and controls.
+    pub(crate) fn pool(&self) -> std::sync::MutexGuard<'_, Pool> {
+        lock(&self.pool)
+    }
+
+    /// Bytes held by this device's buffer cache.
+    pub(crate) fn cached_bytes(&self) -> u64 {
+        lock(&self.pool).cached_bytes()
+    }
+
+    /// Frees this device's cached buffers.
+    pub(crate) fn clear_cache(&self) {
+        lock(&self.pool).clear();
+    }
+
+    /// Copies host bytes into a (possibly cached) buffer. The copy is staged on the queue and runs
+    /// before any later submission, so work recorded afterwards sees the data.
+    pub(crate) fn upload(&self, bytes: &[u8]) -> Result<Arc<GpuBuffer>> {
+        let buf = self.alloc("upload", bytes.len() as u64)?;
+        if !bytes.is_empty() {
+            let padded;
+            let data = if bytes.len() % 4 == 0 {
+                bytes
+            } else {
+                let mut v = bytes.to_vec();
+                v.resize(bytes.len().div_ceil(4) * 4, 0);
+                padded = v;
+                &padded[..]
+            };
+            self.queue.write_buffer(&buf.buffer, 0, data);
+        }
+        Ok(buf)
+    }
+
+    /// Reads a buffer back to the host (submits every stream's pending work first).
+    pub(crate) async fn read(&self, src: &GpuBuffer) -> Result<Vec<u8>> {
+        let size = src.buffer.size();
+        let staging = self.create_or_free_cache(
+            "readback",
+            &wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            },
+        )?;
+        let mut enc = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("readback"),
+            });
+        enc.copy_buffer_to_buffer(&src.buffer, 0, &staging, 0, size);
+        {
+            // Pending batches (which may write `src`) go to the queue before the copy.
+            let mut batches = lock(&self.batches);
+            for (_, b) in batches.drain() {
+                self.submit(b);
+            }
+            self.queue.submit([enc.finish()]);
+        }
+        let (tx, rx) = oneshot::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.kick();
+        let mapped = rx.await.map_err(|_| Error::Backend {
+            op: "read",
+            msg: "the device was lost".into(),
+        })?;
+        mapped.map_err(|e| Error::Backend {
+            op: "read",
+            msg: format!("mapping failed: {e}"),
+        })?;
+        self.take_error()?;
+        let bytes = {
+            let view = staging.get_mapped_range(..).map_err(|e| Error::Backend {
+                op: "read",
+                msg: format!("mapping failed: {e}"),
+            })?;
+            view[..src.bytes as usize].to_vec()
+        };
+        staging.unmap();
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::backend::gpu::context::context;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Buffer creations on this thread still to be reported out of memory.
+        static FAIL_CREATES: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// The out-of-memory error of a creation that this thread asked to fail.
+    pub(super) fn simulated_out_of_memory() -> Option<wgpu::Error> {
+        FAIL_CREATES.with(|n| {
+            let left = n.get();
+            (left > 0).then(|| {
+                n.set(left - 1);
+                wgpu::Error::OutOfMemory {
+                    source: "simulated by the test".into(),
+                }
+            })
+        })
+    }
+
+    #[test]
+    fn out_of_memory_gives_the_cache_back_then_fails_clearly() {
+        let ctx = match context(0) {
+            Ok(ctx) => ctx,
+            Err(e) if std::env::var("WMX_REQUIRE_GPU").as_deref() == Ok("1") => panic!("{e}"),
+            Err(_) => return,
+        };
+        // A cached buffer of another bucket, then one creation refused: the cache goes back
+        // and the second try succeeds.
+        drop(ctx.alloc("test", 1 << 16).unwrap());
+        assert!(ctx.cached_bytes() >= 1 << 16);
+        FAIL_CREATES.with(|n| n.set(1));
+        let b = ctx.alloc("test", 3 << 16).unwrap();
+        assert_eq!(
+            ctx.cached_bytes(),
+            0,
+            "the cache is given back before the retry"
+        );
+        assert_eq!(b.buffer.size(), 1 << 18);
+        drop(b);
+        // Both tries refused: an Err naming the op and the size, and nothing counted active.
+        let active = ctx.pool().active_bytes();
+        FAIL_CREATES.with(|n| n.set(2));
+        let e = match ctx.alloc("matmul", 5 << 20) {
+            Ok(_) => panic!("an allocation refused twice succeeded"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            e.contains("matmul") && e.contains("out of memory") && e.contains("5242880"),
+            "{e}"
+        );
+        assert_eq!(ctx.pool().active_bytes(), active);
+        FAIL_CREATES.with(|n| assert_eq!(n.get(), 0));
+    }
+}

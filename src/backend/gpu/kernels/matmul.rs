@@ -1,0 +1,533 @@
+//! The matmul families (`shaders/matmul.wgsl`: tiled and vec4; `shaders/matmul_coop.wgsl`:
+//! cooperative matrices, with the coop tilings and their generated prelude), sharing
+//! `shaders/matmul_batch.wgsl` for the batch decode: their key, preludes, `info` table and the
+//! host code that picks a kernel and dispatches.
+
+use super::slots::{input_slot, output_slot, quad_input_slot, quad_output_slot, short};
+use super::{Family, KernelKey, info_words, write_info};
+use crate::backend::Data;
+use crate::backend::gpu::{Gpu, buf};
+use crate::dtype::Dtype;
+use crate::error::{Error, Result};
+use crate::shape::size_of;
+use std::fmt::{self, Write};
+
+const MATMUL: &str = include_str!("../../../../shaders/matmul.wgsl");
+const MATMUL_COOP: &str = include_str!("../../../../shaders/matmul_coop.wgsl");
+/// The info decode both matmul families share (their tables agree).
+const MATMUL_BATCH: &str = include_str!("../../../../shaders/matmul_batch.wgsl");
+
+/// One matmul kernel.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum MatmulKey {
+    /// Tiled matmul of `dtype` inputs into `out` (f32, or f16 when native); `vec4`: the
+    /// 128x128 kernel over vec4 storage (row-major operands with dims and offsets aligned to 4).
+    Tiled {
+        dtype: Dtype,
+        out: Dtype,
+        vec4: bool,
+    },
+    /// Matmul of row-major f16 `dtype` inputs on cooperative matrices (16x16x16 fragments,
+    /// f32 accumulators) into `out`: `shaders/matmul_coop.wgsl`, on devices with wgpu's
+    /// experimental cooperative-matrix feature (see [`matmul_coop_key`]).
+    Coop {
+        dtype: Dtype,
+        out: Dtype,
+        variant: CoopVariant,
+    },
+}
+
+info_words! {
+    /// The matmul `info` table (both families; `matmul_batch.wgsl` decodes the batch part):
+    /// `[M, N, K, a_row_stride, a_col_stride, b_row_stride, b_col_stride, bn, batch_shape[bn],
+    /// a_batch_strides[bn], b_batch_strides[bn], a_offset, b_offset]` (strides, offsets: i32 bits).
+    mod info {
+        M = 0,
+        N = 1,
+        K = 2,
+        A_ROW_STRIDE = 3,
+        A_COL_STRIDE = 4,
+        B_ROW_STRIDE = 5,
+        B_COL_STRIDE = 6,
+        BATCH_NDIM = 7,
+    }
+}
+
+/// The matmul key for float inputs of `dtype`; `vec4` asks for the vec4 kernel, which only f32
+/// and native f16 have (see [`matmul_vec4_dtype`]).
+pub fn matmul_key(dtype: Dtype, native_f16: bool, vec4: bool) -> KernelKey {
+    KernelKey::Matmul(MatmulKey::tiled(dtype, native_f16, vec4))
+}
+
+/// The cooperative-matrix matmul key of `variant`: f16 inputs, f16 output (f32 accumulation).
+pub fn matmul_coop_key(variant: CoopVariant) -> KernelKey {
+    KernelKey::Matmul(MatmulKey::coop(variant))
+}
+
+impl MatmulKey {
+    fn tiled(dtype: Dtype, native_f16: bool, vec4: bool) -> MatmulKey {
+        let out = if dtype == Dtype::Float16 && native_f16 {
+            Dtype::Float16
+        } else {
+            Dtype::Float32
+        };
+        MatmulKey::Tiled {
+            dtype,
+            out,
+            vec4: vec4 && matmul_vec4_dtype(dtype, native_f16),
+        }
+    }
+
+    fn coop(variant: CoopVariant) -> MatmulKey {
+        MatmulKey::Coop {
+            dtype: Dtype::Float16,
+            out: Dtype::Float16,
+            variant,
+        }
+    }
+}
+
+impl fmt::Display for MatmulKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let entry = self.entry();
+        match *self {
+            MatmulKey::Tiled { dtype, out, .. } => {
+                write!(f, "{entry}.{}.{}", short(dtype), short(out))
+            }
+            MatmulKey::Coop {
+                dtype,
+                out,
+                variant,
+            } => write!(
+                f,
+                "{entry}.{}.{}.{}",
+                variant.name(),
+                short(dtype),
+                short(out)
+            ),
+        }
+    }
+}
+
+impl Family for MatmulKey {
+    fn entry(&self) -> &'static str {
+        match *self {
+            MatmulKey::Tiled { vec4: false, .. } => "matmul_tiled",
+            MatmulKey::Tiled { vec4: true, .. } => "matmul_vec4",
+            MatmulKey::Coop { .. } => "matmul_coop",
+        }
+    }
+
+    fn out_dtype(&self) -> Dtype {
+        match *self {
+            MatmulKey::Tiled { out, .. } | MatmulKey::Coop { out, .. } => out,
+        }
+    }
+
+    fn trusted(&self) -> bool {
+        true
+    }
+
+    fn uses_f16(&self) -> bool {
+        match *self {
+            MatmulKey::Tiled { dtype, out, .. } | MatmulKey::Coop { dtype, out, .. } => {
+                dtype == Dtype::Float16 || out == Dtype::Float16
+            }
+        }
+    }
+
+    fn extensions(&self) -> &'static str {
+        match self {
+            MatmulKey::Tiled { .. } => "",
+            MatmulKey::Coop { .. } => "enable wgpu_cooperative_matrix;\n",
+        }
+    }
+
+    fn prelude(&self, p: &mut String, native_f16: bool) -> &'static str {
+        write_info(p, info::NAMED);
+        let family = match *self {
+            MatmulKey::Tiled { dtype, out, vec4 } => {
+                if vec4 {
+                    quad_input_slot(p, "in0", dtype, native_f16);
+                    quad_input_slot(p, "in1", dtype, native_f16);
+                    quad_output_slot(p, out, native_f16);
+                } else {
+                    input_slot(p, "in0", dtype, native_f16);
+                    input_slot(p, "in1", dtype, native_f16);
+                    output_slot(p, out, native_f16);
+                }
+                MATMUL
+            }
+            MatmulKey::Coop { out, variant, .. } => {
+                output_slot(p, out, native_f16);
+                coop_prelude(p, variant);
+                MATMUL_COOP
+            }
+        };
+        p.push_str(MATMUL_BATCH);
+        family
+    }
+
+    fn all(native_f16: bool) -> Vec<Self> {
+        let mut keys = Vec::new();
+        for dtype in Dtype::ALL.into_iter().filter(|d| d.is_float()) {
+            keys.push(MatmulKey::tiled(dtype, native_f16, false));
+            if matmul_vec4_dtype(dtype, native_f16) {
+                keys.push(MatmulKey::tiled(dtype, native_f16, true));
+            }
+            if dtype == Dtype::Float16 && native_f16 {
+                keys.extend(CoopVariant::ALL.map(MatmulKey::coop));
+            }
+        }
+        keys
+    }
+}
+
+/// One tiling of `shaders/matmul_coop.wgsl`, chosen once per device (`WMX_COOP_VARIANT=<name>`,
+/// see [`CoopVariant::from_env`]). Named `<block rows>x<block columns>x<K per step>`, `s` for a
+/// single workgroup buffer (two barriers per step instead of double buffering), `w4` for 4
+/// subgroups instead of 8.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum CoopVariant {
+    /// 8 subgroups in 2x4, each 64x32 (4x2 accumulators), K 32, double-buffered (the first kernel).
+    B128x128x32,
+    /// 8 subgroups in 2x4, each 64x32, K 64 per step, one buffer.
+    B128x128x64s,
+    /// 8 subgroups in 2x4, each 64x64 (4x4 accumulators), K 16, double-buffered.
+    B128x256x16,
+    /// 8 subgroups in 2x4, each 64x64, K 32, one buffer.
+    B128x256x32s,
+    /// 8 subgroups in 4x2, each 64x64, K 16, double-buffered.
+    B256x128x16,
+    /// 8 subgroups in 4x2, each 64x64, K 32, one buffer.
+    B256x128x32s,
+    /// 4 subgroups in 2x2, each 64x64, K 32, double-buffered.
+    B128x128x32w4,
+}
+
+/// The shape parameters of a [`CoopVariant`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct CoopTiling {
+    /// Subgroups along the block's rows and columns.
+    pub sg_m: u32,
+    pub sg_n: u32,
+    /// 16x16 accumulators per subgroup along rows and columns.
+    pub frag_m: u32,
+    pub frag_n: u32,
+    /// K per step (a multiple of 16).
+    pub k: u32,
+    /// Workgroup tile buffers: 2 (double-buffered) or 1.
+    pub buffers: u32,
+}
+
+/// Halves of padding per workgroup tile row (16-byte aligned rows, staggered banks).
+const COOP_PAD: u32 = 8;
+
+impl CoopTiling {
+    /// Invocations per workgroup (subgroups of 32).
+    pub fn invocations(&self) -> u32 {
+        32 * self.sg_m * self.sg_n
+    }
+    /// Rows of C per workgroup.
+    pub fn block_m(&self) -> u32 {
+        self.sg_m * self.frag_m * 16
+    }
+    /// Columns of C per workgroup.
+    pub fn block_n(&self) -> u32 {
+        self.sg_n * self.frag_n * 16
+    }
+    /// Halves per row of the A tile and of the B tile.
+    fn lds(&self) -> (u32, u32) {
+        (self.k + COOP_PAD, self.block_n() + COOP_PAD)
+    }
+    /// Halves in one A tile buffer and one B tile buffer.
+    fn tiles(&self) -> (u32, u32) {
+        let (a_ld, b_ld) = self.lds();
+        (self.block_m() * a_ld, self.k * b_ld)
+    }
+    /// Workgroup memory in bytes: the f16 tile buffers and a 16x16 f32 scratch per subgroup.
+    pub fn workgroup_bytes(&self) -> u32 {
+        let (a, b) = self.tiles();
+        2 * self.buffers * (a + b) + 4 * 256 * self.sg_m * self.sg_n
+    }
+}
+
+impl CoopVariant {
+    /// Every variant.
+    pub const ALL: [CoopVariant; 7] = [
+        CoopVariant::B128x128x32,
+        CoopVariant::B128x128x64s,
+        CoopVariant::B128x256x16,
+        CoopVariant::B128x256x32s,
+        CoopVariant::B256x128x16,
+        CoopVariant::B256x128x32s,
+        CoopVariant::B128x128x32w4,
+    ];
+
+    /// The variant used when `WMX_COOP_VARIANT` is unset.
+    pub const DEFAULT: CoopVariant = CoopVariant::B256x128x32s;
+
+    /// The name `WMX_COOP_VARIANT` takes and kernel names carry.
+    pub fn name(self) -> &'static str {
+        match self {
+            CoopVariant::B128x128x32 => "128x128x32",
+            CoopVariant::B128x128x64s => "128x128x64s",
+            CoopVariant::B128x256x16 => "128x256x16",
+            CoopVariant::B128x256x32s => "128x256x32s",
+            CoopVariant::B256x128x16 => "256x128x16",
+            CoopVariant::B256x128x32s => "256x128x32s",
+            CoopVariant::B128x128x32w4 => "128x128x32w4",
+        }
+    }
+
+    /// The variant called `name`, if any.
+    pub fn from_name(name: &str) -> Option<CoopVariant> {
+        CoopVariant::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// `WMX_COOP_VARIANT` if set (an unknown name is reported and ignored), else [`Self::DEFAULT`].
+    pub fn from_env() -> CoopVariant {
+        match std::env::var("WMX_COOP_VARIANT") {
+            Ok(name) => CoopVariant::from_name(&name).unwrap_or_else(|| {
+                let names: Vec<_> = CoopVariant::ALL.iter().map(|v| v.name()).collect();
+                eprintln!(
+                    "wmx: unknown WMX_COOP_VARIANT={name} (one of {names:?}); using {}",
+                    CoopVariant::DEFAULT.name()
+                );
+                CoopVariant::DEFAULT
+            }),
+            Err(_) => CoopVariant::DEFAULT,
+        }
+    }
+
+    /// Its tiling.
+    pub fn tiling(self) -> CoopTiling {
+        let t = |sg_m, sg_n, frag_m, frag_n, k, buffers| CoopTiling {
+            sg_m,
+            sg_n,
+            frag_m,
+            frag_n,
+            k,
+            buffers,
+        };
+        match self {
+            CoopVariant::B128x128x32 => t(2, 4, 4, 2, 32, 2),
+            CoopVariant::B128x128x64s => t(2, 4, 4, 2, 64, 1),
+            CoopVariant::B128x256x16 => t(2, 4, 4, 4, 16, 2),
+            CoopVariant::B128x256x32s => t(2, 4, 4, 4, 32, 1),
+            CoopVariant::B256x128x16 => t(4, 2, 4, 4, 16, 2),
+            CoopVariant::B256x128x32s => t(4, 2, 4, 4, 32, 1),
+            CoopVariant::B128x128x32w4 => t(2, 2, 4, 4, 32, 2),
+        }
+    }
+}
+
+/// The prelude of `shaders/matmul_coop.wgsl` for `variant`: its tile constants, the workgroup
+/// tiles, the accumulators (private, one per 16x16 fragment of the subgroup's region) and the
+/// two functions that touch them: `mma16` (one 16-deep slice of the step) and `store_accumulators`.
+fn coop_prelude(p: &mut String, variant: CoopVariant) {
+    let t = variant.tiling();
+    let (a_ld, b_ld) = t.lds();
+    let (a_tile, b_tile) = t.tiles();
+    let inv = t.invocations();
+    // Staging: each invocation loads the same column quad of A rows li / (K/4) + i * A_RSTEP,
+    // and of B rows li / (BN/4) + i * B_RSTEP.
+    let a_qpr = t.k / 4;
+    let b_qpr = t.block_n() / 4;
+    assert!(inv % a_qpr == 0 && inv % b_qpr == 0, "{variant:?}: staging");
+    let (a_rstep, b_rstep) = (inv / a_qpr, inv / b_qpr);
+    assert!(
+        t.block_m() % a_rstep == 0 && t.k % b_rstep == 0,
+        "{variant:?}: staging rows"
+    );
+    assert!(t.k % 16 == 0, "{variant:?}: K step");
+    let consts = [
+        ("INVOCATIONS", inv),
+        ("SUBGROUPS", t.sg_m * t.sg_n),
+        ("SG_N", t.sg_n),
+        ("WM", 16 * t.frag_m),
+        ("WN", 16 * t.frag_n),
+        ("CM", t.block_m()),
+        ("CN", t.block_n()),
+        ("CK", t.k),
+        ("BUFFERS", t.buffers),
+        ("A_LD", a_ld),
+        ("B_LD", b_ld),
+        ("A_TILE", a_tile),
+        ("B_TILE", b_tile),
+        ("A_QPR", a_qpr),
+        ("B_QPR", b_qpr),
+        ("A_RSTEP", a_rstep),
+        ("B_RSTEP", b_rstep),
+        ("A_LOADS", t.block_m() / a_rstep),
+        ("B_LOADS", t.k / b_rstep),
+    ];
+    let _ = writeln!(p, "// coop variant {}", variant.name());
+    for (name, v) in consts {
+        let _ = writeln!(p, "const {name}: u32 = {v}u;");
+    }
+    let _ = writeln!(
+        p,
+        "var<workgroup> a_tiles: array<f16, {}>;",
+        t.buffers * a_tile
+    );
+    let _ = writeln!(
+        p,
+        "var<workgroup> b_tiles: array<f16, {}>;",
+        t.buffers * b_tile
+    );
+    let _ = writeln!(
+        p,
+        "var<workgroup> c_frags: array<f32, {}>;",
+        256 * t.sg_m * t.sg_n
+    );
+    let acc = |i: u32, j: u32| format!("acc_{i}_{j}");
+    for i in 0..t.frag_m {
+        for j in 0..t.frag_n {
+            let _ = writeln!(p, "var<private> {}: coop_mat16x16<f32, C>;", acc(i, j));
+        }
+    }
+    // Every pointer index is bound to a `let` first (naga 30's SPIR-V writer panics on an index
+    // computed inline in a cooperative load's pointer).
+    p.push_str(
+        "fn mma16(ia: u32, ib: u32) {
+",
+    );
+    for i in 0..t.frag_m {
+        let _ = writeln!(p, "    let ia{i} = ia + {}u;", 16 * i * a_ld);
+        let _ = writeln!(
+            p,
+            "    let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&a_tiles[ia{i}], A_LD);"
+        );
+    }
+    for j in 0..t.frag_n {
+        let _ = writeln!(p, "    let ib{j} = ib + {}u;", 16 * j);
+        let _ = writeln!(
+            p,
+            "    let b{j} = coopLoadT<coop_mat16x16<f16, B>>(&b_tiles[ib{j}], B_LD);"
+        );
+    }
+    for i in 0..t.frag_m {
+        for j in 0..t.frag_n {
+            let c = acc(i, j);
+            let _ = writeln!(p, "    {c} = coopMultiplyAdd(a{i}, b{j}, {c});");
+        }
+    }
+    p.push_str(
+        "}
+",
+    );
+    p.push_str(
+        "fn store_accumulators(scratch: u32, lane: u32, size: u32, cbase: u32, r0: u32, c0: u32, \
+         M: u32, N: u32) {\n",
+    );
+    for i in 0..t.frag_m {
+        for j in 0..t.frag_n {
+            if i + j > 0 {
+                p.push_str("    workgroupBarrier();\n");
+            }
+            let _ = writeln!(p, "    coopStoreT({}, &c_frags[scratch], 16u);", acc(i, j));
+            p.push_str("    workgroupBarrier();\n");
+            let _ = writeln!(
+                p,
+                "    write_fragment(scratch, lane, size, cbase, r0 + {}u, c0 + {}u, M, N);",
+                16 * i,
+                16 * j
+            );
+        }
+    }
+    p.push_str("}\n");
+}
+
+/// True when the vec4 matmul kernel exists for `dtype` (unpacked 16- or 32-bit floats).
+pub fn matmul_vec4_dtype(dtype: Dtype, native_f16: bool) -> bool {
+    dtype == Dtype::Float32 || (dtype == Dtype::Float16 && native_f16)
+}
+
+impl Gpu<'_> {
+    /// Batched `a @ b` (`sa`: [.., M, K], `sb`: [.., K, N]) into a dense `out_shape` of `out_dtype`.
+    pub(in crate::backend::gpu) fn matmul(
+        &self,
+        sa: &[i32],
+        a: &Data,
+        sb: &[i32],
+        b: &Data,
+        out_shape: &[i32],
+        out_dtype: Dtype,
+    ) -> Result<Data> {
+        let nd = sa.len();
+        let (m, k, n) = (sa[nd - 2], sa[nd - 1], sb[nd - 1]);
+        let batch: usize = sa[..nd - 2].iter().map(|&d| d as usize).product();
+        self.check_index_range(size_of(out_shape).max(size_of(sa)).max(size_of(sb)))?;
+        if batch > self.max_groups() as usize {
+            return Err(Error::TooLarge {
+                op: "matmul",
+                msg: format!(
+                    "batch of {batch} exceeds {} on this GPU.",
+                    self.max_groups()
+                ),
+            });
+        }
+        // The vec4 kernel reads rows of A and B as vec4s and writes C as vec4s; the cooperative
+        // kernel reads them likewise.
+        let bn = nd - 2;
+        let aligned = |d: &Data| {
+            d.strides[nd - 1] == 1
+                && d.offset % 4 == 0
+                && d.strides[..nd - 1].iter().all(|&s| s % 4 == 0)
+        };
+        let vec4 = k % 4 == 0 && n % 4 == 0 && aligned(a) && aligned(b);
+        // Tensor cores where the device has them: the cooperative kernel reads the same quads
+        // as the vec4 kernel (f16 only; it writes f16, accumulating in f32).
+        let coop = self
+            .ctx
+            .coop
+            .filter(|_| vec4 && a.storage.dtype == Dtype::Float16);
+        let key = match coop {
+            Some(shape) => MatmulKey::coop(shape.variant),
+            None => MatmulKey::tiled(a.storage.dtype, self.ctx.native_f16, vec4),
+        };
+        // Rows and columns of C per workgroup.
+        let (tile_m, tile_n) = match key {
+            MatmulKey::Coop { variant, .. } => {
+                let t = variant.tiling();
+                (t.block_m(), t.block_n())
+            }
+            MatmulKey::Tiled { vec4: true, .. } => (128, 128),
+            MatmulKey::Tiled { vec4: false, .. } => (64, 64),
+        };
+        let acc = key.out_dtype();
+        let out = self.out(acc, size_of(out_shape))?;
+        let mut info = vec![0u32; info::BATCH_NDIM + 1];
+        info[info::M] = m as u32;
+        info[info::N] = n as u32;
+        info[info::K] = k as u32;
+        info[info::A_ROW_STRIDE] = a.strides[nd - 2] as i32 as u32;
+        info[info::A_COL_STRIDE] = a.strides[nd - 1] as i32 as u32;
+        info[info::B_ROW_STRIDE] = b.strides[nd - 2] as i32 as u32;
+        info[info::B_COL_STRIDE] = b.strides[nd - 1] as i32 as u32;
+        info[info::BATCH_NDIM] = bn as u32;
+        info.extend(sa[..bn].iter().map(|&d| d as u32));
+        info.extend(a.strides[..bn].iter().map(|&s| s as i32 as u32));
+        info.extend(b.strides[..bn].iter().map(|&s| s as i32 as u32));
+        info.push(a.offset as u32);
+        info.push(b.offset as u32);
+        let groups = [
+            (n as u32).div_ceil(tile_n),
+            (m as u32).div_ceil(tile_m),
+            batch as u32,
+        ];
+        self.ctx.dispatch(
+            self.stream,
+            &key.into(),
+            &[buf(a)?, buf(b)?, &out],
+            &info,
+            groups,
+        )?;
+        let result = self.data(out, acc, out_shape);
+        if acc != out_dtype {
+            return self.cast(out_shape, &result, acc, out_dtype);
+        }
+        Ok(result)
+    }
+}
