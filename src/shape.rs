@@ -203,7 +203,10 @@ mod tests {
         assert_eq!(checked_size(&[2, 3]), Some(6));
         assert_eq!(checked_size(&[i32::MAX, i32::MAX, 0]), Some(0));
         assert_eq!(checked_size(&[i32::MAX; 3]), None);
-        assert_eq!(checked_size(&[1 << 30, 1 << 30]), Some(1 << 60).filter(|&n| n <= MAX_SIZE));
+        assert_eq!(
+            checked_size(&[1 << 30, 1 << 30]),
+            Some(1 << 60).filter(|&n| n <= MAX_SIZE)
+        );
         assert_eq!(size_of(&[i32::MAX; 3]), usize::MAX);
         assert!(check_size("zeros", &[i32::MAX; 3]).is_err());
     }

@@ -96,7 +96,10 @@ fn exp_error(got: &[f32], args: &[f32]) -> (f64, f32) {
         let want = (x as f64).exp();
         let e = if want < f32::MIN_POSITIVE as f64 {
             let abs = (g as f64 - want).abs();
-            assert!(abs <= f32::MIN_POSITIVE as f64, "exp({x:e}) = {g:e}, want {want:e}");
+            assert!(
+                abs <= f32::MIN_POSITIVE as f64,
+                "exp({x:e}) = {g:e}, want {want:e}"
+            );
             0.0
         } else {
             (g as f64 - want).abs() / (want * f64::from(f32::EPSILON))

@@ -12,7 +12,9 @@ const PROBE_MIN_BYTES: usize = 1 << 30;
 fn too_large(op: &'static str, bytes: usize) -> Error {
     Error::TooLarge {
         op,
-        msg: format!("An array of {bytes} bytes does not fit in host memory (the allocator refused it)."),
+        msg: format!(
+            "An array of {bytes} bytes does not fit in host memory (the allocator refused it)."
+        ),
     }
 }
 
@@ -34,10 +36,14 @@ fn try_vec<T: Copy>(op: &'static str, n: usize, value: T) -> Result<Vec<T>> {
 /// overcommit heuristic) becomes an `Err` naming `op`, as on the GPU. Where the OS overcommits
 /// without limit the kernel's own allocation would succeed too.
 pub(crate) fn check_alloc(op: &'static str, dtype: Dtype, n: usize) -> Result<()> {
-    let bytes = n.checked_mul(dtype.size()).ok_or_else(|| too_large(op, usize::MAX))?;
+    let bytes = n
+        .checked_mul(dtype.size())
+        .ok_or_else(|| too_large(op, usize::MAX))?;
     if bytes >= PROBE_MIN_BYTES {
         let mut probe: Vec<u8> = Vec::new();
-        probe.try_reserve_exact(bytes).map_err(|_| too_large(op, bytes))?;
+        probe
+            .try_reserve_exact(bytes)
+            .map_err(|_| too_large(op, bytes))?;
     }
     Ok(())
 }

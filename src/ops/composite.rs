@@ -1,12 +1,14 @@
-//! Composite ops: written in terms of the primitive builders of the family files (`unary_op`,
-//! `binary_op`, `reduce_op`, `full`, shape and sort ops) and touching no backend. Every op that
-//! is not one node of its own lives here, so the family files depend on none of this and form a
-//! DAG. softmax is the one exception inside: a primitive for the last axis, which a benchmark
-//! showed pays (one pass instead of five).
+//! Composite ops of the elementwise, reduction and creation families: written with the builders
+//! of `unary.rs`, `binary.rs`, `reduce.rs`, `creation.rs` (one node each), shape and sort ops,
+//! touching no backend. Keeping them here keeps those family files a DAG (creation and unary
+//! depend on no other family, binary on creation, reduce on shape). Sections: creation,
+//! elementwise, comparisons, statistics, normalisation. Composites of other families stay with
+//! them (norm.rs, einsum.rs, diagonal.rs, structure.rs). softmax is one node for the last axis:
+//! a benchmark showed that primitive pays (one pass instead of five).
 
 use super::binary::{
-    Operand, add, binary_op, equal, less_equal, logical_and, logical_or, materialize,
-    maximum, minimum, multiply, subtract,
+    Operand, add, binary_op, equal, less_equal, logical_and, logical_or, materialize, maximum,
+    minimum, multiply, subtract,
 };
 use super::creation::{arange, full};
 use super::reduce::{finish, resolve_axes, sum};
@@ -324,11 +326,7 @@ pub fn isclose<'a, 'b>(
         st,
     )?;
     if equal_nan {
-        let both_nan = logical_and(
-            isnan(&a, st)?,
-            isnan(&b, st)?,
-            st,
-        )?;
+        let both_nan = logical_and(isnan(&a, st)?, isnan(&b, st)?, st)?;
         r = logical_or(r, both_nan, st)?;
     }
     Ok(r)
@@ -381,11 +379,7 @@ pub fn array_equal<'a, 'b>(
         let dt = promote_types(a.dtype(), b.dtype());
         if dt.is_float() {
             let (x, y) = (cast_to(&a, dt, st), cast_to(&b, dt, st));
-            let both_nan = logical_and(
-                isnan(&x, st)?,
-                isnan(&y, st)?,
-                st,
-            )?;
+            let both_nan = logical_and(isnan(&x, st)?, isnan(&y, st)?, st)?;
             eq = logical_or(eq, both_nan, st)?;
         }
     }

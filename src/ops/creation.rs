@@ -43,13 +43,7 @@ fn full_as(
 ) -> OpResult {
     let st = s.resolve(op)?;
     check_shape(op, shape)?;
-    node(
-        shape.to_vec(),
-        dtype,
-        st,
-        Primitive::Full(value),
-        vec![],
-    )
+    node(shape.to_vec(), dtype, st, Primitive::Full(value), vec![])
 }
 
 /// Zeros.

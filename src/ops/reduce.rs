@@ -25,7 +25,11 @@ pub(crate) fn finish(r: Array, axes: &[usize], keepdims: bool, st: Stream) -> Op
     super::shape::reshape(&r, &shape, st)
 }
 
-pub(crate) fn resolve_axes(op: &'static str, a: &Array, axes: &[i32]) -> crate::error::Result<Vec<usize>> {
+pub(crate) fn resolve_axes(
+    op: &'static str,
+    a: &Array,
+    axes: &[i32],
+) -> crate::error::Result<Vec<usize>> {
     if axes.is_empty() {
         Ok((0..a.ndim()).collect())
     } else {

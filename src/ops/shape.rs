@@ -37,7 +37,13 @@ pub fn reshape(a: &Array, shape: &[i32], s: impl Into<StreamOrDevice>) -> OpResu
         ));
     }
     if let Some(&i) = infer.first() {
-        let known = size_of(&shape.iter().copied().filter(|&d| d != -1).collect::<Vec<_>>());
+        let known = size_of(
+            &shape
+                .iter()
+                .copied()
+                .filter(|&d| d != -1)
+                .collect::<Vec<_>>(),
+        );
         if known == 0 || a.size() % known != 0 {
             return Err(value_err(
                 "reshape",
@@ -63,13 +69,7 @@ pub fn reshape(a: &Array, shape: &[i32], s: impl Into<StreamOrDevice>) -> OpResu
     if out == a.shape() {
         return Ok(a.clone());
     }
-    node(
-        out,
-        a.dtype(),
-        st,
-        Primitive::Reshape,
-        vec![a.clone()],
-    )
+    node(out, a.dtype(), st, Primitive::Reshape, vec![a.clone()])
 }
 
 /// Permutes axes (`&[]` reverses them).
@@ -346,13 +346,7 @@ pub fn concatenate(arrays: &[&Array], axis: i32, s: impl Into<StreamOrDevice>) -
         dt = promote_types(dt, a.dtype());
     }
     let inputs = arrays.iter().map(|a| cast_to(a, dt, st)).collect();
-    node(
-        shape,
-        dt,
-        st,
-        Primitive::Concatenate { axis: ax },
-        inputs,
-    )
+    node(shape, dt, st, Primitive::Concatenate { axis: ax }, inputs)
 }
 
 /// Stacks equal-shaped arrays along a new `axis`.

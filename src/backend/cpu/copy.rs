@@ -254,8 +254,12 @@ pub(crate) fn cast(
         crate::dtype::Domain::Float => {
             from_f32(dtype, as_f32(h, shape, strides, offset).into_owned())
         }
-        crate::dtype::Domain::Int => from_i32(dtype, as_i32(h, shape, strides, offset).into_owned()),
-        crate::dtype::Domain::Uint => from_u32(dtype, as_u32(h, shape, strides, offset).into_owned()),
+        crate::dtype::Domain::Int => {
+            from_i32(dtype, as_i32(h, shape, strides, offset).into_owned())
+        }
+        crate::dtype::Domain::Uint => {
+            from_u32(dtype, as_u32(h, shape, strides, offset).into_owned())
+        }
         crate::dtype::Domain::Bool => from_bool(dtype, as_bool(h, shape, strides, offset)),
     }
 }

@@ -151,19 +151,23 @@ macro_rules! by_domain {
     ($domain:expr, |$read:ident, $write:ident, $visit:ident| $body:expr) => {
         match $domain {
             Domain::Float => {
-                let ($read, $write, $visit) = (as_f32, from_f32, UnaryOp::visit_f32::<Map1<'_, f32>>);
+                let ($read, $write, $visit) =
+                    (as_f32, from_f32, UnaryOp::visit_f32::<Map1<'_, f32>>);
                 $body
             }
             Domain::Int => {
-                let ($read, $write, $visit) = (as_i32, from_i32, UnaryOp::visit_i32::<Map1<'_, i32>>);
+                let ($read, $write, $visit) =
+                    (as_i32, from_i32, UnaryOp::visit_i32::<Map1<'_, i32>>);
                 $body
             }
             Domain::Uint => {
-                let ($read, $write, $visit) = (as_u32, from_u32, UnaryOp::visit_u32::<Map1<'_, u32>>);
+                let ($read, $write, $visit) =
+                    (as_u32, from_u32, UnaryOp::visit_u32::<Map1<'_, u32>>);
                 $body
             }
             Domain::Bool => {
-                let ($read, $write, $visit) = (as_bool, from_bool, UnaryOp::visit_bool::<Map1<'_, bool>>);
+                let ($read, $write, $visit) =
+                    (as_bool, from_bool, UnaryOp::visit_bool::<Map1<'_, bool>>);
                 $body
             }
         }

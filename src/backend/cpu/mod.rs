@@ -99,7 +99,18 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
         Primitive::Scatter { op, axes } => {
             let ((sa, a), (si, i), (su, u)) = (input(0)?, input(1)?, input(2)?);
             let idx = copy::as_i32(host_of("cpu", i)?, si, &i.strides, i.offset);
-            scatter::scatter(host_of("cpu", a)?, sa, a, &idx, axes, host_of("cpu", u)?, su, u, *op, dt)?
+            scatter::scatter(
+                host_of("cpu", a)?,
+                sa,
+                a,
+                &idx,
+                axes,
+                host_of("cpu", u)?,
+                su,
+                u,
+                *op,
+                dt,
+            )?
         }
         Primitive::Scan {
             op,

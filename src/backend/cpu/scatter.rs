@@ -102,14 +102,12 @@ pub(crate) fn scatter(
         ),
     };
     macro_rules! same {
-        ($variant:ident) => {
-{
+        ($variant:ident) => {{
             let HostVec::$variant(u) = &upd else {
                 return Err(mismatch());
             };
             u
-        }
-        };
+        }};
     }
     match &mut out {
         HostVec::F32(o) => apply(o, same!(F32), &dest, op, |x| x, |x| x),

@@ -60,8 +60,18 @@ pub(crate) fn searchsorted(
     values: &Data,
     right: bool,
 ) -> Result<HostVec> {
-    let keys = copy::as_f64(host_of("sort", sorted)?, s_shape, &sorted.strides, sorted.offset);
-    let vals = copy::as_f64(host_of("sort", values)?, v_shape, &values.strides, values.offset);
+    let keys = copy::as_f64(
+        host_of("sort", sorted)?,
+        s_shape,
+        &sorted.strides,
+        sorted.offset,
+    );
+    let vals = copy::as_f64(
+        host_of("sort", values)?,
+        v_shape,
+        &values.strides,
+        values.offset,
+    );
     let out = vals
         .par_iter()
         .map(|&v| {
