@@ -214,6 +214,7 @@ impl Array {
                 ),
             ));
         }
+        crate::shape::check_size("array", shape)?;
         if size_of(shape) != data.len() {
             return Err(value_err(
                 "array",

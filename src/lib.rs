@@ -48,7 +48,7 @@ pub use ops::composite::*;
 pub use ops::creation::*;
 pub use ops::diagonal::*;
 pub use ops::einsum::*;
-pub use ops::index::*;
+pub use ops::gather_scatter::*;
 pub use ops::indexing::{At, Ix, index, index_put};
 pub use ops::linalg::*;
 pub use ops::reduce::*;

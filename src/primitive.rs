@@ -4,6 +4,19 @@
 
 use crate::dtype::Domain;
 
+/// The `wgsl()` body shared by both op tables: a row's WGSL expression for domain `$d`, given
+/// the row's four optional columns in the order float, int, uint, bool (`None` where empty).
+macro_rules! row_wgsl {
+    ($d:expr; [$($wf:literal)?] [$($wi:literal)?] [$($wu:literal)?] [$($wb:literal)?]) => {
+        match $d {
+            Domain::Float => None $(.or(Some($wf)))?,
+            Domain::Int => None $(.or(Some($wi)))?,
+            Domain::Uint => None $(.or(Some($wu)))?,
+            Domain::Bool => None $(.or(Some($wb)))?,
+        }
+    };
+}
+
 /// Declares the unary table. Per domain: `(rust fn, "wgsl expression in x")`.
 macro_rules! unary_table {
     ($( $v:ident $name:literal
@@ -21,12 +34,7 @@ macro_rules! unary_table {
             pub fn name(self) -> &'static str { match self { $(UnaryOp::$v => $name,)* } }
             /// WGSL expression of `x` for a domain, or `None` when the op does not take it.
             pub fn wgsl(self, d: Domain) -> Option<&'static str> {
-                match self { $(UnaryOp::$v => match d {
-                    Domain::Float => { let r: Option<&'static str> = None; $(let r = Some($wf);)? r }
-                    Domain::Int => { let r: Option<&'static str> = None; $(let r = Some($wi);)? r }
-                    Domain::Uint => { let r: Option<&'static str> = None; $(let r = Some($wu);)? r }
-                    Domain::Bool => { let r: Option<&'static str> = None; $(let r = Some($wb);)? r }
-                },)* }
+                match self { $(UnaryOp::$v => row_wgsl!(d; [$($wf)?] [$($wi)?] [$($wu)?] [$($wb)?]),)* }
             }
             /// True when the op accepts inputs of this domain.
             pub fn supports(self, d: Domain) -> bool { self.wgsl(d).is_some() }
@@ -72,7 +80,7 @@ unary_table! {
     Abs "abs" f: (|x: f32| x.abs(), "abs(x)") i: (|x: i32| x.wrapping_abs(), "abs(x)") u: (|x| x, "x") b: (|x| x, "x");
     Sign "sign" f: (|x: f32| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }, "f32(select(0, 1, x > 0.0) - select(0, 1, x < 0.0))")
         i: (|x: i32| x.signum(), "sign(x)") u: (|x: u32| (x > 0) as u32, "select(0u, 1u, x > 0u)") b: (|x| x, "x");
-    Exp "exp" f: (exp_f32, "exp(x)");
+    Exp "exp" f: (exp_f32, "wmx_exp(x)");
     Log "log" f: (|x: f32| x.ln(), "wmx_log(x)");
     Sqrt "sqrt" f: (|x: f32| x.sqrt(), "sqrt(x)");
     Rsqrt "rsqrt" f: (|x: f32| 1.0 / x.sqrt(), "1.0 / sqrt(x)");
@@ -197,7 +205,9 @@ pub(crate) fn erfinv_f32(a: f32) -> f32 {
 /// e^x in f32 without branches or calls, so CPU loops over it vectorise: Cody-Waite reduction
 /// x = n ln2 + r (|r| <= ln2 / 2), Cephes' degree-7 polynomial for e^r (about 1 ulp), and 2^n
 /// built from exponent bits in two factors (so subnormal results round once). The same
-/// algorithm as the GPU's `wmx_exp` (shaders/unary.wgsl); tested in this file.
+/// algorithm as the GPU's `wmx_exp` (shaders/unary.wgsl), which the Exp row runs on the GPU
+/// instead of WGSL's builtin `exp` (drivers' builtins can be ~100 ulp off near |x| = 88):
+/// both devices give the same results. Tested in this file and in tests/gpu_math_accuracy.rs.
 #[inline]
 pub(crate) fn exp_f32(x: f32) -> f32 {
     let c = x.clamp(-104.0, 88.75);
@@ -296,12 +306,7 @@ macro_rules! binary_table {
             pub fn outputs_bool(self) -> bool { match self { $(BinaryOp::$v => $cmp,)* } }
             /// WGSL expression of `a`, `b` for a domain, or `None` when unsupported.
             pub fn wgsl(self, d: Domain) -> Option<&'static str> {
-                match self { $(BinaryOp::$v => match d {
-                    Domain::Float => { let r: Option<&'static str> = None; $(let r = Some($wf);)? r }
-                    Domain::Int => { let r: Option<&'static str> = None; $(let r = Some($wi);)? r }
-                    Domain::Uint => { let r: Option<&'static str> = None; $(let r = Some($wu);)? r }
-                    Domain::Bool => { let r: Option<&'static str> = None; $(let r = Some($wb);)? r }
-                },)* }
+                match self { $(BinaryOp::$v => row_wgsl!(d; [$($wf)?] [$($wi)?] [$($wu)?] [$($wb)?]),)* }
             }
             /// True when the op accepts inputs of this domain.
             pub fn supports(self, d: Domain) -> bool { self.wgsl(d).is_some() }
@@ -679,7 +684,31 @@ impl Primitive {
                 Some(BinaryOp::Multiply) => "scatter_prod",
                 Some(BinaryOp::Maximum) => "scatter_max",
                 Some(BinaryOp::Minimum) => "scatter_min",
-                Some(_) => "scatter",
+                // No scatter op combines with these (ops::gather_scatter builds the four above);
+                // listed so a new combiner is a compile error here rather than a wrong name.
+                Some(
+                    BinaryOp::Subtract
+                    | BinaryOp::Divide
+                    | BinaryOp::Power
+                    | BinaryOp::Equal
+                    | BinaryOp::NotEqual
+                    | BinaryOp::Less
+                    | BinaryOp::LessEqual
+                    | BinaryOp::Greater
+                    | BinaryOp::GreaterEqual
+                    | BinaryOp::LogicalAnd
+                    | BinaryOp::LogicalOr
+                    | BinaryOp::LogicalXor
+                    | BinaryOp::FloorDivide
+                    | BinaryOp::Remainder
+                    | BinaryOp::LogAddExp
+                    | BinaryOp::ArcTan2
+                    | BinaryOp::BitwiseAnd
+                    | BinaryOp::BitwiseOr
+                    | BinaryOp::BitwiseXor
+                    | BinaryOp::LeftShift
+                    | BinaryOp::RightShift,
+                ) => "scatter",
             },
             Primitive::Scan { op, .. } => op.name(),
             Primitive::Sort => "sort",

@@ -143,7 +143,7 @@ fn bits_as(
         width: width as u32,
         per_key: size_of(shape),
     };
-    Ok(node(out_shape, dtype, st, prim, vec![k]))
+    node(out_shape, dtype, st, prim, vec![k])
 }
 
 /// `num` new keys from `key`, shape `[num, 2]` (`[..., num, 2]` for a batch of keys).
@@ -219,12 +219,16 @@ fn scalar_f32(v: f32, dtype: Dtype, st: Stream) -> Result<Array> {
     ops::unary::astype(&Array::scalar(v), dtype, st)
 }
 
-/// The largest value below 1 in `dtype`, as f32.
+/// The largest value below 1 in `dtype`, as f32: where uniform samples are clamped (in the ops
+/// here and in the CPU's `RandomBits` kernel). Non-float dtypes get float32's (unused: samples
+/// are float).
 pub(crate) fn below_one(dtype: Dtype) -> f32 {
     match dtype {
         Dtype::Float16 => 1.0 - 2f32.powi(-11),
         Dtype::Bfloat16 => 1.0 - 2f32.powi(-8),
-        _ => f32::from_bits(0x3f7f_ffff),
+        Dtype::Float32 | Dtype::Bool | Dtype::Uint8 | Dtype::Uint32 | Dtype::Int32 => {
+            f32::from_bits(0x3f7f_ffff)
+        }
     }
 }
 
@@ -687,12 +691,12 @@ pub fn permutation<'a>(
                     format!("n must be non-negative, got {n}."),
                 ));
             }
-            ops::index::argsort(&bits(&[n], 4, key, st)?, 0, st)
+            ops::sort::argsort(&bits(&[n], 4, key, st)?, 0, st)
         }
         Permute::Array(a) => {
             let ax = normalize_axis("permutation", axis, a.ndim())?;
-            let perm = ops::index::argsort(&bits(&[a.shape()[ax]], 4, key, st)?, 0, st)?;
-            ops::index::take(a, &perm, ax as i32, st)
+            let perm = ops::sort::argsort(&bits(&[a.shape()[ax]], 4, key, st)?, 0, st)?;
+            ops::gather_scatter::take(a, &perm, ax as i32, st)
         }
     }
 }

@@ -1,11 +1,45 @@
 //! Shape arithmetic: sizes, row-major strides, broadcasting, axis normalisation, copy-free reshapes.
 //! Pure functions on `&[i32]` / `&[isize]`; knows nothing of arrays or devices.
 
-use crate::error::{Result, axis_err, shape_err};
+use crate::error::{Error, Result, axis_err, shape_err};
 
-/// Number of elements of a shape (1 for a scalar).
+/// The most elements an array may have: `isize::MAX / 8` (2^60 - 1 on 64-bit targets), so the
+/// byte size of any dtype (8 bytes at most) and every stride fit in `isize`, the most one Rust
+/// allocation may hold. Far above any memory; a shape past it is a mistake (or an overflow).
+pub(crate) const MAX_SIZE: usize = isize::MAX as usize / 8;
+
+/// Number of elements of a shape (1 for a scalar), or `None` when it passes [`MAX_SIZE`]
+/// (including products that overflow `usize`) or a dimension is negative.
+pub(crate) fn checked_size(shape: &[i32]) -> Option<usize> {
+    if shape.contains(&0) {
+        return (!shape.iter().any(|&d| d < 0)).then_some(0);
+    }
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(usize::try_from(d).ok()?))
+        .filter(|&n| n <= MAX_SIZE)
+}
+
+/// Number of elements of a shape (1 for a scalar). Every node's shape passed [`check_size`] when
+/// the node was built; for other shapes (an op's unvalidated argument) a size past [`MAX_SIZE`]
+/// saturates to `usize::MAX` instead of overflowing, so it never matches a real size.
 pub(crate) fn size_of(shape: &[i32]) -> usize {
-    shape.iter().map(|&d| d as usize).product()
+    checked_size(shape).unwrap_or(usize::MAX)
+}
+
+/// The number of elements of `shape`, or an `Err` naming `op` and the shape when it passes
+/// [`MAX_SIZE`] (ops call this before a node exists, so no backend sees such a shape).
+pub(crate) fn check_size(op: &'static str, shape: &[i32]) -> Result<usize> {
+    checked_size(shape).ok_or_else(|| {
+        let n: f64 = shape.iter().map(|&d| f64::from(d)).product();
+        Error::TooLarge {
+            op,
+            msg: format!(
+                "Shape {} has {n:e} elements, more than the {MAX_SIZE} an array can hold.",
+                fmt_shape(shape)
+            ),
+        }
+    })
 }
 
 /// Row-major strides, in elements.
@@ -162,6 +196,20 @@ pub(crate) fn reshape_strides(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_never_overflow() {
+        assert_eq!(checked_size(&[]), Some(1));
+        assert_eq!(checked_size(&[2, 3]), Some(6));
+        assert_eq!(checked_size(&[i32::MAX, i32::MAX, 0]), Some(0));
+        assert_eq!(checked_size(&[i32::MAX; 3]), None);
+        assert_eq!(
+            checked_size(&[1 << 30, 1 << 30]),
+            Some(1 << 60).filter(|&n| n <= MAX_SIZE)
+        );
+        assert_eq!(size_of(&[i32::MAX; 3]), usize::MAX);
+        assert!(check_size("zeros", &[i32::MAX; 3]).is_err());
+    }
 
     #[test]
     fn broadcast_and_reshape_rules() {

@@ -366,7 +366,74 @@ fn cases(dev: Device) -> Vec<Case> {
             &["1"],
             mx::zeros(&[2], Dtype::Float32, bad_cpu),
         ),
+        // Shapes whose element count overflows (or passes 2^60 - 1): an Err naming the op and
+        // the shape when the graph is built, on either device.
+        case(
+            "zeros of (2^31-1)^3 elements",
+            "TooLarge",
+            "zeros",
+            &["(2147483647,2147483647,2147483647)"],
+            mx::zeros(&[i32::MAX; 3], Dtype::Float32, dev),
+        ),
+        case(
+            "ones of 2^62 elements",
+            "TooLarge",
+            "ones",
+            &["(1073741824,1073741824,4)"],
+            mx::ones(&[1 << 30, 1 << 30, 4], Dtype::Float32, dev),
+        ),
+        case(
+            "full of (2^31-1)^3 elements",
+            "TooLarge",
+            "full",
+            &["(2147483647,2147483647,2147483647)"],
+            mx::full(&[i32::MAX; 3], 1.0, Dtype::Int32, dev),
+        ),
+        case(
+            "broadcast_to (2^31-1)^3",
+            "TooLarge",
+            "broadcast_to",
+            &["(2147483647,2147483647,2147483647)"],
+            mx::broadcast_to(&Array::scalar(1.0f32), &[i32::MAX; 3], dev),
+        ),
+        case(
+            "add broadcasting to (2^31-1, 2^31-1, 1)",
+            "TooLarge",
+            "add",
+            &["(2147483647,2147483647,1)"],
+            big_add(dev),
+        ),
+        case(
+            "reshape into (2^31-1)^3",
+            "Value",
+            "reshape",
+            &["(2147483647,2147483647,2147483647)", "size 6"],
+            mx::reshape(&f32s(&[2, 3]), &[i32::MAX; 3], dev),
+        ),
+        case(
+            "reshape with -1 into (-1,2^31-1,2^31-1,2^31-1)",
+            "Value",
+            "reshape",
+            &["(-1,2147483647,2147483647,2147483647)"],
+            mx::reshape(&f32s(&[2, 3]), &[-1, i32::MAX, i32::MAX, i32::MAX], dev),
+        ),
+        case(
+            "try_from_slice with shape (2^31-1)^3",
+            "TooLarge",
+            "array",
+            &["(2147483647,2147483647,2147483647)"],
+            Array::try_from_slice(&[1.0f32], &[i32::MAX; 3]),
+        ),
     ]
+}
+
+/// `p + q` where `p` is `(2^31-1, 1, 1)` and `q` is `(1, 2^31-1, 1)`, each a valid (lazy)
+/// broadcast of a scalar: their sum would have about 2^62 elements.
+fn big_add(dev: Device) -> mx::Result<Array> {
+    let one = Array::scalar(1.0f32);
+    let p = mx::broadcast_to(&one, &[i32::MAX, 1, 1], dev)?;
+    let q = mx::broadcast_to(&one, &[1, i32::MAX, 1], dev)?;
+    mx::add(&p, &q, dev)
 }
 
 /// The message with the machine-dependent adapter count replaced, for the snapshot.
@@ -431,6 +498,33 @@ device_tests! {
         let err = std::panic::catch_unwind(|| -&t).expect_err("negating bool must panic");
         let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
         assert!(msg.starts_with("[negative] "), "{msg}");
+    }
+
+    fn huge_valid_arrays_are_an_error_not_an_abort(dev: Device) {
+        // Valid shapes (under 2^60 elements) whose bytes no machine has: 2^52 and 2^54 bytes,
+        // past every user address space (x86-64 and arm64 give processes at most 2^48 bytes), so
+        // no allocator can hand them out even when the OS over-commits: the test can only pass
+        // with the Err, never by allocating. The CPU used to abort in `vec!`; the GPU reports
+        // its indexing or buffer limit. A stream of its own, so the error stays on it.
+        let s = mx::new_stream(dev);
+        let z = mx::zeros(&[1 << 18, 1 << 18, 1 << 14], Dtype::Float32, s).unwrap();
+        let e = z.eval().unwrap_err();
+        assert!(matches!(e, Error::TooLarge { op: "full", .. }), "{e}");
+        assert!(e.to_string().starts_with("[full] "), "{e}");
+        // A computed output (not a fill): the sum of a row and a column of 2^26 each.
+        let one = Array::scalar(1.0f32);
+        let row = mx::broadcast_to(&one, &[1, 1 << 26], s).unwrap();
+        let col = mx::broadcast_to(&one, &[1 << 26, 1], s).unwrap();
+        let e2 = mx::add(&row, &col, s).unwrap().eval().unwrap_err();
+        assert!(matches!(e2, Error::TooLarge { op: "add", .. }), "{e2}");
+        if dev.kind == DeviceType::Cpu {
+            let want = "[full] An array of 4503599627370496 bytes does not fit in host memory";
+            assert!(e.to_string().starts_with(want), "{e}");
+            assert!(e2.to_string().contains("18014398509481984 bytes"), "{e2}");
+        }
+        // The device is still usable afterwards.
+        let ok = mx::add(&mx::ones(&[4], Dtype::Float32, s).unwrap(), 1.0, s).unwrap();
+        assert_eq!(ok.to_vec::<f32>().unwrap(), vec![2.0; 4]);
     }
 
     fn errors_compare_and_clone(dev: Device) {

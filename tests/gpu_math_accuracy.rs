@@ -1,6 +1,7 @@
 //! Accuracy of the software math the GPU kernels use instead of builtins (which GPUs implement
-//! approximately): sin/cos/tan over many arguments against an f64 reference (within a few ulp),
-//! and division / floor_divide, which must be correctly rounded (bit-equal to the CPU's f32 `/`).
+//! approximately): sin/cos/tan and exp over many arguments against an f64 reference (within a
+//! few ulp), and division / floor_divide, which must be correctly rounded (bit-equal to the CPU's
+//! f32 `/`).
 
 #[macro_use]
 mod common;
@@ -62,7 +63,77 @@ fn check_trig(name: &str, got: &[f32], args: &[f32], f: fn(f64) -> f64, max_ulps
     );
 }
 
+/// Arguments of exp over its whole finite range (results from subnormal to near f32::MAX), dense
+/// near |x| = 88, where a builtin `exp2(x * log2 e)` loses the most (its rounded argument costs
+/// up to ~100 ulp).
+fn exp_args() -> Vec<f32> {
+    let mut v = vec![
+        0.0f32, -0.0, 1e-30, -1e-30, 1e-8, -1e-8, 0.5, -0.5, 1.0, -1.0, 10.0, -10.0, 88.0, 88.5,
+        88.72, 88.7228, -87.0, -87.33, -88.0, -88.72, -100.0, -103.9,
+    ];
+    let mut s = 0x2545_f491u32;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        (s >> 8) as f32 / 16777216.0
+    };
+    for _ in 0..4000 {
+        v.push(-104.0 + next() * (88.72 + 104.0));
+    }
+    for _ in 0..2000 {
+        v.push(80.0 + next() * 8.72);
+        v.push(-88.72 + next() * 8.72);
+    }
+    v
+}
+
+/// The worst error of `got = exp(args)`, in ulp of the f64 reference for normal results, and
+/// whether every subnormal result is within f32::MIN_POSITIVE (a GPU may flush subnormals).
+fn exp_error(got: &[f32], args: &[f32]) -> (f64, f32) {
+    let mut worst = (0.0, 0.0f32);
+    for (&g, &x) in got.iter().zip(args) {
+        let want = (x as f64).exp();
+        let e = if want < f32::MIN_POSITIVE as f64 {
+            let abs = (g as f64 - want).abs();
+            assert!(
+                abs <= f32::MIN_POSITIVE as f64,
+                "exp({x:e}) = {g:e}, want {want:e}"
+            );
+            0.0
+        } else {
+            (g as f64 - want).abs() / (want * f64::from(f32::EPSILON))
+        };
+        if e > worst.0 {
+            worst = (e, x);
+        }
+    }
+    worst
+}
+
 device_tests! {
+    fn exp_within_a_few_ulp_up_to_overflow(d: Device) {
+        // The GPU runs `wmx_exp` (the CPU's algorithm), not WGSL's builtin: a builtin computed
+        // as exp2(x * log2 e) is tens of ulp off near |x| = 88, which this bound rejects.
+        // Measured on lavapipe (2026-12-04): wmx_exp 0.65 ulp (as the CPU), the builtin 32.6 ulp
+        // at x = -84.2.
+        let args = exp_args();
+        let a = Array::from_slice(&args, &[args.len() as i32]);
+        let got = wmx::exp(&a, d).unwrap().to_vec::<f32>().unwrap();
+        let (worst, at) = exp_error(&got, &args);
+        eprintln!("exp: worst {worst:.2} ulp at x = {at:e}");
+        assert!(worst <= 2.0, "exp: {worst:.2} ulp at x = {at:e}");
+        // Past the ends, and the special values.
+        let sp = [89.0f32, -105.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 0.0];
+        let s = wmx::exp(&Array::from_slice(&sp, &[6]), d).unwrap().to_vec::<f32>().unwrap();
+        assert_eq!(s[0], f32::INFINITY);
+        assert_eq!(s[1], 0.0);
+        assert_eq!(s[2], f32::INFINITY);
+        assert_eq!(s[3], 0.0);
+        assert!(s[4].is_nan());
+        assert_eq!(s[5], 1.0);
+    }
+
     fn sin_cos_tan_within_a_few_ulp(d: Device) {
         let args = trig_args();
         let a = Array::from_slice(&args, &[args.len() as i32]);

@@ -2,7 +2,51 @@
 //! layout (bool/u8 four per word, f16/bf16 two per word, little-endian), so transfers are memcpy.
 
 use crate::dtype::{ArrayElement, Dtype};
+use crate::error::{Error, Result};
 use half::{bf16, f16};
+
+/// Outputs from this many bytes up are asked of the allocator first ([`check_alloc`]).
+const PROBE_MIN_BYTES: usize = 1 << 30;
+
+/// The `Err` of a host allocation the allocator refused (the GPU's is `Error::TooLarge` too).
+fn too_large(op: &'static str, bytes: usize) -> Error {
+    Error::TooLarge {
+        op,
+        msg: format!(
+            "An array of {bytes} bytes does not fit in host memory (the allocator refused it)."
+        ),
+    }
+}
+
+/// A vector of `n` copies of `value`, or an `Err` naming `op` when the allocator refuses it
+/// (instead of the abort of `vec!`).
+fn try_vec<T: Copy>(op: &'static str, n: usize, value: T) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| too_large(op, n.saturating_mul(std::mem::size_of::<T>())))?;
+    v.resize(n, value);
+    Ok(v)
+}
+
+/// Checks that an output of `n` elements of `dtype` can be allocated before a CPU kernel runs:
+/// kernels collect their outputs (through rayon), which aborts the process when the allocator
+/// refuses. Outputs of [`PROBE_MIN_BYTES`] and more are reserved once here and freed (large
+/// blocks are mapped lazily, so this costs a map and an unmap, not the memory): a size the
+/// allocator refuses (past the address space, or past RAM and swap under Linux's default
+/// overcommit heuristic) becomes an `Err` naming `op`, as on the GPU. Where the OS overcommits
+/// without limit the kernel's own allocation would succeed too.
+pub(crate) fn check_alloc(op: &'static str, dtype: Dtype, n: usize) -> Result<()> {
+    let bytes = n
+        .checked_mul(dtype.size())
+        .ok_or_else(|| too_large(op, usize::MAX))?;
+    if bytes >= PROBE_MIN_BYTES {
+        let mut probe: Vec<u8> = Vec::new();
+        probe
+            .try_reserve_exact(bytes)
+            .map_err(|_| too_large(op, bytes))?;
+    }
+    Ok(())
+}
 
 /// Host storage of one array.
 #[derive(Clone, Debug, PartialEq)]
@@ -101,21 +145,24 @@ impl HostVec {
         }
     }
 
-    /// A vector of `n` copies of `value` converted to `dtype`.
-    pub(crate) fn filled(dtype: Dtype, n: usize, value: f64) -> HostVec {
-        match dtype {
-            Dtype::Bool => HostVec::Bool(vec![(value != 0.0) as u8; n]),
-            Dtype::Uint8 => HostVec::U8(vec![u8::from_f64(value); n]),
-            Dtype::Uint32 => HostVec::U32(vec![u32::from_f64(value); n]),
-            Dtype::Int32 => HostVec::I32(vec![i32::from_f64(value); n]),
-            Dtype::Float16 => HostVec::F16(vec![f16::from_f64(value); n]),
-            Dtype::Bfloat16 => HostVec::BF16(vec![bf16::from_f64(value); n]),
-            Dtype::Float32 => {
-                let mut v = cache::f32_vec(n);
-                v.fill(value as f32);
-                HostVec::F32(v)
-            }
-        }
+    /// A vector of `n` copies of `value` converted to `dtype`; an `Err` naming `op` when the
+    /// allocator refuses it.
+    pub(crate) fn filled(op: &'static str, dtype: Dtype, n: usize, value: f64) -> Result<HostVec> {
+        Ok(match dtype {
+            Dtype::Bool => HostVec::Bool(try_vec(op, n, (value != 0.0) as u8)?),
+            Dtype::Uint8 => HostVec::U8(try_vec(op, n, u8::from_f64(value))?),
+            Dtype::Uint32 => HostVec::U32(try_vec(op, n, u32::from_f64(value))?),
+            Dtype::Int32 => HostVec::I32(try_vec(op, n, i32::from_f64(value))?),
+            Dtype::Float16 => HostVec::F16(try_vec(op, n, f16::from_f64(value))?),
+            Dtype::Bfloat16 => HostVec::BF16(try_vec(op, n, bf16::from_f64(value))?),
+            Dtype::Float32 => HostVec::F32(match cache::take_f32(n) {
+                Some(mut v) => {
+                    v.fill(value as f32);
+                    v
+                }
+                None => try_vec(op, n, value as f32)?,
+            }),
+        })
     }
 
     /// The elements at `order`, in that order.
@@ -156,28 +203,29 @@ pub(crate) mod cache {
 
     /// A zeroed f32 vector of length `n` (reused when one of that length is cached).
     pub(crate) fn f32_vec(n: usize) -> Vec<f32> {
-        if n >= MIN_LEN {
-            let mut c = F32.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(i) = c.iter().position(|v| v.len() == n) {
-                let mut v = c.swap_remove(i);
-                drop(c);
+        match take_f32(n) {
+            Some(mut v) => {
                 v.fill(0.0);
-                return v;
+                v
             }
+            None => vec![0.0; n],
         }
-        vec![0.0; n]
     }
 
     /// An f32 vector of length `n` whose contents are unspecified (stale values of a reused
     /// vector, or zeros): for callers that overwrite every element, so no fill is paid.
     pub(crate) fn f32_vec_for_overwrite(n: usize) -> Vec<f32> {
-        if n >= MIN_LEN {
-            let mut c = F32.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(i) = c.iter().position(|v| v.len() == n) {
-                return c.swap_remove(i);
-            }
+        take_f32(n).unwrap_or_else(|| vec![0.0; n])
+    }
+
+    /// A cached vector of length `n` (stale contents), when one is kept.
+    pub(crate) fn take_f32(n: usize) -> Option<Vec<f32>> {
+        if n < MIN_LEN {
+            return None;
         }
-        vec![0.0; n]
+        let mut c = F32.lock().unwrap_or_else(|p| p.into_inner());
+        let i = c.iter().position(|v| v.len() == n)?;
+        Some(c.swap_remove(i))
     }
 
     /// Drops every cached vector.

@@ -1,13 +1,14 @@
 //! Binary elementwise ops with NumPy broadcasting and MLX promotion (one function per entry of
-//! `primitive::BinaryOp`), `where_` and `clip`, the composites built on them (`divmod`, `isclose`,
-//! `allclose`, `array_equal`), and [`Operand`]: Rust scalars as weakly typed operands.
+//! `primitive::BinaryOp`), `where_`, and [`Operand`]: Rust scalars as weakly typed operands.
+//! Composites built on them (`divmod`, `clip`, `isclose`, `allclose`, `array_equal`) live in
+//! `composite.rs`.
 
 use super::{OpResult, broadcast_view, cast_to, node};
 use crate::array::Array;
 use crate::dtype::{Dtype, promote_types};
 use crate::error::{Result, dtype_err, value_err};
 use crate::primitive::{BinaryOp, Primitive};
-use crate::shape::broadcast_shapes;
+use crate::shape::{broadcast_shapes, check_size};
 use crate::stream::{Stream, StreamOrDevice};
 
 /// A Rust scalar given as an operand. Like a Python scalar in MLX it is *weakly typed*: it takes
@@ -168,14 +169,40 @@ pub(crate) fn binary_op<'a, 'b>(
 ) -> OpResult {
     let st = s.into().resolve(op.name())?;
     let [a, b] = materialize(op.name(), [a.into(), b.into()], st)?;
-    let mut dt = promote_types(a.dtype(), b.dtype());
-    match op {
-        BinaryOp::LogicalAnd | BinaryOp::LogicalOr | BinaryOp::LogicalXor => dt = Dtype::Bool,
+    let promoted = promote_types(a.dtype(), b.dtype());
+    let dt = match op {
+        BinaryOp::LogicalAnd | BinaryOp::LogicalOr | BinaryOp::LogicalXor => Dtype::Bool,
         // MLX shifts booleans as uint8.
-        BinaryOp::LeftShift | BinaryOp::RightShift if dt == Dtype::Bool => dt = Dtype::Uint8,
-        _ if op.float_only() && !dt.is_float() => dt = Dtype::Float32,
-        _ => {}
-    }
+        BinaryOp::LeftShift | BinaryOp::RightShift if promoted == Dtype::Bool => Dtype::Uint8,
+        BinaryOp::LeftShift | BinaryOp::RightShift => promoted,
+        // Listed one by one so a new op is a compile error here until its promotion is decided.
+        BinaryOp::Add
+        | BinaryOp::Subtract
+        | BinaryOp::Multiply
+        | BinaryOp::Divide
+        | BinaryOp::Power
+        | BinaryOp::Maximum
+        | BinaryOp::Minimum
+        | BinaryOp::Equal
+        | BinaryOp::NotEqual
+        | BinaryOp::Less
+        | BinaryOp::LessEqual
+        | BinaryOp::Greater
+        | BinaryOp::GreaterEqual
+        | BinaryOp::FloorDivide
+        | BinaryOp::Remainder
+        | BinaryOp::LogAddExp
+        | BinaryOp::ArcTan2
+        | BinaryOp::BitwiseAnd
+        | BinaryOp::BitwiseOr
+        | BinaryOp::BitwiseXor => {
+            if op.float_only() && !promoted.is_float() {
+                Dtype::Float32
+            } else {
+                promoted
+            }
+        }
+    };
     if !op.supports(dt.domain()) {
         let what = if op.bitwise() {
             "Only allowed on integer or boolean types but got types"
@@ -188,10 +215,11 @@ pub(crate) fn binary_op<'a, 'b>(
         ));
     }
     let shape = broadcast_shapes(a.shape(), b.shape())?;
-    let x = broadcast_view(&cast_to(&a, dt, st), &shape, st);
-    let y = broadcast_view(&cast_to(&b, dt, st), &shape, st);
+    check_size(op.name(), &shape)?;
+    let x = broadcast_view(&cast_to(&a, dt, st), &shape, st)?;
+    let y = broadcast_view(&cast_to(&b, dt, st), &shape, st)?;
     let out = if op.outputs_bool() { Dtype::Bool } else { dt };
-    Ok(node(shape, out, st, Primitive::Binary(op), vec![x, y]))
+    node(shape, out, st, Primitive::Binary(op), vec![x, y])
 }
 
 macro_rules! binary_fns {
@@ -408,134 +436,6 @@ binary_fns! {
     right_shift => RightShift;
 }
 
-/// `(floor_divide(a, b), remainder(a, b))`.
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[7i32, -7], &[2]);
-/// let (q, r) = wmx::divmod(&a, 2, None).unwrap();
-/// assert_eq!(q.to_vec::<i32>().unwrap(), vec![3, -4]);
-/// assert_eq!(r.to_vec::<i32>().unwrap(), vec![1, 1]);
-/// ```
-pub fn divmod<'a, 'b>(
-    a: impl Into<Operand<'a>>,
-    b: impl Into<Operand<'b>>,
-    s: impl Into<StreamOrDevice>,
-) -> Result<(Array, Array)> {
-    let st = s.into().resolve("divmod")?;
-    let [a, b] = materialize("divmod", [a.into(), b.into()], st)?;
-    Ok((
-        binary_op(BinaryOp::FloorDivide, &a, &b, st)?,
-        binary_op(BinaryOp::Remainder, &a, &b, st)?,
-    ))
-}
-
-/// `|a - b| <= atol + rtol * |b|` elementwise (bool), with infinities close only to themselves
-/// and NaN close to NaN only when `equal_nan`. Integers and bool compare as float32. MLX's
-/// defaults are `rtol = 1e-5`, `atol = 1e-8`.
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[1.0f32, 1.0, f32::INFINITY], &[3]);
-/// let b = wmx::Array::from_slice(&[1.000001f32, 1.1, f32::INFINITY], &[3]);
-/// let r = wmx::isclose(&a, &b, 1e-5, 1e-8, false, None).unwrap();
-/// assert_eq!(r.to_vec::<bool>().unwrap(), vec![true, false, true]);
-/// ```
-pub fn isclose<'a, 'b>(
-    a: impl Into<Operand<'a>>,
-    b: impl Into<Operand<'b>>,
-    rtol: f64,
-    atol: f64,
-    equal_nan: bool,
-    s: impl Into<StreamOrDevice>,
-) -> OpResult {
-    let st = s.into().resolve("isclose")?;
-    let [a, b] = materialize("isclose", [a.into(), b.into()], st)?;
-    let mut dt = promote_types(a.dtype(), b.dtype());
-    if !dt.is_float() {
-        dt = Dtype::Float32;
-    }
-    let (a, b) = (cast_to(&a, dt, st), cast_to(&b, dt, st));
-    let abs = |x: &Array| super::unary::abs(x, st);
-    let tolerance = add(multiply(abs(&b)?, rtol, st)?, atol, st)?;
-    let near = less_equal(abs(&subtract(&a, &b, st)?)?, tolerance, st)?;
-    // Infinities: |inf - inf| is NaN and |inf - x| is inf, so equal infinities are added back
-    // and any other pair with an infinity is dropped (|x - inf| <= inf would pass).
-    let (inf_a, inf_b) = (super::unary::isinf(&a, st)?, super::unary::isinf(&b, st)?);
-    let any_inf = logical_or(&inf_a, &inf_b, st)?;
-    let same_inf = logical_and(logical_and(&inf_a, &inf_b, st)?, equal(&a, &b, st)?, st)?;
-    let mut r = logical_or(
-        logical_and(near, super::unary::logical_not(&any_inf, st)?, st)?,
-        same_inf,
-        st,
-    )?;
-    if equal_nan {
-        let both_nan = logical_and(
-            super::unary::isnan(&a, st)?,
-            super::unary::isnan(&b, st)?,
-            st,
-        )?;
-        r = logical_or(r, both_nan, st)?;
-    }
-    Ok(r)
-}
-
-/// True (a 0-d bool array) when every element pair is [`isclose`]; the shapes must broadcast.
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[1.0f32, 2.0], &[2]);
-/// let b = wmx::Array::from_slice(&[1.0f32, 2.000001], &[2]);
-/// assert!(wmx::allclose(&a, &b, 1e-5, 1e-8, false, None).unwrap().item::<bool>().unwrap());
-/// ```
-pub fn allclose<'a, 'b>(
-    a: impl Into<Operand<'a>>,
-    b: impl Into<Operand<'b>>,
-    rtol: f64,
-    atol: f64,
-    equal_nan: bool,
-    s: impl Into<StreamOrDevice>,
-) -> OpResult {
-    let st = s.into().resolve("allclose")?;
-    let close = isclose(a, b, rtol, atol, equal_nan, st)?;
-    super::reduce::all(&close, &[], false, st)
-}
-
-/// True (a 0-d bool array) when `a` and `b` have the same shape and equal elements (dtypes may
-/// differ: values compare after promotion). Different shapes give false, not an error. NaN
-/// equals NaN only when `equal_nan`.
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[1i32, 2], &[2]);
-/// let b = wmx::Array::from_slice(&[1.0f32, 2.0], &[2]);
-/// let c = wmx::Array::from_slice(&[1i32, 2, 3], &[3]);
-/// assert!(wmx::array_equal(&a, &b, false, None).unwrap().item::<bool>().unwrap());
-/// assert!(!wmx::array_equal(&a, &c, false, None).unwrap().item::<bool>().unwrap());
-/// ```
-pub fn array_equal<'a, 'b>(
-    a: impl Into<Operand<'a>>,
-    b: impl Into<Operand<'b>>,
-    equal_nan: bool,
-    s: impl Into<StreamOrDevice>,
-) -> OpResult {
-    let st = s.into().resolve("array_equal")?;
-    let [a, b] = materialize("array_equal", [a.into(), b.into()], st)?;
-    if a.shape() != b.shape() {
-        return super::creation::full(&[], 0.0, Dtype::Bool, st);
-    }
-    let mut eq = equal(&a, &b, st)?;
-    if equal_nan {
-        let dt = promote_types(a.dtype(), b.dtype());
-        if dt.is_float() {
-            let (x, y) = (cast_to(&a, dt, st), cast_to(&b, dt, st));
-            let both_nan = logical_and(
-                super::unary::isnan(&x, st)?,
-                super::unary::isnan(&y, st)?,
-                st,
-            )?;
-            eq = logical_or(eq, both_nan, st)?;
-        }
-    }
-    super::reduce::all(&eq, &[], false, st)
-}
-
 /// `x` where `cond` is true, else `y`; all three broadcast together, x and y promote (either may
 /// be a weakly typed scalar).
 ///
@@ -558,40 +458,9 @@ pub fn where_<'c, 'a, 'b>(
     let [x, y] = materialize("where", [x.into(), y.into()], st)?;
     let dt = promote_types(x.dtype(), y.dtype());
     let shape = broadcast_shapes(&broadcast_shapes(cond.shape(), x.shape())?, y.shape())?;
-    let c = broadcast_view(&cast_to(&cond, Dtype::Bool, st), &shape, st);
-    let a = broadcast_view(&cast_to(&x, dt, st), &shape, st);
-    let b = broadcast_view(&cast_to(&y, dt, st), &shape, st);
-    Ok(node(shape, dt, st, Primitive::Where, vec![c, a, b]))
-}
-
-/// `a` clipped to `[a_min, a_max]` (either bound may be `None`).
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[1i32, 5, 9], &[3]);
-/// let lo = wmx::Array::scalar(2i32);
-/// let hi = wmx::Array::scalar(6i32);
-/// let r = wmx::clip(&a, Some(&lo), Some(&hi), None).unwrap();
-/// assert_eq!(r.to_vec::<i32>().unwrap(), vec![2, 5, 6]);
-/// ```
-pub fn clip(
-    a: &Array,
-    a_min: Option<&Array>,
-    a_max: Option<&Array>,
-    s: impl Into<StreamOrDevice>,
-) -> OpResult {
-    let st = s.into().resolve("clip")?;
-    if a_min.is_none() && a_max.is_none() {
-        return Err(crate::error::value_err(
-            "clip",
-            "At most one of a_min and a_max may be None.",
-        ));
-    }
-    let mut r = a.clone();
-    if let Some(lo) = a_min {
-        r = maximum(&r, lo, st)?;
-    }
-    if let Some(hi) = a_max {
-        r = minimum(&r, hi, st)?;
-    }
-    Ok(r)
+    check_size("where", &shape)?;
+    let c = broadcast_view(&cast_to(&cond, Dtype::Bool, st), &shape, st)?;
+    let a = broadcast_view(&cast_to(&x, dt, st), &shape, st)?;
+    let b = broadcast_view(&cast_to(&y, dt, st), &shape, st)?;
+    node(shape, dt, st, Primitive::Where, vec![c, a, b])
 }

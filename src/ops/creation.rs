@@ -1,4 +1,5 @@
-//! Creation ops: zeros, ones, full, arange, linspace, eye, identity, zeros_like, ones_like.
+//! Creation ops that are one node each: zeros, ones, full, arange, zeros_like, ones_like.
+//! linspace, eye and identity are built from these and live in `composite.rs`.
 
 use super::{OpResult, node};
 use crate::array::Array;
@@ -7,6 +8,7 @@ use crate::error::value_err;
 use crate::primitive::Primitive;
 use crate::stream::StreamOrDevice;
 
+/// Rejects negative dimensions and shapes too large for any array, under the caller's name.
 fn check_shape(op: &'static str, shape: &[i32]) -> crate::error::Result<()> {
     if let Some(d) = shape.iter().find(|&&d| d < 0) {
         return Err(value_err(
@@ -17,6 +19,7 @@ fn check_shape(op: &'static str, shape: &[i32]) -> crate::error::Result<()> {
             ),
         ));
     }
+    crate::shape::check_size(op, shape)?;
     Ok(())
 }
 
@@ -40,13 +43,7 @@ fn full_as(
 ) -> OpResult {
     let st = s.resolve(op)?;
     check_shape(op, shape)?;
-    Ok(node(
-        shape.to_vec(),
-        dtype,
-        st,
-        Primitive::Full(value),
-        vec![],
-    ))
+    node(shape.to_vec(), dtype, st, Primitive::Full(value), vec![])
 }
 
 /// Zeros.
@@ -122,76 +119,11 @@ pub fn arange(
             format!("Maximum size exceeded: {len} elements."),
         ));
     }
-    Ok(node(
+    node(
         vec![len as i32],
         dtype,
         st,
         Primitive::Arange { start, step },
         vec![],
-    ))
-}
-
-/// `num` evenly spaced values from `start` to `stop` inclusive.
-///
-/// ```
-/// let a = wmx::linspace(0.0, 1.0, 5, wmx::Dtype::Float32, None).unwrap();
-/// assert_eq!(a.to_vec::<f32>().unwrap(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
-/// ```
-pub fn linspace(
-    start: f64,
-    stop: f64,
-    num: i32,
-    dtype: Dtype,
-    s: impl Into<StreamOrDevice>,
-) -> OpResult {
-    let st = s.into().resolve("linspace")?;
-    if num < 0 {
-        return Err(value_err(
-            "linspace",
-            format!("num must be non-negative, got {num}."),
-        ));
-    }
-    let delta = if num > 1 {
-        (stop - start) / (num - 1) as f64
-    } else {
-        0.0
-    };
-    let idx = arange(0.0, num as f64, 1.0, Dtype::Float32, st)?;
-    let scaled = super::binary::multiply(&idx, &full(&[], delta, Dtype::Float32, st)?, st)?;
-    let v = super::binary::add(&scaled, &full(&[], start, Dtype::Float32, st)?, st)?;
-    super::unary::astype(&v, dtype, st)
-}
-
-/// An `n x m` matrix with ones on diagonal `k` (0 main, >0 above, <0 below).
-///
-/// ```
-/// let a = wmx::eye(2, Some(3), 1, wmx::Dtype::Float32, None).unwrap();
-/// assert_eq!(a.to_vec::<f32>().unwrap(), vec![0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
-/// ```
-pub fn eye(n: i32, m: Option<i32>, k: i32, dtype: Dtype, s: impl Into<StreamOrDevice>) -> OpResult {
-    let st = s.into().resolve("eye")?;
-    let m = m.unwrap_or(n);
-    if n < 0 || m < 0 {
-        return Err(value_err(
-            "eye",
-            format!("N and M must be non-negative, got {n} and {m}."),
-        ));
-    }
-    let rows = super::shape::reshape(&arange(0.0, n as f64, 1.0, Dtype::Int32, st)?, &[n, 1], st)?;
-    let cols = super::shape::reshape(
-        &arange(-(k as f64), (m - k) as f64, 1.0, Dtype::Int32, st)?,
-        &[1, m],
-        st,
-    )?;
-    super::unary::astype(&super::binary::equal(&rows, &cols, st)?, dtype, st)
-}
-
-/// The `n x n` identity.
-///
-/// ```
-/// let a = wmx::identity(2, wmx::Dtype::Int32, None).unwrap();
-/// assert_eq!(a.to_vec::<i32>().unwrap(), vec![1, 0, 0, 1]);
-/// ```
-pub fn identity(n: i32, dtype: Dtype, s: impl Into<StreamOrDevice>) -> OpResult {
-    eye(n, None, 0, dtype, s)
+    )
 }

@@ -1,9 +1,10 @@
 //! NumPy/MLX-style indexing of arrays: `Ix` (an int, a range with a step, a new axis, the
 //! ellipsis, an integer array), the `ix!` macro, `index` (Python's `a[...]`), `index_put`
 //! (`a[...] = v`, as a new array) and `at` (`a.at[...].add(v)` and friends). Translates an index
-//! into slice/reshape/take/gather/scatter; never computes.
+//! into slice/reshape and the take/gather/scatter builders of `gather_scatter.rs`; never
+//! computes.
 
-use super::index::{gather, scatter_op, take};
+use super::gather_scatter::{gather, scatter_op, take};
 use super::shape::{reshape, slice, transpose};
 use super::{OpResult, broadcast_view, cast_to};
 use crate::array::Array;
@@ -416,7 +417,7 @@ fn coordinates(
     for (j, &i) in adv.iter().enumerate() {
         if let Some(d) = its[i].1 {
             let x = cast_to(&adv_arrays[j], Dtype::Int32, st);
-            let x = broadcast_view(&x, &idx_shape, st);
+            let x = broadcast_view(&x, &idx_shape, st)?;
             let mut sh = vec![1; rank];
             sh[p0..p0 + k].copy_from_slice(&idx_shape);
             coords[d] = Some(reshape(&x, &sh, st)?);
@@ -465,7 +466,7 @@ fn put(
     }
     let mut upd_shape = shape.clone();
     upd_shape.extend(std::iter::repeat_n(1, a.ndim()));
-    let upd = reshape(&broadcast_view(&v, &shape, st), &upd_shape, st)?;
+    let upd = reshape(&broadcast_view(&v, &shape, st)?, &upd_shape, st)?;
     let axes: Vec<i32> = (0..a.ndim() as i32).collect();
     scatter_op(
         op,

@@ -71,8 +71,8 @@ pub fn matmul(a: &Array, b: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
         dt,
         st,
         Primitive::Matmul,
-        vec![broadcast_view(&x, &xt, st), broadcast_view(&y, &yt, st)],
-    );
+        vec![broadcast_view(&x, &xt, st)?, broadcast_view(&y, &yt, st)?],
+    )?;
     let mut final_shape = batch;
     if a.ndim() > 1 {
         final_shape.push(out[out.len() - 2]);

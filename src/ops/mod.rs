@@ -6,7 +6,7 @@ pub mod composite;
 pub mod creation;
 pub mod diagonal;
 pub mod einsum;
-pub mod index;
+pub mod gather_scatter;
 pub mod indexing;
 pub mod linalg;
 pub mod norm;
@@ -22,25 +22,31 @@ use crate::array::Array;
 use crate::dtype::Dtype;
 use crate::error::Result;
 use crate::primitive::Primitive;
+use crate::shape::check_size;
 use crate::stream::Stream;
 
-/// A node on stream `s` (the one builder every op goes through).
+/// A node on stream `s` (the one builder every op goes through). A shape with more elements than
+/// an array can hold ([`crate::shape::MAX_SIZE`], overflow included) is an `Err` naming the
+/// primitive, so no backend and no size computation ever sees one.
 pub(crate) fn node(
     shape: Vec<i32>,
     dtype: Dtype,
     s: Stream,
     prim: Primitive,
     inputs: Vec<Array>,
-) -> Array {
-    Array::from_node(shape, dtype, s, prim, inputs)
+) -> Result<Array> {
+    check_size(prim.name(), &shape)?;
+    Ok(Array::from_node(shape, dtype, s, prim, inputs))
 }
 
-/// `a` converted to `dtype` on stream `s` (itself when already of that dtype).
+/// `a` converted to `dtype` on stream `s` (itself when already of that dtype). Infallible: the
+/// shape is `a`'s, checked when `a` was built, and [`crate::shape::MAX_SIZE`] leaves room for
+/// any dtype's bytes.
 pub(crate) fn cast_to(a: &Array, dtype: Dtype, s: Stream) -> Array {
     if a.dtype() == dtype {
         return a.clone();
     }
-    node(
+    Array::from_node(
         a.shape().to_vec(),
         dtype,
         s,
@@ -49,10 +55,11 @@ pub(crate) fn cast_to(a: &Array, dtype: Dtype, s: Stream) -> Array {
     )
 }
 
-/// `a` broadcast to `shape` on stream `s` (itself when it already has that shape).
-pub(crate) fn broadcast_view(a: &Array, shape: &[i32], s: Stream) -> Array {
+/// `a` broadcast to `shape` on stream `s` (itself when it already has that shape); an `Err`
+/// when `shape` is too large (see [`node`]).
+pub(crate) fn broadcast_view(a: &Array, shape: &[i32], s: Stream) -> Result<Array> {
     if a.shape() == shape {
-        return a.clone();
+        return Ok(a.clone());
     }
     node(
         shape.to_vec(),

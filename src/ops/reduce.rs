@@ -1,6 +1,7 @@
 //! Reductions: sum, prod, max, min, all, any over any axes (an empty axis list means all axes),
-//! mean, and argmax/argmin along one axis. Reduced axes are kept as size 1 in the node and dropped
-//! afterwards by a reshape unless `keepdims`.
+//! and argmax/argmin along one axis. Reduced axes are kept as size 1 in the node and dropped
+//! afterwards by a reshape unless `keepdims`. The statistics built on them (mean, var, std,
+//! median) live in `composite.rs`.
 
 use super::{OpResult, cast_to, node};
 use crate::array::Array;
@@ -10,7 +11,7 @@ use crate::primitive::{ArgReduceOp, Primitive, ReduceOp};
 use crate::shape::{normalize_axes, normalize_axis};
 use crate::stream::{Stream, StreamOrDevice};
 
-fn finish(r: Array, axes: &[usize], keepdims: bool, st: Stream) -> OpResult {
+pub(crate) fn finish(r: Array, axes: &[usize], keepdims: bool, st: Stream) -> OpResult {
     if keepdims {
         return Ok(r);
     }
@@ -24,7 +25,11 @@ fn finish(r: Array, axes: &[usize], keepdims: bool, st: Stream) -> OpResult {
     super::shape::reshape(&r, &shape, st)
 }
 
-fn resolve_axes(op: &'static str, a: &Array, axes: &[i32]) -> crate::error::Result<Vec<usize>> {
+pub(crate) fn resolve_axes(
+    op: &'static str,
+    a: &Array,
+    axes: &[i32],
+) -> crate::error::Result<Vec<usize>> {
     if axes.is_empty() {
         Ok((0..a.ndim()).collect())
     } else {
@@ -72,7 +77,7 @@ pub(crate) fn reduce_op(
             axes: ax.clone(),
         },
         vec![x],
-    );
+    )?;
     finish(r, &ax, keepdims, st)
 }
 
@@ -131,30 +136,6 @@ reduce_fns! {
     any => Any;
 }
 
-/// Mean over `axes` (all when empty); integers average as float32.
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[1i32, 2, 3, 4], &[2, 2]);
-/// assert_eq!(wmx::mean(&a, &[0], false, None).unwrap().to_vec::<f32>().unwrap(), vec![2.0, 3.0]);
-/// ```
-pub fn mean(a: &Array, axes: &[i32], keepdims: bool, s: impl Into<StreamOrDevice>) -> OpResult {
-    let st = s.into().resolve("mean")?;
-    let ax = resolve_axes("mean", a, axes)?;
-    let dt = if a.dtype().is_float() {
-        a.dtype()
-    } else {
-        Dtype::Float32
-    };
-    let count: f64 = ax.iter().map(|&i| a.shape()[i] as f64).product();
-    let total = sum(
-        &cast_to(a, dt, st),
-        &ax.iter().map(|&i| i as i32).collect::<Vec<_>>(),
-        keepdims,
-        st,
-    )?;
-    super::binary::divide(&total, &super::creation::full(&[], count, dt, st)?, st)
-}
-
 fn arg_op(
     op: ArgReduceOp,
     a: &Array,
@@ -187,7 +168,7 @@ fn arg_op(
         st,
         Primitive::ArgReduce { op, axis: ax },
         vec![x],
-    );
+    )?;
     finish(r, &[ax], keepdims, st)
 }
 
@@ -209,111 +190,4 @@ pub fn argmax(a: &Array, axis: i32, keepdims: bool, s: impl Into<StreamOrDevice>
 /// ```
 pub fn argmin(a: &Array, axis: i32, keepdims: bool, s: impl Into<StreamOrDevice>) -> OpResult {
     arg_op(ArgReduceOp::ArgMin, a, axis, keepdims, s)
-}
-
-/// `a` as a float dtype: floats keep theirs, others become float32 (MLX's statistics rule).
-fn at_least_float(a: &Array, st: Stream) -> Array {
-    if a.dtype().is_float() {
-        a.clone()
-    } else {
-        cast_to(a, Dtype::Float32, st)
-    }
-}
-
-/// Variance over `axes` (all when empty): the mean squared deviation from the mean, divided by
-/// `max(n - ddof, 0)` instead of `n`. Non-floats give float32; empty reductions give NaN.
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
-/// assert_eq!(wmx::var(&a, &[], false, 0, None).unwrap().item::<f32>().unwrap(), 1.25);
-/// assert_eq!(wmx::var(&a, &[1], false, 1, None).unwrap().to_vec::<f32>().unwrap(), vec![0.5, 0.5]);
-/// ```
-pub fn var(
-    a: &Array,
-    axes: &[i32],
-    keepdims: bool,
-    ddof: i32,
-    s: impl Into<StreamOrDevice>,
-) -> OpResult {
-    let st = s.into().resolve("var")?;
-    let ax = resolve_axes("var", a, axes)?;
-    let ax32: Vec<i32> = ax.iter().map(|&i| i as i32).collect();
-    let x = at_least_float(a, st);
-    let dt = x.dtype();
-    let mu = mean(&x, &ax32, true, st)?;
-    let d = super::binary::subtract(&x, &mu, st)?;
-    let ss = sum(&super::binary::multiply(&d, &d, st)?, &ax32, keepdims, st)?;
-    let count: f64 = ax.iter().map(|&i| a.shape()[i] as f64).product();
-    let denom = (count - ddof as f64).max(0.0);
-    super::binary::divide(&ss, &super::creation::full(&[], denom, dt, st)?, st)
-}
-
-/// Standard deviation over `axes` (all when empty): `sqrt(var(a, axes, keepdims, ddof))`.
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[1i32, 3, 5, 7], &[4]);
-/// assert_eq!(wmx::std(&a, &[0], false, 0, None).unwrap().item::<f32>().unwrap(), 5f32.sqrt());
-/// ```
-pub fn std(
-    a: &Array,
-    axes: &[i32],
-    keepdims: bool,
-    ddof: i32,
-    s: impl Into<StreamOrDevice>,
-) -> OpResult {
-    let st = s.into().resolve("std")?;
-    resolve_axes("std", a, axes)?;
-    super::unary::sqrt(&var(a, axes, keepdims, ddof, st)?, st)
-}
-
-/// Median over `axes` (all when empty): the middle element of the sorted values, or the mean
-/// of the two middle ones; NaN when any element is NaN. Non-floats give float32. Built on
-/// `sort`; an empty reduction is an error.
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[1.0f32, 5.0, 3.0, 4.0, 2.0, 2.0, 2.0, 9.0], &[2, 4]);
-/// assert_eq!(wmx::median(&a, &[1], false, None).unwrap().to_vec::<f32>().unwrap(), vec![3.5, 2.0]);
-/// assert_eq!(wmx::median(&a, &[], false, None).unwrap().item::<f32>().unwrap(), 2.5);
-/// ```
-pub fn median(a: &Array, axes: &[i32], keepdims: bool, s: impl Into<StreamOrDevice>) -> OpResult {
-    let st = s.into().resolve("median")?;
-    let ax = resolve_axes("median", a, axes)?;
-    let m: i32 = ax.iter().map(|&i| a.shape()[i]).product();
-    if m == 0 {
-        return Err(value_err(
-            "median",
-            format!(
-                "Cannot take the median over empty axes {ax:?} of shape {}.",
-                crate::shape::fmt_shape(a.shape())
-            ),
-        ));
-    }
-    let x = at_least_float(a, st);
-    // Reduced axes last and merged into one, then sorted: NaN sorts last, so the last element
-    // tells whether the row has one.
-    let kept: Vec<usize> = (0..a.ndim()).filter(|i| !ax.contains(i)).collect();
-    let perm: Vec<i32> = kept.iter().chain(&ax).map(|&i| i as i32).collect();
-    let mut rows_shape: Vec<i32> = kept.iter().map(|&i| a.shape()[i]).collect();
-    rows_shape.push(m);
-    let rows = super::shape::reshape(&super::shape::transpose(&x, &perm, st)?, &rows_shape, st)?;
-    let sorted = super::sort::sort(&rows, -1, st)?;
-    let at = |k: i32| -> OpResult {
-        let nd = rows_shape.len();
-        let mut start = vec![0; nd];
-        let mut stop = rows_shape.clone();
-        start[nd - 1] = k;
-        stop[nd - 1] = k + 1;
-        super::shape::slice(&sorted, &start, &stop, &[], st)
-    };
-    let (lo, hi, last) = (at((m - 1) / 2)?, at(m / 2)?, at(m - 1)?);
-    let half = super::creation::full(&[], 0.5, x.dtype(), st)?;
-    let mid = super::binary::multiply(&super::binary::add(&lo, &hi, st)?, &half, st)?;
-    let has_nan = super::binary::not_equal(&last, &last, st)?;
-    let r = super::binary::where_(&has_nan, &last, &mid, st)?;
-    let mut shape: Vec<i32> = a.shape().to_vec();
-    for &i in &ax {
-        shape[i] = 1;
-    }
-    let r = super::shape::reshape(&r, &shape, st)?;
-    finish(r, &ax, keepdims, st)
 }

@@ -15,7 +15,7 @@ fn scan_dtype(op: ScanOp, d: Dtype) -> Dtype {
     match op {
         ScanOp::Sum if d == Dtype::Bool => Dtype::Int32,
         ScanOp::LogAddExp if !d.is_float() => Dtype::Float32,
-        _ => d,
+        ScanOp::Sum | ScanOp::LogAddExp | ScanOp::Prod | ScanOp::Max | ScanOp::Min => d,
     }
 }
 
@@ -52,7 +52,7 @@ pub(crate) fn scan_op(
             inclusive,
         },
         vec![moved],
-    );
+    )?;
     if ax == last {
         Ok(r)
     } else {

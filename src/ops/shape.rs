@@ -37,11 +37,13 @@ pub fn reshape(a: &Array, shape: &[i32], s: impl Into<StreamOrDevice>) -> OpResu
         ));
     }
     if let Some(&i) = infer.first() {
-        let known: usize = shape
-            .iter()
-            .filter(|&&d| d != -1)
-            .map(|&d| d as usize)
-            .product();
+        let known = size_of(
+            &shape
+                .iter()
+                .copied()
+                .filter(|&d| d != -1)
+                .collect::<Vec<_>>(),
+        );
         if known == 0 || a.size() % known != 0 {
             return Err(value_err(
                 "reshape",
@@ -67,13 +69,7 @@ pub fn reshape(a: &Array, shape: &[i32], s: impl Into<StreamOrDevice>) -> OpResu
     if out == a.shape() {
         return Ok(a.clone());
     }
-    Ok(node(
-        out,
-        a.dtype(),
-        st,
-        Primitive::Reshape,
-        vec![a.clone()],
-    ))
+    node(out, a.dtype(), st, Primitive::Reshape, vec![a.clone()])
 }
 
 /// Permutes axes (`&[]` reverses them).
@@ -114,13 +110,13 @@ pub fn transpose(a: &Array, axes: &[i32], s: impl Into<StreamOrDevice>) -> OpRes
         p
     };
     let shape = perm.iter().map(|&p| a.shape()[p]).collect();
-    Ok(node(
+    node(
         shape,
         a.dtype(),
         st,
         Primitive::Transpose(perm),
         vec![a.clone()],
-    ))
+    )
 }
 
 /// Broadcasts `a` to `shape` (a view with zero strides).
@@ -143,7 +139,7 @@ pub fn broadcast_to(a: &Array, shape: &[i32], s: impl Into<StreamOrDevice>) -> O
             ),
         ));
     }
-    Ok(broadcast_view(a, shape, st))
+    broadcast_view(a, shape, st)
 }
 
 /// Removes size-1 axes (`&[]`: all of them).
@@ -304,7 +300,7 @@ pub fn slice(
         .map(|&(b, c)| if c > 0 { b } else { 0 })
         .collect();
     let shape: Vec<i32> = window.iter().map(|&(_, c)| c).collect();
-    Ok(node(
+    node(
         shape,
         a.dtype(),
         st,
@@ -313,7 +309,7 @@ pub fn slice(
             step: steps,
         },
         vec![a.clone()],
-    ))
+    )
 }
 
 /// Joins arrays along `axis` (dtypes promote; other dims must match).
@@ -350,13 +346,7 @@ pub fn concatenate(arrays: &[&Array], axis: i32, s: impl Into<StreamOrDevice>) -
         dt = promote_types(dt, a.dtype());
     }
     let inputs = arrays.iter().map(|a| cast_to(a, dt, st)).collect();
-    Ok(node(
-        shape,
-        dt,
-        st,
-        Primitive::Concatenate { axis: ax },
-        inputs,
-    ))
+    node(shape, dt, st, Primitive::Concatenate { axis: ax }, inputs)
 }
 
 /// Stacks equal-shaped arrays along a new `axis`.
@@ -464,11 +454,11 @@ pub fn split_at(
 /// ```
 pub fn contiguous(a: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
     let st = s.into().resolve("contiguous")?;
-    Ok(node(
+    node(
         a.shape().to_vec(),
         a.dtype(),
         st,
         Primitive::Copy,
         vec![a.clone()],
-    ))
+    )
 }

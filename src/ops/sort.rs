@@ -22,12 +22,12 @@ fn along_axis(
     let ax = normalize_axis(op, axis, a.ndim())?;
     let last = a.ndim() - 1;
     if ax == last {
-        return Ok(node(a.shape().to_vec(), dtype, st, prim, vec![a.clone()]));
+        return node(a.shape().to_vec(), dtype, st, prim, vec![a.clone()]);
     }
     let mut perm: Vec<i32> = (0..a.ndim() as i32).collect();
     perm.swap(ax, last);
     let moved = super::shape::transpose(a, &perm, st)?;
-    let r = node(moved.shape().to_vec(), dtype, st, prim, vec![moved]);
+    let r = node(moved.shape().to_vec(), dtype, st, prim, vec![moved])?;
     super::shape::transpose(&r, &perm, st)
 }
 
@@ -164,7 +164,7 @@ pub fn searchsorted(
         ));
     }
     let dt = promote_types(sorted.dtype(), values.dtype());
-    Ok(node(
+    node(
         values.shape().to_vec(),
         Dtype::Uint32,
         st,
@@ -173,5 +173,5 @@ pub fn searchsorted(
             super::cast_to(sorted, dt, st),
             super::cast_to(values, dt, st),
         ],
-    ))
+    )
 }

@@ -4,7 +4,7 @@
 //! bounds are checked here, so no backend can read outside its input.
 
 use super::creation::{full, zeros};
-use super::index::take;
+use super::gather_scatter::take;
 use super::shape::{broadcast_to, concatenate, contiguous, reshape, slice, transpose};
 use super::{OpResult, node};
 use crate::array::Array;
@@ -510,7 +510,7 @@ pub fn as_strided(
             ));
         }
     }
-    Ok(node(
+    node(
         shape.to_vec(),
         a.dtype(),
         st,
@@ -519,7 +519,7 @@ pub fn as_strided(
             offset: if size_of(shape) > 0 { offset } else { 0 },
         },
         vec![contiguous(a, st)?],
-    ))
+    )
 }
 
 /// Message for an axis pair that names one axis twice (diagonal, trace).

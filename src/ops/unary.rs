@@ -1,6 +1,6 @@
-//! Unary elementwise ops (one public function per entry of `primitive::UnaryOp`), `astype`, and
-//! the composites built on them: `round` with decimals, the NaN/inf predicates (bool outputs) and
-//! `nan_to_num`. Float-only ops promote integer and bool inputs to float32, as MLX does.
+//! Unary elementwise ops (one public function per entry of `primitive::UnaryOp`) and `astype`.
+//! Float-only ops promote integer and bool inputs to float32, as MLX does. Composites built on
+//! them (`round` with decimals, the NaN/inf predicates, `nan_to_num`) live in `composite.rs`.
 
 use super::{OpResult, cast_to, node};
 use crate::array::Array;
@@ -30,13 +30,13 @@ pub(crate) fn unary_op(op: UnaryOp, a: &Array, s: impl Into<StreamOrDevice>) -> 
             format!("Not supported for {}{hint}.", x.dtype()),
         ));
     }
-    Ok(node(
+    node(
         x.shape().to_vec(),
         x.dtype(),
         st,
         Primitive::Unary(op),
         vec![x],
-    ))
+    )
 }
 
 macro_rules! unary_fns {
@@ -294,149 +294,6 @@ unary_fns! {
     /// assert_eq!(wmx::bitwise_invert(&a, None).unwrap().to_vec::<u8>().unwrap(), vec![255, 248]);
     /// ```
     bitwise_invert => BitwiseInvert;
-}
-
-/// Rounds to `decimals` places, halves to even (MLX: `round(a * 10^d) * (1 / 10^d)` in the
-/// input's dtype, `10^d` rounded to float32 first). Integers and bool are unchanged for
-/// `decimals >= 0` and round through float32 otherwise.
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[0.5f32, 1.5, 2.5, -2.5], &[4]);
-/// assert_eq!(wmx::round(&a, 0, None).unwrap().to_vec::<f32>().unwrap(), vec![0.0, 2.0, 2.0, -2.0]);
-/// let i = wmx::Array::from_slice(&[15i32, 25, 14], &[3]);
-/// assert_eq!(wmx::round(&i, -1, None).unwrap().to_vec::<i32>().unwrap(), vec![20, 20, 10]);
-/// ```
-pub fn round(a: &Array, decimals: i32, s: impl Into<StreamOrDevice>) -> OpResult {
-    let st = s.into().resolve("round")?;
-    if decimals == 0 || (decimals > 0 && !a.dtype().is_float()) {
-        return unary_op(UnaryOp::Round, a, st);
-    }
-    let x = if a.dtype().is_float() {
-        a.clone()
-    } else {
-        cast_to(a, Dtype::Float32, st)
-    };
-    let scale = 10f64.powi(decimals) as f32;
-    let inverse = 1.0 / scale;
-    let scaled = super::binary::multiply(&x, scale, st)?;
-    let r = super::binary::multiply(&unary_op(UnaryOp::Round, &scaled, st)?, inverse, st)?;
-    Ok(cast_to(&r, a.dtype(), st))
-}
-
-/// A bool array: `f(a)` for float inputs, `value` everywhere for the others (which hold neither
-/// NaN nor infinities).
-fn float_predicate(
-    a: &Array,
-    value: bool,
-    st: crate::stream::Stream,
-    f: impl FnOnce(&Array) -> OpResult,
-) -> OpResult {
-    if a.dtype().is_float() {
-        f(a)
-    } else {
-        super::creation::full(a.shape(), value as u8 as f64, Dtype::Bool, st)
-    }
-}
-
-/// True where `a` is NaN (bool; false for integers).
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[1.0f32, f32::NAN], &[2]);
-/// assert_eq!(wmx::isnan(&a, None).unwrap().to_vec::<bool>().unwrap(), vec![false, true]);
-/// ```
-pub fn isnan(a: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
-    let st = s.into().resolve("isnan")?;
-    float_predicate(a, false, st, |x| super::binary::not_equal(x, x, st))
-}
-
-/// True where `a` is +inf or -inf (bool; false for integers).
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[1.0f32, f32::NEG_INFINITY, f32::NAN], &[3]);
-/// assert_eq!(wmx::isinf(&a, None).unwrap().to_vec::<bool>().unwrap(), vec![false, true, false]);
-/// ```
-pub fn isinf(a: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
-    let st = s.into().resolve("isinf")?;
-    float_predicate(a, false, st, |x| {
-        super::binary::equal(&abs(x, st)?, f64::INFINITY, st)
-    })
-}
-
-/// True where `a` is neither NaN nor infinite (bool; true for integers).
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[1.0f32, f32::INFINITY, f32::NAN], &[3]);
-/// assert_eq!(wmx::isfinite(&a, None).unwrap().to_vec::<bool>().unwrap(), vec![true, false, false]);
-/// ```
-pub fn isfinite(a: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
-    let st = s.into().resolve("isfinite")?;
-    float_predicate(a, true, st, |x| {
-        super::binary::less(&abs(x, st)?, f64::INFINITY, st)
-    })
-}
-
-/// True where `a` is +inf (bool).
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[f32::INFINITY, f32::NEG_INFINITY], &[2]);
-/// assert_eq!(wmx::isposinf(&a, None).unwrap().to_vec::<bool>().unwrap(), vec![true, false]);
-/// ```
-pub fn isposinf(a: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
-    let st = s.into().resolve("isposinf")?;
-    float_predicate(a, false, st, |x| super::binary::equal(x, f64::INFINITY, st))
-}
-
-/// True where `a` is -inf (bool).
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[f32::INFINITY, f32::NEG_INFINITY], &[2]);
-/// assert_eq!(wmx::isneginf(&a, None).unwrap().to_vec::<bool>().unwrap(), vec![false, true]);
-/// ```
-pub fn isneginf(a: &Array, s: impl Into<StreamOrDevice>) -> OpResult {
-    let st = s.into().resolve("isneginf")?;
-    float_predicate(a, false, st, |x| {
-        super::binary::equal(x, f64::NEG_INFINITY, st)
-    })
-}
-
-/// The largest finite value of a float dtype.
-fn float_max(d: Dtype) -> f64 {
-    match d {
-        Dtype::Float16 => half::f16::MAX.to_f64(),
-        Dtype::Bfloat16 => half::bf16::MAX.to_f64(),
-        Dtype::Float32 | Dtype::Bool | Dtype::Uint8 | Dtype::Uint32 | Dtype::Int32 => {
-            f32::MAX as f64
-        }
-    }
-}
-
-/// NaN replaced by `nan`, +inf by `posinf`, -inf by `neginf` (the dtype's largest and lowest
-/// finite values when `None`); values are converted to `a`'s dtype (so they may overflow to
-/// inf, as in MLX). Integer and bool inputs are returned unchanged.
-///
-/// ```
-/// let a = wmx::Array::from_slice(&[1.0f32, f32::NAN, f32::INFINITY, f32::NEG_INFINITY], &[4]);
-/// let r = wmx::nan_to_num(&a, 0.0, None, Some(-5.0), None).unwrap();
-/// assert_eq!(r.to_vec::<f32>().unwrap(), vec![1.0, 0.0, f32::MAX, -5.0]);
-/// ```
-pub fn nan_to_num(
-    a: &Array,
-    nan: f64,
-    posinf: Option<f64>,
-    neginf: Option<f64>,
-    s: impl Into<StreamOrDevice>,
-) -> OpResult {
-    let st = s.into().resolve("nan_to_num")?;
-    let dt = a.dtype();
-    if !dt.is_float() {
-        return Ok(a.clone());
-    }
-    let posinf = posinf.unwrap_or(float_max(dt));
-    let neginf = neginf.unwrap_or(-float_max(dt));
-    use super::binary::where_;
-    let r = where_(isneginf(a, st)?, neginf, a, st)?;
-    let r = where_(isposinf(a, st)?, posinf, r, st)?;
-    where_(isnan(a, st)?, nan, r, st)
 }
 
 /// `a` converted to `dtype` (floats to integers truncate; to bool is `!= 0`).

@@ -144,7 +144,7 @@ impl CustomFunction {
             vmap: self.vmap.clone(),
             outputs: outputs.clone(),
         }));
-        Ok(outputs
+        outputs
             .iter()
             .enumerate()
             .map(|(index, o)| {
@@ -158,7 +158,7 @@ impl CustomFunction {
                     ins,
                 )
             })
-            .collect())
+            .collect()
     }
 }
 

@@ -57,7 +57,7 @@ pub(crate) fn forward(outputs: &[Array], leaves: &[Array], tangents: &[Array]) -
 }
 
 /// `prim` applied to new inputs (for linear primitives: to tangents), shaped like `out`.
-fn same_prim(out: &Array, inputs: Vec<Array>) -> Array {
+fn same_prim(out: &Array, inputs: Vec<Array>) -> Result<Array> {
     node(out.shape().to_vec(), out.dtype(), out.stream(), out.0.prim.clone(), inputs)
 }
 
@@ -96,17 +96,17 @@ pub(crate) fn jvp_rule(out: &Array, inputs: &[Array], ts: &[Option<Array>]) -> R
         | Primitive::Reduce { op: ReduceOp::Sum, .. } => {
             let t = t_or_zero(0)?;
             let t = mx::astype(&t, inputs[0].dtype(), s)?;
-            Ok(Some(same_prim(out, vec![t])))
+            Ok(Some(same_prim(out, vec![t])?))
         }
         Primitive::Take { .. } | Primitive::Gather { .. } | Primitive::Scatter { .. } if ts[1].is_some() => {
             Err(super::vjp::indices_err("jvp", out))
         }
         Primitive::Take { .. } | Primitive::Gather { .. } => {
-            Ok(Some(same_prim(out, vec![t_or_zero(0)?, inputs[1].clone()])))
+            Ok(Some(same_prim(out, vec![t_or_zero(0)?, inputs[1].clone()])?))
         }
         Primitive::Concatenate { .. } => {
             let t = (0..inputs.len()).map(t_or_zero).collect::<Result<Vec<_>>>()?;
-            Ok(Some(same_prim(out, t)))
+            Ok(Some(same_prim(out, t)?))
         }
         Primitive::Unary(op) => {
             let Some(t) = &ts[0] else { return Ok(None) };
@@ -159,7 +159,7 @@ pub(crate) fn jvp_rule(out: &Array, inputs: &[Array], ts: &[Option<Array>]) -> R
                 if ts[0].is_none() && ts[2].is_none() {
                     return Ok(None);
                 }
-                Ok(Some(same_prim(out, vec![t_or_zero(0)?, inputs[1].clone(), t_or_zero(2)?])))
+                Ok(Some(same_prim(out, vec![t_or_zero(0)?, inputs[1].clone(), t_or_zero(2)?])?))
             }
             // The adjoint of the vjp rule: ties take both tangents, as their cotangents do.
             Some(comb @ (BinaryOp::Maximum | BinaryOp::Minimum)) => {
@@ -172,12 +172,12 @@ pub(crate) fn jvp_rule(out: &Array, inputs: &[Array], ts: &[Option<Array>]) -> R
                     s,
                     Primitive::Gather { axes: axes.clone(), slice_sizes: upd.shape()[k..].to_vec() },
                     vec![out.clone(), idx.clone()],
-                );
+                )?;
                 let ta = mx::multiply(&t_or_zero(0)?, &mx::equal(a, out, s)?, s)?;
                 let tu = mx::multiply(&t_or_zero(2)?, &mx::equal(upd, &gathered_out, s)?, s)?;
                 let _ = comb;
                 let p = Primitive::Scatter { op: Some(BinaryOp::Add), axes: axes.clone() };
-                Ok(Some(node(out.shape().to_vec(), out.dtype(), s, p, vec![ta, idx.clone(), tu])))
+                Ok(Some(node(out.shape().to_vec(), out.dtype(), s, p, vec![ta, idx.clone(), tu])?))
             }
             Some(other) => Err(Error::Value {
                 op: "jvp",

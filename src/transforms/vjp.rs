@@ -264,7 +264,7 @@ pub(crate) fn vjp_rule(out: &Array, inputs: &[Array], cot: &Array, want: &[bool]
                 s,
                 Primitive::Scatter { op: Some(BinaryOp::Add), axes: axes.clone() },
                 vec![zero, idx.clone(), cot.clone()],
-            );
+            )?;
             Ok(vec![Some(g), None])
         }
         Primitive::Scatter { op, axes } => scatter_vjp(out, *op, axes, inputs, cot, want),
@@ -329,7 +329,7 @@ fn scatter_vjp(
     let s = out.stream();
     let (a, idx, upd) = (&inputs[0], &inputs[1], &inputs[2]);
     let k = idx.ndim() - 1;
-    let gather = |src: &Array| {
+    let gather = |src: &Array| -> Result<Array> {
         node(
             upd.shape().to_vec(),
             src.dtype(),
@@ -347,14 +347,14 @@ fn scatter_vjp(
                 s,
                 Primitive::Scatter { op: None, axes: axes.to_vec() },
                 vec![cot.clone(), idx.clone(), zero_upd],
-            );
-            (ga, gather(cot))
+            )?;
+            (ga, gather(cot)?)
         }
-        Some(BinaryOp::Add) => (cot.clone(), gather(cot)),
+        Some(BinaryOp::Add) => (cot.clone(), gather(cot)?),
         Some(BinaryOp::Maximum | BinaryOp::Minimum) => {
             let ma = mx::equal(a, out, s)?;
-            let mu = mx::equal(upd, &gather(out), s)?;
-            (mx::multiply(cot, &ma, s)?, mx::multiply(&gather(cot), &mu, s)?)
+            let mu = mx::equal(upd, &gather(out)?, s)?;
+            (mx::multiply(cot, &ma, s)?, mx::multiply(&gather(cot)?, &mu, s)?)
         }
         Some(other) => {
             return Err(value_err(

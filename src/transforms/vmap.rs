@@ -192,7 +192,7 @@ pub(crate) fn vmap_rule(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> 
     let bshape = batched_shape(out, b);
     let fronts = || ins.iter().map(|(x, a)| front(x, *a, b, s)).collect::<Result<Vec<_>>>();
     let shifted = |v: &[usize]| v.iter().map(|&a| a + 1).collect::<Vec<_>>();
-    let batched = |p: Primitive, inputs: Vec<Array>| Ok((node(bshape.clone(), dt, s, p, inputs), Some(0)));
+    let batched = |p: Primitive, inputs: Vec<Array>| Ok((node(bshape.clone(), dt, s, p, inputs)?, Some(0)));
     let idx_batched = ins.get(1).is_some_and(|p| p.1.is_some());
     match &prim {
         Primitive::Constant | Primitive::Full(_) | Primitive::Arange { .. } => Err(Error::Backend {
@@ -202,7 +202,7 @@ pub(crate) fn vmap_rule(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> 
         // Elementwise in one input: the batch axis stays where it is.
         Primitive::Unary(_) | Primitive::AsType | Primitive::Copy | Primitive::StopGradient => {
             let (x, ax) = &ins[0];
-            Ok((node(x.shape().to_vec(), dt, s, prim, vec![x.clone()]), *ax))
+            Ok((node(x.shape().to_vec(), dt, s, prim, vec![x.clone()])?, *ax))
         }
         Primitive::Binary(_)
         | Primitive::Where
@@ -245,7 +245,7 @@ pub(crate) fn vmap_rule(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> 
             shape.extend_from_slice(slice_sizes);
             let ss = std::iter::once(b).chain(slice_sizes.iter().copied()).collect();
             let p = Primitive::Gather { axes: shifted(axes), slice_sizes: ss };
-            Ok((node(shape, dt, s, p, vec![a, idx]), Some(k)))
+            Ok((node(shape, dt, s, p, vec![a, idx])?, Some(k)))
         }
         Primitive::Scatter { op, axes } if !idx_batched => {
             let a = front(&ins[0].0, ins[0].1, b, s)?;
@@ -291,7 +291,7 @@ fn per_example(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> Result<(A
                 None => Ok(x.clone()),
             })
             .collect::<Result<Vec<_>>>()?;
-        results.push(node(out.shape().to_vec(), out.dtype(), s, out.0.prim.clone(), xs));
+        results.push(node(out.shape().to_vec(), out.dtype(), s, out.0.prim.clone(), xs)?);
     }
     let refs: Vec<&Array> = results.iter().collect();
     Ok((mx::stack(&refs, 0, s)?, Some(0)))

@@ -221,7 +221,12 @@ pub(crate) fn from_u32(dtype: Dtype, v: Vec<u32>) -> HostVec {
 pub(crate) fn from_bool(dtype: Dtype, v: Vec<bool>) -> HostVec {
     match dtype {
         Dtype::Bool => HostVec::Bool(par_map(v, |x| x as u8)),
-        _ => from_u32(dtype, par_map(v, |x| x as u32)),
+        Dtype::Uint8
+        | Dtype::Uint32
+        | Dtype::Int32
+        | Dtype::Float16
+        | Dtype::Bfloat16
+        | Dtype::Float32 => from_u32(dtype, par_map(v, |x| x as u32)),
     }
 }
 
@@ -233,28 +238,29 @@ pub(crate) fn cast(
     offset: usize,
     dtype: Dtype,
 ) -> HostVec {
-    match (h, dtype) {
-        (HostVec::F32(v), Dtype::Float32) => HostVec::F32(gather(v, shape, strides, offset, |x| x)),
-        (HostVec::F16(v), Dtype::Float16) => HostVec::F16(gather(v, shape, strides, offset, |x| x)),
-        (HostVec::BF16(v), Dtype::Bfloat16) => {
-            HostVec::BF16(gather(v, shape, strides, offset, |x| x))
+    if h.dtype() == dtype {
+        // Same dtype: a copy of the view, element for element.
+        return match h {
+            HostVec::F32(v) => HostVec::F32(gather(v, shape, strides, offset, |x| x)),
+            HostVec::F16(v) => HostVec::F16(gather(v, shape, strides, offset, |x| x)),
+            HostVec::BF16(v) => HostVec::BF16(gather(v, shape, strides, offset, |x| x)),
+            HostVec::I32(v) => HostVec::I32(gather(v, shape, strides, offset, |x| x)),
+            HostVec::U32(v) => HostVec::U32(gather(v, shape, strides, offset, |x| x)),
+            HostVec::U8(v) => HostVec::U8(gather(v, shape, strides, offset, |x| x)),
+            HostVec::Bool(v) => HostVec::Bool(gather(v, shape, strides, offset, |x| x)),
+        };
+    }
+    match h.dtype().domain() {
+        crate::dtype::Domain::Float => {
+            from_f32(dtype, as_f32(h, shape, strides, offset).into_owned())
         }
-        (HostVec::I32(v), Dtype::Int32) => HostVec::I32(gather(v, shape, strides, offset, |x| x)),
-        (HostVec::U32(v), Dtype::Uint32) => HostVec::U32(gather(v, shape, strides, offset, |x| x)),
-        (HostVec::U8(v), Dtype::Uint8) => HostVec::U8(gather(v, shape, strides, offset, |x| x)),
-        (HostVec::Bool(v), Dtype::Bool) => HostVec::Bool(gather(v, shape, strides, offset, |x| x)),
-        _ => match h.dtype().domain() {
-            crate::dtype::Domain::Float => {
-                from_f32(dtype, as_f32(h, shape, strides, offset).into_owned())
-            }
-            crate::dtype::Domain::Int => {
-                from_i32(dtype, as_i32(h, shape, strides, offset).into_owned())
-            }
-            crate::dtype::Domain::Uint => {
-                from_u32(dtype, as_u32(h, shape, strides, offset).into_owned())
-            }
-            crate::dtype::Domain::Bool => from_bool(dtype, as_bool(h, shape, strides, offset)),
-        },
+        crate::dtype::Domain::Int => {
+            from_i32(dtype, as_i32(h, shape, strides, offset).into_owned())
+        }
+        crate::dtype::Domain::Uint => {
+            from_u32(dtype, as_u32(h, shape, strides, offset).into_owned())
+        }
+        crate::dtype::Domain::Bool => from_bool(dtype, as_bool(h, shape, strides, offset)),
     }
 }
 
@@ -275,6 +281,11 @@ pub(crate) fn read_logical<T: ArrayElement>(
     }
     match &dense {
         HostVec::Bool(v) => v.iter().map(|&b| T::from_f64(b as f64)).collect(),
-        _ => (0..n).map(|i| T::from_f64(dense.get_f64(i))).collect(),
+        HostVec::U8(_)
+        | HostVec::U32(_)
+        | HostVec::I32(_)
+        | HostVec::F16(_)
+        | HostVec::BF16(_)
+        | HostVec::F32(_) => (0..n).map(|i| T::from_f64(dense.get_f64(i))).collect(),
     }
 }

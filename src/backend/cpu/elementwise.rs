@@ -3,6 +3,7 @@
 //! dense compute vectors in parallel.
 
 use super::copy::{as_bool, as_f32, as_i32, as_u32, from_bool, from_f32, from_i32, from_u32};
+use super::host_of;
 use crate::backend::Data;
 use crate::backend::host::HostVec;
 use crate::dtype::{Domain, Dtype};
@@ -117,13 +118,6 @@ impl<T: Output> BinaryVisitor<T> for Map2<'_, T> {
     }
 }
 
-fn host(d: &Data) -> Result<&HostVec> {
-    d.storage.as_host().ok_or_else(|| Error::Backend {
-        op: "cpu",
-        msg: "invariant: CPU kernel given device memory".into(),
-    })
-}
-
 fn map2<T: Copy + Send + Sync, U: Send>(
     a: &[T],
     b: &[T],
@@ -147,32 +141,47 @@ fn unsupported(op: &'static str, d: Dtype) -> Error {
     }
 }
 
+/// Runs `$body` once per dtype domain, with `$read` bound to that domain's reader of compute
+/// vectors (`as_f32`, `as_i32`, `as_u32`, `as_bool`), `$write` to its writer (`from_f32`...)
+/// and, when named, `$visit` to the `UnaryOp` visitor of its element type.
+macro_rules! by_domain {
+    ($domain:expr, |$read:ident, $write:ident| $body:expr) => {
+        by_domain!($domain, |$read, $write, _visit| $body)
+    };
+    ($domain:expr, |$read:ident, $write:ident, $visit:ident| $body:expr) => {
+        match $domain {
+            Domain::Float => {
+                let ($read, $write, $visit) =
+                    (as_f32, from_f32, UnaryOp::visit_f32::<Map1<'_, f32>>);
+                $body
+            }
+            Domain::Int => {
+                let ($read, $write, $visit) =
+                    (as_i32, from_i32, UnaryOp::visit_i32::<Map1<'_, i32>>);
+                $body
+            }
+            Domain::Uint => {
+                let ($read, $write, $visit) =
+                    (as_u32, from_u32, UnaryOp::visit_u32::<Map1<'_, u32>>);
+                $body
+            }
+            Domain::Bool => {
+                let ($read, $write, $visit) =
+                    (as_bool, from_bool, UnaryOp::visit_bool::<Map1<'_, bool>>);
+                $body
+            }
+        }
+    };
+}
+
 /// `op(x)` elementwise; the output has x's dtype.
 pub(crate) fn unary(op: UnaryOp, shape: &[i32], x: &Data, dtype: Dtype) -> Result<HostVec> {
-    let h = host(x)?;
+    let h = host_of("cpu", x)?;
     let (st, off) = (&x.strides[..], x.offset);
-    Ok(match dtype.domain() {
-        Domain::Float => from_f32(
-            dtype,
-            op.visit_f32(Map1(&as_f32(h, shape, st, off)))
-                .ok_or_else(|| unsupported(op.name(), dtype))?,
-        ),
-        Domain::Int => from_i32(
-            dtype,
-            op.visit_i32(Map1(&as_i32(h, shape, st, off)))
-                .ok_or_else(|| unsupported(op.name(), dtype))?,
-        ),
-        Domain::Uint => from_u32(
-            dtype,
-            op.visit_u32(Map1(&as_u32(h, shape, st, off)))
-                .ok_or_else(|| unsupported(op.name(), dtype))?,
-        ),
-        Domain::Bool => from_bool(
-            dtype,
-            op.visit_bool(Map1(&as_bool(h, shape, st, off)))
-                .ok_or_else(|| unsupported(op.name(), dtype))?,
-        ),
-    })
+    Ok(by_domain!(dtype.domain(), |read, write, visit| write(
+        dtype,
+        visit(op, Map1(&read(h, shape, st, off))).ok_or_else(|| unsupported(op.name(), dtype))?,
+    )))
 }
 
 fn binary_typed<T: BinaryScalar + Output>(
@@ -195,38 +204,18 @@ pub(crate) fn binary(
     b: &Data,
     out: Dtype,
 ) -> Result<HostVec> {
-    let (ha, hb) = (host(a)?, host(b)?);
+    let (ha, hb) = (host_of("cpu", a)?, host_of("cpu", b)?);
     let dt = ha.dtype();
     if !op.supports(dt.domain()) {
         return Err(unsupported(op.name(), dt));
     }
     let (sa, oa, sb, ob) = (&a.strides[..], a.offset, &b.strides[..], b.offset);
-    Ok(match dt.domain() {
-        Domain::Float => {
-            match binary_typed(op, &as_f32(ha, shape, sa, oa), &as_f32(hb, shape, sb, ob)) {
-                Ok(v) => from_f32(out, v),
-                Err(v) => from_bool(out, v),
-            }
+    Ok(by_domain!(dt.domain(), |read, write| {
+        match binary_typed(op, &read(ha, shape, sa, oa), &read(hb, shape, sb, ob)) {
+            Ok(v) => write(out, v),
+            Err(v) => from_bool(out, v),
         }
-        Domain::Int => {
-            match binary_typed(op, &as_i32(ha, shape, sa, oa), &as_i32(hb, shape, sb, ob)) {
-                Ok(v) => from_i32(out, v),
-                Err(v) => from_bool(out, v),
-            }
-        }
-        Domain::Uint => {
-            match binary_typed(op, &as_u32(ha, shape, sa, oa), &as_u32(hb, shape, sb, ob)) {
-                Ok(v) => from_u32(out, v),
-                Err(v) => from_bool(out, v),
-            }
-        }
-        Domain::Bool => {
-            match binary_typed(op, &as_bool(ha, shape, sa, oa), &as_bool(hb, shape, sb, ob)) {
-                Ok(v) => from_bool(out, v),
-                Err(v) => from_bool(out, v),
-            }
-        }
-    })
+    }))
 }
 
 fn select<T: Copy + Send + Sync>(c: &[bool], x: &[T], y: &[T]) -> Vec<T> {
@@ -245,43 +234,13 @@ fn select<T: Copy + Send + Sync>(c: &[bool], x: &[T], y: &[T]) -> Vec<T> {
 
 /// `where_(cond, x, y)` over equal shapes.
 pub(crate) fn where_(shape: &[i32], c: &Data, x: &Data, y: &Data, out: Dtype) -> Result<HostVec> {
-    let (hc, hx, hy) = (host(c)?, host(x)?, host(y)?);
+    let (hc, hx, hy) = (host_of("cpu", c)?, host_of("cpu", x)?, host_of("cpu", y)?);
     let cond = as_bool(hc, shape, &c.strides, c.offset);
     let (sx, ox, sy, oy) = (&x.strides[..], x.offset, &y.strides[..], y.offset);
-    Ok(match out.domain() {
-        Domain::Float => from_f32(
-            out,
-            select(
-                &cond,
-                &as_f32(hx, shape, sx, ox),
-                &as_f32(hy, shape, sy, oy),
-            ),
-        ),
-        Domain::Int => from_i32(
-            out,
-            select(
-                &cond,
-                &as_i32(hx, shape, sx, ox),
-                &as_i32(hy, shape, sy, oy),
-            ),
-        ),
-        Domain::Uint => from_u32(
-            out,
-            select(
-                &cond,
-                &as_u32(hx, shape, sx, ox),
-                &as_u32(hy, shape, sy, oy),
-            ),
-        ),
-        Domain::Bool => from_bool(
-            out,
-            select(
-                &cond,
-                &as_bool(hx, shape, sx, ox),
-                &as_bool(hy, shape, sy, oy),
-            ),
-        ),
-    })
+    Ok(by_domain!(out.domain(), |read, write| write(
+        out,
+        select(&cond, &read(hx, shape, sx, ox), &read(hy, shape, sy, oy)),
+    )))
 }
 
 /// `start + i * step` for i in 0..n, computed in f64 and converted once.

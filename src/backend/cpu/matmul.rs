@@ -7,7 +7,7 @@ use super::copy::{as_f32, from_f32};
 use crate::backend::Data;
 use crate::backend::host::HostVec;
 use crate::dtype::Dtype;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use rayon::prelude::*;
 
 /// `a [.., M, K] @ b [.., K, N]` with equal batch shapes; dense output `[.., M, N]` of `out`.
@@ -18,15 +18,7 @@ pub(crate) fn matmul(
     b: &Data,
     out: Dtype,
 ) -> Result<HostVec> {
-    let (ha, hb) = match (a.storage.as_host(), b.storage.as_host()) {
-        (Some(x), Some(y)) => (x, y),
-        _ => {
-            return Err(Error::Backend {
-                op: "matmul",
-                msg: "invariant: CPU kernel given device memory".into(),
-            });
-        }
-    };
+    let (ha, hb) = (super::host_of("matmul", a)?, super::host_of("matmul", b)?);
     let nd = a_shape.len();
     let (m, k, n) = (
         a_shape[nd - 2] as usize,

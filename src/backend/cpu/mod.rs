@@ -18,9 +18,11 @@ use crate::error::{Error, Result};
 use crate::primitive::Primitive;
 use crate::shape::size_of;
 
-fn host_of(d: &Data) -> Result<&HostVec> {
+/// The host vector of an input: every CPU kernel reads its inputs through this one check (the
+/// graph moves inputs to the host before a CPU kernel runs, so an `Err` is a broken invariant).
+pub(super) fn host_of<'d>(op: &'static str, d: &'d Data) -> Result<&'d HostVec> {
     d.storage.as_host().ok_or_else(|| Error::Backend {
-        op: "cpu",
+        op,
         msg: "invariant: CPU kernel given device memory".into(),
     })
 }
@@ -30,6 +32,7 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
     let shape = &node.shape[..];
     let dt = node.dtype;
     let n = size_of(shape);
+    crate::backend::host::check_alloc(node.prim.name(), dt, n)?;
     let input = |i: usize| -> Result<&(Vec<i32>, Data)> {
         inputs.get(i).ok_or_else(|| Error::Backend {
             op: node.prim.name(),
@@ -37,11 +40,11 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
         })
     };
     let out: HostVec = match &node.prim {
-        Primitive::Full(v) => HostVec::filled(dt, n, *v),
+        Primitive::Full(v) => HostVec::filled("full", dt, n, *v)?,
         Primitive::Arange { start, step } => elementwise::arange(n, *start, *step, dt),
         Primitive::AsType | Primitive::Copy | Primitive::Reshape => {
             let (s, d) = input(0)?;
-            copy::cast(host_of(d)?, s, &d.strides, d.offset, dt)
+            copy::cast(host_of("cpu", d)?, s, &d.strides, d.offset, dt)
         }
         Primitive::Unary(op) => elementwise::unary(*op, shape, &input(0)?.1, dt)?,
         Primitive::Binary(op) => elementwise::binary(*op, shape, &input(0)?.1, &input(1)?.1, dt)?,
@@ -63,7 +66,7 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
         Primitive::Concatenate { axis } => concatenate(inputs, *axis, dt)?,
         Primitive::RandomBits { width, per_key } => {
             let (s, d) = input(0)?;
-            let keys = copy::as_u32(host_of(d)?, s, &d.strides, d.offset);
+            let keys = copy::as_u32(host_of("cpu", d)?, s, &d.strides, d.offset);
             match random::bits(&keys, *per_key, *width) {
                 HostVec::U32(b) if dt.is_float() => random::unit_floats(b, dt),
                 bits => bits,
@@ -80,23 +83,34 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
         Primitive::Take { axis } => {
             let ((sa, a), (si, i)) = (input(0)?, input(1)?);
             take(
-                host_of(a)?,
+                host_of("cpu", a)?,
                 sa,
                 a,
-                &copy::as_u32(host_of(i)?, si, &i.strides, i.offset),
+                &copy::as_u32(host_of("cpu", i)?, si, &i.strides, i.offset),
                 *axis,
                 dt,
             )?
         }
         Primitive::Gather { axes, slice_sizes } => {
             let ((sa, a), (si, i)) = (input(0)?, input(1)?);
-            let idx = copy::as_i32(host_of(i)?, si, &i.strides, i.offset);
-            gather::gather(host_of(a)?, sa, a, &idx, axes, slice_sizes, n)
+            let idx = copy::as_i32(host_of("cpu", i)?, si, &i.strides, i.offset);
+            gather::gather(host_of("cpu", a)?, sa, a, &idx, axes, slice_sizes, n)
         }
         Primitive::Scatter { op, axes } => {
             let ((sa, a), (si, i), (su, u)) = (input(0)?, input(1)?, input(2)?);
-            let idx = copy::as_i32(host_of(i)?, si, &i.strides, i.offset);
-            scatter::scatter(host_of(a)?, sa, a, &idx, axes, host_of(u)?, su, u, *op, dt)
+            let idx = copy::as_i32(host_of("cpu", i)?, si, &i.strides, i.offset);
+            scatter::scatter(
+                host_of("cpu", a)?,
+                sa,
+                a,
+                &idx,
+                axes,
+                host_of("cpu", u)?,
+                su,
+                u,
+                *op,
+                dt,
+            )?
         }
         Primitive::Scan {
             op,
@@ -138,7 +152,7 @@ fn concatenate(
 ) -> Result<HostVec> {
     let parts: Vec<HostVec> = inputs
         .iter()
-        .map(|(s, d)| Ok(copy::cast(host_of(d)?, s, &d.strides, d.offset, dt)))
+        .map(|(s, d)| Ok(copy::cast(host_of("cpu", d)?, s, &d.strides, d.offset, dt)))
         .collect::<Result<_>>()?;
     let outer: usize = inputs
         .first()
@@ -148,7 +162,7 @@ fn concatenate(
         .map(|(s, _)| s[axis..].iter().map(|&d| d as usize).product())
         .collect();
     let total: usize = blocks.iter().sum::<usize>() * outer;
-    let mut out = HostVec::filled(dt, total, 0.0);
+    let mut out = HostVec::filled("concatenate", dt, total, 0.0)?;
     macro_rules! join {
         ($o:expr, $variant:ident) => {{
             let mut pos = 0;

@@ -58,7 +58,7 @@ pub(crate) fn bits(keys: &[u32], n: usize, width: u32) -> HostVec {
 /// MLX's uniform [0, 1) samples of a float `dtype` from 32-bit bits: `f32(b) / 2^32`, kept below 1
 /// in `dtype`, rounded once to `dtype`.
 pub(crate) fn unit_floats(b: Vec<u32>, dtype: crate::dtype::Dtype) -> HostVec {
-    let upper = f32::from_bits(crate::backend::gpu::kernels::unit_upper_bits(dtype));
+    let upper = crate::random::below_one(dtype);
     let scale = 2f32.powi(-32);
     let u: Vec<f32> = b
         .into_par_iter()

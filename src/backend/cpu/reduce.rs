@@ -3,10 +3,11 @@
 //! row is folded on its own rayon task. Float sums accumulate in f64.
 
 use super::copy::{as_bool, as_f32, as_i32, as_u32, from_f32, from_i32, from_u32};
+use super::host_of;
 use crate::backend::Data;
 use crate::backend::host::HostVec;
 use crate::dtype::{Domain, Dtype};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::primitive::{ArgReduceOp, ReduceOp};
 use rayon::prelude::*;
 
@@ -64,13 +65,6 @@ fn sum_f32(row: &[f32]) -> f32 {
     total as f32
 }
 
-fn host(d: &Data) -> Result<&HostVec> {
-    d.storage.as_host().ok_or_else(|| Error::Backend {
-        op: "cpu",
-        msg: "invariant: CPU kernel given device memory".into(),
-    })
-}
-
 /// Reduces `x` (of `shape`) over sorted `axes`; the output is dense with those axes kept as 1.
 pub(crate) fn reduce(
     op: ReduceOp,
@@ -79,7 +73,7 @@ pub(crate) fn reduce(
     axes: &[usize],
     out: Dtype,
 ) -> Result<HostVec> {
-    let h = host(x)?;
+    let h = host_of("cpu", x)?;
     let (ps, pst, n_out, rsize) = permuted(shape, &x.strides, axes);
     let dom = h.dtype().domain();
     let id = op.identity(dom);
@@ -159,7 +153,7 @@ fn arg_row<T: Copy + PartialOrd>(row: &[T], max: bool, is_nan: impl Fn(T) -> boo
 
 /// Index of the max/min along `axis` (first occurrence; NaN wins); output uint32, axis kept as 1.
 pub(crate) fn arg_reduce(op: ArgReduceOp, shape: &[i32], x: &Data, axis: usize) -> Result<HostVec> {
-    let h = host(x)?;
+    let h = host_of("cpu", x)?;
     let (ps, pst, n_out, rsize) = permuted(shape, &x.strides, &[axis]);
     let max = op == ArgReduceOp::ArgMax;
     let r = match h.dtype().domain() {
@@ -179,7 +173,7 @@ pub(crate) fn arg_reduce(op: ArgReduceOp, shape: &[i32], x: &Data, axis: usize) 
 /// Softmax over the last axis of `x` (float), computed in f32 per row in parallel: max, then
 /// `exp(x - max)` and its sum, then a scale by the reciprocal.
 pub(crate) fn softmax_rows(shape: &[i32], x: &Data, dt: Dtype) -> Result<HostVec> {
-    let v = as_f32(host(x)?, shape, &x.strides, x.offset);
+    let v = as_f32(host_of("cpu", x)?, shape, &x.strides, x.offset);
     let len = shape.last().copied().unwrap_or(1).max(1) as usize;
     let mut out = vec![0f32; v.len()];
     out.par_chunks_mut(len)

@@ -6,7 +6,7 @@ use super::copy::{as_bool, as_f32, as_i32, as_u32, from_f32, from_i32, from_u32}
 use crate::backend::Data;
 use crate::backend::host::HostVec;
 use crate::dtype::{Domain, Dtype};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::primitive::{BinaryOp, BinaryScalar, ScanOp, logaddexp_f32};
 use rayon::prelude::*;
 
@@ -70,10 +70,7 @@ pub(crate) fn scan(
     x: &Data,
     out: Dtype,
 ) -> Result<HostVec> {
-    let h = x.storage.as_host().ok_or_else(|| Error::Backend {
-        op: op.name(),
-        msg: "invariant: CPU kernel given device memory".into(),
-    })?;
+    let h = super::host_of(op.name(), x)?;
     let len = shape.last().map_or(1, |&n| n as usize);
     let (st, off) = (&x.strides[..], x.offset);
     let dom = h.dtype().domain();

@@ -7,6 +7,7 @@ use super::gather::slots;
 use crate::backend::Data;
 use crate::backend::host::HostVec;
 use crate::dtype::Dtype;
+use crate::error::{Error, Result};
 use crate::primitive::{BinaryOp, BinaryScalar};
 use half::{bf16, f16};
 use rayon::prelude::*;
@@ -88,22 +89,34 @@ pub(crate) fn scatter(
     upd_data: &Data,
     op: Option<BinaryOp>,
     dt: Dtype,
-) -> HostVec {
+) -> Result<HostVec> {
     let mut out = copy::cast(a, a_shape, &a_data.strides, a_data.offset, dt);
     let upd = copy::cast(updates, upd_shape, &upd_data.strides, upd_data.offset, dt);
     let dest = destinations(a_shape, idx, axes, upd_shape);
-    match (&mut out, &upd) {
-        (HostVec::F32(o), HostVec::F32(u)) => apply(o, u, &dest, op, |x| x, |x| x),
-        (HostVec::F16(o), HostVec::F16(u)) => apply(o, u, &dest, op, f16::to_f32, f16::from_f32),
-        (HostVec::BF16(o), HostVec::BF16(u)) => {
-            apply(o, u, &dest, op, bf16::to_f32, bf16::from_f32)
-        }
-        (HostVec::I32(o), HostVec::I32(u)) => apply(o, u, &dest, op, |x| x, |x| x),
-        (HostVec::U32(o), HostVec::U32(u)) => apply(o, u, &dest, op, |x| x, |x| x),
-        (HostVec::U8(o), HostVec::U8(u)) => apply(o, u, &dest, op, |x| x as u32, |x| x as u8),
-        (HostVec::Bool(o), HostVec::Bool(u)) => apply(o, u, &dest, op, |x| x != 0, |x| x as u8),
-        // `cast` gave both the node's dtype, so the variants always agree.
-        _ => {}
+    // `cast` gave both the node's dtype, so the variants always agree.
+    let mismatch = || Error::Backend {
+        op: "scatter",
+        msg: format!(
+            "invariant: updates of {} for an output of {dt}",
+            upd.dtype()
+        ),
+    };
+    macro_rules! same {
+        ($variant:ident) => {{
+            let HostVec::$variant(u) = &upd else {
+                return Err(mismatch());
+            };
+            u
+        }};
     }
-    out
+    match &mut out {
+        HostVec::F32(o) => apply(o, same!(F32), &dest, op, |x| x, |x| x),
+        HostVec::F16(o) => apply(o, same!(F16), &dest, op, f16::to_f32, f16::from_f32),
+        HostVec::BF16(o) => apply(o, same!(BF16), &dest, op, bf16::to_f32, bf16::from_f32),
+        HostVec::I32(o) => apply(o, same!(I32), &dest, op, |x| x, |x| x),
+        HostVec::U32(o) => apply(o, same!(U32), &dest, op, |x| x, |x| x),
+        HostVec::U8(o) => apply(o, same!(U8), &dest, op, |x| x as u32, |x| x as u8),
+        HostVec::Bool(o) => apply(o, same!(Bool), &dest, op, |x| x != 0, |x| x as u8),
+    }
+    Ok(out)
 }

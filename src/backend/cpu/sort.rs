@@ -3,18 +3,12 @@
 //! task; sorted values are gathered from the input by the sorted indices.
 
 use super::copy;
+use super::host_of;
 use crate::backend::Data;
 use crate::backend::host::HostVec;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use rayon::prelude::*;
 use std::cmp::Ordering;
-
-fn host(d: &Data) -> Result<&HostVec> {
-    d.storage.as_host().ok_or_else(|| Error::Backend {
-        op: "sort",
-        msg: "invariant: CPU kernel given device memory".into(),
-    })
-}
 
 /// The total order of sorting: NaN after everything (NaNs equal), -0.0 equal to 0.0.
 fn order(a: f64, b: f64) -> Ordering {
@@ -25,7 +19,7 @@ fn order(a: f64, b: f64) -> Ordering {
 /// Stable ascending argsort of each row (last axis) of the view, as row-local uint32 indices.
 fn row_argsort(shape: &[i32], d: &Data) -> Result<Vec<u32>> {
     let len = shape.last().map_or(1, |&n| n as usize);
-    let keys = copy::as_f64(host(d)?, shape, &d.strides, d.offset);
+    let keys = copy::as_f64(host_of("sort", d)?, shape, &d.strides, d.offset);
     let mut out = vec![0u32; keys.len()];
     if len > 0 {
         out.par_chunks_mut(len)
@@ -45,7 +39,7 @@ pub(crate) fn argsort(shape: &[i32], d: &Data) -> Result<HostVec> {
 
 /// Each row of the view sorted (dtype kept).
 pub(crate) fn sort(shape: &[i32], d: &Data) -> Result<HostVec> {
-    let h = host(d)?;
+    let h = host_of("sort", d)?;
     let idx = row_argsort(shape, d)?;
     let len = shape.last().map_or(1, |&n| n as usize).max(1);
     let dense = copy::cast(h, shape, &d.strides, d.offset, h.dtype());
@@ -66,8 +60,18 @@ pub(crate) fn searchsorted(
     values: &Data,
     right: bool,
 ) -> Result<HostVec> {
-    let keys = copy::as_f64(host(sorted)?, s_shape, &sorted.strides, sorted.offset);
-    let vals = copy::as_f64(host(values)?, v_shape, &values.strides, values.offset);
+    let keys = copy::as_f64(
+        host_of("sort", sorted)?,
+        s_shape,
+        &sorted.strides,
+        sorted.offset,
+    );
+    let vals = copy::as_f64(
+        host_of("sort", values)?,
+        v_shape,
+        &values.strides,
+        values.offset,
+    );
     let out = vals
         .par_iter()
         .map(|&v| {

@@ -1,6 +1,7 @@
-//! Indexing ops: `take`, `take_along_axis`, `put_along_axis`, MLX's `gather` and the `scatter`
-//! family, and `slice_update` (built on scatter); `argsort` lives in `sort.rs`. Validates and
-//! builds nodes; never computes.
+//! Gather and scatter ops over integer index arrays: `take`, `take_along_axis`,
+//! `put_along_axis`, MLX's `gather` and the `scatter` family, and `slice_update` (built on
+//! scatter). Python-style `a[...]` indexing (`Ix`, `index`) lives in `indexing.rs` and translates
+//! into these; `argsort` lives in `sort.rs`. Validates and builds nodes; never computes.
 
 use super::shape::slice_window;
 use super::{OpResult, broadcast_view, cast_to, node};
@@ -10,9 +11,6 @@ use crate::error::{Error, Result, axis_err, dtype_err, shape_err, value_err};
 use crate::primitive::{BinaryOp, Primitive};
 use crate::shape::{broadcast_shapes, fmt_shape, normalize_axes, normalize_axis, size_of};
 use crate::stream::{Stream, StreamOrDevice};
-
-// argsort lives with the other ordering ops; kept reachable here for existing callers.
-pub(crate) use super::sort::argsort;
 
 /// Elements of `a` at `indices` along `axis`: the result's shape is `a.shape[..axis] +
 /// indices.shape + a.shape[axis+1..]`. Negative indices count from the end; indices are clamped
@@ -46,7 +44,7 @@ pub fn take(a: &Array, indices: &Array, axis: i32, s: impl Into<StreamOrDevice>)
         &flat,
         st,
     )?;
-    let clamped = super::binary::clip(
+    let clamped = super::composite::clip(
         &wrapped,
         Some(&Array::scalar(0i32)),
         Some(&Array::scalar((n - 1).max(0))),
@@ -61,7 +59,7 @@ pub fn take(a: &Array, indices: &Array, axis: i32, s: impl Into<StreamOrDevice>)
         st,
         Primitive::Take { axis: ax },
         vec![a.clone(), idx],
-    );
+    )?;
     let mut final_shape = a.shape()[..ax].to_vec();
     final_shape.extend_from_slice(indices.shape());
     final_shape.extend_from_slice(&a.shape()[ax + 1..]);
@@ -103,7 +101,7 @@ pub(crate) fn stack_indices(
     let rows: Vec<Array> = indices
         .iter()
         .map(|x| {
-            let b = broadcast_view(&cast_to(x, Dtype::Int32, st), &shape, st);
+            let b = broadcast_view(&cast_to(x, Dtype::Int32, st), &shape, st)?;
             super::shape::reshape(&b, &row_shape, st)
         })
         .collect::<Result<_>>()?;
@@ -196,7 +194,7 @@ pub fn gather(
     }
     let mut out_shape = idx_shape;
     out_shape.extend_from_slice(slice_sizes);
-    Ok(node(
+    node(
         out_shape,
         a.dtype(),
         st,
@@ -205,7 +203,7 @@ pub fn gather(
             slice_sizes: slice_sizes.to_vec(),
         },
         vec![a.clone(), stacked],
-    ))
+    )
 }
 
 /// The scatter family: validation shared by every mode, then one node.
@@ -251,13 +249,13 @@ pub(crate) fn scatter_op(
             ),
         ));
     }
-    Ok(node(
+    node(
         a.shape().to_vec(),
         a.dtype(),
         st,
         Primitive::Scatter { op: mode, axes: ax },
         vec![a.clone(), stacked, cast_to(updates, a.dtype(), st)],
-    ))
+    )
 }
 
 macro_rules! scatter_fns {
@@ -439,8 +437,8 @@ pub fn take_along_axis(
     let mut a_shape = shape.clone();
     a_shape[ax] = a.shape()[ax];
     shape[ax] = idx.shape()[ax];
-    let a_b = broadcast_view(&a, &a_shape, st);
-    let idx_b = broadcast_view(&idx, &shape, st);
+    let a_b = broadcast_view(&a, &a_shape, st)?;
+    let idx_b = broadcast_view(&idx, &shape, st)?;
     let coords = along_axis_coords(&idx_b, &shape, ax, st)?;
     let axes: Vec<i32> = (0..nd as i32).collect();
     let g = gather(
@@ -516,8 +514,8 @@ pub fn put_along_axis(
     if flat.size() == 0 {
         return Ok(a.clone());
     }
-    let idx_b = broadcast_view(&idx, &shape, st);
-    let vals = broadcast_view(&values, &shape, st);
+    let idx_b = broadcast_view(&idx, &shape, st)?;
+    let vals = broadcast_view(&values, &shape, st)?;
     let coords = along_axis_coords(&idx_b, &shape, ax, st)?;
     let upd = super::shape::reshape(&vals, &with_unit_slice(&shape, nd), st)?;
     let axes: Vec<i32> = (0..nd as i32).collect();
