@@ -1,5 +1,7 @@
 //! `HostVec`: typed host memory, one variant per dtype. Its byte image is exactly the GPU's
 //! layout (bool/u8 four per word, f16/bf16 two per word, little-endian), so transfers are memcpy.
+//! Also the checks that turn a host allocation the allocator refuses into an `Err` (not an
+//! abort), and the cache of large f32 vectors.
 
 use crate::dtype::{ArrayElement, Dtype};
 use crate::error::{Error, Result};
@@ -34,7 +36,8 @@ fn try_vec<T: Copy>(op: &'static str, n: usize, value: T) -> Result<Vec<T>> {
 /// blocks are mapped lazily, so this costs a map and an unmap, not the memory): a size the
 /// allocator refuses (past the address space, or past RAM and swap under Linux's default
 /// overcommit heuristic) becomes an `Err` naming `op`, as on the GPU. Where the OS overcommits
-/// without limit the kernel's own allocation would succeed too.
+/// without limit, a size within the address space passes here as the kernel's allocation would
+/// (the OS may then stop the process when the pages are touched, as for any program).
 pub(crate) fn check_alloc(op: &'static str, dtype: Dtype, n: usize) -> Result<()> {
     let bytes = n
         .checked_mul(dtype.size())
