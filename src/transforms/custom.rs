@@ -24,6 +24,11 @@ pub(crate) struct CustomCall {
     pub outputs: Vec<Array>,
 }
 
+// The user's rules are only called by transforms; a panic inside one leaves no wmx state half
+// updated, so arrays stay usable across `catch_unwind` as before custom functions existed.
+impl std::panic::RefUnwindSafe for CustomCall {}
+impl std::panic::UnwindSafe for CustomCall {}
+
 /// A shared handle to a call, compared by identity (a primitive parameter).
 #[derive(Clone)]
 pub(crate) struct CustomRef(pub(crate) Arc<CustomCall>);

@@ -238,10 +238,3 @@ fn render_family<F: Family>(key: &F, native_f16: bool) -> String {
     p.push_str(family);
     p
 }
-
-/// Bits of the largest value below 1 in `dtype`, as an f32.
-// Kept only until backend/cpu/random.rs calls `random::below_one` itself (another change of
-// issue 10); the GPU side no longer uses it.
-pub fn unit_upper_bits(dtype: Dtype) -> u32 {
-    crate::random::below_one(dtype).to_bits()
-}
