@@ -26,6 +26,12 @@ for t in .device/tests/*; do
     echo "$(basename "$t"): $r"
     case "$r" in *" 0 failed"*) ;; *) status=1 ;; esac
 done
+if [ -x .device/bench_train ]; then
+    # The transforms issue's training step, with torch autograd on the same GPU as reference.
+    timeout 240 .device/bench_train --device gpu --steps 50 > "$OUT/train.txt" 2> "$OUT/train.log"
+    timeout 240 python3 scripts/train_ref.py --steps 50 > "$OUT/train_ref.txt" 2>> "$OUT/train.log"
+    cat "$OUT/train.txt" "$OUT/train_ref.txt" "$OUT/train.log"
+fi
 if [ -x .device/bench ]; then
     [ $# -gt 0 ] || set -- --large --probes
     .device/bench --list --device gpu "$@" > "$OUT/rows.txt"
