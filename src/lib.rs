@@ -28,6 +28,7 @@ mod graph;
 mod memory;
 mod ops;
 mod primitive;
+mod scalar;
 pub mod random;
 mod shape;
 mod stream;
