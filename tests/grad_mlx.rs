@@ -13,7 +13,8 @@
 //!   must match exactly; bool and integer results are exact.
 //! * `err` cases (MLX raises, e.g. a vjp w.r.t. integer indices) pass when wmx returns an error
 //!   too. Where MLX has no JVP rule (cumprod, cummax, cummin, scatter) the fixture's jvp is J t
-//!   built from MLX's vjp (`ref=vjp`).
+//!   built from MLX's vjp (`ref=vjp`); divmod's `ref=floor_divide,remainder` cases take MLX's
+//!   results for (floor_divide, remainder), as MLX's DivMod has no derivatives and no vmap.
 //! * `KNOWN_DIFFS` lists cases where wmx intentionally differs from MLX; they are run and must
 //!   still fail. `every_fixture_op_is_dispatched` fails when a fixture op has no dispatch arm.
 //! * Regenerate the fixtures with `python3 tools/gen_grad_fixtures.py`.
@@ -34,6 +35,8 @@ use wmx::{self as mx, Array, Device, Dtype};
 const KNOWN_DIFFS: &[(&str, &str, &str)] = &[
     ("addmm.3", "both", "MLX bug: addmm's JVP ignores alpha and beta (gives (ta@b + a@tb) + tc); wmx gives alpha*(ta@b + a@tb) + beta*tc, which matches its own vjp"),
     ("addmm.5", "both", "MLX bug: addmm's JVP ignores alpha and beta (gives (ta@b + a@tb) + tc); wmx gives alpha*(ta@b + a@tb) + beta*tc, which matches its own vjp"),
+    ("divmod.0", "both", "MLX bug: DivMod's vjp gives zero cotangents for both outputs; wmx's divmod is (floor_divide, remainder), whose remainder vjp is (g, -floor(a/b) g), the same as MLX's own remainder (divmod.2/3, ref=floor_divide,remainder, match)"),
+    ("divmod.1", "both", "MLX bug: DivMod's jvp gives zero tangents for both outputs; wmx gives the remainder's ta - floor(a/b) tb, the same as MLX's own remainder (divmod.3, ref=floor_divide,remainder, matches)"),
     ("max.18", "both", "wmx's max/min jvp is the adjoint of its vjp (tied extrema share the tangent equally, as MLX's vjp shares the cotangent); MLX's jvp takes the first tied element's tangent, so MLX's own vjp and jvp disagree at ties"),
     ("max.20", "both", "wmx's max/min jvp is the adjoint of its vjp (tied extrema share the tangent equally, as MLX's vjp shares the cotangent); MLX's jvp takes the first tied element's tangent, so MLX's own vjp and jvp disagree at ties"),
     ("min.14", "both", "wmx's max/min jvp is the adjoint of its vjp (tied extrema share the tangent equally, as MLX's vjp shares the cotangent); MLX's jvp takes the first tied element's tangent, so MLX's own vjp and jvp disagree at ties"),
@@ -41,7 +44,18 @@ const KNOWN_DIFFS: &[(&str, &str, &str)] = &[
     ("slice_update.6", "both", "MLX bug: vmap of slice_update with an unmapped update writes only batch element 0; wmx updates every batch element"),
 ];
 
-const FAMILIES: &[&str] = &["elementwise", "reduce", "scan", "sort", "linalg", "index", "structure"];
+const FAMILIES: &[&str] = &[
+    "elementwise",
+    "reduce",
+    "scan",
+    "sort",
+    "linalg",
+    "index",
+    "structure",
+    "layout",
+    "diagonal",
+    "composite",
+];
 
 fn load(family: &str) -> Vec<Case> {
     let path = format!("{}/tests/fixtures/grad/{family}.txt", env!("CARGO_MANIFEST_DIR"));
@@ -260,6 +274,9 @@ device_tests! {
     fn linalg(d: Device) { run_family("linalg", d) }
     fn index(d: Device) { run_family("index", d) }
     fn structure(d: Device) { run_family("structure", d) }
+    fn layout(d: Device) { run_family("layout", d) }
+    fn diagonal(d: Device) { run_family("diagonal", d) }
+    fn composite(d: Device) { run_family("composite", d) }
 }
 
 #[test]

@@ -144,7 +144,7 @@ def main():
     for n in public(mx.random):
         rows.append(("mlx.core.random." + n, status(n, n in rand), "zero (no gradient)" if n in rand else ""))
     rows.append(("mlx.core.linalg.norm", status("norm", "norm" in linalg),
-                 rules_cell("norm", "norm", "norm" in linalg, mlx, props)))
+                 rules_cell("linalg_norm", "norm", "norm" in linalg, mlx, props)))
     for n in public(mx.linalg):
         if n != "norm":
             rows.append(("mlx.core.linalg." + n, "not planned: decompositions/solvers (later)", ""))

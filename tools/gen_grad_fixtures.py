@@ -33,6 +33,11 @@ still emitted, with `ref=vjp` and a `# MLX jvp: <error>` comment line before it:
 jvp is J t, with J's rows taken from MLX's vjp of one-hot cotangents (the same convention at ties
 as MLX's vjp).
 
+`divmod`: MLX's DivMod has zero derivatives for both outputs and a broken vmap (a garbage axis),
+so besides the raw MLX vjp/jvp cases (KNOWN_DIFFS in tests/grad_mlx.rs) its cases carry
+`ref=floor_divide,remainder`: the expected results are MLX's for (floor_divide(a, b),
+remainder(a, b)), the same function with MLX's own rules.
+
 Ops whose result order is unspecified are recorded composed with a sort along the same axis,
 so the cotangents do not depend on the arrangement: `topk` is sort(topk(a)) (as in the
 conformance fixtures) and `partition` is sort(partition(a)). `gather` is MLX C++'s gather
@@ -607,6 +612,157 @@ def gen_structure():
                axis=0)
 
 
+# ----------------------------------------------------------------------------------------------
+# More ops (generated after the families above, so their cases and random draws are unchanged):
+# layout (atleast_*, contiguous, permute_dims, unstack, meshgrid), diagonal (diag, diagonal,
+# trace, tril, triu), composite (divmod, median, nan_to_num, linalg_norm).
+
+# a strided 3-D view of a (2, 3, 4) base: sliced to (2, 3, 2) (a negative step, a step of 2),
+# then transposed to (2, 2, 3)
+S3 = (2, 3, 4)
+STRIDED3 = [("slice", ((0, 2, 1), (2, -4, -1), (0, 4, 2))), ("transpose", (2, 0, 1))]
+
+
+V, VJ = ("vjp",), ("vjp", "jvp")
+
+
+def gen_layout():
+    F = "layout"
+    f32 = lambda s: fresh("float32", s)
+    T32 = lambda: Arg("float32", (3, 2), view=[("transpose", (1, 0))])  # a transposed (2, 3)
+    O.grad(F, "atleast_1d", mx.atleast_1d, [f32(())])
+    O.grad(F, "atleast_1d", mx.atleast_1d, [T32()], modes=V)
+    O.vmap(F, "atleast_1d", mx.atleast_1d, [()], [0])
+    O.grad(F, "atleast_2d", mx.atleast_2d, [f32(())], modes=V)
+    O.grad(F, "atleast_2d", mx.atleast_2d, [f32((3,))])
+    O.grad(F, "atleast_2d", mx.atleast_2d, [T32()], modes=V)
+    O.vmap(F, "atleast_2d", mx.atleast_2d, [(3,)], [1])
+    O.grad(F, "atleast_3d", mx.atleast_3d, [f32((3,))])
+    O.grad(F, "atleast_3d", mx.atleast_3d, [T32()], modes=V)
+    O.vmap(F, "atleast_3d", mx.atleast_3d, [(3,)], [1])
+    O.grad(F, "atleast_3d", mx.atleast_3d, [fresh("float16", (3,))], modes=V)
+    O.grad(F, "contiguous", mx.contiguous, [Arg("float32", S3, view=STRIDED3)])
+    O.grad(F, "contiguous", mx.contiguous, [Arg("float32", (3, 1), view=[("broadcast", (2, 3, 2))])],
+           modes=V)
+    O.vmap(F, "contiguous", mx.contiguous, [(2, 3)], [1])
+    O.grad(F, "permute_dims", lambda a: mx.permute_dims(a, (-1, 0, -2)), [f32((2, 3, 2))],
+           axes=(-1, 0, -2))
+    O.grad(F, "permute_dims", lambda a: mx.permute_dims(a, (2, 0, 1)),
+           [Arg("float32", S3, view=STRIDED3)], modes=V, axes=(2, 0, 1))
+    O.vmap(F, "permute_dims", lambda a: mx.permute_dims(a, (1, 0)), [(2, 3)], [2], axes=(1, 0))
+    for s, ax, m in [((3, 2), 0, VJ), ((2, 3, 2), 1, V)]:
+        O.grad(F, "unstack", lambda a, ax=ax: mx.unstack(a, axis=ax), [f32(s)], modes=m, axis=ax)
+    O.grad(F, "unstack", lambda a: mx.unstack(a, axis=0), [T32()], modes=V, axis=0)
+    O.vmap(F, "unstack", lambda a: mx.unstack(a, axis=-1), [(2, 3)], [1], axis=-1)
+    O.grad(F, "unstack", lambda a: mx.unstack(a, axis=1), [fresh("float16", (2, 2))], modes=V, axis=1)
+    for shapes, idx, m in [([(3,), (2,)], "xy", VJ), ([(3,), (2,)], "ij", V),
+                           ([(2,), (2,), (2,)], "xy", V)]:
+        O.grad(F, "meshgrid", lambda *a, i=idx: mx.meshgrid(*a, indexing=i), [f32(s) for s in shapes],
+               modes=m, indexing=idx)
+    O.vmap(F, "meshgrid", lambda a, b: mx.meshgrid(a, b, indexing="ij"), [(3,), (2,)], [1, None],
+           indexing="ij")
+
+
+def gen_diagonal():
+    F = "diagonal"
+    f32 = lambda s: fresh("float32", s)
+    for s, k, m in [((3,), 1, VJ), ((3,), -2, V), ((3, 4), -1, VJ)]:
+        O.grad(F, "diag", lambda a, k=k: mx.diag(a, k=k), [f32(s)], modes=m, k=k)
+    O.grad(F, "diag", lambda a: mx.diag(a, k=1), [Arg("float32", (4, 3), view=[("transpose", (1, 0))])],
+           modes=V, k=1)
+    O.vmap(F, "diag", lambda a: mx.diag(a, k=0), [(3, 4)], [2], k=0)
+    O.vmap(F, "diag", lambda a: mx.diag(a, k=-1), [(2,)], [0], k=-1)
+    for s, off, a1, a2, m in [((3, 4), 1, 0, 1, VJ), ((2, 3, 3), -1, 1, 2, V),
+                              ((2, 3, 2), 1, -1, -3, V)]:
+        O.grad(F, "diagonal", lambda a, o=off, x=a1, y=a2: mx.diagonal(a, o, x, y), [f32(s)],
+               modes=m, offset=off, axis1=a1, axis2=a2)
+    O.grad(F, "diagonal", lambda a: mx.diagonal(a, 0, 0, 2), [Arg("float32", S3, view=STRIDED3)],
+           modes=V, offset=0, axis1=0, axis2=2)
+    O.vmap(F, "diagonal", lambda a: mx.diagonal(a, 0, -1, 0), [(3, 3)], [1], offset=0, axis1=-1,
+           axis2=0)
+    for s, off, a1, a2, m in [((3, 4), 1, 0, 1, VJ), ((2, 3, 3), -1, 1, 2, V),
+                              ((2, 3, 2), 0, -1, 0, V)]:
+        O.grad(F, "trace", lambda a, o=off, x=a1, y=a2: mx.trace(a, o, x, y), [f32(s)],
+               modes=m, offset=off, axis1=a1, axis2=a2)
+    O.grad(F, "trace", lambda a: mx.trace(a, 0, 0, 1), [Arg("float32", (4, 3), view=[("transpose", (1, 0))])],
+           modes=V, offset=0, axis1=0, axis2=1)
+    O.vmap(F, "trace", lambda a: mx.trace(a, 0, 0, 1), [(3, 3)], [1], offset=0, axis1=0, axis2=1)
+    O.grad(F, "trace", lambda a: mx.trace(a, 0, 0, 1), [fresh("float16", (3, 3))], offset=0, axis1=0,
+           axis2=1)
+    for name, fn in [("tril", mx.tril), ("triu", mx.triu)]:
+        for s, k, m in [((3, 4), 1, VJ), ((2, 3, 3), -1, V)]:
+            O.grad(F, name, lambda a, f=fn, k=k: f(a, k), [f32(s)], modes=m, k=k)
+        if name == "tril":
+            O.grad(F, name, lambda a, f=fn: f(a, 0), [Arg("float32", S3, view=STRIDED3)], modes=V, k=0)
+        O.vmap(F, name, lambda a, f=fn: f(a, -1), [(3, 3)], [2], k=-1)
+        O.grad(F, name, lambda a, f=fn: f(a, 0), [fresh("float16", (3, 3))], modes=V, k=0)
+
+
+def gen_composite():
+    F = "composite"
+    f32 = lambda s, k="any": fresh("float32", s, k)
+    # divmod: both outputs. MLX's DivMod gives zero derivatives for both outputs (the remainder's
+    # are not zero: MLX's own remainder gives 1 and -floor(a/b)), and its vmap fails with a garbage
+    # axis ("[moveaxis] Invalid axis <n>", a different n per run). So the MLX cases are recorded as
+    # they are (tests/grad_mlx.rs lists them in KNOWN_DIFFS), and further cases take their
+    # expected results from MLX's floor_divide and remainder (`ref=floor_divide,remainder`).
+    fr = lambda a, b: (mx.floor_divide(a, b), mx.remainder(a, b))
+    O.grad(F, "divmod", mx.divmod, [f32((2, 3)), f32((3,), "nonzero")])
+    for sa, sb, m in [((2, 3), (3,), VJ)]:
+        O.grad(F, "divmod", fr, [f32(sa), f32(sb, "nonzero")], modes=m, ref="floor_divide,remainder")
+    O.files.setdefault(F, []).append(
+        "# MLX vmap: DivMod's vmap fails ([moveaxis] Invalid axis <garbage>); the expected results "
+        "are MLX's vmap of floor_divide and remainder")
+    O.vmap(F, "divmod", fr, [(2, 3), (3,)], [1, None], kinds=["any", "nonzero"],
+           ref="floor_divide,remainder")
+    # median: odd and even counts, axes (negative too), keepdims; random values (no ties)
+    for s, ax, kd, m in [((7,), [], False, VJ), ((6,), [], False, V), ((2, 3, 2), [1], True, V),
+                         ((2, 3, 2), [0, -1], False, VJ)]:
+        O.grad(F, "median", lambda a, ax=ax, kd=kd: mx.median(a, axis=axes_kw(ax), keepdims=kd),
+               [f32(s)], modes=m, axes=ax, keepdims=kd)
+    O.grad(F, "median", lambda a: mx.median(a, axis=[0], keepdims=False),
+           [Arg("float32", (4, 3), view=[("transpose", (1, 0))])], modes=V, axes=[0], keepdims=False)
+    O.vmap(F, "median", lambda a: mx.median(a, axis=[-1], keepdims=True), [(2, 4)], [1], axes=[-1],
+           keepdims=True)
+    O.grad(F, "median", lambda a: mx.median(a, axis=[1], keepdims=False), [fresh("float16", (2, 5))],
+           modes=V, axes=[1], keepdims=False)
+    # nan_to_num: the derivative passes through finite elements only
+    nv = [1.5, NAN, INF, -INF, -2.0, 0.25, NAN, 3.0]
+    for nan, pi, ni, m in [(0.0, None, None, VJ), (1.5, 100.0, -100.0, V)]:
+        O.grad(F, "nan_to_num", lambda a, n=nan, p=pi, q=ni: mx.nan_to_num(a, n, p, q),
+               [Arg("float32", (8,), vals=nv)], modes=m, nan=nan, posinf=pi, neginf=ni)
+    O.grad(F, "nan_to_num", lambda a: mx.nan_to_num(a, 0.0, None, None),
+           [Arg("float32", (4, 2), vals=nv, view=[("transpose", (1, 0))])], modes=V,
+           nan=0.0, posinf=None, neginf=None)
+    O.vmap(F, "nan_to_num", lambda a: mx.nan_to_num(a, -1.0, 5.0, -5.0), [(4,)], [1],
+           vals=[lambda s: nv], nan=-1.0, posinf=5.0, neginf=-5.0)
+    O.grad(F, "nan_to_num", lambda a: mx.nan_to_num(a, 0.0, None, None),
+           [Arg("float16", (8,), vals=nv)], modes=V, nan=0.0, posinf=None, neginf=None)
+    # linalg.norm: vector orders and matrix norms (wmx has no SVD: no matrix 2/nuc); inputs away
+    # from zero (the kink of |x|) and, being random, from ties of the max/min
+    nz = "nonzero"
+    for s, o, ax, kd, m in [((5,), None, None, False, VJ), ((3, 3), "fro", None, True, VJ),
+                            ((5,), 1.0, None, False, V), ((5,), INF, None, False, VJ),
+                            ((5,), -INF, None, False, V), ((5,), 0.0, None, False, VJ),
+                            ((5,), 3.0, None, False, VJ), ((5,), -1.0, None, False, V), ((2, 3, 2), 2.0, [-2], False, V),
+                            ((2, 3, 2), "fro", [2, 1], False, V), ((3, 3), 1.0, [0, 1], False, VJ),
+                            ((3, 3), INF, [0, 1], False, V),
+                            ((2, 3, 2), -INF, [-1, 0], True, V)]:
+        O.grad(F, "linalg_norm", lambda a, o=o, ax=ax, kd=kd: mx.linalg.norm(a, o, ax, kd),
+               [f32(s, nz)], modes=m, ord=o, axes=ax, keepdims=kd)
+    O.grad(F, "linalg_norm", lambda a: mx.linalg.norm(a, 1.0, [0], False),
+           [Arg("float32", S3, kind=nz, view=STRIDED3)], modes=V, ord=1.0, axes=[0], keepdims=False)
+    O.vmap(F, "linalg_norm", lambda a: mx.linalg.norm(a, 3.0, [-1], False), [(2, 3)], [0], kinds=[nz],
+           ord=3.0, axes=[-1], keepdims=False)
+    O.vmap(F, "linalg_norm", lambda a: mx.linalg.norm(a, INF, [0, 1], True), [(3, 2)], [1],
+           kinds=[nz], ord=INF, axes=[0, 1], keepdims=True)
+    O.grad(F, "linalg_norm", lambda a: mx.linalg.norm(a, None, [-1], False), [fresh("float16", (2, 4), nz)],
+           ord=None, axes=[-1], keepdims=False)
+
+
+NAN, INF = float("nan"), float("inf")
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_OUT
     gen_elementwise()
@@ -616,6 +772,9 @@ def main():
     gen_linalg()
     gen_index()
     gen_structure()
+    gen_layout()
+    gen_diagonal()
+    gen_composite()
     O.write(out_dir)
     total = sum(O.count.values())
     for op in sorted(O.count):

@@ -132,6 +132,24 @@ pub fn call(c: &Case, x: &[Array], d: Device) -> Option<Outs> {
         "flip" => one(wmx::flip(&x[0], c.opt_i32s("axes").as_deref(), d)),
         "moveaxis" => one(wmx::moveaxis(&x[0], c.i32("source"), c.i32("destination"), d)),
         "swapaxes" => one(wmx::swapaxes(&x[0], c.i32("axis1"), c.i32("axis2"), d)),
+        "permute_dims" => one(wmx::permute_dims(&x[0], &axes(), d)),
+        "atleast_1d" => one(wmx::atleast_1d(&x[0], d)),
+        "atleast_2d" => one(wmx::atleast_2d(&x[0], d)),
+        "atleast_3d" => one(wmx::atleast_3d(&x[0], d)),
+        "contiguous" => one(wmx::contiguous(&x[0], d)),
+        "unstack" => wmx::unstack(&x[0], c.i32("axis"), d),
+        "meshgrid" => wmx::meshgrid(&refs(), false, c.str("indexing"), d),
+        "diag" => one(wmx::diag(&x[0], c.i32("k"), d)),
+        "diagonal" => one(wmx::diagonal(&x[0], c.i32("offset"), c.i32("axis1"), c.i32("axis2"), d)),
+        "trace" => one(wmx::trace(&x[0], c.i32("offset"), c.i32("axis1"), c.i32("axis2"), None, d)),
+        "tril" => one(wmx::tril(&x[0], c.i32("k"), d)),
+        "triu" => one(wmx::triu(&x[0], c.i32("k"), d)),
+
+        // composites
+        "divmod" => wmx::divmod(&x[0], &x[1], d).map(|(q, r)| vec![q, r]),
+        "median" => one(wmx::median(&x[0], &axes(), c.bool("keepdims"), d)),
+        "nan_to_num" => one(wmx::nan_to_num(&x[0], c.f64("nan"), c.opt_f64("posinf"), c.opt_f64("neginf"), d)),
+        "linalg_norm" => one(wmx::linalg::norm(&x[0], norm_ord(c.str("ord")), c.opt_i32s("axes").as_deref(), c.bool("keepdims"), d)),
         "as_strided" => one(wmx::as_strided(&x[0], &c.i32s("shape"), &c.i32s("strides").iter().map(|&v| v as i64).collect::<Vec<i64>>(), c.i32("offset") as usize, d)),
         _ => return None,
     })
@@ -160,6 +178,16 @@ pub fn primal_fn(
             full[i] = p[k].clone();
         }
         f(&full)
+    }
+}
+
+fn norm_ord(o: &str) -> Option<wmx::linalg::NormOrd> {
+    use wmx::linalg::NormOrd;
+    match o {
+        "none" => None,
+        "fro" => Some(NormOrd::Fro),
+        "nuc" => Some(NormOrd::Nuc),
+        p => Some(NormOrd::P(p.parse().expect("norm order"))),
     }
 }
 
