@@ -48,19 +48,22 @@ fn wmx_log1p(x: f32) -> f32 {
 // argument costs up to ~100 ulp at |x| ~ 88): x = n ln2 + r (Cody-Waite), then Cephes' expf
 // polynomial for e^r, scaled by 2^n in two steps so 2^128 never appears.
 fn wmx_exp(x: f32) -> f32 {
-    if (wmx_isnan(x)) { return x; }
-    if (x > 88.72283935546875) { return bitcast<f32>(0x7f800000u); }
-    if (x < -103.97208) { return 0.0; }
-    let n = floor(x * 1.44269504088896341 + 0.5);
-    let r = (x - n * 0.693359375) + n * 2.12194440e-4;
+    let c = clamp(x, -104.0, 88.75);
+    let n = floor(c * 1.44269504088896341 + 0.5);
+    let r = (c - n * 0.693359375) + n * 2.12194440e-4;
     let z = r * r;
     var p = 1.9875691500e-4;
     p = p * r + 1.3981999507e-3; p = p * r + 8.3334519073e-3; p = p * r + 4.1665795894e-2;
     p = p * r + 1.6666665459e-1; p = p * r + 5.0000001201e-1;
     p = p * z + r + 1.0;
+    // 2^n in two normal factors built from exponent bits (n in [-150, 129]): cheaper than
+    // ldexp, and a subnormal result is rounded once, by the last multiply.
     let k = i32(n);
-    let h = k / 2;
-    return ldexp(ldexp(p, h), k - h);
+    let h = k >> 1u;
+    let y = p * bitcast<f32>(u32(h + 127) << 23u) * bitcast<f32>(u32(k - h + 127) << 23u);
+    var e = select(y, bitcast<f32>(0x7f800000u), x > 88.72283935546875);
+    e = select(e, 0.0, x < -103.97208);
+    return select(e, x, wmx_isnan(x));
 }
 
 // e^x - 1 without cancellation for small x (Kahan's trick, using the accurate wmx_log).

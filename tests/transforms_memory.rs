@@ -51,7 +51,8 @@ fn train(dev: Device, steps: usize) -> (Vec<f32>, usize, usize, u64, u64) {
 device_tests! {
     fn ten_thousand_training_steps_keep_memory_and_nodes_flat(dev: Device) {
         let (losses, nodes0, nodes1, mem0, mem1) = train(dev, 10_000);
-        assert!(losses.windows(2).all(|w| w[1] < w[0]), "the loss decreases: {losses:?}");
+        assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
+        assert!(losses[3] < 0.01 * losses[0], "the loss decreases: {losses:?}");
         // At step 20 that step's loss and gradients are still held; at the end they are not.
         assert!(nodes1 <= nodes0, "live nodes grew from {nodes0} to {nodes1}");
         assert!(mem1 <= mem0, "active GPU memory grew from {mem0} to {mem1} bytes");
