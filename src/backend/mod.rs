@@ -239,10 +239,8 @@ pub(crate) fn run(node: &Node, dev: Device, inputs: &[(Vec<i32>, Data)]) -> Resu
         Primitive::Custom { .. } => inputs.last(),
         _ => inputs.first(),
     };
-    if let Some((shape, first)) = viewed {
-        if let Some(v) = view(node, first, shape) {
-            return Ok(v);
-        }
+    if let Some(v) = viewed.and_then(|(shape, first)| view(node, first, shape)) {
+        return Ok(v);
     }
     let out = match dev.kind {
         DeviceType::Cpu => cpu::run(node, inputs)?,
@@ -266,10 +264,11 @@ pub(crate) fn flush_others(stream: Stream) -> Result<()> {
 /// for a GPU whose context could not be created: nothing was recorded there).
 pub(crate) fn flush(stream: Stream) {
     let d = stream.device();
-    if d.kind == DeviceType::Gpu {
-        if let Ok(ctx) = gpu::context::context(d.index) {
-            ctx.flush(stream.index);
-        }
+    if d.kind != DeviceType::Gpu {
+        return;
+    }
+    if let Ok(ctx) = gpu::context::context(d.index) {
+        ctx.flush(stream.index);
     }
 }
 
