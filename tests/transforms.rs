@@ -67,6 +67,47 @@ device_tests! {
         assert_eq!(vals(&cols[0]), vec![0.0, 1.0, 2.0, 3.0, 5.0, 7.0]);
     }
 
+    fn vmap_with_batched_indices(dev: Device) {
+        let _g = mx::stream(dev);
+        let a = mx::reshape(&mx::arange(0.0, 24.0, 1.0, Dtype::Float32, None).unwrap(), &[2, 3, 4], None).unwrap();
+        let idx = Array::from_slice(&[2i32, 0, -1, 1, 1, -3], &[2, 3]);
+        // take along axis 1 of each a[b] with its own indices idx[b]; a unmapped too.
+        for (a_ax, axis) in [(Some(0), 1), (None, 0), (Some(0), 0)] {
+            let f = |p: &[Array]| Ok(vec![mx::take(&p[0], &p[1], axis, None)?]);
+            let src = if a_ax.is_some() { a.clone() } else { mx::take(&a, &Array::scalar(0i32), 0, None).unwrap() };
+            let got = mx::vmap(f, &[a_ax, Some(0)], &[Some(0)])(&[src.clone(), idx.clone()]).unwrap();
+            let rows: Vec<Array> = (0..2)
+                .map(|b| {
+                    let ab = if a_ax.is_some() { mx::take(&src, &Array::scalar(b), 0, None).unwrap() } else { src.clone() };
+                    let ib = mx::take(&idx, &Array::scalar(b), 0, None).unwrap();
+                    mx::take(&ab, &ib, axis, None).unwrap()
+                })
+                .collect();
+            let want = mx::stack(&rows.iter().collect::<Vec<_>>(), 0, None).unwrap();
+            assert_eq!(got[0].shape(), want.shape());
+            assert_eq!(vals(&got[0]), vals(&want), "a_ax {a_ax:?} axis {axis}");
+        }
+        // gather with per-example start indices, and its gradient per example.
+        let starts = Array::from_slice(&[0i32, 2, 1, 0], &[2, 2]);
+        let g = |p: &[Array]| Ok(vec![mx::gather(&p[0], &[&p[1]], &[1], &[3, 2], None)?]);
+        let a2 = mx::take(&a, &Array::scalar(1i32), 0, None).unwrap();
+        let got = mx::vmap(g, &[None, Some(0)], &[Some(0)])(&[a2.clone(), starts.clone()]).unwrap();
+        assert_eq!(got[0].shape(), &[2, 2, 3, 2]);
+        for b in 0..2 {
+            let sb = mx::take(&starts, &Array::scalar(b), 0, None).unwrap();
+            let want = mx::gather(&a2, &[&sb], &[1], &[3, 2], None).unwrap();
+            assert_eq!(vals(&mx::take(&got[0], &Array::scalar(b), 0, None).unwrap()), vals(&want));
+        }
+        // per-example gradients through a batched-index take.
+        let w = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[4]);
+        let per_ex = mx::vmap(
+            |p: &[Array]| mx::grad_argnums(|q: &[Array]| mx::sum(&mx::square(&mx::take(&q[0], &q[1], 0, None)?, None)?, &[], false, None), &[0])(p),
+            &[None, Some(0)],
+            &[Some(0)],
+        )(&[w.clone(), Array::from_slice(&[0i32, 0, 3, 1], &[2, 2])]).unwrap();
+        assert_eq!(vals(&per_ex[0]), vec![4.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0, 8.0]);
+    }
+
     fn captured_arrays_are_constants(dev: Device) {
         let _g = mx::stream(dev);
         let c = Array::from_slice(&[2.0f32, 3.0], &[2]);

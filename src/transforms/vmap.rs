@@ -263,9 +263,46 @@ pub(crate) fn vmap_rule(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> 
             };
             batched(Primitive::Scatter { op: *op, axes: shifted(axes) }, vec![a, idx, upd])
         }
-        Primitive::Take { .. }
-        | Primitive::Gather { .. }
-        | Primitive::Scatter { .. }
+        Primitive::Take { axis } => {
+            // Batched indices: a gather whose first index runs over the batch.
+            let a = front(&ins[0].0, ins[0].1, b, s)?;
+            let idx = mx::astype(&front(&ins[1].0, ins[1].1, b, s)?, crate::Dtype::Int32, s)?;
+            let n = idx.shape()[1];
+            let rows = batch_rows(b, idx.shape(), s)?;
+            let stacked = mx::stack(&[&rows, &idx], 0, s)?;
+            let mut slice: Vec<i32> = a.shape().to_vec();
+            slice[0] = 1;
+            slice[axis + 1] = 1;
+            let p = Primitive::Gather { axes: vec![0, axis + 1], slice_sizes: slice.clone() };
+            let mut gshape = vec![b, n];
+            gshape.extend_from_slice(&slice);
+            let g = node(gshape, dt, s, p, vec![a.clone(), stacked])?;
+            let mut flat = vec![b, n];
+            flat.extend(a.shape()[1..].iter().enumerate().filter(|(k, _)| *k != *axis).map(|(_, &d)| d));
+            let r = mx::reshape(&g, &flat, s)?;
+            Ok((mx::moveaxis(&r, 1, *axis as i32 + 1, s)?, Some(0)))
+        }
+        Primitive::Gather { axes, slice_sizes } => {
+            let a = front(&ins[0].0, ins[0].1, b, s)?;
+            let (idx, iax) = &ins[1];
+            let idx = mx::astype(idx, crate::Dtype::Int32, s)?;
+            let idx = match iax {
+                Some(k) => mx::moveaxis(&idx, *k as i32, 1, s)?,
+                None => unreachable_unbatched()?,
+            };
+            let rows = batch_rows(b, &idx.shape()[1..], s)?;
+            let rows = mx::expand_dims(&rows, &[0], s)?;
+            let stacked = mx::concatenate(&[&rows, &idx], 0, s)?;
+            let ax = std::iter::once(0).chain(axes.iter().map(|&a| a + 1)).collect();
+            let ss: Vec<i32> = std::iter::once(1).chain(slice_sizes.iter().copied()).collect();
+            let mut gshape = idx.shape()[1..].to_vec();
+            let lead = gshape.len();
+            gshape.extend_from_slice(&ss);
+            let g = node(gshape.clone(), dt, s, Primitive::Gather { axes: ax, slice_sizes: ss }, vec![a, stacked])?;
+            gshape.remove(lead);
+            Ok((mx::reshape(&g, &gshape, s)?, Some(0)))
+        }
+        Primitive::Scatter { .. }
         | Primitive::RandomBits { .. }
         | Primitive::AsStrided { .. }
         | Primitive::SearchSorted { .. } => per_example(out, ins, b),
@@ -274,6 +311,21 @@ pub(crate) fn vmap_rule(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> 
             msg: "invariant: custom functions are mapped by the walk".into(),
         }),
     }
+}
+
+/// Int32 batch positions `0..b` along the first axis of an array of `shape` (`shape[0] == b`).
+fn batch_rows(b: i32, shape: &[i32], s: crate::Stream) -> Result<Array> {
+    let mut col = vec![1; shape.len()];
+    col[0] = b;
+    let r = mx::reshape(&mx::arange(0.0, b as f64, 1.0, crate::Dtype::Int32, s)?, &col, s)?;
+    mx::broadcast_to(&r, shape, s)
+}
+
+fn unreachable_unbatched() -> Result<Array> {
+    Err(Error::Backend {
+        op: "vmap",
+        msg: "invariant: unbatched gather indices are handled by the direct rule".into(),
+    })
 }
 
 /// Runs the primitive once per batch element and stacks the results on axis 0.
