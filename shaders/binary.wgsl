@@ -131,7 +131,10 @@ fn wmx_floor_divide_i(a: i32, b: i32) -> i32 {
 fn wmx_remainder_i(a: i32, b: i32) -> i32 {
     if (b == 0) { return a; }
     if (b == -1) { return 0; }
-    let r = a % b;
+    // The truncated remainder from magnitudes: `%` of negative integers is undefined in GLSL,
+    // which the GL backend translates to (llvmpipe returned 5 for 7 % -2).
+    let m = i32(select(u32(a), 0u - u32(a), a < 0) % select(u32(b), 0u - u32(b), b < 0));
+    let r = select(m, -m, a < 0);
     return select(r, r + b, r != 0 && ((r < 0) != (b < 0)));
 }
 
