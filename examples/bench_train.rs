@@ -35,13 +35,31 @@ fn setup(dev: Device) -> mx::Result<Vec<Array>> {
     let mut p = Vec::new();
     for l in 0..3 {
         let scale = (2.0 / DIMS[l] as f32).sqrt();
-        p.push(mx::random::normal(&[DIMS[l], DIMS[l + 1]], Dtype::Float32, Some(0.0), Some(scale), Some(&key(l as i32)?), None)?);
+        p.push(mx::random::normal(
+            &[DIMS[l], DIMS[l + 1]],
+            Dtype::Float32,
+            Some(0.0),
+            Some(scale),
+            Some(&key(l as i32)?),
+            None,
+        )?);
         p.push(mx::zeros(&[DIMS[l + 1]], Dtype::Float32, None)?);
     }
-    p.push(mx::random::normal(&[BATCH, DIMS[0]], Dtype::Float32, None, None, Some(&key(6)?), None)?);
+    p.push(mx::random::normal(
+        &[BATCH, DIMS[0]],
+        Dtype::Float32,
+        None,
+        None,
+        Some(&key(6)?),
+        None,
+    )?);
     let labels = mx::random::randint(0, 10, &[BATCH], Dtype::Int32, Some(&key(7)?), None)?;
     let classes = mx::arange(0.0, 10.0, 1.0, Dtype::Int32, None)?;
-    let onehot = mx::astype(&mx::equal(&mx::expand_dims(&labels, &[1], None)?, &classes, None)?, Dtype::Float32, None)?;
+    let onehot = mx::astype(
+        &mx::equal(&mx::expand_dims(&labels, &[1], None)?, &classes, None)?,
+        Dtype::Float32,
+        None,
+    )?;
     p.push(onehot);
     mx::eval(p.iter())?;
     Ok(p)
@@ -76,7 +94,10 @@ fn run(dev: Device, steps: usize) -> mx::Result<()> {
         DeviceType::Gpu => "gpu",
     };
     println!("{name}/train/mlp784/f32 {median:.6}");
-    eprintln!("  {name}: {:.3} ms/step (median of {steps}), loss {first_loss:.4} -> {loss_v:.4}", median * 1e3);
+    eprintln!(
+        "  {name}: {:.3} ms/step (median of {steps}), loss {first_loss:.4} -> {loss_v:.4}",
+        median * 1e3
+    );
 
     // Graph building: value_and_grad and the update, without evaluation, per node created.
     let before = mx::live_nodes();
@@ -90,13 +111,22 @@ fn run(dev: Device, steps: usize) -> mx::Result<()> {
     let build = t.elapsed().as_secs_f64();
     let nodes = mx::live_nodes().saturating_sub(before).max(1);
     println!("{name}/build/per-node {:.9}", build / nodes as f64);
-    eprintln!("  {name}: graph building {:.2} µs per node ({} nodes per step)", build / nodes as f64 * 1e6, nodes / reps);
+    eprintln!(
+        "  {name}: graph building {:.2} µs per node ({} nodes per step)",
+        build / nodes as f64 * 1e6,
+        nodes / reps
+    );
     Ok(())
 }
 
 fn main() -> mx::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let get = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let get = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let which = get("--device").unwrap_or_else(|| "all".into());
     let steps: usize = get("--steps").and_then(|s| s.parse().ok()).unwrap_or(30);
     if which == "cpu" || which == "all" {

@@ -28,7 +28,11 @@ fn main() -> mx::Result<()> {
         p = mx::subtract(&p, &mx::multiply(&v, 1e-4, None)?, None)?;
         mx::eval([&loss, &p, &v])?;
         if i % 1000 == 0 {
-            println!("step {i:4}: loss {:.5}  p = {:?}", loss.item::<f32>()?, p.to_vec::<f32>()?);
+            println!(
+                "step {i:4}: loss {:.5}  p = {:?}",
+                loss.item::<f32>()?,
+                p.to_vec::<f32>()?
+            );
         }
     }
 
@@ -39,17 +43,28 @@ fn main() -> mx::Result<()> {
         &[Array::from_slice(&[1.0f32, 0.0], &[2])],
     )?
     .1;
-    println!("H(1,1) e_x = {:?}  (exact: [802, -400])", hv[0].to_vec::<f32>()?);
+    println!(
+        "H(1,1) e_x = {:?}  (exact: [802, -400])",
+        hv[0].to_vec::<f32>()?
+    );
 
     // 3. Per-example gradients of a squared error, batched by vmap.
     let w = Array::from_slice(&[0.5f32, -0.25, 1.0], &[3]);
-    let xs = mx::reshape(&mx::arange(0.0, 12.0, 1.0, Dtype::Float32, None)?, &[4, 3], None)?;
+    let xs = mx::reshape(
+        &mx::arange(0.0, 12.0, 1.0, Dtype::Float32, None)?,
+        &[4, 3],
+        None,
+    )?;
     let ys = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[4]);
     let loss = |p: &[Array]| {
         let pred = mx::sum(&mx::multiply(&p[0], &p[1], None)?, &[], false, None)?;
         mx::square(&mx::subtract(&pred, &p[2], None)?, None)
     };
-    let per_example = mx::vmap(|p: &[Array]| mx::grad_argnums(loss, &[0])(p), &[None, Some(0), Some(0)], &[Some(0)]);
+    let per_example = mx::vmap(
+        |p: &[Array]| mx::grad_argnums(loss, &[0])(p),
+        &[None, Some(0), Some(0)],
+        &[Some(0)],
+    );
     let grads = per_example(&[w.clone(), xs.clone(), ys.clone()])?;
     println!("per-example gradients {:?}:", grads[0].shape());
     for row in grads[0].to_vec::<f32>()?.chunks(3) {
@@ -58,10 +73,19 @@ fn main() -> mx::Result<()> {
     // Their mean is the gradient of the mean loss.
     let mean_loss = |p: &[Array]| {
         let pred = mx::matmul(&p[1], &p[0], None)?;
-        mx::mean(&mx::square(&mx::subtract(&pred, &p[2], None)?, None)?, &[], false, None)
+        mx::mean(
+            &mx::square(&mx::subtract(&pred, &p[2], None)?, None)?,
+            &[],
+            false,
+            None,
+        )
     };
     let g = mx::grad_argnums(mean_loss, &[0])(&[w, xs, ys])?;
     let m = mx::mean(&grads[0], &[0], false, None)?;
-    println!("mean of per-example gradients {:?} = gradient of the mean {:?}", m.to_vec::<f32>()?, g[0].to_vec::<f32>()?);
+    println!(
+        "mean of per-example gradients {:?} = gradient of the mean {:?}",
+        m.to_vec::<f32>()?,
+        g[0].to_vec::<f32>()?
+    );
     Ok(())
 }

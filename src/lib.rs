@@ -28,8 +28,8 @@ mod graph;
 mod memory;
 mod ops;
 mod primitive;
-mod scalar;
 pub mod random;
+mod scalar;
 mod shape;
 mod stream;
 mod transforms;
@@ -58,13 +58,13 @@ pub use ops::shape::*;
 pub use ops::sort::*;
 pub use ops::structure::*;
 pub use ops::unary::*;
-pub use transforms::{
-    CustomFunction, checkpoint, custom_function, grad, grad_argnums, jvp, stop_gradient, value_and_grad,
-    value_and_grad_argnums, value_and_grad_with_aux, vjp, vmap,
-};
 pub use primitive::{ArgReduceOp, BinaryOp, ReduceOp, ScanOp, UnaryOp};
 pub use stream::{
     Stream, StreamGuard, StreamOrDevice, default_stream, new_stream, set_default_stream, stream,
+};
+pub use transforms::{
+    CustomFunction, checkpoint, custom_function, grad, grad_argnums, jvp, stop_gradient,
+    value_and_grad, value_and_grad_argnums, value_and_grad_with_aux, vjp, vmap,
 };
 
 /// Linear algebra beyond products (MLX's `mx.linalg`): norms.

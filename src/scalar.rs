@@ -201,4 +201,3 @@ mod tests {
         assert!(ulps(exp_f32(x), want) <= 1, "{} vs {want}", exp_f32(x));
     }
 }
-

@@ -29,7 +29,7 @@ mod common;
 #[path = "conformance/mod.rs"]
 mod conf;
 
-use conf::{Case, Tol, build_input, element_ok, read_bits, show, tolerance};
+use conf::{Case, Tol, build_input, element_ok, pad_mode, pairs, read_bits, show, tolerance};
 use wmx::{Array, Device};
 
 /// Ops present in the fixtures that wmx does not export yet (added on other branches).
@@ -298,25 +298,6 @@ fn dispatch(c: &Case, x: &[Array], d: Device) -> Option<Outs> {
         "linalg_norm" => one(wmx::linalg::norm(&x[0], norm_ord(c.str("ord")), c.opt_i32s("axes").as_deref(), c.bool("keepdims"), d)),
         _ => return None,
     })
-}
-
-/// `[lo0, hi0, lo1, hi1, ...]` as pairs (for `pad`).
-fn pairs(v: &[i32]) -> Vec<(i32, i32)> {
-    v.chunks(2).map(|p| (p[0], p[1])).collect()
-}
-
-/// The fixture's pad mode; MLX's other modes (none so far) become wmx's error for them.
-fn pad_mode(m: &str) -> wmx::Result<wmx::PadMode> {
-    match m {
-        "constant" => Ok(wmx::PadMode::Constant),
-        "edge" => Ok(wmx::PadMode::Edge),
-        "reflect" => Ok(wmx::PadMode::Reflect),
-        "symmetric" => Ok(wmx::PadMode::Symmetric),
-        _ => Err(wmx::Error::Value {
-            op: "pad",
-            msg: format!("unsupported mode {m}"),
-        }),
-    }
 }
 
 /// The fixture's norm order: `none`, `fro`, `nuc` or a number.

@@ -58,7 +58,10 @@ const FAMILIES: &[&str] = &[
 ];
 
 fn load(family: &str) -> Vec<Case> {
-    let path = format!("{}/tests/fixtures/grad/{family}.txt", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/grad/{family}.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     conf::parse(&text)
 }
@@ -82,7 +85,13 @@ fn opt_axes(c: &Case, key: &str) -> Vec<Option<i32>> {
     c.str(key)
         .split(',')
         .filter(|t| !t.is_empty())
-        .map(|t| if t == "none" { None } else { Some(t.parse().expect("axis")) })
+        .map(|t| {
+            if t == "none" {
+                None
+            } else {
+                Some(t.parse().expect("axis"))
+            }
+        })
         .collect()
 }
 
@@ -110,7 +119,10 @@ fn bad_elements(got: &[u32], want: &[u32], dtype: Dtype) -> Vec<usize> {
         return (0..got.len()).filter(|&i| got[i] != want[i]).collect();
     }
     let w: Vec<f64> = want.iter().map(|&b| value(b, dtype)).collect();
-    let scale = w.iter().filter(|v| v.is_finite()).fold(1.0f64, |m, v| m.max(v.abs()));
+    let scale = w
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(1.0f64, |m, v| m.max(v.abs()));
     let (rel, abs) = grad_tol(dtype);
     let e = eps(dtype);
     (0..got.len())
@@ -164,8 +176,8 @@ fn apply(c: &Case, d: Device) -> wmx::Result<Vec<Array>> {
 
 /// Runs one case; `Err` describes the mismatch.
 fn run_case(c: &Case, d: Device) -> Result<(), String> {
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply(c, d)))
-        .map_err(|p| {
+    let r =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply(c, d))).map_err(|p| {
             let msg = p
                 .downcast_ref::<String>()
                 .cloned()
@@ -176,7 +188,15 @@ fn run_case(c: &Case, d: Device) -> Result<(), String> {
     let ins = || {
         c.inputs
             .iter()
-            .map(|i| format!("\n    in {} {:?} {} = {}", i.dtype, i.shape, i.view, show(&i.bits, i.dtype)))
+            .map(|i| {
+                format!(
+                    "\n    in {} {:?} {} = {}",
+                    i.dtype,
+                    i.shape,
+                    i.view,
+                    show(&i.bits, i.dtype)
+                )
+            })
             .collect::<String>()
     };
     match (&c.error, r) {
@@ -185,7 +205,12 @@ fn run_case(c: &Case, d: Device) -> Result<(), String> {
         (None, Err(e)) => Err(format!("wmx failed: {e}{}", ins())),
         (None, Ok(got)) => {
             if got.len() != c.outputs.len() {
-                return Err(format!("{} results, MLX has {}{}", got.len(), c.outputs.len(), ins()));
+                return Err(format!(
+                    "{} results, MLX has {}{}",
+                    got.len(),
+                    c.outputs.len(),
+                    ins()
+                ));
             }
             for (k, (g, want)) in got.iter().zip(&c.outputs).enumerate() {
                 let what = if k < c.i32("nout") as usize || c.str("transform") == "vmap" {
@@ -233,11 +258,18 @@ fn run_family(family: &str, d: Device) {
     let start = std::time::Instant::now();
     for c in &cases {
         let r = run_case(c, d);
-        let e = per_mode.entry(c.str("transform").to_string()).or_insert((0usize, 0usize));
+        let e = per_mode
+            .entry(c.str("transform").to_string())
+            .or_insert((0usize, 0usize));
         e.0 += 1;
         match (known(&c.id, dev), r) {
             (None, Ok(())) => e.1 += 1,
-            (None, Err(msg)) => failures.push(format!("{} [{} {}] on {dev}: {msg}", c.id, c.op, c.str("transform"))),
+            (None, Err(msg)) => failures.push(format!(
+                "{} [{} {}] on {dev}: {msg}",
+                c.id,
+                c.op,
+                c.str("transform")
+            )),
             (Some(_), Err(_)) => known_hit += 1,
             (Some(why), Ok(())) => failures.push(format!(
                 "{} on {dev} is listed in KNOWN_DIFFS ({why}) but now matches MLX: remove it",
@@ -247,12 +279,19 @@ fn run_family(family: &str, d: Device) {
     }
     if let Ok(path) = std::env::var("WMX_GRAD_REPORT") {
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("report");
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("report");
         for l in &failures {
             writeln!(f, "{l}").expect("write report");
         }
     }
-    let modes: Vec<String> = per_mode.iter().map(|(m, (n, ok))| format!("{m} {ok}/{n}")).collect();
+    let modes: Vec<String> = per_mode
+        .iter()
+        .map(|(m, (n, ok))| format!("{m} {ok}/{n}"))
+        .collect();
     eprintln!(
         "grad {family} on {dev}: {} cases ({}), {known_hit} known differences, {} failures, {:.1?}",
         cases.len(),
@@ -262,7 +301,11 @@ fn run_family(family: &str, d: Device) {
     );
     if !failures.is_empty() {
         let shown: Vec<&str> = failures.iter().take(40).map(|s| s.as_str()).collect();
-        panic!("{} gradient failures in {family} on {dev}:\n{}", failures.len(), shown.join("\n"));
+        panic!(
+            "{} gradient failures in {family} on {dev}:\n{}",
+            failures.len(),
+            shown.join("\n")
+        );
     }
 }
 
@@ -299,8 +342,22 @@ fn every_fixture_op_is_dispatched() {
         })
         .map(|(op, _)| op)
         .collect();
-    assert!(missing.is_empty(), "fixture ops with no dispatch arm: {missing:?}");
-    let stale: Vec<&str> = KNOWN_DIFFS.iter().map(|k| k.0).filter(|id| !ids.contains(*id)).collect();
-    assert!(stale.is_empty(), "KNOWN_DIFFS ids of no fixture case: {stale:?}");
-    eprintln!("{} ops, {} cases in the gradient fixtures", ops.len(), ids.len());
+    assert!(
+        missing.is_empty(),
+        "fixture ops with no dispatch arm: {missing:?}"
+    );
+    let stale: Vec<&str> = KNOWN_DIFFS
+        .iter()
+        .map(|k| k.0)
+        .filter(|id| !ids.contains(*id))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "KNOWN_DIFFS ids of no fixture case: {stale:?}"
+    );
+    eprintln!(
+        "{} ops, {} cases in the gradient fixtures",
+        ops.len(),
+        ids.len()
+    );
 }

@@ -10,11 +10,11 @@
 //!     last on inputs and outputs, and with the last input unmapped.
 //! The checker is in `grad_props/harness.rs`; the cases in `grad_props/cases_*.rs`.
 
-mod common;
 #[path = "grad_props/cases_math.rs"]
 mod cases_math;
 #[path = "grad_props/cases_shape.rs"]
 mod cases_shape;
+mod common;
 #[path = "grad_props/harness.rs"]
 mod harness;
 
@@ -56,19 +56,40 @@ device_tests! {
 fn a_wrong_rule_is_caught() {
     let mut rng = Rng::new(9);
     let both = mx::custom_function(|p: &[Array]| Ok(vec![mx::sin(&p[0], None)?]))
-        .vjp(|p, c, _| Ok(vec![mx::negative(&mx::multiply(&c[0], &mx::cos(&p[0], None)?, None)?, None)?]))
-        .jvp(|p, t| Ok(vec![mx::negative(&mx::multiply(&t[0], &mx::cos(&p[0], None)?, None)?, None)?]));
+        .vjp(|p, c, _| {
+            Ok(vec![mx::negative(
+                &mx::multiply(&c[0], &mx::cos(&p[0], None)?, None)?,
+                None,
+            )?])
+        })
+        .jvp(|p, t| {
+            Ok(vec![mx::negative(
+                &mx::multiply(&t[0], &mx::cos(&p[0], None)?, None)?,
+                None,
+            )?])
+        });
     let b2 = both.clone();
-    let c = case("sin with negated rules").input(&mut rng, &[3, 4], harness::Dom::Any).f(move |p, _| b2.call(p));
+    let c = case("sin with negated rules")
+        .input(&mut rng, &[3, 4], harness::Dom::Any)
+        .f(move |p, _| b2.call(p));
     let e = check_grad(&c, Device::cpu(), 1).unwrap_err();
     assert!(e.contains("finite differences"), "{e}");
-    let vjp_only = mx::custom_function(|p: &[Array]| Ok(vec![mx::sin(&p[0], None)?]))
-        .vjp(|p, c, _| Ok(vec![mx::negative(&mx::multiply(&c[0], &mx::cos(&p[0], None)?, None)?, None)?]));
-    let c = case("sin with a negated vjp").input(&mut rng, &[5], harness::Dom::Any).f(move |p, _| vjp_only.call(p));
+    let vjp_only =
+        mx::custom_function(|p: &[Array]| Ok(vec![mx::sin(&p[0], None)?])).vjp(|p, c, _| {
+            Ok(vec![mx::negative(
+                &mx::multiply(&c[0], &mx::cos(&p[0], None)?, None)?,
+                None,
+            )?])
+        });
+    let c = case("sin with a negated vjp")
+        .input(&mut rng, &[5], harness::Dom::Any)
+        .f(move |p, _| vjp_only.call(p));
     let e = check_grad(&c, Device::cpu(), 2).unwrap_err();
     assert!(e.contains("dot identity"), "{e}");
     // The correct rules pass.
-    let ok = case("sin").input(&mut rng, &[3, 4], harness::Dom::Any).f(|p, d| Ok(vec![mx::sin(&p[0], d)?]));
+    let ok = case("sin")
+        .input(&mut rng, &[3, 4], harness::Dom::Any)
+        .f(|p, d| Ok(vec![mx::sin(&p[0], d)?]));
     check_grad(&ok, Device::cpu(), 3).unwrap();
 }
 

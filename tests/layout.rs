@@ -36,7 +36,10 @@ fn every_source_file_has_a_header_and_fits_the_line_budget() {
             bad.push(format!("{}: no //! header", p.display()));
         }
         if lines > LINE_BUDGET {
-            bad.push(format!("{}: {lines} lines (budget {LINE_BUDGET})", p.display()));
+            bad.push(format!(
+                "{}: {lines} lines (budget {LINE_BUDGET})",
+                p.display()
+            ));
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
@@ -47,7 +50,11 @@ fn graph_and_the_crate_root_use_only_the_backend_seam() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut offenders = Vec::new();
     for p in src_files() {
-        let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        let rel = p
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         if rel.starts_with("backend/") {
             continue;
         }

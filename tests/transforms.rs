@@ -12,7 +12,10 @@ fn vals(a: &Array) -> Vec<f32> {
 }
 
 fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(p, q)| (p - q).abs() <= tol * (1.0 + q.abs()))
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(p, q)| (p - q).abs() <= tol * (1.0 + q.abs()))
 }
 
 device_tests! {
@@ -214,11 +217,24 @@ fn eight_threads_differentiate_on_their_own_streams() {
         Some(g) => vec![Device::cpu(), g],
         None => vec![Device::cpu()],
     };
-    let f = |x: &Array| mx::sum(&mx::softmax(&mx::multiply(x, x, None)?, &[-1], None)?, &[-1], false, None);
-    let x = mx::reshape(&mx::arange(0.0, 12.0, 1.0, Dtype::Float32, None).unwrap(), &[3, 4], None).unwrap();
+    let f = |x: &Array| {
+        mx::sum(
+            &mx::softmax(&mx::multiply(x, x, None)?, &[-1], None)?,
+            &[-1],
+            false,
+            None,
+        )
+    };
+    let x = mx::reshape(
+        &mx::arange(0.0, 12.0, 1.0, Dtype::Float32, None).unwrap(),
+        &[3, 4],
+        None,
+    )
+    .unwrap();
     let x = mx::multiply(&x, 0.1, None).unwrap();
     let reference = {
-        let g = mx::grad(|x: &Array| mx::sum(&mx::exp(&f(x)?, None)?, &[], false, None))(&x).unwrap();
+        let g =
+            mx::grad(|x: &Array| mx::sum(&mx::exp(&f(x)?, None)?, &[], false, None))(&x).unwrap();
         vals(&g)
     };
     let handles: Vec<_> = (0..8)
@@ -230,7 +246,10 @@ fn eight_threads_differentiate_on_their_own_streams() {
                 let _g = mx::stream(s);
                 (0..20)
                     .map(|_| {
-                        let g = mx::grad(|x: &Array| mx::sum(&mx::exp(&f(x)?, None)?, &[], false, None))(&x).unwrap();
+                        let g = mx::grad(|x: &Array| {
+                            mx::sum(&mx::exp(&f(x)?, None)?, &[], false, None)
+                        })(&x)
+                        .unwrap();
                         vals(&g)
                     })
                     .collect::<Vec<_>>()

@@ -10,7 +10,12 @@ fn mlp_loss(p: &[Array]) -> mx::Result<Array> {
     // p: w1 [16, 32], w2 [32, 4], x [8, 16], y [8, 4]
     let h = mx::tanh(&mx::matmul(&p[2], &p[0], None)?, None)?;
     let out = mx::matmul(&h, &p[1], None)?;
-    mx::mean(&mx::square(&mx::subtract(&out, &p[3], None)?, None)?, &[], false, None)
+    mx::mean(
+        &mx::square(&mx::subtract(&out, &p[3], None)?, None)?,
+        &[],
+        false,
+        None,
+    )
 }
 
 /// The counters are process-wide: one test at a time.
@@ -22,10 +27,42 @@ fn train(dev: Device, steps: usize) -> (Vec<f32>, usize, usize, u64, u64) {
     let k = mx::random::key(7);
     let ks = mx::random::split(&k, 4, None).unwrap();
     let part = |i: i32| mx::take(&ks, &Array::scalar(i), 0, None).unwrap();
-    let mut w1 = mx::random::normal(&[16, 32], Dtype::Float32, Some(0.0), Some(0.3), Some(&part(0)), None).unwrap();
-    let mut w2 = mx::random::normal(&[32, 4], Dtype::Float32, Some(0.0), Some(0.3), Some(&part(1)), None).unwrap();
-    let x = mx::random::normal(&[8, 16], Dtype::Float32, Some(0.0), Some(1.0), Some(&part(2)), None).unwrap();
-    let y = mx::random::normal(&[8, 4], Dtype::Float32, Some(0.0), Some(1.0), Some(&part(3)), None).unwrap();
+    let mut w1 = mx::random::normal(
+        &[16, 32],
+        Dtype::Float32,
+        Some(0.0),
+        Some(0.3),
+        Some(&part(0)),
+        None,
+    )
+    .unwrap();
+    let mut w2 = mx::random::normal(
+        &[32, 4],
+        Dtype::Float32,
+        Some(0.0),
+        Some(0.3),
+        Some(&part(1)),
+        None,
+    )
+    .unwrap();
+    let x = mx::random::normal(
+        &[8, 16],
+        Dtype::Float32,
+        Some(0.0),
+        Some(1.0),
+        Some(&part(2)),
+        None,
+    )
+    .unwrap();
+    let y = mx::random::normal(
+        &[8, 4],
+        Dtype::Float32,
+        Some(0.0),
+        Some(1.0),
+        Some(&part(3)),
+        None,
+    )
+    .unwrap();
     mx::eval([&w1, &w2, &x, &y]).unwrap();
     let step = mx::value_and_grad_argnums(mlp_loss, &[0, 1]);
     let mut losses = Vec::new();
@@ -45,7 +82,13 @@ fn train(dev: Device, steps: usize) -> (Vec<f32>, usize, usize, u64, u64) {
         }
     }
     mx::synchronize(dev).unwrap();
-    (losses, nodes0, mx::live_nodes(), mem0, mx::get_active_memory())
+    (
+        losses,
+        nodes0,
+        mx::live_nodes(),
+        mem0,
+        mx::get_active_memory(),
+    )
 }
 
 device_tests! {
@@ -65,7 +108,12 @@ device_tests! {
 fn chain_peak(gpu: Device, ckpt: bool) -> (u64, Vec<f32>) {
     let _s = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let _g = mx::stream(gpu);
-    let x = mx::multiply(&mx::arange(0.0, (1 << 16) as f64, 1.0, Dtype::Float32, None).unwrap(), 1e-5, None).unwrap();
+    let x = mx::multiply(
+        &mx::arange(0.0, (1 << 16) as f64, 1.0, Dtype::Float32, None).unwrap(),
+        1e-5,
+        None,
+    )
+    .unwrap();
     mx::eval([&x]).unwrap();
     let block = |v: &[Array]| -> mx::Result<Vec<Array>> {
         let mut h = v[0].clone();
@@ -78,7 +126,11 @@ fn chain_peak(gpu: Device, ckpt: bool) -> (u64, Vec<f32>) {
     let f = |x: &Array| -> mx::Result<Array> {
         let mut h = x.clone();
         for _ in 0..8 {
-            h = if ckpt { ck(&[h])?.remove(0) } else { block(&[h])?.remove(0) };
+            h = if ckpt {
+                ck(&[h])?.remove(0)
+            } else {
+                block(&[h])?.remove(0)
+            };
         }
         mx::sum(&h, &[], false, None)
     };
@@ -88,7 +140,10 @@ fn chain_peak(gpu: Device, ckpt: bool) -> (u64, Vec<f32>) {
     mx::eval([&g]).unwrap();
     mx::synchronize(gpu).unwrap();
     let peak = mx::get_peak_memory();
-    let head = mx::slice(&g, &[0], &[4], &[], None).unwrap().to_vec::<f32>().unwrap();
+    let head = mx::slice(&g, &[0], &[4], &[], None)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
     (peak, head)
 }
 
@@ -97,7 +152,9 @@ fn checkpoint_lowers_the_peak_memory_of_a_deep_chain() {
     let Some(gpu) = common::gpu() else { return };
     let (plain, g1) = chain_peak(gpu, false);
     let (ckpt, g2) = chain_peak(gpu, true);
-    eprintln!("peak active GPU memory of the chain gradient: {plain} B plain, {ckpt} B checkpointed");
+    eprintln!(
+        "peak active GPU memory of the chain gradient: {plain} B plain, {ckpt} B checkpointed"
+    );
     assert_eq!(g1, g2, "checkpointing changes no value");
     assert!(
         (ckpt as f64) < 0.75 * plain as f64,

@@ -16,7 +16,10 @@ fn s(x: f32) -> Array {
     Array::scalar(x)
 }
 fn v(x: &Array) -> Vec<f32> {
-    mx::astype(x, Dtype::Float32, Device::cpu()).unwrap().to_vec::<f32>().unwrap()
+    mx::astype(x, Dtype::Float32, Device::cpu())
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap()
 }
 fn item(x: &Array) -> f32 {
     v(x)[0]
@@ -25,12 +28,20 @@ fn item(x: &Array) -> f32 {
 fn close(got: &Array, want: &[f32]) {
     let g = v(got);
     assert_eq!(g.len(), want.len(), "{g:?} vs {want:?}");
-    assert!(g.iter().zip(want).all(|(p, q)| (p - q).abs() <= 1e-5 + 1e-5 * q.abs()), "{g:?} vs {want:?}");
+    assert!(
+        g.iter()
+            .zip(want)
+            .all(|(p, q)| (p - q).abs() <= 1e-5 + 1e-5 * q.abs()),
+        "{g:?} vs {want:?}"
+    );
 }
 #[track_caller]
 fn err_prefix<T: std::fmt::Debug>(r: mx::Result<T>, prefix: &str) {
     let e = r.expect_err("expected an error").to_string();
-    assert!(e.starts_with(prefix), "{e:?} does not start with {prefix:?}");
+    assert!(
+        e.starts_with(prefix),
+        "{e:?} does not start with {prefix:?}"
+    );
 }
 fn sum(x: &Array, d: Device) -> mx::Result<Array> {
     mx::sum(x, &[], false, d)
@@ -251,7 +262,15 @@ device_tests! {
 }
 
 fn uniform(shape: &[i32], seed: u64) -> Array {
-    mx::random::uniform(0.0, 1.0, shape, Dtype::Float32, Some(&mx::random::key(seed)), None).unwrap()
+    mx::random::uniform(
+        0.0,
+        1.0,
+        shape,
+        Dtype::Float32,
+        Some(&mx::random::key(seed)),
+        None,
+    )
+    .unwrap()
 }
 #[track_caller]
 fn allclose(x: &Array, y: &Array) {
@@ -374,7 +393,12 @@ device_tests! {
 }
 
 type VF = Box<dyn Fn(&[Array]) -> mx::Result<Vec<Array>>>;
-fn vm(f: impl Fn(&[Array]) -> mx::Result<Vec<Array>> + 'static, i: &[Option<i32>], o: &[Option<i32>], x: &[Array]) -> mx::Result<Vec<Array>> {
+fn vm(
+    f: impl Fn(&[Array]) -> mx::Result<Vec<Array>> + 'static,
+    i: &[Option<i32>],
+    o: &[Option<i32>],
+    x: &[Array],
+) -> mx::Result<Vec<Array>> {
     let f: VF = Box::new(f);
     mx::vmap(f, i, o)(x)
 }

@@ -78,7 +78,10 @@ async fn execute(a: &Array) -> Result<Data> {
         let d = NodeReady(inp.0.clone()).await?;
         datas.push((inp.shape().to_vec(), d.on_device(dev)?));
     }
-    if datas.iter().any(|(_, d)| d.storage.device != crate::device::Device::cpu()) {
+    if datas
+        .iter()
+        .any(|(_, d)| d.storage.device != crate::device::Device::cpu())
+    {
         // Work of other streams writing our inputs must reach the queue before ours.
         backend::flush_others(node.stream)?;
     }

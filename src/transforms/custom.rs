@@ -48,7 +48,12 @@ impl PartialEq for CustomRef {
 
 impl std::fmt::Debug for CustomRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CustomCall({:#x}, {} outputs)", self.key(), self.0.outputs.len())
+        write!(
+            f,
+            "CustomCall({:#x}, {} outputs)",
+            self.key(),
+            self.0.outputs.len()
+        )
     }
 }
 
@@ -78,7 +83,12 @@ pub fn custom_function<F>(f: F) -> CustomFunction
 where
     F: Fn(&[Array]) -> Result<Vec<Array>> + Send + Sync + 'static,
 {
-    CustomFunction { fun: Arc::new(f), vjp: None, jvp: None, vmap: None }
+    CustomFunction {
+        fun: Arc::new(f),
+        vjp: None,
+        jvp: None,
+        vmap: None,
+    }
 }
 
 impl CustomFunction {
@@ -127,7 +137,10 @@ impl CustomFunction {
     /// ```
     pub fn vmap<K>(mut self, k: K) -> Self
     where
-        K: Fn(&[Array], &[Option<i32>]) -> Result<(Vec<Array>, Vec<Option<i32>>)> + Send + Sync + 'static,
+        K: Fn(&[Array], &[Option<i32>]) -> Result<(Vec<Array>, Vec<Option<i32>>)>
+            + Send
+            + Sync
+            + 'static,
     {
         self.vmap = Some(Arc::new(k));
         self
@@ -159,7 +172,10 @@ impl CustomFunction {
                     o.shape().to_vec(),
                     o.dtype(),
                     o.stream(),
-                    Primitive::Custom { call: call.clone(), index },
+                    Primitive::Custom {
+                        call: call.clone(),
+                        index,
+                    },
                     ins,
                 )
             })
@@ -187,7 +203,11 @@ where
 }
 
 /// Cotangents of a call's inputs from its outputs' cotangents (`None` = zero).
-pub(crate) fn vjp(call: &CustomCall, primals: &[Array], cots: Vec<Option<Array>>) -> Result<Vec<Option<Array>>> {
+pub(crate) fn vjp(
+    call: &CustomCall,
+    primals: &[Array],
+    cots: Vec<Option<Array>>,
+) -> Result<Vec<Option<Array>>> {
     let cots: Vec<Array> = cots
         .into_iter()
         .zip(&call.outputs)
@@ -214,7 +234,11 @@ pub(crate) fn vjp(call: &CustomCall, primals: &[Array], cots: Vec<Option<Array>>
 }
 
 /// Tangents of a call's outputs from its inputs' tangents (`None` = zero).
-pub(crate) fn jvp(call: &CustomCall, primals: &[Array], ts: &[Option<Array>]) -> Result<Vec<Option<Array>>> {
+pub(crate) fn jvp(
+    call: &CustomCall,
+    primals: &[Array],
+    ts: &[Option<Array>],
+) -> Result<Vec<Option<Array>>> {
     let ts: Vec<Array> = ts
         .iter()
         .zip(primals)
@@ -242,7 +266,11 @@ pub(crate) fn jvp(call: &CustomCall, primals: &[Array], ts: &[Option<Array>]) ->
 
 /// A call's batched outputs and their axes from batched inputs (the rule, or `vmap` of the
 /// function itself).
-pub(crate) fn vmap(call: &CustomCall, inputs: &[Array], axes: &[Option<i32>]) -> Result<(Vec<Array>, Vec<Option<i32>>)> {
+pub(crate) fn vmap(
+    call: &CustomCall,
+    inputs: &[Array],
+    axes: &[Option<i32>],
+) -> Result<(Vec<Array>, Vec<Option<i32>>)> {
     match &call.vmap {
         Some(k) => k(inputs, axes),
         None => {

@@ -63,7 +63,11 @@ pub(crate) fn unary_partial(op: UnaryOp, x: &Array, out: &Array, s: Stream) -> R
             &mx::exp(&mx::negative(&mx::square(x, s)?, s)?, s)?,
             s,
         )?),
-        UnaryOp::Erfinv => Arr(mx::multiply(PI.sqrt() / 2.0, &mx::exp(&mx::square(out, s)?, s)?, s)?),
+        UnaryOp::Erfinv => Arr(mx::multiply(
+            PI.sqrt() / 2.0,
+            &mx::exp(&mx::square(out, s)?, s)?,
+            s,
+        )?),
         UnaryOp::Expm1 => Arr(mx::add(out, 1.0, s)?),
         UnaryOp::Log2 => Arr(mx::reciprocal(&mx::multiply(x, LN_2, s)?, s)?),
         UnaryOp::Log10 => Arr(mx::reciprocal(&mx::multiply(x, LN_10, s)?, s)?),
@@ -111,10 +115,7 @@ pub(crate) fn binary_partials(
             (Arr(da), Arr(db))
         }
         // Ties give the gradient to `b` (maximum returns `b` on ties), as MLX's rule does.
-        BinaryOp::Maximum => (
-            Arr(mx::greater(a, b, s)?),
-            Arr(mx::less_equal(a, b, s)?),
-        ),
+        BinaryOp::Maximum => (Arr(mx::greater(a, b, s)?), Arr(mx::less_equal(a, b, s)?)),
         BinaryOp::Minimum => (Arr(mx::less(a, b, s)?), Arr(mx::greater_equal(a, b, s)?)),
         BinaryOp::LogAddExp => (
             Arr(mx::sigmoid(&mx::subtract(a, b, s)?, s)?),

@@ -17,7 +17,11 @@ use std::collections::{HashMap, HashSet};
 
 /// Tangents of `outputs` given `tangents` of `leaves` (checked). An output that does not depend
 /// on any leaf gets zeros.
-pub(crate) fn forward(outputs: &[Array], leaves: &[Array], tangents: &[Array]) -> Result<Vec<Array>> {
+pub(crate) fn forward(
+    outputs: &[Array],
+    leaves: &[Array],
+    tangents: &[Array],
+) -> Result<Vec<Array>> {
     let leaf_ids: HashSet<u64> = leaves.iter().map(|a| a.0.id).collect();
     let order = tape(outputs, &leaf_ids);
     let mut tans: HashMap<u64, Array> = leaves
@@ -38,12 +42,18 @@ pub(crate) fn forward(outputs: &[Array], leaves: &[Array], tangents: &[Array]) -
                 let r = custom::jvp(&call.0, &inputs, &ts)?;
                 custom_done.insert(call.key(), r);
             }
-            custom_done.get(&call.key()).and_then(|r| r.get(*index).cloned().flatten())
+            custom_done
+                .get(&call.key())
+                .and_then(|r| r.get(*index).cloned().flatten())
         } else {
             jvp_rule(a, &a.0.inputs(), &ts)?
         };
         if let Some(t) = t {
-            let t = if t.dtype() == a.dtype() { t } else { mx::astype(&t, a.dtype(), a.stream())? };
+            let t = if t.dtype() == a.dtype() {
+                t
+            } else {
+                mx::astype(&t, a.dtype(), a.stream())?
+            };
             tans.insert(a.0.id, t);
         }
     }
@@ -58,11 +68,21 @@ pub(crate) fn forward(outputs: &[Array], leaves: &[Array], tangents: &[Array]) -
 
 /// `prim` applied to new inputs (for linear primitives: to tangents), shaped like `out`.
 fn same_prim(out: &Array, inputs: Vec<Array>) -> Result<Array> {
-    node(out.shape().to_vec(), out.dtype(), out.stream(), out.0.prim.clone(), inputs)
+    node(
+        out.shape().to_vec(),
+        out.dtype(),
+        out.stream(),
+        out.0.prim.clone(),
+        inputs,
+    )
 }
 
 /// Every primitive's jvp: the output tangent from the inputs' tangents `ts` (`None` = zero).
-pub(crate) fn jvp_rule(out: &Array, inputs: &[Array], ts: &[Option<Array>]) -> Result<Option<Array>> {
+pub(crate) fn jvp_rule(
+    out: &Array,
+    inputs: &[Array],
+    ts: &[Option<Array>],
+) -> Result<Option<Array>> {
     let s = out.stream();
     // Tangent `i`, or zeros like input `i` when it has none.
     let t_or_zero = |i: usize| -> Result<Array> {
@@ -93,19 +113,26 @@ pub(crate) fn jvp_rule(out: &Array, inputs: &[Array], ts: &[Option<Array>]) -> R
         | Primitive::Broadcast
         | Primitive::Slice { .. }
         | Primitive::AsStrided { .. }
-        | Primitive::Reduce { op: ReduceOp::Sum, .. } => {
+        | Primitive::Reduce {
+            op: ReduceOp::Sum, ..
+        } => {
             let t = t_or_zero(0)?;
             let t = mx::astype(&t, inputs[0].dtype(), s)?;
             Ok(Some(same_prim(out, vec![t])?))
         }
-        Primitive::Take { .. } | Primitive::Gather { .. } | Primitive::Scatter { .. } if ts[1].is_some() => {
+        Primitive::Take { .. } | Primitive::Gather { .. } | Primitive::Scatter { .. }
+            if ts[1].is_some() =>
+        {
             Err(super::vjp::indices_err("jvp", out))
         }
-        Primitive::Take { .. } | Primitive::Gather { .. } => {
-            Ok(Some(same_prim(out, vec![t_or_zero(0)?, inputs[1].clone()])?))
-        }
+        Primitive::Take { .. } | Primitive::Gather { .. } => Ok(Some(same_prim(
+            out,
+            vec![t_or_zero(0)?, inputs[1].clone()],
+        )?)),
         Primitive::Concatenate { .. } => {
-            let t = (0..inputs.len()).map(t_or_zero).collect::<Result<Vec<_>>>()?;
+            let t = (0..inputs.len())
+                .map(t_or_zero)
+                .collect::<Result<Vec<_>>>()?;
             Ok(Some(same_prim(out, t)?))
         }
         Primitive::Unary(op) => {
@@ -114,15 +141,26 @@ pub(crate) fn jvp_rule(out: &Array, inputs: &[Array], ts: &[Option<Array>]) -> R
         }
         Primitive::Binary(op) => {
             let (pa, pb) = binary_partials(*op, &inputs[0], &inputs[1], out, s)?;
-            let ga = match &ts[0] { Some(t) => pa.apply(t, s)?, None => None };
-            let gb = match &ts[1] { Some(t) => pb.apply(t, s)?, None => None };
+            let ga = match &ts[0] {
+                Some(t) => pa.apply(t, s)?,
+                None => None,
+            };
+            let gb = match &ts[1] {
+                Some(t) => pb.apply(t, s)?,
+                None => None,
+            };
             sum_opt(ga, gb)
         }
         Primitive::Where => {
             if ts[1].is_none() && ts[2].is_none() {
                 return Ok(None);
             }
-            Ok(Some(mx::where_(&inputs[0], &t_or_zero(1)?, &t_or_zero(2)?, s)?))
+            Ok(Some(mx::where_(
+                &inputs[0],
+                &t_or_zero(1)?,
+                &t_or_zero(2)?,
+                s,
+            )?))
         }
         Primitive::Reduce { op, axes } => {
             let Some(t) = &ts[0] else { return Ok(None) };
@@ -136,8 +174,14 @@ pub(crate) fn jvp_rule(out: &Array, inputs: &[Array], ts: &[Option<Array>]) -> R
             Ok(Some(mx::sum(&mx::multiply(t, &w, s)?, &ax, true, s)?))
         }
         Primitive::Matmul => {
-            let ga = match &ts[0] { Some(t) => Some(mx::matmul(t, &inputs[1], s)?), None => None };
-            let gb = match &ts[1] { Some(t) => Some(mx::matmul(&inputs[0], t, s)?), None => None };
+            let ga = match &ts[0] {
+                Some(t) => Some(mx::matmul(t, &inputs[1], s)?),
+                None => None,
+            };
+            let gb = match &ts[1] {
+                Some(t) => Some(mx::matmul(&inputs[0], t, s)?),
+                None => None,
+            };
             sum_opt(ga, gb)
         }
         Primitive::Softmax => {
@@ -150,7 +194,11 @@ pub(crate) fn jvp_rule(out: &Array, inputs: &[Array], ts: &[Option<Array>]) -> R
             let idx = mx::argsort(&inputs[0], -1, s)?;
             Ok(Some(mx::take_along_axis(t, &idx, Some(-1), s)?))
         }
-        Primitive::Scan { op, reverse, inclusive } => {
+        Primitive::Scan {
+            op,
+            reverse,
+            inclusive,
+        } => {
             let Some(t) = &ts[0] else { return Ok(None) };
             scan_rules::jvp(*op, *reverse, *inclusive, &inputs[0], out, t, s)
         }
@@ -159,29 +207,49 @@ pub(crate) fn jvp_rule(out: &Array, inputs: &[Array], ts: &[Option<Array>]) -> R
                 if ts[0].is_none() && ts[2].is_none() {
                     return Ok(None);
                 }
-                Ok(Some(same_prim(out, vec![t_or_zero(0)?, inputs[1].clone(), t_or_zero(2)?])?))
+                Ok(Some(same_prim(
+                    out,
+                    vec![t_or_zero(0)?, inputs[1].clone(), t_or_zero(2)?],
+                )?))
             }
             // The adjoint of the vjp rule: ties take both tangents, as their cotangents do.
             Some(comb @ (BinaryOp::Maximum | BinaryOp::Minimum)) => {
                 let (a, idx, upd) = (&inputs[0], &inputs[1], &inputs[2]);
                 let k = idx.ndim() - 1;
-                let Primitive::Scatter { axes, .. } = &out.0.prim else { return Ok(None) };
+                let Primitive::Scatter { axes, .. } = &out.0.prim else {
+                    return Ok(None);
+                };
                 let gathered_out = node(
                     upd.shape().to_vec(),
                     out.dtype(),
                     s,
-                    Primitive::Gather { axes: axes.clone(), slice_sizes: upd.shape()[k..].to_vec() },
+                    Primitive::Gather {
+                        axes: axes.clone(),
+                        slice_sizes: upd.shape()[k..].to_vec(),
+                    },
                     vec![out.clone(), idx.clone()],
                 )?;
                 let ta = mx::multiply(&t_or_zero(0)?, &mx::equal(a, out, s)?, s)?;
                 let tu = mx::multiply(&t_or_zero(2)?, &mx::equal(upd, &gathered_out, s)?, s)?;
                 let _ = comb;
-                let p = Primitive::Scatter { op: Some(BinaryOp::Add), axes: axes.clone() };
-                Ok(Some(node(out.shape().to_vec(), out.dtype(), s, p, vec![ta, idx.clone(), tu])?))
+                let p = Primitive::Scatter {
+                    op: Some(BinaryOp::Add),
+                    axes: axes.clone(),
+                };
+                Ok(Some(node(
+                    out.shape().to_vec(),
+                    out.dtype(),
+                    s,
+                    p,
+                    vec![ta, idx.clone(), tu],
+                )?))
             }
             Some(other) => Err(Error::Value {
                 op: "jvp",
-                msg: format!("[scatter] JVP not implemented for scatter with combiner {}.", other.name()),
+                msg: format!(
+                    "[scatter] JVP not implemented for scatter with combiner {}.",
+                    other.name()
+                ),
             }),
         },
         Primitive::Custom { .. } => Err(Error::Backend {

@@ -17,8 +17,8 @@ mod tape;
 mod vjp;
 mod vmap;
 
-pub use custom::{CustomFunction, checkpoint, custom_function};
 pub(crate) use custom::CustomRef;
+pub use custom::{CustomFunction, checkpoint, custom_function};
 pub use vmap::vmap;
 
 use crate::array::Array;
@@ -54,8 +54,20 @@ impl Tracing {
     }
 
     /// A traced node standing for `like` (its dtype and stream) with the given shape.
-    pub(crate) fn leaf(&self, shape: Vec<i32>, like: &Array, prim: Primitive, inputs: Vec<Array>) -> Array {
-        let mut traces: Vec<Arc<TraceToken>> = like.0.traces.iter().filter(|t| t.alive()).cloned().collect();
+    pub(crate) fn leaf(
+        &self,
+        shape: Vec<i32>,
+        like: &Array,
+        prim: Primitive,
+        inputs: Vec<Array>,
+    ) -> Array {
+        let mut traces: Vec<Arc<TraceToken>> = like
+            .0
+            .traces
+            .iter()
+            .filter(|t| t.alive())
+            .cloned()
+            .collect();
         traces.push(self.0.clone());
         Array::new_node(shape, like.dtype(), like.stream(), prim, inputs, traces)
     }
@@ -353,7 +365,10 @@ where
         let loss_only = |p: &[Array]| -> Result<Array> {
             let o = f(p)?;
             let first = o.first().cloned().ok_or_else(|| {
-                value_err("grad", "The function returned no outputs; the first must be the loss.")
+                value_err(
+                    "grad",
+                    "The function returned no outputs; the first must be the loss.",
+                )
             })?;
             *outs.lock().unwrap_or_else(|e| e.into_inner()) = o;
             Ok(first)

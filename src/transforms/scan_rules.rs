@@ -10,7 +10,11 @@ use crate::primitive::ScanOp;
 use crate::stream::Stream;
 
 fn flip_last(a: &Array, on: bool, s: Stream) -> Result<Array> {
-    if on { mx::flip(a, Some(&[-1]), s) } else { Ok(a.clone()) }
+    if on {
+        mx::flip(a, Some(&[-1]), s)
+    } else {
+        Ok(a.clone())
+    }
 }
 
 /// `a` moved one place along the last axis (towards the start when `left`), zero filled.
@@ -49,7 +53,13 @@ fn inclusive(op: ScanOp, x: &Array, s: Stream) -> Result<Array> {
 /// zero replaced by one).
 fn zero_masks(x: &Array, s: Stream) -> Result<(Array, Array, Array)> {
     let iz = mx::equal(x, 0.0, s)?;
-    let c = mx::cumsum(&mx::astype(&iz, crate::Dtype::Int32, s)?, Some(-1), false, true, s)?;
+    let c = mx::cumsum(
+        &mx::astype(&iz, crate::Dtype::Int32, s)?,
+        Some(-1),
+        false,
+        true,
+        s,
+    )?;
     let before = mx::equal(&c, 0, s)?;
     let first = mx::logical_and(&iz, &mx::equal(&c, 1, s)?, s)?;
     let y = mx::where_(&first, 1.0, x, s)?;
@@ -89,7 +99,11 @@ pub(super) fn vjp(
         return Ok(None);
     }
     let xf = flip_last(x, reverse, s)?;
-    let outf = if incl { flip_last(out, reverse, s)? } else { inclusive(op, &xf, s)? };
+    let outf = if incl {
+        flip_last(out, reverse, s)?
+    } else {
+        inclusive(op, &xf, s)?
+    };
     let mut c = flip_last(cot, reverse, s)?;
     if !incl {
         c = shift(&c, true, s)?;
@@ -112,7 +126,11 @@ pub(super) fn vjp(
             let n = xf.shape()[nd - 1];
             let r = (xf.size() / n as usize) as i32;
             let rows = mx::broadcast_to(
-                &mx::reshape(&mx::arange(0.0, r as f64, 1.0, crate::Dtype::Int32, s)?, &[r, 1], s)?,
+                &mx::reshape(
+                    &mx::arange(0.0, r as f64, 1.0, crate::Dtype::Int32, s)?,
+                    &[r, 1],
+                    s,
+                )?,
                 &[r, n],
                 s,
             )?;
@@ -151,7 +169,11 @@ pub(super) fn jvp(
         return Ok(None);
     }
     let xf = flip_last(x, reverse, s)?;
-    let outf = if incl { flip_last(out, reverse, s)? } else { inclusive(op, &xf, s)? };
+    let outf = if incl {
+        flip_last(out, reverse, s)?
+    } else {
+        inclusive(op, &xf, s)?
+    };
     let tf = flip_last(t, reverse, s)?;
     let mut r = match op {
         ScanOp::Sum => unreachable_sum()?,
@@ -167,7 +189,9 @@ pub(super) fn jvp(
             let b = mx::multiply(&tz, &mx::cumprod(&y, Some(-1), false, true, s)?, s)?;
             mx::where_(&before, &a, &b, s)?
         }
-        ScanOp::Max | ScanOp::Min => mx::take_along_axis(&tf, &holders(&xf, &outf, s)?, Some(-1), s)?,
+        ScanOp::Max | ScanOp::Min => {
+            mx::take_along_axis(&tf, &holders(&xf, &outf, s)?, Some(-1), s)?
+        }
         ScanOp::LogAddExp => {
             let (tp, tn) = log_parts(&tf, s)?;
             let part = |l: &Array| -> Result<Array> {

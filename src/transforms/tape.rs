@@ -26,9 +26,9 @@ pub(crate) fn tape(outputs: &[Array], leaves: &HashSet<u64>) -> Vec<Array> {
     while let Some((a, expanded)) = stack.pop() {
         let id = a.0.id;
         if expanded {
-            let dep = followed_inputs(&a)
-                .iter()
-                .any(|i| leaves.contains(&i.0.id) || depends.get(&i.0.id).copied().unwrap_or(false));
+            let dep = followed_inputs(&a).iter().any(|i| {
+                leaves.contains(&i.0.id) || depends.get(&i.0.id).copied().unwrap_or(false)
+            });
             depends.insert(id, dep);
             if dep {
                 order.push(a);

@@ -17,7 +17,11 @@ use std::collections::{HashMap, HashSet};
 
 /// Cotangents of `leaves` given `cotangents` of `outputs` (shapes and dtypes already checked).
 /// A leaf the outputs do not depend on gets zeros.
-pub(crate) fn backward(outputs: &[Array], leaves: &[Array], cotangents: &[Array]) -> Result<Vec<Array>> {
+pub(crate) fn backward(
+    outputs: &[Array],
+    leaves: &[Array],
+    cotangents: &[Array],
+) -> Result<Vec<Array>> {
     let leaf_ids: HashSet<u64> = leaves.iter().map(|a| a.0.id).collect();
     let order = tape(outputs, &leaf_ids);
     let mut cots: HashMap<u64, Array> = HashMap::new();
@@ -28,7 +32,11 @@ pub(crate) fn backward(outputs: &[Array], leaves: &[Array], cotangents: &[Array]
         }
         accumulate(&mut cots, o, c.clone())?;
     }
-    let needed: HashSet<u64> = order.iter().map(|a| a.0.id).chain(leaf_ids.iter().copied()).collect();
+    let needed: HashSet<u64> = order
+        .iter()
+        .map(|a| a.0.id)
+        .chain(leaf_ids.iter().copied())
+        .collect();
     // Sibling outputs of one custom function are handled together, at the position of the
     // first of them: every consumer of any sibling comes later in `order`.
     let mut first_sibling: HashMap<usize, usize> = HashMap::new();
@@ -117,7 +125,11 @@ pub(super) fn unbroadcast(cot: &Array, in_shape: &[i32], s: Stream) -> Result<Ar
         .filter(|&i| i < pad || (in_shape[i - pad] == 1 && out_shape[i] != 1))
         .map(|i| i as i32)
         .collect();
-    let summed = if axes.is_empty() { cot.clone() } else { mx::sum(cot, &axes, true, s)? };
+    let summed = if axes.is_empty() {
+        cot.clone()
+    } else {
+        mx::sum(cot, &axes, true, s)?
+    };
     mx::reshape(&summed, in_shape, s)
 }
 
@@ -155,7 +167,12 @@ fn as_i32(a: &Array, s: Stream) -> Result<Array> {
 }
 
 /// Every primitive's vjp: the cotangent of each input of `out` (`want[i]` false: not needed).
-pub(crate) fn vjp_rule(out: &Array, inputs: &[Array], cot: &Array, want: &[bool]) -> Result<Vec<Option<Array>>> {
+pub(crate) fn vjp_rule(
+    out: &Array,
+    inputs: &[Array],
+    cot: &Array,
+    want: &[bool],
+) -> Result<Vec<Option<Array>>> {
     let s = out.stream();
     let node_shape = out.shape();
     let x = inputs.first();
@@ -214,8 +231,16 @@ pub(crate) fn vjp_rule(out: &Array, inputs: &[Array], cot: &Array, want: &[bool]
         }
         Primitive::Matmul => {
             let (a, b) = (&inputs[0], &inputs[1]);
-            let ga = if want[0] { Some(mx::matmul(cot, &mx::swapaxes(b, -1, -2, s)?, s)?) } else { None };
-            let gb = if want[1] { Some(mx::matmul(&mx::swapaxes(a, -1, -2, s)?, cot, s)?) } else { None };
+            let ga = if want[0] {
+                Some(mx::matmul(cot, &mx::swapaxes(b, -1, -2, s)?, s)?)
+            } else {
+                None
+            };
+            let gb = if want[1] {
+                Some(mx::matmul(&mx::swapaxes(a, -1, -2, s)?, cot, s)?)
+            } else {
+                None
+            };
             Ok(vec![ga, gb])
         }
         Primitive::Slice { start, step } => {
@@ -246,11 +271,17 @@ pub(crate) fn vjp_rule(out: &Array, inputs: &[Array], cot: &Array, want: &[bool]
             }
             Ok(out_g)
         }
-        Primitive::Take { .. } | Primitive::Gather { .. } if want[1] => Err(indices_err("vjp", out)),
+        Primitive::Take { .. } | Primitive::Gather { .. } if want[1] => {
+            Err(indices_err("vjp", out))
+        }
         Primitive::Scatter { .. } if want[1] => Err(indices_err("vjp", out)),
         Primitive::Take { axis } => {
             let (a, idx) = (&inputs[0], &inputs[1]);
-            let upd = mx::expand_dims(&mx::moveaxis(cot, *axis as i32, 0, s)?, &[*axis as i32 + 1], s)?;
+            let upd = mx::expand_dims(
+                &mx::moveaxis(cot, *axis as i32, 0, s)?,
+                &[*axis as i32 + 1],
+                s,
+            )?;
             let zero = mx::zeros_like(a, s)?;
             let g = mx::scatter_add(&zero, &[&as_i32(idx, s)?], &upd, &[*axis as i32], s)?;
             Ok(vec![Some(g), None])
@@ -262,7 +293,10 @@ pub(crate) fn vjp_rule(out: &Array, inputs: &[Array], cot: &Array, want: &[bool]
                 a.shape().to_vec(),
                 a.dtype(),
                 s,
-                Primitive::Scatter { op: Some(BinaryOp::Add), axes: axes.clone() },
+                Primitive::Scatter {
+                    op: Some(BinaryOp::Add),
+                    axes: axes.clone(),
+                },
                 vec![zero, idx.clone(), cot.clone()],
             )?;
             Ok(vec![Some(g), None])
@@ -288,11 +322,27 @@ pub(crate) fn vjp_rule(out: &Array, inputs: &[Array], cot: &Array, want: &[bool]
         Primitive::Sort => {
             let x = x0()?;
             let idx = mx::argsort(x, -1, s)?;
-            one(mx::put_along_axis(&mx::zeros_like(x, s)?, &idx, cot, Some(-1), s)?)
+            one(mx::put_along_axis(
+                &mx::zeros_like(x, s)?,
+                &idx,
+                cot,
+                Some(-1),
+                s,
+            )?)
         }
-        Primitive::Scan { op, reverse, inclusive } => {
-            one_opt(scan_rules::vjp(*op, *reverse, *inclusive, x0()?, out, cot, s)?)
-        }
+        Primitive::Scan {
+            op,
+            reverse,
+            inclusive,
+        } => one_opt(scan_rules::vjp(
+            *op,
+            *reverse,
+            *inclusive,
+            x0()?,
+            out,
+            cot,
+            s,
+        )?),
         Primitive::Custom { .. } => Err(Error::Backend {
             op: "vjp",
             msg: "invariant: custom functions are differentiated by the walk".into(),
@@ -334,7 +384,10 @@ fn scatter_vjp(
             upd.shape().to_vec(),
             src.dtype(),
             s,
-            Primitive::Gather { axes: axes.to_vec(), slice_sizes: upd.shape()[k..].to_vec() },
+            Primitive::Gather {
+                axes: axes.to_vec(),
+                slice_sizes: upd.shape()[k..].to_vec(),
+            },
             vec![src.clone(), idx.clone()],
         )
     };
@@ -345,7 +398,10 @@ fn scatter_vjp(
                 a.shape().to_vec(),
                 a.dtype(),
                 s,
-                Primitive::Scatter { op: None, axes: axes.to_vec() },
+                Primitive::Scatter {
+                    op: None,
+                    axes: axes.to_vec(),
+                },
                 vec![cot.clone(), idx.clone(), zero_upd],
             )?;
             (ga, gather(cot)?)
@@ -354,12 +410,18 @@ fn scatter_vjp(
         Some(BinaryOp::Maximum | BinaryOp::Minimum) => {
             let ma = mx::equal(a, out, s)?;
             let mu = mx::equal(upd, &gather(out)?, s)?;
-            (mx::multiply(cot, &ma, s)?, mx::multiply(&gather(cot)?, &mu, s)?)
+            (
+                mx::multiply(cot, &ma, s)?,
+                mx::multiply(&gather(cot)?, &mu, s)?,
+            )
         }
         Some(other) => {
             return Err(value_err(
                 "vjp",
-                format!("[scatter] VJP not implemented for scatter with combiner {}.", other.name()),
+                format!(
+                    "[scatter] VJP not implemented for scatter with combiner {}.",
+                    other.name()
+                ),
             ));
         }
     };

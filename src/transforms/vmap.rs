@@ -4,9 +4,9 @@
 //! the front and shift the primitive's axes by one; the few primitives without a direct rule
 //! run once per example and stack the results.
 
+use super::Tracing;
 use super::custom;
 use super::tape::{followed_inputs, tape};
-use super::Tracing;
 use crate as mx;
 use crate::array::Array;
 use crate::error::{Error, Result, axis_err, value_err};
@@ -46,7 +46,11 @@ pub(crate) fn vmap_apply(
     in_axes: &[Option<i32>],
     out_axes: &[Option<i32>],
 ) -> Result<Vec<Array>> {
-    let in_axes: Vec<Option<i32>> = if in_axes.is_empty() { vec![Some(0); inputs.len()] } else { in_axes.to_vec() };
+    let in_axes: Vec<Option<i32>> = if in_axes.is_empty() {
+        vec![Some(0); inputs.len()]
+    } else {
+        in_axes.to_vec()
+    };
     if in_axes.len() != inputs.len() {
         return Err(value_err(
             "vmap",
@@ -65,20 +69,29 @@ pub(crate) fn vmap_apply(
         if k < 0 || k >= nd {
             return Err(axis_err(
                 "vmap",
-                format!("Invalid vectorization axis {a} for array with shape {}.", fmt_shape(x.shape())),
+                format!(
+                    "Invalid vectorization axis {a} for array with shape {}.",
+                    fmt_shape(x.shape())
+                ),
             ));
         }
         let n = x.shape()[k as usize];
         match batch {
             Some(b) if b != n => {
-                return Err(value_err("vmap", format!("Inconsistent axis sizes: {b} and {n}.")));
+                return Err(value_err(
+                    "vmap",
+                    format!("Inconsistent axis sizes: {b} and {n}."),
+                ));
             }
             _ => batch = Some(n),
         }
         axes.push(Some(k as usize));
     }
     let Some(b) = batch else {
-        return Err(value_err("vmap", "At least one of in_axes must be non-None."));
+        return Err(value_err(
+            "vmap",
+            "At least one of in_axes must be non-None.",
+        ));
     };
     let t = Tracing::start();
     let mut map: HashMap<u64, (Array, Option<usize>)> = HashMap::new();
@@ -99,11 +112,19 @@ pub(crate) fn vmap_apply(
         })
         .collect();
     let outs = f(&traced)?;
-    let out_axes: Vec<Option<i32>> = if out_axes.is_empty() { vec![Some(0); outs.len()] } else { out_axes.to_vec() };
+    let out_axes: Vec<Option<i32>> = if out_axes.is_empty() {
+        vec![Some(0); outs.len()]
+    } else {
+        out_axes.to_vec()
+    };
     if out_axes.len() != outs.len() {
         return Err(value_err(
             "vmap",
-            format!("Got {} out_axes for {} outputs.", out_axes.len(), outs.len()),
+            format!(
+                "Got {} out_axes for {} outputs.",
+                out_axes.len(),
+                outs.len()
+            ),
         ));
     }
     let mut custom_done: HashMap<usize, (Vec<Array>, Vec<Option<i32>>)> = HashMap::new();
@@ -119,7 +140,12 @@ pub(crate) fn vmap_apply(
                 custom_done.insert(call.key(), custom::vmap(&call.0, &xs, &ax)?);
             }
             let (o, oa) = &custom_done[&call.key()];
-            let arr = o.get(*index).cloned().ok_or_else(|| value_err("vmap", "[custom_function] The vmap rule returned too few outputs."))?;
+            let arr = o.get(*index).cloned().ok_or_else(|| {
+                value_err(
+                    "vmap",
+                    "[custom_function] The vmap rule returned too few outputs.",
+                )
+            })?;
             let ax = match oa.get(*index).copied().flatten() {
                 Some(k) if k < 0 => Some((k + arr.ndim() as i32) as usize),
                 k => k.map(|k| k as usize),
@@ -147,7 +173,10 @@ pub(crate) fn vmap_apply(
                     if k < 0 || k >= nd {
                         return Err(axis_err(
                             "vmap",
-                            format!("Invalid out axis {d} for an output of shape {}.", fmt_shape(o.shape())),
+                            format!(
+                                "Invalid out axis {d} for an output of shape {}.",
+                                fmt_shape(o.shape())
+                            ),
                         ));
                     }
                     match ax {
@@ -181,24 +210,37 @@ fn front(x: &Array, ax: Option<usize>, b: i32, s: crate::Stream) -> Result<Array
 
 /// The batched node shape: `[b] + out.shape`.
 fn batched_shape(out: &Array, b: i32) -> Vec<i32> {
-    std::iter::once(b).chain(out.shape().iter().copied()).collect()
+    std::iter::once(b)
+        .chain(out.shape().iter().copied())
+        .collect()
 }
 
 /// Every primitive's vmap: the batched output and where its batch axis is.
-pub(crate) fn vmap_rule(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> Result<(Array, Option<usize>)> {
+pub(crate) fn vmap_rule(
+    out: &Array,
+    ins: &[(Array, Option<usize>)],
+    b: i32,
+) -> Result<(Array, Option<usize>)> {
     let s = out.stream();
     let dt = out.dtype();
     let prim = out.0.prim.clone();
     let bshape = batched_shape(out, b);
-    let fronts = || ins.iter().map(|(x, a)| front(x, *a, b, s)).collect::<Result<Vec<_>>>();
+    let fronts = || {
+        ins.iter()
+            .map(|(x, a)| front(x, *a, b, s))
+            .collect::<Result<Vec<_>>>()
+    };
     let shifted = |v: &[usize]| v.iter().map(|&a| a + 1).collect::<Vec<_>>();
-    let batched = |p: Primitive, inputs: Vec<Array>| Ok((node(bshape.clone(), dt, s, p, inputs)?, Some(0)));
+    let batched =
+        |p: Primitive, inputs: Vec<Array>| Ok((node(bshape.clone(), dt, s, p, inputs)?, Some(0)));
     let idx_batched = ins.get(1).is_some_and(|p| p.1.is_some());
     match &prim {
-        Primitive::Constant | Primitive::Full(_) | Primitive::Arange { .. } => Err(Error::Backend {
-            op: "vmap",
-            msg: "invariant: a node without inputs reached the vmap rules".into(),
-        }),
+        Primitive::Constant | Primitive::Full(_) | Primitive::Arange { .. } => {
+            Err(Error::Backend {
+                op: "vmap",
+                msg: "invariant: a node without inputs reached the vmap rules".into(),
+            })
+        }
         // Elementwise in one input: the batch axis stays where it is.
         Primitive::Unary(_) | Primitive::AsType | Primitive::Copy | Primitive::StopGradient => {
             let (x, ax) = &ins[0];
@@ -212,11 +254,27 @@ pub(crate) fn vmap_rule(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> 
         | Primitive::Sort
         | Primitive::Scan { .. }
         | Primitive::Softmax => batched(prim.clone(), fronts()?),
-        Primitive::Concatenate { axis } => batched(Primitive::Concatenate { axis: axis + 1 }, fronts()?),
-        Primitive::Reduce { op, axes } => batched(Primitive::Reduce { op: *op, axes: shifted(axes) }, fronts()?),
-        Primitive::ArgReduce { op, axis } => batched(Primitive::ArgReduce { op: *op, axis: axis + 1 }, fronts()?),
+        Primitive::Concatenate { axis } => {
+            batched(Primitive::Concatenate { axis: axis + 1 }, fronts()?)
+        }
+        Primitive::Reduce { op, axes } => batched(
+            Primitive::Reduce {
+                op: *op,
+                axes: shifted(axes),
+            },
+            fronts()?,
+        ),
+        Primitive::ArgReduce { op, axis } => batched(
+            Primitive::ArgReduce {
+                op: *op,
+                axis: axis + 1,
+            },
+            fronts()?,
+        ),
         Primitive::Transpose(perm) => {
-            let p = std::iter::once(0).chain(perm.iter().map(|&a| a + 1)).collect();
+            let p = std::iter::once(0)
+                .chain(perm.iter().map(|&a| a + 1))
+                .collect();
             batched(Primitive::Transpose(p), fronts()?)
         }
         Primitive::Broadcast => {
@@ -234,7 +292,10 @@ pub(crate) fn vmap_rule(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> 
         }
         Primitive::Take { axis } if !idx_batched => {
             let a = front(&ins[0].0, ins[0].1, b, s)?;
-            batched(Primitive::Take { axis: axis + 1 }, vec![a, ins[1].0.clone()])
+            batched(
+                Primitive::Take { axis: axis + 1 },
+                vec![a, ins[1].0.clone()],
+            )
         }
         Primitive::Gather { axes, slice_sizes } if !idx_batched => {
             let a = front(&ins[0].0, ins[0].1, b, s)?;
@@ -243,8 +304,13 @@ pub(crate) fn vmap_rule(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> 
             let mut shape = idx.shape()[1..].to_vec();
             shape.push(b);
             shape.extend_from_slice(slice_sizes);
-            let ss = std::iter::once(b).chain(slice_sizes.iter().copied()).collect();
-            let p = Primitive::Gather { axes: shifted(axes), slice_sizes: ss };
+            let ss = std::iter::once(b)
+                .chain(slice_sizes.iter().copied())
+                .collect();
+            let p = Primitive::Gather {
+                axes: shifted(axes),
+                slice_sizes: ss,
+            };
             Ok((node(shape, dt, s, p, vec![a, idx])?, Some(k)))
         }
         Primitive::Scatter { op, axes } if !idx_batched => {
@@ -261,7 +327,13 @@ pub(crate) fn vmap_rule(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> 
                     mx::broadcast_to(&e, &shape, s)?
                 }
             };
-            batched(Primitive::Scatter { op: *op, axes: shifted(axes) }, vec![a, idx, upd])
+            batched(
+                Primitive::Scatter {
+                    op: *op,
+                    axes: shifted(axes),
+                },
+                vec![a, idx, upd],
+            )
         }
         Primitive::Take { axis } => {
             // Batched indices: a gather whose first index runs over the batch.
@@ -273,12 +345,21 @@ pub(crate) fn vmap_rule(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> 
             let mut slice: Vec<i32> = a.shape().to_vec();
             slice[0] = 1;
             slice[axis + 1] = 1;
-            let p = Primitive::Gather { axes: vec![0, axis + 1], slice_sizes: slice.clone() };
+            let p = Primitive::Gather {
+                axes: vec![0, axis + 1],
+                slice_sizes: slice.clone(),
+            };
             let mut gshape = vec![b, n];
             gshape.extend_from_slice(&slice);
             let g = node(gshape, dt, s, p, vec![a.clone(), stacked])?;
             let mut flat = vec![b, n];
-            flat.extend(a.shape()[1..].iter().enumerate().filter(|(k, _)| *k != *axis).map(|(_, &d)| d));
+            flat.extend(
+                a.shape()[1..]
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| *k != *axis)
+                    .map(|(_, &d)| d),
+            );
             let r = mx::reshape(&g, &flat, s)?;
             Ok((mx::moveaxis(&r, 1, *axis as i32 + 1, s)?, Some(0)))
         }
@@ -293,12 +374,25 @@ pub(crate) fn vmap_rule(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> 
             let rows = batch_rows(b, &idx.shape()[1..], s)?;
             let rows = mx::expand_dims(&rows, &[0], s)?;
             let stacked = mx::concatenate(&[&rows, &idx], 0, s)?;
-            let ax = std::iter::once(0).chain(axes.iter().map(|&a| a + 1)).collect();
-            let ss: Vec<i32> = std::iter::once(1).chain(slice_sizes.iter().copied()).collect();
+            let ax = std::iter::once(0)
+                .chain(axes.iter().map(|&a| a + 1))
+                .collect();
+            let ss: Vec<i32> = std::iter::once(1)
+                .chain(slice_sizes.iter().copied())
+                .collect();
             let mut gshape = idx.shape()[1..].to_vec();
             let lead = gshape.len();
             gshape.extend_from_slice(&ss);
-            let g = node(gshape.clone(), dt, s, Primitive::Gather { axes: ax, slice_sizes: ss }, vec![a, stacked])?;
+            let g = node(
+                gshape.clone(),
+                dt,
+                s,
+                Primitive::Gather {
+                    axes: ax,
+                    slice_sizes: ss,
+                },
+                vec![a, stacked],
+            )?;
             gshape.remove(lead);
             Ok((mx::reshape(&g, &gshape, s)?, Some(0)))
         }
@@ -317,7 +411,11 @@ pub(crate) fn vmap_rule(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> 
 fn batch_rows(b: i32, shape: &[i32], s: crate::Stream) -> Result<Array> {
     let mut col = vec![1; shape.len()];
     col[0] = b;
-    let r = mx::reshape(&mx::arange(0.0, b as f64, 1.0, crate::Dtype::Int32, s)?, &col, s)?;
+    let r = mx::reshape(
+        &mx::arange(0.0, b as f64, 1.0, crate::Dtype::Int32, s)?,
+        &col,
+        s,
+    )?;
     mx::broadcast_to(&r, shape, s)
 }
 
@@ -329,7 +427,11 @@ fn unreachable_unbatched() -> Result<Array> {
 }
 
 /// Runs the primitive once per batch element and stacks the results on axis 0.
-fn per_example(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> Result<(Array, Option<usize>)> {
+fn per_example(
+    out: &Array,
+    ins: &[(Array, Option<usize>)],
+    b: i32,
+) -> Result<(Array, Option<usize>)> {
     let s = out.stream();
     if b == 0 {
         return Ok((mx::zeros(&batched_shape(out, 0), out.dtype(), s)?, Some(0)));
@@ -343,7 +445,13 @@ fn per_example(out: &Array, ins: &[(Array, Option<usize>)], b: i32) -> Result<(A
                 None => Ok(x.clone()),
             })
             .collect::<Result<Vec<_>>>()?;
-        results.push(node(out.shape().to_vec(), out.dtype(), s, out.0.prim.clone(), xs)?);
+        results.push(node(
+            out.shape().to_vec(),
+            out.dtype(),
+            s,
+            out.0.prim.clone(),
+            xs,
+        )?);
     }
     let refs: Vec<&Array> = results.iter().collect();
     Ok((mx::stack(&refs, 0, s)?, Some(0)))

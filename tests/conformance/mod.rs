@@ -389,3 +389,22 @@ pub fn show(bits: &[u32], dtype: Dtype) -> String {
     let more = if bits.len() > 40 { " ..." } else { "" };
     format!("[{}{more}]", v.join(", "))
 }
+
+/// `[lo0, hi0, lo1, hi1, ...]` as pairs (for `pad`).
+pub fn pairs(v: &[i32]) -> Vec<(i32, i32)> {
+    v.chunks(2).map(|p| (p[0], p[1])).collect()
+}
+
+/// The fixture's pad mode; MLX's other modes (none so far) become wmx's error for them.
+pub fn pad_mode(m: &str) -> wmx::Result<wmx::PadMode> {
+    match m {
+        "constant" => Ok(wmx::PadMode::Constant),
+        "edge" => Ok(wmx::PadMode::Edge),
+        "reflect" => Ok(wmx::PadMode::Reflect),
+        "symmetric" => Ok(wmx::PadMode::Symmetric),
+        _ => Err(wmx::Error::Value {
+            op: "pad",
+            msg: format!("unsupported mode {m}"),
+        }),
+    }
+}

@@ -4,7 +4,7 @@
 //! device. `op_fn` wraps it as the closure the transforms take.
 #![allow(dead_code)]
 
-use crate::conf::Case;
+use crate::conf::{Case, pad_mode, pairs};
 use wmx::{Array, Device};
 
 pub type Outs = wmx::Result<Vec<Array>>;
@@ -188,23 +188,6 @@ fn norm_ord(o: &str) -> Option<wmx::linalg::NormOrd> {
         "fro" => Some(NormOrd::Fro),
         "nuc" => Some(NormOrd::Nuc),
         p => Some(NormOrd::P(p.parse().expect("norm order"))),
-    }
-}
-
-fn pairs(v: &[i32]) -> Vec<(i32, i32)> {
-    v.chunks(2).map(|p| (p[0], p[1])).collect()
-}
-
-fn pad_mode(m: &str) -> wmx::Result<wmx::PadMode> {
-    match m {
-        "constant" => Ok(wmx::PadMode::Constant),
-        "edge" => Ok(wmx::PadMode::Edge),
-        "reflect" => Ok(wmx::PadMode::Reflect),
-        "symmetric" => Ok(wmx::PadMode::Symmetric),
-        _ => Err(wmx::Error::Value {
-            op: "pad",
-            msg: format!("unsupported mode {m}"),
-        }),
     }
 }
 

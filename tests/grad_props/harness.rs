@@ -85,7 +85,9 @@ pub fn draw(rng: &mut Rng, dom: Dom, n: usize) -> Vec<f32> {
             rng.shuffle(&mut v);
             v.iter().map(|x| x + rng.unif(-0.02, 0.02) as f32).collect()
         }
-        Dom::AwayInt => (0..n).map(|_| (rng.int(-2, 2) as f64 + rng.unif(0.2, 0.8)) as f32).collect(),
+        Dom::AwayInt => (0..n)
+            .map(|_| (rng.int(-2, 2) as f64 + rng.unif(0.2, 0.8)) as f32)
+            .collect(),
         Dom::Near1 => (0..n)
             .map(|_| {
                 let m = rng.unif(0.6, 1.4);
@@ -142,24 +144,37 @@ pub fn case(name: impl Into<String>) -> Case {
 impl Case {
     pub fn input(mut self, rng: &mut Rng, shape: &[i32], dom: Dom) -> Case {
         let vals = draw(rng, dom, numel(shape));
-        self.inputs.push(Input { shape: shape.to_vec(), vals, view: View::Contig });
+        self.inputs.push(Input {
+            shape: shape.to_vec(),
+            vals,
+            view: View::Contig,
+        });
         self
     }
     pub fn values(mut self, shape: &[i32], vals: Vec<f32>) -> Case {
         assert_eq!(vals.len(), numel(shape), "{}", self.name);
-        self.inputs.push(Input { shape: shape.to_vec(), vals, view: View::Contig });
+        self.inputs.push(Input {
+            shape: shape.to_vec(),
+            vals,
+            view: View::Contig,
+        });
         self
     }
     /// Passes the last input added as a strided view.
     pub fn view(mut self, v: View) -> Case {
         let last = self.inputs.last_mut().unwrap();
-        if v == View::Transposed && last.shape.len() < 2 || v == View::Strided && last.shape.is_empty() {
+        if v == View::Transposed && last.shape.len() < 2
+            || v == View::Strided && last.shape.is_empty()
+        {
             return self;
         }
         last.view = v;
         self
     }
-    pub fn f(mut self, f: impl Fn(&[Array], Device) -> mx::Result<Vec<Array>> + Send + Sync + 'static) -> Case {
+    pub fn f(
+        mut self,
+        f: impl Fn(&[Array], Device) -> mx::Result<Vec<Array>> + Send + Sync + 'static,
+    ) -> Case {
         self.f = Arc::new(f);
         self
     }
@@ -221,7 +236,13 @@ pub fn materialize(inp: &Input) -> mx::Result<Array> {
             let stop = bs.clone();
             let mut step = vec![1; s.len()];
             step[0] = 2;
-            mx::slice(&arr(&big, &bs), &vec![0; s.len()], &stop, &step, Device::cpu())?
+            mx::slice(
+                &arr(&big, &bs),
+                &vec![0; s.len()],
+                &stop,
+                &step,
+                Device::cpu(),
+            )?
         }
     };
     mx::eval([&a])?;
@@ -229,21 +250,44 @@ pub fn materialize(inp: &Input) -> mx::Result<Array> {
 }
 
 pub fn host(a: &Array) -> Vec<f64> {
-    let a = if a.dtype() == Dtype::Float32 { a.clone() } else { mx::astype(a, Dtype::Float32, Device::cpu()).unwrap() };
-    a.to_vec::<f32>().unwrap().into_iter().map(|x| x as f64).collect()
+    let a = if a.dtype() == Dtype::Float32 {
+        a.clone()
+    } else {
+        mx::astype(a, Dtype::Float32, Device::cpu()).unwrap()
+    };
+    a.to_vec::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(|x| x as f64)
+        .collect()
 }
 
 fn dot(a: &[f64], b: &[f64]) -> (f64, f64) {
-    a.iter().zip(b).fold((0.0, 0.0), |(s, m), (x, y)| (s + x * y, m + (x * y).abs()))
+    a.iter()
+        .zip(b)
+        .fold((0.0, 0.0), |(s, m), (x, y)| (s + x * y, m + (x * y).abs()))
 }
 
 /// Checks (a) ⟨vjp(c), t⟩ = ⟨c, jvp(t)⟩ and (b) both against central differences.
 pub fn check_grad(case: &Case, dev: Device, seed: u64) -> Result<(), String> {
     let err = |e: mx::Error| format!("{}: {e}", case.name);
     let mut rng = Rng::new(seed);
-    let x: Vec<Array> = case.inputs.iter().map(materialize).collect::<mx::Result<_>>().map_err(err)?;
-    let t_vals: Vec<Vec<f32>> = case.inputs.iter().map(|i| rng.vals(i.vals.len(), -1.0, 1.0)).collect();
-    let t: Vec<Array> = t_vals.iter().zip(&case.inputs).map(|(v, i)| arr(v, &i.shape)).collect();
+    let x: Vec<Array> = case
+        .inputs
+        .iter()
+        .map(materialize)
+        .collect::<mx::Result<_>>()
+        .map_err(err)?;
+    let t_vals: Vec<Vec<f32>> = case
+        .inputs
+        .iter()
+        .map(|i| rng.vals(i.vals.len(), -1.0, 1.0))
+        .collect();
+    let t: Vec<Array> = t_vals
+        .iter()
+        .zip(&case.inputs)
+        .map(|(v, i)| arr(v, &i.shape))
+        .collect();
     let outs = (case.f)(&x, dev).map_err(err)?;
     mx::eval(outs.iter()).map_err(err)?;
     let c: Vec<Array> = outs
@@ -270,7 +314,12 @@ pub fn check_grad(case: &Case, dev: Device, seed: u64) -> Result<(), String> {
             .iter()
             .zip(&t_vals)
             .map(|(i, tv)| {
-                let v: Vec<f32> = i.vals.iter().zip(tv).map(|(a, b)| a + sign * case.eps * b).collect();
+                let v: Vec<f32> = i
+                    .vals
+                    .iter()
+                    .zip(tv)
+                    .map(|(a, b)| a + sign * case.eps * b)
+                    .collect();
                 arr(&v, &i.shape)
             })
             .collect();
@@ -311,7 +360,10 @@ pub fn check_grad(case: &Case, dev: Device, seed: u64) -> Result<(), String> {
         )
     };
     if !a.is_finite() || !b.is_finite() || !fd.is_finite() {
-        return Err(format!("{} [{dev:?}]: non-finite: vjp·t {a}, c·jvp {b}, fd {fd}", case.name));
+        return Err(format!(
+            "{} [{dev:?}]: non-finite: vjp·t {a}, c·jvp {b}, fd {fd}",
+            case.name
+        ));
     }
     let allow = case.dot_tol * scale + 1e-6;
     if case.jvp && (a - b).abs() > allow {
@@ -329,7 +381,11 @@ pub fn check_grad(case: &Case, dev: Device, seed: u64) -> Result<(), String> {
 
 fn close(what: &str, got: &Array, want: &Array) -> Result<(), String> {
     if got.shape() != want.shape() {
-        return Err(format!("{what}: shape {:?} vs expected {:?}", got.shape(), want.shape()));
+        return Err(format!(
+            "{what}: shape {:?} vs expected {:?}",
+            got.shape(),
+            want.shape()
+        ));
     }
     let (g, w) = (host(got), host(want));
     for (k, (x, y)) in g.iter().zip(&w).enumerate() {
@@ -352,16 +408,24 @@ pub fn check_vmap(case: &Case, dev: Device, seed: u64) -> Result<(), String> {
             case.inputs
                 .iter()
                 .map(|i| {
-                    let v: Vec<f32> =
-                        i.vals.iter().map(|&x| x + (k as f32) * 0.02 * rng.unif(-1.0, 1.0) as f32).collect();
+                    let v: Vec<f32> = i
+                        .vals
+                        .iter()
+                        .map(|&x| x + (k as f32) * 0.02 * rng.unif(-1.0, 1.0) as f32)
+                        .collect();
                     arr(&v, &i.shape)
                 })
                 .collect()
         })
         .collect();
     let n_in = case.inputs.len();
-    let mut variants: Vec<(&str, Vec<Option<i32>>, bool)> = vec![("in_axes 0", vec![Some(0); n_in], false)];
-    let last: Vec<Option<i32>> = case.inputs.iter().map(|i| Some(i.shape.len() as i32)).collect();
+    let mut variants: Vec<(&str, Vec<Option<i32>>, bool)> =
+        vec![("in_axes 0", vec![Some(0); n_in], false)];
+    let last: Vec<Option<i32>> = case
+        .inputs
+        .iter()
+        .map(|i| Some(i.shape.len() as i32))
+        .collect();
     variants.push(("in_axes last/out_axes last", last, true));
     if n_in >= 2 {
         let mut ax = vec![Some(0); n_in];
@@ -381,15 +445,23 @@ pub fn check_vmap(case: &Case, dev: Device, seed: u64) -> Result<(), String> {
             .map_err(err)?;
         let per: Vec<Vec<Array>> = (0..B)
             .map(|k| {
-                let args: Vec<Array> =
-                    (0..n_in).map(|i| if in_axes[i].is_none() { ex[0][i].clone() } else { ex[k][i].clone() }).collect();
+                let args: Vec<Array> = (0..n_in)
+                    .map(|i| {
+                        if in_axes[i].is_none() {
+                            ex[0][i].clone()
+                        } else {
+                            ex[k][i].clone()
+                        }
+                    })
+                    .collect();
                 (case.f)(&args, dev)
             })
             .collect::<mx::Result<_>>()
             .map_err(err)?;
         let n_out = per[0].len();
-        let out_axes: Vec<Option<i32>> =
-            (0..n_out).map(|j| Some(if out_last { per[0][j].ndim() as i32 } else { 0 })).collect();
+        let out_axes: Vec<Option<i32>> = (0..n_out)
+            .map(|j| Some(if out_last { per[0][j].ndim() as i32 } else { 0 }))
+            .collect();
         let f = case.f.clone();
         let got = mx::vmap(move |p: &[Array]| f(p, dev), &in_axes, &out_axes)(&batched)
             .map_err(|e| format!("{} vmap ({label}) [{dev:?}]: {e}", case.name))?;
@@ -397,7 +469,11 @@ pub fn check_vmap(case: &Case, dev: Device, seed: u64) -> Result<(), String> {
             let parts: Vec<&Array> = per.iter().map(|o| &o[j]).collect();
             let want = mx::stack(&parts, out_axes[j].unwrap(), Device::cpu()).map_err(err)?;
             mx::eval([&got[j], &want]).map_err(err)?;
-            close(&format!("{} vmap ({label}) [{dev:?}] output {j}", case.name), &got[j], &want)?;
+            close(
+                &format!("{} vmap ({label}) [{dev:?}] output {j}", case.name),
+                &got[j],
+                &want,
+            )?;
         }
     }
     Ok(())
@@ -429,10 +505,18 @@ pub fn run_all(cases: &[Case], dev: Device, skip: &[&str]) {
             Err(p) => fails.push(format!(
                 "{} [{dev:?}]: panicked: {}",
                 c.name,
-                p.downcast_ref::<String>().cloned().or(p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+                p.downcast_ref::<String>()
+                    .cloned()
+                    .or(p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default()
             )),
         }
     }
     eprintln!("{n} cases checked on {dev:?}");
-    assert!(fails.is_empty(), "{} of {n} cases failed:\n{}", fails.len(), fails.join("\n"));
+    assert!(
+        fails.is_empty(),
+        "{} of {n} cases failed:\n{}",
+        fails.len(),
+        fails.join("\n")
+    );
 }

@@ -85,25 +85,44 @@ impl<'a> Matrices<'a> {
         if shape.contains(&0) || strides.iter().any(|&x| x < 0) {
             return None;
         }
-        let reach: usize = shape.iter().zip(strides).map(|(&d, &st)| (d as usize - 1) * st as usize).sum();
+        let reach: usize = shape
+            .iter()
+            .zip(strides)
+            .map(|(&d, &st)| (d as usize - 1) * st as usize)
+            .sum();
         if offset + reach >= v.len() {
             return None;
         }
         let mut bases = vec![offset];
         for (&d, &st) in shape[..nd - 2].iter().zip(&strides[..nd - 2]) {
-            bases = bases.iter().flat_map(|&b| (0..d as usize).map(move |i| b + i * st as usize)).collect();
+            bases = bases
+                .iter()
+                .flat_map(|&b| (0..d as usize).map(move |i| b + i * st as usize))
+                .collect();
         }
-        Some(Matrices { data: v, bases, rs: strides[nd - 2] as usize, cs: strides[nd - 1] as usize })
+        Some(Matrices {
+            data: v,
+            bases,
+            rs: strides[nd - 2] as usize,
+            cs: strides[nd - 1] as usize,
+        })
     }
 
     /// Dense row-major `[batch, rows, cols]`.
     fn dense(v: &'a [f32], batch: usize, rows: usize, cols: usize) -> Self {
-        Matrices { data: v, bases: (0..batch).map(|i| i * rows * cols).collect(), rs: cols, cs: 1 }
+        Matrices {
+            data: v,
+            bases: (0..batch).map(|i| i * rows * cols).collect(),
+            rs: cols,
+            cs: 1,
+        }
     }
 
     /// True when matrix `i` of `rows x cols` lies inside `data`.
     fn fits(&self, i: usize, rows: usize, cols: usize) -> bool {
-        self.bases.get(i).is_some_and(|&b| b + (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len())
+        self.bases
+            .get(i)
+            .is_some_and(|&b| b + (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len())
     }
 }
 
