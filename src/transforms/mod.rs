@@ -262,6 +262,33 @@ where
     Ok((loss, grads))
 }
 
+/// The gradient machinery for callers that hold their parameters elsewhere (`nn`'s modules):
+/// `f` receives traced copies of `params` and returns an output whose loss (`loss_of`, a
+/// scalar) is differentiated with respect to them.
+pub(crate) fn value_and_grad_of<L>(
+    op: &'static str,
+    params: &[Array],
+    f: impl FnOnce(&[Array]) -> Result<L>,
+    loss_of: impl Fn(&L) -> &Array,
+) -> Result<(L, Vec<Array>)> {
+    let t = Tracing::start();
+    let copies: Vec<Array> = params.iter().map(|p| t.copy(p)).collect();
+    let out = f(&copies)?;
+    let loss = loss_of(&out).clone();
+    if loss.ndim() != 0 {
+        return Err(shape_err(
+            op,
+            format!(
+                "The loss must be a scalar array (shape ()) to take its gradient; it has shape {}.",
+                fmt_shape(loss.shape())
+            ),
+        ));
+    }
+    let one = crate::full(&[], 1.0, loss.dtype(), loss.stream())?;
+    let grads = vjp::backward(std::slice::from_ref(&loss), &copies, &[one])?;
+    Ok((out, grads))
+}
+
 /// `f`'s value and gradient with respect to the arguments in `argnums` (negative counts from
 /// the end; the others are constants). `f` must return a scalar.
 ///

@@ -1,0 +1,15 @@
+//! MLX's layers: linear and embedding, normalisation, dropout, pooling, attention, and the
+//! containers (`Sequential`, `Identity`). Each is a plain struct with public parameter fields,
+//! made a module by [`module!`](crate::module) (or a hand-written `Visit` where it keeps state).
+
+mod attention;
+mod dropout;
+mod linear;
+mod norm;
+mod pool;
+
+pub use attention::MultiHeadAttention;
+pub use dropout::Dropout;
+pub use linear::{Bilinear, Embedding, Identity, Linear, Sequential};
+pub use norm::{BatchNorm, GroupNorm, LayerNorm, RmsNorm};
+pub use pool::{AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d};
