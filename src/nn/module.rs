@@ -281,6 +281,58 @@ pub trait Module: Visit + Send + Sync {
         Ok(())
     }
 
+    /// Loads weights held in memory, with MLX's `load_weights` semantics (the file-reading
+    /// `load_weights` calls it). Strict: the names must be exactly the
+    /// module's, else one error lists the missing, unexpected and mis-shaped names. Not
+    /// strict: names the module lacks are ignored and missing ones are left as they are. A
+    /// shape that differs from the parameter's is an error either way.
+    ///
+    /// ```
+    /// use wmx::nn::{Module, Params};
+    /// let mut l = wmx::nn::Linear::new(2, 1, true, None).unwrap();
+    /// let w = Params::from([("weight".to_string(), wmx::ones(&[1, 2], wmx::Dtype::Float32, None).unwrap())]);
+    /// let e = l.load_params(&w, true).unwrap_err().to_string();
+    /// assert!(e.contains("missing") && e.contains("bias"), "{e}");
+    /// l.load_params(&w, false).unwrap();
+    /// assert_eq!(l.weight.to_vec::<f32>().unwrap(), vec![1.0, 1.0]);
+    /// ```
+    fn load_params(&mut self, params: &Params, strict: bool) -> Result<()> {
+        let have = self.parameters();
+        let missing: Vec<&String> = have.keys().filter(|k| !params.contains_key(*k)).collect();
+        let unexpected: Vec<&String> = params.keys().filter(|k| !have.contains_key(*k)).collect();
+        let misshaped: Vec<String> = params
+            .iter()
+            .filter_map(|(k, a)| {
+                let p = have.get(k)?;
+                (p.shape() != a.shape())
+                    .then(|| format!("{k}: {:?} for {:?}", a.shape(), p.shape()))
+            })
+            .collect();
+        let strict_fail = strict && (!missing.is_empty() || !unexpected.is_empty());
+        if strict_fail || !misshaped.is_empty() {
+            let mut parts = Vec::new();
+            if strict && !missing.is_empty() {
+                parts.push(format!("missing {missing:?}"));
+            }
+            if strict && !unexpected.is_empty() {
+                parts.push(format!("unexpected {unexpected:?}"));
+            }
+            if !misshaped.is_empty() {
+                parts.push(format!("mis-shaped {misshaped:?}"));
+            }
+            return Err(value_err(
+                "Module::load_weights",
+                format!("The weights do not match the module: {}.", parts.join("; ")),
+            ));
+        }
+        self.visit_mut(&mut VisitorMut::new(&mut |n, p| {
+            if let Some(a) = params.get(n) {
+                p.set(a.clone());
+            }
+        }));
+        Ok(())
+    }
+
     /// Freezes parameters: all of them with `None`, else those whose own name (`bias`), full
     /// name (`layers.0.bias`) or module path (`layers.0`) is in `keys` — MLX's `freeze(keys=..)`
     /// with paths as well. A key that matches nothing is an error.
