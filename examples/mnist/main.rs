@@ -331,6 +331,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         );
         bar.set_message(format!("{}", epoch + 1));
         let mut total = mx::zeros(&[], Dtype::Float32, None)?;
+        let t0 = std::time::Instant::now();
         for b in 0..batches {
             let ids: Vec<u32> = perm[b * args.batch..((b + 1) * args.batch).min(n)].to_vec();
             let ids = Array::from_slice(&ids, &[ids.len() as i32]);
@@ -346,6 +347,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             bar.inc(1);
         }
         bar.finish_and_clear();
+        let ms = t0.elapsed().as_secs_f64() * 1e3;
         model.eval();
         let mean_loss = total.item::<f32>()? / batches as f32;
         acc = accuracy(model.as_ref(), &xte, &yte)?;
