@@ -127,6 +127,16 @@ fn layer(c: &Case) -> Box<dyn UnaryModule> {
         "linear" => {
             Box::new(nn::Linear::new(n("dims")[0], n("dims")[1], c.b("bias"), None).unwrap())
         }
+        "instance_norm" => Box::new(nn::InstanceNorm::new(c.i("dims"), 1e-5, true).unwrap()),
+        "max_pool3d" | "avg_pool3d" => {
+            let p = |k: &str| (n(k)[0], n(k)[1], n(k)[2]);
+            if c.kind == "max_pool3d" {
+                Box::new(nn::MaxPool3d::new(p("kernel"), Some(p("stride")), p("padding")).unwrap())
+            } else {
+                Box::new(nn::AvgPool3d::new(p("kernel"), Some(p("stride")), p("padding")).unwrap())
+            }
+        }
+        "prelu" => Box::new(nn::PRelu::new(c.i("params"), 0.25).unwrap()),
         "embedding" => Box::new(nn::Embedding::new(n("dims")[0], n("dims")[1], None).unwrap()),
         "layer_norm" => Box::new(
             nn::LayerNorm::new(c.i("dims"), c.f("eps"), c.b("affine"), c.b("bias")).unwrap(),
@@ -177,6 +187,11 @@ fn layer(c: &Case) -> Box<dyn UnaryModule> {
             "mish" => Act(|x| nn::mish(x)),
             "hardswish" => Act(|x| nn::hardswish(x)),
             "log_softmax" => Act(|x| nn::log_softmax(x, -1)),
+            "relu2" => Act(|x| nn::relu2(x)),
+            "hard_tanh" => Act(|x| nn::hard_tanh(x, -0.5, 2.0)),
+            "hard_shrink" => Act(|x| nn::hard_shrink(x, 0.7)),
+            "softshrink" => Act(|x| nn::softshrink(x, 0.7)),
+            "softmin" => Act(|x| nn::softmin(x, -1)),
             "glu" => Act(|x| {
                 let rev = wmx::flip(x, Some(&[1]), None)?;
                 nn::glu(&wmx::concatenate(&[x, &rev], -1, None)?, -1)
@@ -366,6 +381,11 @@ fn loss_fn(c: &Case, x: &Array) -> wmx::Result<Array> {
         "huber" => L::huber_loss(x, x2, c.f("delta"), r),
         "kl_div" => L::kl_div_loss(x, x2, -1, r),
         "cosine" => L::cosine_similarity_loss(x, x2, c.i("axis"), 1e-8, r),
+        "hinge" => L::hinge_loss(x, x2, r),
+        "log_cosh" => L::log_cosh_loss(x, x2, r),
+        "margin_ranking" => L::margin_ranking_loss(x, x2, c.a("x3"), c.f("margin"), r),
+        "triplet" => L::triplet_loss(x, x2, c.a("x3"), -1, c.f("p"), c.f("margin"), 1e-6, r),
+        "gaussian_nll" => L::gaussian_nll_loss(x, x2, c.a("x3"), c.b("full"), 1e-6, r),
         k => panic!("loss {k}"),
     }
 }
@@ -424,6 +444,13 @@ fn optimizer(c: &Case) -> Box<dyn Optimizer> {
                 .learning_rate(0.01)
                 .beta_1(Some(0.9))
                 .weight_decay(0.01),
+        ),
+        "muon" => Box::new(opt::Muon::new(0.02)),
+        "muon_plain" => Box::new(
+            opt::Muon::new(0.02)
+                .momentum(0.9)
+                .weight_decay(0.0)
+                .nesterov(false),
         ),
         n => panic!("optimizer {n}"),
     }

@@ -142,6 +142,11 @@ def layers():
         w.arr("p." + k, v)
     w.arr("x", q)
     w.arr("y", mha2(mx.array(q), mx.array(q), mx.array(q), mask))
+    layer_case(w, "prelu", "prelu", nn.PReLU(5), [x], params=5)
+    layer_case(w, "instance_norm", "instance_norm", nn.InstanceNorm(6, affine=True), [xg], dims=6)
+    xr = rnd(2, 4, 5, 6, 3)
+    layer_case(w, "max_pool3d", "max_pool3d", nn.MaxPool3d(2, stride=(1, 2, 2), padding=(0, 1, 1)), [xr], kernel="2,2,2", stride="1,2,2", padding="0,1,1")
+    layer_case(w, "avg_pool3d", "avg_pool3d", nn.AvgPool3d((2, 3, 2)), [xr], kernel="2,3,2", stride="2,3,2", padding="0,0,0")
     seq = nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 2))
     layer_case(w, "sequential", "sequential", seq, [x])
     xa = np.linspace(-4, 4, 33, dtype=np.float32).reshape(3, 11)
@@ -151,7 +156,9 @@ def layers():
         "softplus": nn.softplus, "softsign": nn.softsign, "sigmoid": nn.sigmoid, "tanh": nn.tanh,
         "silu": nn.silu, "log_sigmoid": nn.log_sigmoid, "gelu": nn.gelu, "gelu_approx": nn.gelu_approx,
         "gelu_fast_approx": nn.gelu_fast_approx, "mish": nn.mish, "hardswish": nn.hardswish,
-        "log_softmax": lambda v: nn.log_softmax(v, axis=-1), "glu": lambda v: nn.glu(mx.concatenate([v, v[:, ::-1]], axis=-1)),
+        "log_softmax": lambda v: nn.log_softmax(v, axis=-1), "relu2": nn.relu2,
+        "hard_tanh": lambda v: nn.hard_tanh(v, -0.5, 2.0), "hard_shrink": lambda v: nn.hard_shrink(v, 0.7),
+        "softshrink": lambda v: nn.softshrink(v, 0.7), "softmin": lambda v: nn.softmin(v, axis=-1), "glu": lambda v: nn.glu(mx.concatenate([v, v[:, ::-1]], axis=-1)),
     }
     for n, f in acts.items():
         w.case("act_" + n, "activation", fn=n)
@@ -173,6 +180,9 @@ def losses():
     bin_t = mx.array((rng.random((3, 4)) > 0.5).astype(np.float32))
     pr = mx.sigmoid(x1)
     logp = nn.log_softmax(mx.array(rnd(3, 4)), axis=-1)
+    x3 = mx.array(rnd(3, 4))
+    pm1 = mx.array(np.where(rng.random((3, 4)) > 0.5, 1.0, -1.0).astype(np.float32))
+    var = mx.array(np.abs(rnd(3, 4)) + 0.1)
     logq = nn.log_softmax(mx.array(rnd(3, 4)), axis=-1)
 
     def emit(name, fn, inputs, **kw):
@@ -194,6 +204,11 @@ def losses():
             ("huber", "huber", [x1, x2], lambda: L.huber_loss(x1, x2, delta=0.8, reduction=red), dict(delta=0.8)),
             ("kl_div", "kl_div", [logp, logq], lambda: L.kl_div_loss(logp, logq, reduction=red), {}),
             ("cosine", "cosine", [x1, x2], lambda: L.cosine_similarity_loss(x1, x2, reduction=red), dict(axis=1)),
+            ("hinge", "hinge", [x1, pm1], lambda: L.hinge_loss(x1, pm1, reduction=red), {}),
+            ("log_cosh", "log_cosh", [x1, x2], lambda: L.log_cosh_loss(x1, x2, reduction=red), {}),
+            ("margin_ranking", "margin_ranking", [x1, x2, pm1], lambda: L.margin_ranking_loss(x1, x2, pm1, margin=0.3, reduction=red), dict(margin=0.3)),
+            ("triplet", "triplet", [x1, x2, x3], lambda: L.triplet_loss(x1, x2, x3, p=3, margin=0.5, reduction=red), dict(p=3, margin=0.5)),
+            ("gaussian_nll", "gaussian_nll", [x1, x2, var], lambda: L.gaussian_nll_loss(x1, x2, var, full=True, reduction=red), dict(full=1)),
         ]
         for name, fn, inputs, f, kw in cases:
             emit(f"{name}_{red}", fn, inputs, reduction=red, **kw)
@@ -209,7 +224,12 @@ def losses():
                                        "smooth_l1": lambda: L.smooth_l1_loss(a, x2, beta=0.6, reduction=red),
                                        "huber": lambda: L.huber_loss(a, x2, delta=0.8, reduction=red),
                                        "kl_div": lambda: L.kl_div_loss(a, logq, reduction=red),
-                                       "cosine": lambda: L.cosine_similarity_loss(a, x2, reduction=red)}[fn]())(inputs[0])
+                                       "cosine": lambda: L.cosine_similarity_loss(a, x2, reduction=red),
+                                       "hinge": lambda: L.hinge_loss(a, pm1, reduction=red),
+                                       "log_cosh": lambda: L.log_cosh_loss(a, x2, reduction=red),
+                                       "margin_ranking": lambda: L.margin_ranking_loss(a, x2, pm1, margin=0.3, reduction=red),
+                                       "triplet": lambda: L.triplet_loss(a, x2, x3, p=3, margin=0.5, reduction=red),
+                                       "gaussian_nll": lambda: L.gaussian_nll_loss(a, x2, var, full=True, reduction=red)}[fn]())(inputs[0])
                 w.arr("gx", g)
     w.save()
 
@@ -234,6 +254,8 @@ def optimizers():
         ("adafactor", lambda: optim.Adafactor(), {}),
         ("adafactor_lr", lambda: optim.Adafactor(learning_rate=0.01, relative_step=False, beta_1=0.9, weight_decay=0.01), dict(lr=0.01, beta_1=0.9, weight_decay=0.01)),
         ("sgd_step_decay", lambda: optim.SGD(optim.step_decay(0.1, 0.5, 2)), dict(schedule="step")),
+        ("muon", lambda: optim.Muon(0.02), {}),
+        ("muon_plain", lambda: optim.Muon(0.02, momentum=0.9, weight_decay=0.0, nesterov=False), dict(momentum=0.9)),
     ]
     for name, make, kw in configs:
         opt = make()

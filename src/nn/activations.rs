@@ -260,6 +260,75 @@ pub fn step(x: &Array, threshold: f32) -> R {
     )
 }
 
+/// `max(x, 0)²`.
+///
+/// ```
+/// let x = wmx::Array::from_slice(&[-1.0f32, 3.0], &[2]);
+/// assert_eq!(wmx::nn::relu2(&x).unwrap().to_vec::<f32>().unwrap(), vec![0.0, 9.0]);
+/// ```
+pub fn relu2(x: &Array) -> R {
+    crate::square(&relu(x)?, None)
+}
+
+/// `x` clamped to `[min_val, max_val]`.
+///
+/// ```
+/// let x = wmx::Array::from_slice(&[-3.0f32, 0.5], &[2]);
+/// assert_eq!(wmx::nn::hard_tanh(&x, -1.0, 1.0).unwrap().to_vec::<f32>().unwrap(), vec![-1.0, 0.5]);
+/// ```
+pub fn hard_tanh(x: &Array, min_val: f32, max_val: f32) -> R {
+    crate::minimum(&crate::maximum(x, min_val, None)?, max_val, None)
+}
+
+/// `x` where `|x| > lambd`, else 0.
+///
+/// ```
+/// let x = wmx::Array::from_slice(&[-0.2f32, 0.9], &[2]);
+/// assert_eq!(wmx::nn::hard_shrink(&x, 0.5).unwrap().to_vec::<f32>().unwrap(), vec![0.0, 0.9]);
+/// ```
+pub fn hard_shrink(x: &Array, lambd: f32) -> R {
+    let keep = crate::greater(&crate::abs(x, None)?, lambd, None)?;
+    crate::where_(&keep, x, 0.0, None)
+}
+
+/// `x − sign(x)·lambd` where `|x| > lambd`, else 0.
+///
+/// ```
+/// let x = wmx::Array::from_slice(&[-0.2f32, 1.5], &[2]);
+/// assert_eq!(wmx::nn::softshrink(&x, 0.5).unwrap().to_vec::<f32>().unwrap(), vec![0.0, 1.0]);
+/// ```
+pub fn softshrink(x: &Array, lambd: f32) -> R {
+    let keep = crate::greater(&crate::abs(x, None)?, lambd, None)?;
+    let shrunk = crate::subtract(
+        x,
+        &crate::multiply(&crate::sign(x, None)?, lambd, None)?,
+        None,
+    )?;
+    crate::where_(&keep, &shrunk, 0.0, None)
+}
+
+/// `softmax(−x)` along `axis`.
+///
+/// ```
+/// let x = wmx::Array::from_slice(&[0.0f32, 0.0], &[2]);
+/// assert_eq!(wmx::nn::softmin(&x, -1).unwrap().to_vec::<f32>().unwrap(), vec![0.5, 0.5]);
+/// ```
+pub fn softmin(x: &Array, axis: i32) -> R {
+    crate::softmax(&crate::negative(x, None)?, &[axis], None)
+}
+
+/// `max(0, x) + alpha·min(0, x)` with a learned (broadcast) `alpha`.
+///
+/// ```
+/// let x = wmx::Array::from_slice(&[-2.0f32, 2.0], &[2]);
+/// let a = wmx::Array::from_slice(&[0.25f32], &[1]);
+/// assert_eq!(wmx::nn::prelu(&x, &a).unwrap().to_vec::<f32>().unwrap(), vec![-0.5, 2.0]);
+/// ```
+pub fn prelu(x: &Array, alpha: &Array) -> R {
+    let neg = crate::multiply(alpha, &crate::minimum(x, 0.0, None)?, None)?;
+    crate::add(&relu(x)?, &neg, None)
+}
+
 /// The struct of an activation module: a unit struct, or one holding the function's parameters.
 macro_rules! activation_struct {
     ($(#[$doc:meta])* $name:ident) => {
@@ -269,7 +338,7 @@ macro_rules! activation_struct {
     };
     ($(#[$doc:meta])* $name:ident { $($f:ident: $t:ty),* }) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, Default, PartialEq)]
+        #[derive(Clone, Copy, Debug, PartialEq)]
         pub struct $name { $(#[doc = "A parameter of the function."] pub $f: $t),* }
     };
 }
@@ -337,4 +406,49 @@ activation_modules! {
     Softmax => |self, x| softmax(x, -1);
     /// [`glu`] as a module.
     Glu { axis: i32 } => |self, x| glu(x, self.axis);
+    /// [`relu2`] as a module.
+    Relu2 => |self, x| relu2(x);
+    /// [`hard_tanh`] as a module (MLX's default range is `[-1, 1]`).
+    HardTanh { min_val: f32, max_val: f32 } => |self, x| hard_tanh(x, self.min_val, self.max_val);
+    /// [`hard_shrink`] as a module.
+    HardShrink { lambd: f32 } => |self, x| hard_shrink(x, self.lambd);
+    /// [`softshrink`] as a module.
+    Softshrink { lambd: f32 } => |self, x| softshrink(x, self.lambd);
+    /// [`softmin`] over the last axis as a module.
+    Softmin => |self, x| softmin(x, -1);
+    /// [`step`] as a module.
+    Step { threshold: f32 } => |self, x| step(x, self.threshold);
+}
+
+/// [`prelu`] with its slope as a parameter (`weight`, `[num_parameters]`, 0.25 by default),
+/// MLX's `nn.PReLU`.
+///
+/// ```
+/// use wmx::nn::{Module, PRelu, UnaryModule};
+/// let p = PRelu::new(1, 0.25).unwrap();
+/// assert!(p.parameters().contains_key("weight"));
+/// let y = p.forward(&wmx::Array::from_slice(&[-4.0f32], &[1])).unwrap();
+/// assert_eq!(y.to_vec::<f32>().unwrap(), vec![-1.0]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct PRelu {
+    /// The negative slopes.
+    pub weight: super::Param,
+}
+crate::module!(PRelu { weight });
+
+impl PRelu {
+    /// `num_parameters` slopes (1, or one per channel), all `init`.
+    pub fn new(num_parameters: i32, init: f32) -> Result<PRelu> {
+        let w = crate::full(&[num_parameters], init as f64, crate::Dtype::Float32, None)?;
+        Ok(PRelu {
+            weight: super::Param::new(w),
+        })
+    }
+}
+
+impl UnaryModule for PRelu {
+    fn forward(&self, x: &Array) -> R {
+        prelu(x, &self.weight)
+    }
 }

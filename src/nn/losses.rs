@@ -319,3 +319,141 @@ pub fn cosine_similarity_loss(
     let dot = crate::sum(&crate::multiply(x1, x2, None)?, &[axis], false, None)?;
     reduce(crate::divide(&dot, &denom, None)?, reduction)
 }
+
+/// Hinge: `max(1 − x·t, 0)` for targets in {−1, 1}. MLX's default reduction is `None`.
+///
+/// ```
+/// use wmx::{Array, nn::losses::{hinge_loss, Reduction}};
+/// let l = hinge_loss(&Array::from_slice(&[0.5f32, 2.0], &[2]), &Array::from_slice(&[1.0f32, 1.0], &[2]), Reduction::None).unwrap();
+/// assert_eq!(l.to_vec::<f32>().unwrap(), vec![0.5, 0.0]);
+/// ```
+pub fn hinge_loss(inputs: &Array, targets: &Array, reduction: Reduction) -> R {
+    let m = crate::subtract(1.0, &crate::multiply(inputs, targets, None)?, None)?;
+    reduce(crate::maximum(&m, 0.0, None)?, reduction)
+}
+
+/// Log-cosh: `log(cosh(x − t))`, computed stably as `logaddexp(d, −d) − log 2`. MLX's default
+/// reduction is `None`.
+///
+/// ```
+/// use wmx::{Array, nn::losses::{log_cosh_loss, Reduction}};
+/// let l = log_cosh_loss(&Array::from_slice(&[0.0f32], &[1]), &Array::from_slice(&[0.0f32], &[1]), Reduction::Sum).unwrap();
+/// assert!(l.item::<f32>().unwrap().abs() < 1e-6);
+/// ```
+pub fn log_cosh_loss(inputs: &Array, targets: &Array, reduction: Reduction) -> R {
+    let d = crate::subtract(inputs, targets, None)?;
+    let l = crate::logaddexp(&d, &crate::negative(&d, None)?, None)?;
+    reduce(
+        crate::subtract(&l, std::f32::consts::LN_2, None)?,
+        reduction,
+    )
+}
+
+/// Margin ranking: `max(0, −t·(x₁ − x₂) + margin)`. MLX's default reduction is `None`.
+///
+/// ```
+/// use wmx::{Array, nn::losses::{margin_ranking_loss, Reduction}};
+/// let (a, b) = (Array::from_slice(&[1.0f32], &[1]), Array::from_slice(&[2.0f32], &[1]));
+/// let l = margin_ranking_loss(&a, &b, &Array::from_slice(&[1.0f32], &[1]), 0.5, Reduction::Sum).unwrap();
+/// assert_eq!(l.item::<f32>().unwrap(), 1.5);
+/// ```
+pub fn margin_ranking_loss(
+    inputs1: &Array,
+    inputs2: &Array,
+    targets: &Array,
+    margin: f32,
+    reduction: Reduction,
+) -> R {
+    if inputs1.shape() != inputs2.shape() || inputs1.shape() != targets.shape() {
+        return Err(shape_err(
+            "nn::losses::margin_ranking_loss",
+            format!(
+                "The shapes of the arguments do not match: {:?}, {:?} and targets {:?}.",
+                inputs1.shape(),
+                inputs2.shape(),
+                targets.shape()
+            ),
+        ));
+    }
+    let d = crate::multiply(
+        &crate::negative(targets, None)?,
+        &crate::subtract(inputs1, inputs2, None)?,
+        None,
+    )?;
+    reduce(
+        crate::maximum(&crate::add(&d, margin, None)?, 0.0, None)?,
+        reduction,
+    )
+}
+
+/// Triplet margin: `max(‖a − p‖ₚ − ‖a − n‖ₚ + margin, 0)` along `axis` (with `eps` inside the
+/// root). MLX's default reduction is `None`.
+///
+/// ```
+/// use wmx::{Array, nn::losses::{triplet_loss, Reduction}};
+/// let a = Array::from_slice(&[0.0f32, 0.0], &[1, 2]);
+/// let p = Array::from_slice(&[0.0f32, 1.0], &[1, 2]);
+/// let n = Array::from_slice(&[3.0f32, 4.0], &[1, 2]);
+/// let l = triplet_loss(&a, &p, &n, -1, 2.0, 1.0, 1e-6, Reduction::Sum).unwrap();
+/// assert_eq!(l.item::<f32>().unwrap(), 0.0);
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn triplet_loss(
+    anchors: &Array,
+    positives: &Array,
+    negatives: &Array,
+    axis: i32,
+    p: f32,
+    margin: f32,
+    eps: f32,
+    reduction: Reduction,
+) -> R {
+    let dist = |other: &Array| -> R {
+        let d = crate::power(
+            &crate::abs(&crate::subtract(anchors, other, None)?, None)?,
+            p,
+            None,
+        )?;
+        let s = crate::add(&crate::sum(&d, &[axis], false, None)?, eps, None)?;
+        crate::power(&s, 1.0 / p, None)
+    };
+    let l = crate::add(
+        &crate::subtract(&dist(positives)?, &dist(negatives)?, None)?,
+        margin,
+        None,
+    )?;
+    reduce(crate::maximum(&l, 0.0, None)?, reduction)
+}
+
+/// Gaussian negative log likelihood with predicted variances `vars` (clamped below at `eps`):
+/// `0.5·(log v + (t − x)²/v)`, plus `0.5·log 2π` when `full`. MLX's default reduction is `Mean`.
+///
+/// ```
+/// use wmx::{Array, nn::losses::{gaussian_nll_loss, Reduction}};
+/// let x = Array::from_slice(&[1.0f32], &[1]);
+/// let l = gaussian_nll_loss(&x, &x, &Array::from_slice(&[1.0f32], &[1]), false, 1e-6, Reduction::Mean).unwrap();
+/// assert_eq!(l.item::<f32>().unwrap(), 0.0);
+/// ```
+pub fn gaussian_nll_loss(
+    inputs: &Array,
+    targets: &Array,
+    vars: &Array,
+    full: bool,
+    eps: f32,
+    reduction: Reduction,
+) -> R {
+    const OP: &str = "nn::losses::gaussian_nll_loss";
+    same_shape(OP, inputs, targets, ("Inputs", "targets"))?;
+    same_shape(OP, inputs, vars, ("Inputs", "vars"))?;
+    let v = crate::maximum(vars, eps, None)?;
+    let sq = crate::divide(
+        &crate::square(&crate::subtract(targets, inputs, None)?, None)?,
+        &v,
+        None,
+    )?;
+    let mut l = crate::multiply(&crate::add(&crate::log(&v, None)?, &sq, None)?, 0.5, None)?;
+    if full {
+        l = crate::add(&l, 0.5 * (2.0 * std::f32::consts::PI).ln(), None)?;
+    }
+    reduce(l, reduction)
+}

@@ -1,5 +1,5 @@
 //! `wmx::optimizers`: MLX's `mlx.optimizers` — SGD, RMSprop, Adagrad, AdaDelta, Adam, AdamW,
-//! Adamax, Lion, Adafactor — with learning-rate schedules, `clip_grad_norm`, and state that
+//! Adamax, Lion, Adafactor, Muon — with learning-rate schedules, `clip_grad_norm`, and state that
 //! can be saved and restored (`state()` is a flat [`Params`] of MLX's names: `step`,
 //! `learning_rate`, `layers.0.weight.m`...).
 //!
@@ -28,9 +28,11 @@
 
 mod adafactor;
 mod algorithms;
+mod muon;
 mod schedules;
 
 pub use algorithms::{AdaDelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Lion, RmsProp, Sgd};
+pub use muon::Muon;
 pub use schedules::{
     Schedule, cosine_decay, exponential_decay, join_schedules, linear_schedule, step_decay,
 };

@@ -60,6 +60,81 @@ impl Dropout {
     }
 }
 
+/// Channel dropout: zeroes whole channels of `[N, H, W, C]` (or `[H, W, C]`) input, MLX's
+/// `nn.Dropout2d` (the mask has shape `[N, 1, 1, C]`).
+///
+/// ```
+/// use wmx::nn::{Dropout2d, UnaryModule};
+/// let d = Dropout2d::new(0.5, Some(&wmx::random::key(1))).unwrap();
+/// let y = d.forward(&wmx::ones(&[2, 3, 3, 8], wmx::Dtype::Float32, None).unwrap()).unwrap();
+/// let v = y.to_vec::<f32>().unwrap();
+/// for c in 0..8 { assert!(v.iter().skip(c).step_by(8).take(9).all(|&x| x == v[c])); } // whole channels
+/// assert!(d.forward(&wmx::ones(&[2, 8], wmx::Dtype::Float32, None).unwrap()).is_err());
+/// ```
+#[derive(Debug)]
+pub struct Dropout2d(Dropout);
+
+/// Channel dropout of `[N, D, H, W, C]` (or `[D, H, W, C]`) input, MLX's `nn.Dropout3d`.
+///
+/// ```
+/// use wmx::nn::{Dropout3d, Module, UnaryModule};
+/// let mut d = Dropout3d::new(0.5, None).unwrap();
+/// d.eval();
+/// let x = wmx::ones(&[1, 2, 2, 2, 4], wmx::Dtype::Float32, None).unwrap();
+/// assert_eq!(d.forward(&x).unwrap().to_vec::<f32>().unwrap(), vec![1.0; 32]);
+/// ```
+#[derive(Debug)]
+pub struct Dropout3d(Dropout);
+
+macro_rules! channel_dropout {
+    ($($name:ident, $label:literal, $spatial:literal;)*) => {$(
+        impl $name {
+            /// Drops each channel with probability `p` in `[0, 1)`.
+            pub fn new(p: f32, key: Option<&Array>) -> Result<$name> {
+                Dropout::new(p, key).map($name)
+            }
+        }
+
+        impl Visit for $name {
+            fn visit(&self, _: &mut Visitor<'_>) {}
+            fn visit_mut(&mut self, _: &mut VisitorMut<'_>) {}
+            fn set_training(&mut self, training: bool) {
+                self.0.training = training;
+            }
+        }
+
+        impl UnaryModule for $name {
+            fn forward(&self, x: &Array) -> Result<Array> {
+                let nd = x.ndim();
+                if nd != $spatial + 1 && nd != $spatial + 2 {
+                    return Err(value_err(
+                        $label,
+                        format!("Received input with {nd} dimensions. Expected {} or {}.", $spatial + 1, $spatial + 2),
+                    ));
+                }
+                let d = &self.0;
+                if d.p == 0.0 || !d.training {
+                    return Ok(x.clone());
+                }
+                let mut shape = x.shape().to_vec();
+                for s in &mut shape[nd - 1 - $spatial..nd - 1] {
+                    *s = 1;
+                }
+                let keep = 1.0 - d.p;
+                let key = d.next_key()?;
+                let mask = crate::random::bernoulli(keep, Some(&shape), key.as_ref(), None)?;
+                let mask = crate::astype(&mask, x.dtype(), None)?;
+                crate::multiply(&crate::multiply(&mask, x, None)?, 1.0 / keep, None)
+            }
+        }
+    )*};
+}
+
+channel_dropout! {
+    Dropout2d, "nn::Dropout2d", 2;
+    Dropout3d, "nn::Dropout3d", 3;
+}
+
 impl Visit for Dropout {
     fn visit(&self, _: &mut Visitor<'_>) {}
     fn visit_mut(&mut self, _: &mut VisitorMut<'_>) {}

@@ -9,7 +9,7 @@ mod norm;
 mod pool;
 
 pub use attention::MultiHeadAttention;
-pub use dropout::Dropout;
+pub use dropout::{Dropout, Dropout2d, Dropout3d};
 pub use linear::{Bilinear, Embedding, Identity, Linear, Sequential};
-pub use norm::{BatchNorm, GroupNorm, LayerNorm, RmsNorm};
-pub use pool::{AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d};
+pub use norm::{BatchNorm, GroupNorm, InstanceNorm, LayerNorm, RmsNorm};
+pub use pool::{AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d};

@@ -216,6 +216,61 @@ impl UnaryModule for GroupNorm {
     }
 }
 
+/// Instance normalisation, MLX's `nn.InstanceNorm`: each channel of each example normalised
+/// over the spatial axes of `[N, ..., C]` input (no affine parameters unless asked).
+///
+/// ```
+/// use wmx::nn::{InstanceNorm, Module, UnaryModule};
+/// let n = InstanceNorm::new(3, 1e-5, true).unwrap();
+/// assert_eq!(n.parameters().len(), 2);
+/// let y = n.forward(&wmx::ones(&[2, 4, 4, 3], wmx::Dtype::Float32, None).unwrap()).unwrap();
+/// assert_eq!(y.shape(), &[2, 4, 4, 3]);
+/// assert!(n.forward(&wmx::ones(&[2, 3], wmx::Dtype::Float32, None).unwrap()).is_err());
+/// ```
+#[derive(Clone, Debug)]
+pub struct InstanceNorm {
+    /// `[dims]`, when affine.
+    pub weight: Option<Param>,
+    /// `[dims]`, when affine.
+    pub bias: Option<Param>,
+    /// Added to the variance.
+    pub eps: f32,
+}
+crate::module!(InstanceNorm { weight, bias });
+
+impl InstanceNorm {
+    /// Instance norm over `dims` channels.
+    pub fn new(dims: i32, eps: f32, affine: bool) -> Result<InstanceNorm> {
+        check_eps("nn::InstanceNorm", eps)?;
+        Ok(InstanceNorm {
+            weight: if affine { Some(ones(dims)?) } else { None },
+            bias: if affine { Some(zeros(dims)?) } else { None },
+            eps,
+        })
+    }
+}
+
+impl UnaryModule for InstanceNorm {
+    fn forward(&self, x: &Array) -> Result<Array> {
+        let nd = x.ndim() as i32;
+        if nd < 3 {
+            return Err(shape_err(
+                "nn::InstanceNorm",
+                format!(
+                    "Expected input [N, ..., C] with at least 3 dimensions, got shape {:?}.",
+                    x.shape()
+                ),
+            ));
+        }
+        let axes: Vec<i32> = (1..nd - 1).collect();
+        affine(
+            normalize(x, &axes, self.eps)?,
+            self.weight.as_ref(),
+            self.bias.as_ref(),
+        )
+    }
+}
+
 /// Batch normalisation over all axes but the last, MLX's `nn.BatchNorm`: in training mode it
 /// normalises with the batch statistics and updates `running_mean`/`running_var` (unbiased
 /// variance, `momentum` 0.1); in eval mode it uses the running statistics. They are frozen

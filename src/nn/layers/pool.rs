@@ -1,5 +1,5 @@
 //! Max and average pooling over the spatial axes of channels-last input (`[N, L, C]`,
-//! `[N, H, W, C]`), as MLX does it: pad (with −∞ for max, 0 for average), take the sliding
+//! `[N, H, W, C]`, `[N, D, H, W, C]`), as MLX does it: pad (with −∞ for max, 0 for average), take the sliding
 //! windows as a strided view, reduce over the window axes. Differentiable through the views.
 
 use crate::array::Array;
@@ -181,4 +181,21 @@ pools! {
     /// assert_eq!(y.shape(), &[2, 3, 3, 3]);
     /// ```
     AvgPool2d, Avg, "nn::AvgPool2d", (i32, i32), |k| vec![k.0, k.1];
+    /// Max over sliding windows of `[N, D, H, W, C]` input, MLX's `nn.MaxPool3d`.
+    ///
+    /// ```
+    /// use wmx::nn::{MaxPool3d, UnaryModule};
+    /// let x = wmx::ones(&[1, 4, 4, 4, 2], wmx::Dtype::Float32, None).unwrap();
+    /// assert_eq!(MaxPool3d::new((2, 2, 2), None, (0, 0, 0)).unwrap().forward(&x).unwrap().shape(), &[1, 2, 2, 2, 2]);
+    /// ```
+    MaxPool3d, Max, "nn::MaxPool3d", (i32, i32, i32), |k| vec![k.0, k.1, k.2];
+    /// Mean over sliding windows of `[N, D, H, W, C]` input, MLX's `nn.AvgPool3d`.
+    ///
+    /// ```
+    /// use wmx::nn::{AvgPool3d, UnaryModule};
+    /// let x = wmx::ones(&[1, 3, 3, 3, 1], wmx::Dtype::Float32, None).unwrap();
+    /// let y = AvgPool3d::new((3, 3, 3), None, (0, 0, 0)).unwrap().forward(&x).unwrap();
+    /// assert_eq!(y.to_vec::<f32>().unwrap(), vec![1.0]);
+    /// ```
+    AvgPool3d, Avg, "nn::AvgPool3d", (i32, i32, i32), |k| vec![k.0, k.1, k.2];
 }
