@@ -17,6 +17,8 @@ import inspect
 
 import mlx.core as mx
 
+import gen_nn_coverage
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 OUT = os.path.join(REPO, "docs", "OPS.md")
@@ -168,6 +170,7 @@ def main():
         f.write("| MLX function | wmx | vjp · jvp · vmap |\n|---|---|---|\n")
         for n, s, r in rows:
             f.write("| `%s` | %s | %s |\n" % (n, s, r))
+        f.write(gen_nn_coverage.section())
     print("%s: %d functions, %d implemented, %d planned" % (OUT, len(rows), done, planned))
 
 
