@@ -289,29 +289,7 @@ fn dispatch(c: &Case, x: &[Array], d: Device) -> Option<Outs> {
         // linear algebra
         "matmul" => one(wmx::matmul(&x[0], &x[1], d)),
 
-        // convolutions
-        "conv1d" => one(wmx::conv1d(&x[0], &x[1], c.i32s("stride")[0], c.i32s("padding")[0], c.i32s("dilation")[0], c.i32("groups"), d)),
-        "conv2d" => {
-            let (st, p, dl) = (c.i32s("stride"), c.i32s("padding"), c.i32s("dilation"));
-            one(wmx::conv2d(&x[0], &x[1], (st[0], st[1]), (p[0], p[1]), (dl[0], dl[1]), c.i32("groups"), d))
-        }
-        "conv3d" => {
-            let (st, p, dl) = (c.i32s("stride"), c.i32s("padding"), c.i32s("dilation"));
-            one(wmx::conv3d(&x[0], &x[1], (st[0], st[1], st[2]), (p[0], p[1], p[2]), (dl[0], dl[1], dl[2]), c.i32("groups"), d))
-        }
-        "conv_general" => one(wmx::conv_general(&x[0], &x[1], &c.i32s("stride"), &c.i32s("padding_lo"), &c.i32s("padding_hi"),
-            &c.i32s("kernel_dilation"), &c.i32s("input_dilation"), c.i32("groups"), c.bool("flip"), d)),
-        "conv_transpose1d" => one(wmx::conv_transpose1d(&x[0], &x[1], c.i32s("stride")[0], c.i32s("padding")[0], c.i32s("dilation")[0],
-            c.i32s("output_padding")[0], c.i32("groups"), d)),
-        "conv_transpose2d" => {
-            let (st, p, dl, op) = (c.i32s("stride"), c.i32s("padding"), c.i32s("dilation"), c.i32s("output_padding"));
-            one(wmx::conv_transpose2d(&x[0], &x[1], (st[0], st[1]), (p[0], p[1]), (dl[0], dl[1]), (op[0], op[1]), c.i32("groups"), d))
-        }
-        "conv_transpose3d" => {
-            let (st, p, dl, op) = (c.i32s("stride"), c.i32s("padding"), c.i32s("dilation"), c.i32s("output_padding"));
-            one(wmx::conv_transpose3d(&x[0], &x[1], (st[0], st[1], st[2]), (p[0], p[1], p[2]), (dl[0], dl[1], dl[2]),
-                (op[0], op[1], op[2]), c.i32("groups"), d))
-        }
+        op if op.starts_with("conv") => one(conf::conv_op(c, x, d)?),
         "addmm" => one(wmx::addmm(&x[0], &x[1], &x[2], c.f64("alpha") as f32, c.f64("beta") as f32, d)),
         "inner" => one(wmx::inner(&x[0], &x[1], d)),
         "outer" => one(wmx::outer(&x[0], &x[1], d)),
