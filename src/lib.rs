@@ -48,6 +48,9 @@ pub use memory::{
 };
 pub use ops::binary::*;
 pub use ops::composite::*;
+pub use ops::conv::{
+    conv_general, conv_transpose1d, conv_transpose2d, conv_transpose3d, conv1d, conv2d, conv3d,
+};
 pub use ops::creation::*;
 pub use ops::diagonal::*;
 pub use ops::einsum::*;

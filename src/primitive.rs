@@ -426,6 +426,11 @@ pub(crate) enum Primitive {
     ArgReduce { op: ArgReduceOp, axis: usize },
     /// `[..., M, K] @ [..., K, N]` with equal batch shapes.
     Matmul,
+    /// MLX's `conv_general`: inputs `[N, *spatial, C_in]` and weight
+    /// `[C_out, *kernel, C_in / groups]` of one float dtype (dense or strided), 1 to 3 spatial
+    /// dims; output `[N, *out_spatial, C_out]`. The public ops crop the input for negative
+    /// padding; the transform rules may pass negative padding, which crops the dilated input.
+    Convolution(ConvParams),
     /// Same elements in a new shape: a view when strides allow, else a copy.
     Reshape,
     /// Axis permutation (a view).
@@ -503,6 +508,7 @@ impl Primitive {
             Primitive::Reduce { op, .. } => op.name(),
             Primitive::ArgReduce { op, .. } => op.name(),
             Primitive::Matmul => "matmul",
+            Primitive::Convolution(_) => "conv",
             Primitive::Reshape => "reshape",
             Primitive::Transpose(_) => "transpose",
             Primitive::Broadcast => "broadcast_to",
@@ -603,5 +609,129 @@ impl ScanOp {
     /// The identity (an exclusive scan's first element) as f64 per domain of the accumulator.
     pub fn identity(self, d: Domain) -> f64 {
         self.reduce().map_or(f64::NEG_INFINITY, |r| r.identity(d))
+    }
+}
+
+/// The parameters of a [`Primitive::Convolution`], one entry per spatial dim.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ConvParams {
+    /// Output stride.
+    pub stride: Vec<i32>,
+    /// Zeros before each spatial dim of the (dilated) input.
+    pub padding_lo: Vec<i32>,
+    /// Zeros after each spatial dim of the (dilated) input.
+    pub padding_hi: Vec<i32>,
+    /// Spacing between kernel taps.
+    pub kernel_dilation: Vec<i32>,
+    /// Spacing between input elements (a transposed convolution's stride).
+    pub input_dilation: Vec<i32>,
+    /// Channel groups: input channel group `g` meets output channel group `g` only.
+    pub groups: i32,
+    /// Reverse the kernel along its spatial dims (a convolution rather than a correlation).
+    pub flip: bool,
+}
+
+impl ConvParams {
+    /// `(in, out, kernel, stride, pad_lo, kernel_dilation, input_dilation)` per spatial dim for
+    /// input shape `x` and weight shape `w`, each padded to 3 dims with leading unit dims (a
+    /// 1-D convolution is a 3-D one over `1 x 1 x L`), and the output spatial shape.
+    pub(crate) fn geometry(&self, x: &[i32], w: &[i32], out: &[i32]) -> ConvGeometry {
+        let nd = x.len() - 2;
+        let pad = 3 - nd;
+        let mut g = ConvGeometry {
+            n: x[0] as usize,
+            c_in: x[nd + 1] as usize,
+            c_out: w[0] as usize,
+            groups: self.groups as usize,
+            flip: self.flip,
+            dims: [ConvDim::UNIT; 3],
+        };
+        for d in 0..nd {
+            g.dims[pad + d] = ConvDim {
+                input: x[1 + d] as usize,
+                out: out[1 + d] as usize,
+                kernel: w[1 + d] as usize,
+                stride: self.stride[d] as usize,
+                pad_lo: self.padding_lo[d] as isize,
+                kernel_dilation: self.kernel_dilation[d] as usize,
+                input_dilation: self.input_dilation[d] as usize,
+            };
+        }
+        g
+    }
+}
+
+/// One spatial dim of a convolution (see [`ConvParams::geometry`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ConvDim {
+    pub input: usize,
+    pub out: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub pad_lo: isize,
+    pub kernel_dilation: usize,
+    pub input_dilation: usize,
+}
+
+impl ConvDim {
+    /// A dim of size 1 everywhere (pads lower-dimensional convolutions to 3 dims).
+    pub const UNIT: ConvDim = ConvDim {
+        input: 1,
+        out: 1,
+        kernel: 1,
+        stride: 1,
+        pad_lo: 0,
+        kernel_dilation: 1,
+        input_dilation: 1,
+    };
+
+    /// The input index read by output `o` through kernel tap `k` (already flipped if the
+    /// convolution flips), or `None` where it falls on padding or between dilated elements.
+    #[inline]
+    pub fn source(&self, o: usize, k: usize) -> Option<usize> {
+        let pos = (o * self.stride + k * self.kernel_dilation) as isize - self.pad_lo;
+        if pos < 0 {
+            return None;
+        }
+        let pos = pos as usize;
+        if pos % self.input_dilation != 0 {
+            return None;
+        }
+        let i = pos / self.input_dilation;
+        (i < self.input).then_some(i)
+    }
+}
+
+/// A convolution's sizes with its spatial dims padded to 3 (see [`ConvParams::geometry`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ConvGeometry {
+    pub n: usize,
+    pub c_in: usize,
+    pub c_out: usize,
+    pub groups: usize,
+    pub flip: bool,
+    pub dims: [ConvDim; 3],
+}
+
+impl ConvGeometry {
+    /// Output positions per example.
+    pub fn out_spatial(&self) -> usize {
+        self.dims.iter().map(|d| d.out).product()
+    }
+    /// Input positions per example.
+    pub fn in_spatial(&self) -> usize {
+        self.dims.iter().map(|d| d.input).product()
+    }
+    /// Kernel taps.
+    pub fn taps(&self) -> usize {
+        self.dims.iter().map(|d| d.kernel).product()
+    }
+    /// Input channels per group.
+    pub fn cg(&self) -> usize {
+        self.c_in / self.groups
+    }
+    /// Output channels per group.
+    pub fn og(&self) -> usize {
+        self.c_out / self.groups
     }
 }

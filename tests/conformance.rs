@@ -288,6 +288,8 @@ fn dispatch(c: &Case, x: &[Array], d: Device) -> Option<Outs> {
 
         // linear algebra
         "matmul" => one(wmx::matmul(&x[0], &x[1], d)),
+
+        op if op.starts_with("conv") => one(conf::conv_op(c, x, d)?),
         "addmm" => one(wmx::addmm(&x[0], &x[1], &x[2], c.f64("alpha") as f32, c.f64("beta") as f32, d)),
         "inner" => one(wmx::inner(&x[0], &x[1], d)),
         "outer" => one(wmx::outer(&x[0], &x[1], d)),
@@ -590,6 +592,7 @@ device_tests! {
     fn index(d: Device) { run_family("index", d) }
     fn creation(d: Device) { run_family("creation", d) }
     fn linalg(d: Device) { run_family("linalg", d) }
+    fn conv(d: Device) { run_family("conv", d) }
 }
 
 #[test]

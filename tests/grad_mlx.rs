@@ -41,6 +41,11 @@ const KNOWN_DIFFS: &[(&str, &str, &str)] = &[
     ("max.20", "both", "wmx's max/min jvp is the adjoint of its vjp (tied extrema share the tangent equally, as MLX's vjp shares the cotangent); MLX's jvp takes the first tied element's tangent, so MLX's own vjp and jvp disagree at ties"),
     ("min.14", "both", "wmx's max/min jvp is the adjoint of its vjp (tied extrema share the tangent equally, as MLX's vjp shares the cotangent); MLX's jvp takes the first tied element's tangent, so MLX's own vjp and jvp disagree at ties"),
     ("min.16", "both", "wmx's max/min jvp is the adjoint of its vjp (tied extrema share the tangent equally, as MLX's vjp shares the cotangent); MLX's jvp takes the first tied element's tangent, so MLX's own vjp and jvp disagree at ties"),
+    ("conv_general.4", "both", "MLX bug: with asymmetric padding and input dilation MLX's conv input gradient has the wrong shape ([1,6,4,2] for a [1,6,5,2] input); wmx's is checked by finite differences (tests/grad_props/cases_conv.rs)"),
+    ("conv_general.7", "both", "MLX bug: with asymmetric padding and input dilation MLX's conv input gradient has the wrong shape ([1,4,4,4] for a [1,5,4,4] input); wmx's is checked by finite differences (tests/grad_props/cases_conv.rs)"),
+    ("conv_transpose3d.2", "both", "MLX bug: with output_padding (asymmetric padding of an input-dilated convolution) MLX's input gradient has the wrong shape; wmx's is checked by finite differences (tests/grad_props/cases_conv.rs)"),
+    ("conv2d.18", "both", "MLX bug: vmap of a grouped convolution over a batched weight folds the batch into the output channels across group boundaries (differs from the per-example loop); wmx keeps each group's block, checked against per-example results in tests/ops_conv.rs"),
+    ("conv3d.2", "both", "MLX's vmap of a 3-D convolution with batched input and weight builds a grouped 3-D convolution, which its conv_general rejects; wmx computes it (checked against per-example results in tests/ops_conv.rs)"),
     ("slice_update.6", "both", "MLX bug: vmap of slice_update with an unmapped update writes only batch element 0; wmx updates every batch element"),
 ];
 
@@ -55,6 +60,7 @@ const FAMILIES: &[&str] = &[
     "layout",
     "diagonal",
     "composite",
+    "conv",
 ];
 
 fn load(family: &str) -> Vec<Case> {
@@ -320,6 +326,7 @@ device_tests! {
     fn layout(d: Device) { run_family("layout", d) }
     fn diagonal(d: Device) { run_family("diagonal", d) }
     fn composite(d: Device) { run_family("composite", d) }
+    fn conv(d: Device) { run_family("conv", d) }
 }
 
 #[test]

@@ -10,6 +10,8 @@
 //!     last on inputs and outputs, and with the last input unmapped.
 //! The checker is in `grad_props/harness.rs`; the cases in `grad_props/cases_*.rs`.
 
+#[path = "grad_props/cases_conv.rs"]
+mod cases_conv;
 #[path = "grad_props/cases_math.rs"]
 mod cases_math;
 #[path = "grad_props/cases_shape.rs"]
@@ -33,6 +35,7 @@ fn all_cases() -> Vec<harness::Case> {
     v.extend(cases_shape::linalg(&mut rng));
     v.extend(cases_shape::indexing(&mut rng));
     v.extend(cases_shape::structure(&mut rng));
+    v.extend(cases_conv::conv(&mut rng));
     v
 }
 
@@ -48,6 +51,7 @@ device_tests! {
     fn linalg(dev: Device) { run_all(&group(cases_shape::linalg, 5), dev, KNOWN_BUGS) }
     fn indexing(dev: Device) { run_all(&group(cases_shape::indexing, 6), dev, KNOWN_BUGS) }
     fn structure(dev: Device) { run_all(&group(cases_shape::structure, 7), dev, KNOWN_BUGS) }
+    fn conv(dev: Device) { run_all(&group(cases_conv::conv, 8), dev, KNOWN_BUGS) }
 }
 
 /// The checker must be able to fail: `sin` with a vjp and a jvp of the wrong sign (consistent

@@ -120,7 +120,7 @@ class Out:
                         for x in res]
             except Exception as e:
                 msg = " ".join(str(e).split()) or type(e).__name__
-                if mode == "jvp" and "not" in msg and "implemented" in msg:
+                if mode == "jvp" and "not" in msg.lower() and "implemented" in msg:
                     body = self._jvp_from_vjp(g, primals, ex, outs)
                     ps["ref"] = "vjp"
                     self.files.setdefault(family, []).append("# MLX jvp: " + msg)

@@ -216,6 +216,7 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
         | Primitive::Reduce { .. }
         | Primitive::ArgReduce { .. }
         | Primitive::Matmul
+        | Primitive::Convolution(_)
         | Primitive::Concatenate { .. }
         | Primitive::RandomBits { .. }
         | Primitive::ArgSort

@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod composite;
+pub mod conv;
 pub mod creation;
 pub mod diagonal;
 pub mod einsum;

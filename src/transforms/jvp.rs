@@ -184,6 +184,9 @@ pub(crate) fn jvp_rule(
             };
             sum_opt(ga, gb)
         }
+        Primitive::Convolution(p) => {
+            super::conv_rules::jvp(p, &inputs[0], &inputs[1], ts[0].as_ref(), ts[1].as_ref(), s)
+        }
         Primitive::Softmax => {
             let Some(t) = &ts[0] else { return Ok(None) };
             let dot = mx::sum(&mx::multiply(t, out, s)?, &[-1], true, s)?;

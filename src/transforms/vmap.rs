@@ -257,6 +257,9 @@ pub(crate) fn vmap_rule(
         Primitive::Concatenate { axis } => {
             batched(Primitive::Concatenate { axis: axis + 1 }, fronts()?)
         }
+        Primitive::Convolution(p) => {
+            super::conv_rules::vmap(p, (&ins[0].0, ins[0].1), (&ins[1].0, ins[1].1), s)
+        }
         Primitive::Reduce { op, axes } => batched(
             Primitive::Reduce {
                 op: *op,

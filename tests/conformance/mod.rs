@@ -317,7 +317,8 @@ pub fn tolerance(op: &str, dtype: Dtype) -> Tol {
         },
         "sum" | "prod" | "mean" | "cumsum" | "cumprod" | "matmul" | "addmm" | "inner"
         | "tensordot" | "einsum" | "trace" | "var" | "std" | "median" | "linalg_norm"
-        | "logsumexp" | "logcumsumexp" | "softmax" => Tol::Accum {
+        | "logsumexp" | "logcumsumexp" | "softmax" | "conv1d" | "conv2d" | "conv3d"
+        | "conv_general" | "conv_transpose1d" | "conv_transpose2d" | "conv_transpose3d" => Tol::Accum {
             rel_eps: if low { 4.0 } else { 64.0 },
             atol_eps: if low { 8.0 } else { 1024.0 },
         },
@@ -407,4 +408,36 @@ pub fn pad_mode(m: &str) -> wmx::Result<wmx::PadMode> {
             msg: format!("unsupported mode {m}"),
         }),
     }
+}
+
+/// The convolution ops of the fixtures (`conv1d` ... `conv_transpose3d`, params as
+/// tools/gen_conv_fixtures.py writes them), shared by the conformance and gradient dispatchers;
+/// `None` for any other op.
+#[rustfmt::skip]
+pub fn conv_op(c: &Case, x: &[wmx::Array], d: wmx::Device) -> Option<wmx::Result<wmx::Array>> {
+    Some(match c.op.as_str() {
+        "conv1d" => wmx::conv1d(&x[0], &x[1], c.i32s("stride")[0], c.i32s("padding")[0], c.i32s("dilation")[0], c.i32("groups"), d),
+        "conv2d" => {
+            let (st, p, dl) = (c.i32s("stride"), c.i32s("padding"), c.i32s("dilation"));
+            wmx::conv2d(&x[0], &x[1], (st[0], st[1]), (p[0], p[1]), (dl[0], dl[1]), c.i32("groups"), d)
+        }
+        "conv3d" => {
+            let (st, p, dl) = (c.i32s("stride"), c.i32s("padding"), c.i32s("dilation"));
+            wmx::conv3d(&x[0], &x[1], (st[0], st[1], st[2]), (p[0], p[1], p[2]), (dl[0], dl[1], dl[2]), c.i32("groups"), d)
+        }
+        "conv_general" => wmx::conv_general(&x[0], &x[1], &c.i32s("stride"), &c.i32s("padding_lo"), &c.i32s("padding_hi"),
+            &c.i32s("kernel_dilation"), &c.i32s("input_dilation"), c.i32("groups"), c.bool("flip"), d),
+        "conv_transpose1d" => wmx::conv_transpose1d(&x[0], &x[1], c.i32s("stride")[0], c.i32s("padding")[0], c.i32s("dilation")[0],
+            c.i32s("output_padding")[0], c.i32("groups"), d),
+        "conv_transpose2d" => {
+            let (st, p, dl, op) = (c.i32s("stride"), c.i32s("padding"), c.i32s("dilation"), c.i32s("output_padding"));
+            wmx::conv_transpose2d(&x[0], &x[1], (st[0], st[1]), (p[0], p[1]), (dl[0], dl[1]), (op[0], op[1]), c.i32("groups"), d)
+        }
+        "conv_transpose3d" => {
+            let (st, p, dl, op) = (c.i32s("stride"), c.i32s("padding"), c.i32s("dilation"), c.i32s("output_padding"));
+            wmx::conv_transpose3d(&x[0], &x[1], (st[0], st[1], st[2]), (p[0], p[1], p[2]), (dl[0], dl[1], dl[2]),
+                (op[0], op[1], op[2]), c.i32("groups"), d)
+        }
+        _ => return None,
+    })
 }

@@ -96,6 +96,7 @@ pub fn call(c: &Case, x: &[Array], d: Device) -> Option<Outs> {
 
         // linear algebra
         "matmul" => one(wmx::matmul(&x[0], &x[1], d)),
+        op if op.starts_with("conv") => one(crate::conf::conv_op(c, x, d)?),
         "addmm" => one(wmx::addmm(&x[0], &x[1], &x[2], c.f64("alpha") as f32, c.f64("beta") as f32, d)),
         "inner" => one(wmx::inner(&x[0], &x[1], d)),
         "outer" => one(wmx::outer(&x[0], &x[1], d)),

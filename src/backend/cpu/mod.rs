@@ -1,6 +1,7 @@
 //! The CPU backend: runs one node's primitive on host memory with rayon-parallel kernels, one file
 //! per family.
 
+pub(crate) mod conv;
 pub(crate) mod copy;
 pub(crate) mod elementwise;
 pub(crate) mod gather;
@@ -62,6 +63,10 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
         Primitive::Matmul => {
             let ((sa, a), (sb, b)) = (input(0)?, input(1)?);
             matmul::matmul(sa, a, sb, b, dt)?
+        }
+        Primitive::Convolution(p) => {
+            let ((sx, x), (sw, w)) = (input(0)?, input(1)?);
+            conv::conv(p, sx, x, sw, w, shape, dt)?
         }
         Primitive::Concatenate { axis } => concatenate(inputs, *axis, dt)?,
         Primitive::RandomBits { width, per_key } => {

@@ -244,6 +244,10 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
             let ((sa, a), (sb, b)) = (input(0)?, input(1)?);
             g.matmul(sa, a, sb, b, shape, dt)
         }
+        Primitive::Convolution(p) => {
+            let ((sx, x), (sw, w)) = (input(0)?, input(1)?);
+            g.conv(p, sx, x, sw, w, shape, dt)
+        }
         Primitive::Concatenate { axis } => g.concatenate(inputs, *axis, shape, dt),
         Primitive::RandomBits { width, per_key } => {
             let (s, d) = input(0)?;

@@ -12,6 +12,7 @@
 use crate::dtype::Dtype;
 use std::fmt::{self, Write};
 
+mod conv;
 mod copy;
 mod creation;
 mod elementwise;
@@ -24,6 +25,7 @@ mod slots;
 mod softmax;
 mod sort;
 
+pub use conv::ConvKey;
 pub use copy::CopyKey;
 pub use creation::CreationKey;
 pub use elementwise::{ElementwiseKey, Layout};
@@ -80,6 +82,8 @@ pub enum KernelKey {
     Reduce(ReduceKey),
     /// Tiled and cooperative-matrix matmuls (`shaders/{matmul,matmul_coop}.wgsl`).
     Matmul(MatmulKey),
+    /// Convolutions as implicit GEMMs (`shaders/conv.wgsl`).
+    Conv(ConvKey),
     /// Threefry bits and uniform floats (`shaders/{random,random_pairs}.wgsl`).
     Random(RandomKey),
     /// take, gather and scatter (`shaders/{gather,scatter}.wgsl`).
@@ -101,6 +105,7 @@ macro_rules! with_family {
             KernelKey::Creation($k) => $body,
             KernelKey::Reduce($k) => $body,
             KernelKey::Matmul($k) => $body,
+            KernelKey::Conv($k) => $body,
             KernelKey::Random($k) => $body,
             KernelKey::Gather($k) => $body,
             KernelKey::Softmax($k) => $body,
@@ -127,6 +132,7 @@ family_into_key!(
     Creation(CreationKey),
     Reduce(ReduceKey),
     Matmul(MatmulKey),
+    Conv(ConvKey),
     Random(RandomKey),
     Gather(GatherKey),
     Softmax(SoftmaxKey),
@@ -204,6 +210,7 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
     add::<CreationKey>(&mut keys, native_f16);
     add::<ReduceKey>(&mut keys, native_f16);
     add::<MatmulKey>(&mut keys, native_f16);
+    add::<ConvKey>(&mut keys, native_f16);
     add::<RandomKey>(&mut keys, native_f16);
     add::<GatherKey>(&mut keys, native_f16);
     add::<SoftmaxKey>(&mut keys, native_f16);
