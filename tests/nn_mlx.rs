@@ -136,6 +136,62 @@ fn layer(c: &Case) -> Box<dyn UnaryModule> {
                 Box::new(nn::AvgPool3d::new(p("kernel"), Some(p("stride")), p("padding")).unwrap())
             }
         }
+        "conv1d" => Box::new(
+            nn::Conv1d::with_groups(
+                n("dims")[0],
+                n("dims")[1],
+                c.i("kernel"),
+                c.i("groups"),
+                true,
+                None,
+            )
+            .unwrap()
+            .stride(c.i("stride"))
+            .padding(c.i("padding"))
+            .dilation(c.i("dilation")),
+        ),
+        "conv2d" => {
+            let p = |k: &str| (n(k)[0], n(k)[1]);
+            Box::new(
+                nn::Conv2d::with_groups(
+                    n("dims")[0],
+                    n("dims")[1],
+                    p("kernel"),
+                    c.i("groups"),
+                    true,
+                    None,
+                )
+                .unwrap()
+                .stride(p("stride"))
+                .padding(p("padding"))
+                .dilation(p("dilation")),
+            )
+        }
+        "conv3d" => {
+            let p = |k: &str| (n(k)[0], n(k)[1], n(k)[2]);
+            Box::new(
+                nn::Conv3d::new(n("dims")[0], n("dims")[1], p("kernel"), None)
+                    .unwrap()
+                    .padding(p("padding")),
+            )
+        }
+        "conv_transpose1d" => Box::new(
+            nn::ConvTranspose1d::new(n("dims")[0], n("dims")[1], c.i("kernel"), None)
+                .unwrap()
+                .stride(c.i("stride"))
+                .padding(c.i("padding"))
+                .output_padding(c.i("output_padding")),
+        ),
+        "conv_transpose2d" => {
+            let p = |k: &str| (n(k)[0], n(k)[1]);
+            Box::new(
+                nn::ConvTranspose2d::new(n("dims")[0], n("dims")[1], p("kernel"), None)
+                    .unwrap()
+                    .stride(p("stride"))
+                    .padding(p("padding"))
+                    .output_padding(p("output_padding")),
+            )
+        }
         "prelu" => Box::new(nn::PRelu::new(c.i("params"), 0.25).unwrap()),
         "embedding" => Box::new(nn::Embedding::new(n("dims")[0], n("dims")[1], None).unwrap()),
         "layer_norm" => Box::new(

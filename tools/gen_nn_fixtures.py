@@ -143,6 +143,14 @@ def layers():
     w.arr("x", q)
     w.arr("y", mha2(mx.array(q), mx.array(q), mx.array(q), mask))
     layer_case(w, "prelu", "prelu", nn.PReLU(5), [x], params=5)
+    layer_case(w, "conv1d", "conv1d", nn.Conv1d(5, 4, 3, stride=2, padding=1), [rnd(2, 9, 5)], dims="5,4", kernel=3, stride=2, padding=1, dilation=1, groups=1)
+    layer_case(w, "conv2d", "conv2d", nn.Conv2d(4, 6, (3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2), [rnd(2, 7, 6, 4)],
+               dims="4,6", kernel="3,2", stride="2,1", padding="1,0", dilation="1,2", groups=2)
+    layer_case(w, "conv3d", "conv3d", nn.Conv3d(2, 3, 2, padding=1), [rnd(1, 3, 4, 3, 2)], dims="2,3", kernel="2,2,2", stride="1,1,1", padding="1,1,1", dilation="1,1,1", groups=1)
+    layer_case(w, "conv_transpose1d", "conv_transpose1d", nn.ConvTranspose1d(3, 2, 3, stride=2, padding=1, output_padding=1), [rnd(2, 5, 3)],
+               dims="3,2", kernel=3, stride=2, padding=1, dilation=1, output_padding=1)
+    layer_case(w, "conv_transpose2d", "conv_transpose2d", nn.ConvTranspose2d(3, 4, (3, 2), stride=(2, 2), padding=(1, 0), output_padding=(1, 0)), [rnd(2, 4, 3, 3)],
+               dims="3,4", kernel="3,2", stride="2,2", padding="1,0", dilation="1,1", output_padding="1,0")
     layer_case(w, "instance_norm", "instance_norm", nn.InstanceNorm(6, affine=True), [xg], dims=6)
     xr = rnd(2, 4, 5, 6, 3)
     layer_case(w, "max_pool3d", "max_pool3d", nn.MaxPool3d(2, stride=(1, 2, 2), padding=(0, 1, 1)), [xr], kernel="2,2,2", stride="1,2,2", padding="0,1,1")

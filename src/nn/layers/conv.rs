@@ -21,10 +21,20 @@ struct Geometry {
 }
 
 /// `(weight, bias)` for a layer with `fan_in` inputs per output.
-fn params(shape: &[i32], fan_in: i32, out: i32, bias: bool, key: Option<&Array>) -> Result<(Param, Option<Param>)> {
+fn params(
+    shape: &[i32],
+    fan_in: i32,
+    out: i32,
+    bias: bool,
+    key: Option<&Array>,
+) -> Result<(Param, Option<Param>)> {
     let k = (1.0 / fan_in.max(1) as f32).sqrt();
     let w = init::uniform(-k, k, shape, Dtype::Float32, key)?;
-    let b = if bias { Some(Param::new(crate::zeros(&[out], Dtype::Float32, None)?)) } else { None };
+    let b = if bias {
+        Some(Param::new(crate::zeros(&[out], Dtype::Float32, None)?))
+    } else {
+        None
+    };
     Ok((Param::new(w), b))
 }
 

@@ -3,12 +3,14 @@
 //! made a module by [`module!`](crate::module) (or a hand-written `Visit` where it keeps state).
 
 mod attention;
+mod conv;
 mod dropout;
 mod linear;
 mod norm;
 mod pool;
 
 pub use attention::MultiHeadAttention;
+pub use conv::{Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d};
 pub use dropout::{Dropout, Dropout2d, Dropout3d};
 pub use linear::{Bilinear, Embedding, Identity, Linear, Sequential};
 pub use norm::{BatchNorm, GroupNorm, InstanceNorm, LayerNorm, RmsNorm};
