@@ -235,6 +235,96 @@ impl Array {
         Ok(Array::from_data(shape.to_vec(), T::DTYPE, d))
     }
 
+    /// An evaluated array on the device of `s` from raw bytes: the row-major elements of
+    /// `dtype`, little-endian (`bool` one byte each, any non-zero byte read as `true`). On a GPU
+    /// the bytes are uploaded straight from `bytes`, with no host copy in between.
+    ///
+    /// ```
+    /// use wmx::{Array, Device, Dtype};
+    /// let bytes: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+    /// let a = Array::from_bytes(&bytes, Dtype::Float32, &[2], Device::cpu()).unwrap();
+    /// assert_eq!(a.to_vec::<f32>().unwrap(), vec![1.5, -2.0]);
+    /// assert!(Array::from_bytes(&bytes, Dtype::Float32, &[3], None).is_err());
+    /// ```
+    pub fn from_bytes(
+        bytes: &[u8],
+        dtype: Dtype,
+        shape: &[i32],
+        s: impl Into<crate::stream::StreamOrDevice>,
+    ) -> Result<Array> {
+        let stream = s.into().resolve("from_bytes")?;
+        if let Some(d) = shape.iter().find(|&&d| d < 0) {
+            return Err(value_err(
+                "from_bytes",
+                format!(
+                    "Negative dimension {d} in shape {}.",
+                    crate::shape::fmt_shape(shape)
+                ),
+            ));
+        }
+        let n = crate::shape::check_size("from_bytes", shape)?;
+        if n.checked_mul(dtype.size()) != Some(bytes.len()) {
+            return Err(value_err(
+                "from_bytes",
+                format!(
+                    "{} bytes given but shape {} of {dtype} needs {}.",
+                    bytes.len(),
+                    crate::shape::fmt_shape(shape),
+                    n.saturating_mul(dtype.size())
+                ),
+            ));
+        }
+        Array::from_bytes_on(
+            "from_bytes",
+            bytes,
+            dtype,
+            shape,
+            row_major_strides(shape),
+            stream,
+        )
+    }
+
+    /// An evaluated array on `stream`'s device over `bytes` (little-endian elements of `dtype`,
+    /// exactly the `size * dtype.size()` bytes the strided view `strides` spans densely: row- or
+    /// column-major). The caller has checked the shape and the length. The host gets one copy;
+    /// a GPU an upload from `bytes` itself. Bool bytes other than 0 and 1 become 1.
+    pub(crate) fn from_bytes_on(
+        op: &'static str,
+        bytes: &[u8],
+        dtype: Dtype,
+        shape: &[i32],
+        strides: Vec<isize>,
+        stream: Stream,
+    ) -> Result<Array> {
+        let n = size_of(shape);
+        let normalized: Vec<u8>;
+        let bytes = if dtype == Dtype::Bool && bytes.iter().any(|&b| b > 1) {
+            normalized = bytes.iter().map(|&b| (b != 0) as u8).collect();
+            &normalized[..]
+        } else {
+            bytes
+        };
+        let device = stream.device();
+        let storage = match device.kind {
+            crate::device::DeviceType::Cpu => {
+                crate::backend::host::check_alloc(op, dtype, n)?;
+                Storage::host(crate::backend::host::HostVec::from_bytes(dtype, n, bytes))
+            }
+            crate::device::DeviceType::Gpu => {
+                let ctx = crate::backend::gpu::context::context(device.index)?;
+                Storage::gpu(device.index, dtype, ctx.upload(bytes)?)
+            }
+        };
+        let d = Data {
+            storage: Arc::new(storage),
+            strides,
+            offset: 0,
+        };
+        let a = Array::from_node(shape.to_vec(), dtype, stream, Primitive::Constant, vec![]);
+        a.0.lock_status().state = NodeState::Ready(d);
+        Ok(a)
+    }
+
     /// A 0-dimensional array holding `value`.
     ///
     /// ```

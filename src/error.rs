@@ -23,6 +23,9 @@ pub enum Error {
     Unimplemented { op: &'static str, device: String },
     /// An error reported by the GPU driver or wgpu at run time.
     Backend { op: &'static str, msg: String },
+    /// A file that cannot be read or written, or whose contents are not a valid file of its
+    /// format (truncated, corrupt or hostile `.npy`, `.npz`, `.safetensors`); `msg` names the path.
+    Io { op: &'static str, msg: String },
 }
 
 impl Error {
@@ -36,7 +39,8 @@ impl Error {
             | Error::Device { op, .. }
             | Error::TooLarge { op, .. }
             | Error::Unimplemented { op, .. }
-            | Error::Backend { op, .. } => op,
+            | Error::Backend { op, .. }
+            | Error::Io { op, .. } => op,
         }
     }
 }
@@ -50,7 +54,8 @@ impl fmt::Display for Error {
             | Error::Value { op, msg }
             | Error::Device { op, msg }
             | Error::TooLarge { op, msg }
-            | Error::Backend { op, msg } => write!(f, "[{op}] {msg}"),
+            | Error::Backend { op, msg }
+            | Error::Io { op, msg } => write!(f, "[{op}] {msg}"),
             Error::Unimplemented { op, device } => {
                 write!(f, "[{op}] not implemented on {device} yet")
             }

@@ -25,6 +25,7 @@ mod display;
 mod dtype;
 mod error;
 mod graph;
+mod io;
 mod memory;
 pub mod nn;
 mod ops;
@@ -43,6 +44,10 @@ pub use device::{
 pub use dtype::{ArrayElement, Domain, Dtype, promote_types};
 pub use error::{Error, Result};
 pub use graph::{Evaluation, async_eval, eval, synchronize};
+pub use io::{
+    load, load_npz, load_safetensors, load_safetensors_as, save, save_safetensors, savez,
+    savez_compressed,
+};
 pub use memory::{
     get_active_memory, get_peak_memory, reset_peak_memory, set_cache_limit, set_memory_limit,
 };

@@ -18,6 +18,7 @@ fn kind(e: &Error) -> &'static str {
         Error::TooLarge { .. } => "TooLarge",
         Error::Unimplemented { .. } => "Unimplemented",
         Error::Backend { .. } => "Backend",
+        Error::Io { .. } => "Io",
     }
 }
 
