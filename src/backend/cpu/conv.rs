@@ -47,48 +47,46 @@ fn conv_f32(g: &ConvGeometry, x: &[f32], w: &[f32], y: &mut [f32]) {
         return;
     }
     let block = (BLOCK_FLOATS / k).clamp(8, 1024);
-    y.par_chunks_mut(block * g.c_out)
-        .enumerate()
-        .for_each_init(
-            || vec![0.0f32; block * k],
-            |col, (b, yb)| {
-                let r0 = b * block;
-                let nr = yb.len() / g.c_out;
-                for grp in 0..g.groups {
-                    unroll(g, x, grp, r0, nr, &mut col[..nr * k]);
-                    let wg = &w[grp * og * k..(grp + 1) * og * k];
-                    let yg = &mut yb[grp * og..];
-                    assert!(yg.len() > (nr - 1) * g.c_out + og - 1 && col.len() >= nr * k);
-                    // SAFETY: `col` holds nr x k (row stride k), `wg` og x k read as its
-                    // transpose k x og (row stride 1, column stride k), and `yg` covers
-                    // nr rows of stride c_out with og columns from its start (checked above);
-                    // `yg` is an exclusive borrow.
-                    unsafe {
-                        gemm::gemm(
-                            nr,
-                            og,
-                            k,
-                            yg.as_mut_ptr(),
-                            1,
-                            g.c_out as isize,
-                            false,
-                            col.as_ptr(),
-                            1,
-                            k as isize,
-                            wg.as_ptr(),
-                            k as isize,
-                            1,
-                            0.0f32,
-                            1.0f32,
-                            false,
-                            false,
-                            false,
-                            gemm::Parallelism::None,
-                        );
-                    }
+    y.par_chunks_mut(block * g.c_out).enumerate().for_each_init(
+        || vec![0.0f32; block * k],
+        |col, (b, yb)| {
+            let r0 = b * block;
+            let nr = yb.len() / g.c_out;
+            for grp in 0..g.groups {
+                unroll(g, x, grp, r0, nr, &mut col[..nr * k]);
+                let wg = &w[grp * og * k..(grp + 1) * og * k];
+                let yg = &mut yb[grp * og..];
+                assert!(yg.len() > (nr - 1) * g.c_out + og - 1 && col.len() >= nr * k);
+                // SAFETY: `col` holds nr x k (row stride k), `wg` og x k read as its
+                // transpose k x og (row stride 1, column stride k), and `yg` covers
+                // nr rows of stride c_out with og columns from its start (checked above);
+                // `yg` is an exclusive borrow.
+                unsafe {
+                    gemm::gemm(
+                        nr,
+                        og,
+                        k,
+                        yg.as_mut_ptr(),
+                        1,
+                        g.c_out as isize,
+                        false,
+                        col.as_ptr(),
+                        1,
+                        k as isize,
+                        wg.as_ptr(),
+                        k as isize,
+                        1,
+                        0.0f32,
+                        1.0f32,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
                 }
-            },
-        );
+            }
+        },
+    );
 }
 
 /// Writes the patches of output rows `r0 .. r0 + nr` for group `grp` into `col` (row-major
