@@ -260,3 +260,22 @@ device_tests! {
         assert!(e.contains("learning rate"), "{e}");
     }
 }
+
+#[test]
+fn weights_round_trip_in_both_formats() {
+    let m = net(4);
+    for ext in ["safetensors", "npz"] {
+        let p = std::env::temp_dir().join(format!("wmx_nn_weights_{}.{ext}", std::process::id()));
+        m.save_weights(&p).unwrap();
+        let mut m2 = net(5);
+        m2.load_weights(&p, true).unwrap();
+        for (k, v) in m.parameters() {
+            assert_eq!(
+                m2.parameters()[&k].to_vec::<f32>().unwrap(),
+                v.to_vec::<f32>().unwrap(),
+                "{k} via {ext}"
+            );
+        }
+        std::fs::remove_file(&p).unwrap();
+    }
+}

@@ -354,7 +354,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         losses.push(mean_loss);
         accs.push(acc);
         println!(
-            "epoch {:>3}: loss {mean_loss:.4}, test accuracy {acc:.4}",
+            "epoch {:>3}: loss {mean_loss:.4}, test accuracy {acc:.4}, {ms:.1} ms",
             epoch + 1
         );
         if let Some(p) = &args.checkpoint {

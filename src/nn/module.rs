@@ -333,6 +333,50 @@ pub trait Module: Visit + Send + Sync {
         Ok(())
     }
 
+    /// Writes every parameter to `path`: safetensors, or npz when the name ends in `.npz`
+    /// (MLX's `save_weights`).
+    ///
+    /// ```
+    /// use wmx::nn::Module;
+    /// let l = wmx::nn::Linear::new(2, 3, true, None).unwrap();
+    /// let p = std::env::temp_dir().join("wmx_doc_save_weights.safetensors");
+    /// l.save_weights(&p).unwrap();
+    /// let mut m = wmx::nn::Linear::new(2, 3, true, None).unwrap();
+    /// m.load_weights(&p, true).unwrap();
+    /// assert_eq!(m.weight.to_vec::<f32>().unwrap(), l.weight.to_vec::<f32>().unwrap());
+    /// let mut wrong = wmx::nn::Linear::new(2, 4, true, None).unwrap();
+    /// assert!(wrong.load_weights(&p, true).unwrap_err().to_string().contains("mis-shaped"));
+    /// # std::fs::remove_file(p).unwrap();
+    /// ```
+    fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        let path = path.as_ref();
+        let all: std::collections::HashMap<String, Array> = self.parameters().into_iter().collect();
+        if path.extension().is_some_and(|e| e == "npz") {
+            crate::savez(path, &all)
+        } else {
+            crate::save_safetensors(path, &all, None)
+        }
+    }
+
+    /// Reads weights written by [`Module::save_weights`] (or by MLX, PyTorch's safetensors,
+    /// numpy's `savez`) into the module, with [`Module::load_params`]'s strictness. The arrays
+    /// load on the default device.
+    fn load_weights(&mut self, path: impl AsRef<std::path::Path>, strict: bool) -> Result<()>
+    where
+        Self: Sized,
+    {
+        let path = path.as_ref();
+        let arrays = if path.extension().is_some_and(|e| e == "npz") {
+            crate::load_npz(path, None)?
+        } else {
+            crate::load_safetensors(path, None)?.0
+        };
+        self.load_params(&arrays.into_iter().collect(), strict)
+    }
+
     /// Freezes parameters: all of them with `None`, else those whose own name (`bias`), full
     /// name (`layers.0.bias`) or module path (`layers.0`) is in `keys` — MLX's `freeze(keys=..)`
     /// with paths as well. A key that matches nothing is an error.
