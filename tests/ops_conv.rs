@@ -74,7 +74,10 @@ fn reference(x: &[f32], xs: &[i32], w: &[f32], ws: &[i32], p: &P) -> (Vec<f64>, 
                     let k = if p.flip { ksp[d] - 1 - kc[d] } else { kc[d] };
                     let pos = (oc[d] as i64 * p.stride[d] as i64 + k as i64 * p.kdil[d] as i64)
                         - p.lo[d] as i64;
-                    if pos < 0 || pos % p.idil[d] as i64 != 0 || pos / p.idil[d] as i64 >= isp[d] as i64 {
+                    if pos < 0
+                        || pos % p.idil[d] as i64 != 0
+                        || pos / p.idil[d] as i64 >= isp[d] as i64
+                    {
                         ok = false;
                         break;
                     }
@@ -103,8 +106,14 @@ fn check(xs: &[i32], ws: &[i32], p: P, dtype: Dtype, dev: Device, seed: u64) {
     // The reference sees the values the dtype holds.
     let xq = mx::astype(&x, dtype, None).unwrap();
     let wq = mx::astype(&w, dtype, None).unwrap();
-    let xv = mx::astype(&xq, Dtype::Float32, None).unwrap().to_vec::<f32>().unwrap();
-    let wv = mx::astype(&wq, Dtype::Float32, None).unwrap().to_vec::<f32>().unwrap();
+    let xv = mx::astype(&xq, Dtype::Float32, None)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
+    let wv = mx::astype(&wq, Dtype::Float32, None)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
     let (want, shape) = reference(&xv, xs, &wv, ws, &p);
     let y = mx::conv_general(
         &xq, &wq, &p.stride, &p.lo, &p.hi, &p.kdil, &p.idil, p.groups, p.flip, dev,
@@ -112,7 +121,10 @@ fn check(xs: &[i32], ws: &[i32], p: P, dtype: Dtype, dev: Device, seed: u64) {
     .unwrap();
     assert_eq!(y.shape(), &shape[..], "{nd}-D conv shape");
     assert_eq!(y.dtype(), dtype);
-    let got = mx::astype(&y, Dtype::Float32, None).unwrap().to_vec::<f32>().unwrap();
+    let got = mx::astype(&y, Dtype::Float32, None)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
     let k = (ws[1..].iter().product::<i32>()) as f64;
     let (atol, rtol) = match dtype {
         Dtype::Float32 => (1e-5 * k.sqrt(), 1e-5),
@@ -126,7 +138,15 @@ fn check(xs: &[i32], ws: &[i32], p: P, dtype: Dtype, dev: Device, seed: u64) {
     }
 }
 
-fn p(stride: &[i32], lo: &[i32], hi: &[i32], kdil: &[i32], idil: &[i32], groups: i32, flip: bool) -> P {
+fn p(
+    stride: &[i32],
+    lo: &[i32],
+    hi: &[i32],
+    kdil: &[i32],
+    idil: &[i32],
+    groups: i32,
+    flip: bool,
+) -> P {
     P {
         stride: stride.to_vec(),
         lo: lo.to_vec(),
@@ -161,7 +181,10 @@ fn close(a: &Array, b: &Array, what: &str) {
     assert_eq!(a.shape(), b.shape(), "{what}");
     let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
     for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-        assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{what}: element {i}: {x} vs {y}");
+        assert!(
+            (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+            "{what}: element {i}: {x} vs {y}"
+        );
     }
 }
 
@@ -253,7 +276,13 @@ fn too_many_groups_for_the_gpu_grid_is_an_error() {
     let y = mx::conv1d(&x, &w, 1, 0, 1, c, Device::cpu()).unwrap();
     assert_eq!(y.to_vec::<f32>().unwrap(), vec![1.0; c as usize]);
     if let Some(g) = common::gpu() {
-        let e = mx::conv1d(&x, &w, 1, 0, 1, c, g).unwrap().to_vec::<f32>().unwrap_err();
-        assert!(e.to_string().contains("[conv]") && e.to_string().contains("70000"), "{e}");
+        let e = mx::conv1d(&x, &w, 1, 0, 1, c, g)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("[conv]") && e.to_string().contains("70000"),
+            "{e}"
+        );
     }
 }

@@ -104,14 +104,7 @@ fn per_dim(v: &[i32], nd: usize, default: i32) -> Option<Vec<i32>> {
 }
 
 /// MLX's output extent along one axis (64-bit, truncating division as C++ does).
-fn out_axis(
-    input: i32,
-    kernel: i32,
-    stride: i32,
-    kdil: i32,
-    idil: i32,
-    pad: i64,
-) -> i64 {
+fn out_axis(input: i32, kernel: i32, stride: i32, kdil: i32, idil: i32, pad: i64) -> i64 {
     let id = 1 + idil as i64 * (input as i64 - 1);
     let kd = 1 + kdil as i64 * (kernel as i64 - 1);
     (id + pad - kd) / stride as i64 + 1
@@ -449,16 +442,7 @@ fn conv_transpose_general(
     if input.ndim() != nd + 2 || weight.ndim() != nd + 2 {
         // conv_general words the mismatch; the padding arithmetic below needs the dims.
         return conv_general(
-            input,
-            weight,
-            stride,
-            padding,
-            padding,
-            dilation,
-            stride,
-            groups,
-            true,
-            st,
+            input, weight, stride, padding, padding, dilation, stride, groups, true, st,
         );
     }
     let mut lo = vec![0i32; nd];
@@ -466,8 +450,7 @@ fn conv_transpose_general(
     for i in 0..nd {
         let wt = 1 + dilation[i] as i64 * (weight.shape()[1 + i] as i64 - 1);
         let lo_i = wt - padding[i] as i64 - 1;
-        let conv_out = (input.shape()[1 + i] as i64 - 1) * stride[i] as i64
-            - 2 * padding[i] as i64
+        let conv_out = (input.shape()[1 + i] as i64 - 1) * stride[i] as i64 - 2 * padding[i] as i64
             + dilation[i] as i64 * (weight.shape()[1 + i] as i64 - 1)
             + 1;
         let out_size = 1 + stride[i] as i64 * (input.shape()[1 + i] as i64 - 1);

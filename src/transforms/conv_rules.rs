@@ -20,12 +20,23 @@ fn dilated(n: i32, dil: i32) -> i32 {
 /// `x` with its axis `split` (after `group_axis` is normalised) reshaped to `[groups, rest]`,
 /// axes `a` and `b` swapped, and the group axis merged back with its neighbour (MLX's
 /// `group_transpose`); with one group, just axes 0 and -1 swapped.
-fn group_transpose(x: &Array, groups: i32, group_axis: i32, a: i32, b: i32, s: Stream) -> Result<Array> {
+fn group_transpose(
+    x: &Array,
+    groups: i32,
+    group_axis: i32,
+    a: i32,
+    b: i32,
+    s: Stream,
+) -> Result<Array> {
     if groups <= 1 {
         return mx::swapaxes(x, 0, -1, s);
     }
     let nd = x.ndim() as i32;
-    let g = if group_axis < 0 { group_axis + nd } else { group_axis } as usize;
+    let g = if group_axis < 0 {
+        group_axis + nd
+    } else {
+        group_axis
+    } as usize;
     let mut shape = x.shape().to_vec();
     shape.insert(g, groups);
     shape[g + 1] /= groups;

@@ -243,7 +243,9 @@ pub(crate) fn vjp_rule(
             };
             Ok(vec![ga, gb])
         }
-        Primitive::Convolution(p) => super::conv_rules::vjp(p, &inputs[0], &inputs[1], cot, want, s),
+        Primitive::Convolution(p) => {
+            super::conv_rules::vjp(p, &inputs[0], &inputs[1], cot, want, s)
+        }
         Primitive::Slice { start, step } => {
             let x = x0()?;
             if cot.size() == 0 {

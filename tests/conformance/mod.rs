@@ -318,10 +318,12 @@ pub fn tolerance(op: &str, dtype: Dtype) -> Tol {
         "sum" | "prod" | "mean" | "cumsum" | "cumprod" | "matmul" | "addmm" | "inner"
         | "tensordot" | "einsum" | "trace" | "var" | "std" | "median" | "linalg_norm"
         | "logsumexp" | "logcumsumexp" | "softmax" | "conv1d" | "conv2d" | "conv3d"
-        | "conv_general" | "conv_transpose1d" | "conv_transpose2d" | "conv_transpose3d" => Tol::Accum {
-            rel_eps: if low { 4.0 } else { 64.0 },
-            atol_eps: if low { 8.0 } else { 1024.0 },
-        },
+        | "conv_general" | "conv_transpose1d" | "conv_transpose2d" | "conv_transpose3d" => {
+            Tol::Accum {
+                rel_eps: if low { 4.0 } else { 64.0 },
+                atol_eps: if low { 8.0 } else { 1024.0 },
+            }
+        }
         // arange/linspace: start + i * step in f32, rounded once more to the dtype
         "arange" | "linspace" => Tol::Ulp {
             ulps: if low { 1.0 } else { 2.0 },

@@ -41,16 +41,46 @@ pub fn conv(rng: &mut Rng) -> Vec<Case> {
             .input(rng, &[1, 7, 6, 4], Dom::Any)
             .view(View::Strided)
             .input(rng, &[4, 3, 3, 2], Dom::Any)
-            .f(|p, d| Ok(vec![mx::conv2d(&p[0], &p[1], (2, 2), (1, 1), (1, 1), 2, d)?])),
+            .f(|p, d| {
+                Ok(vec![mx::conv2d(
+                    &p[0],
+                    &p[1],
+                    (2, 2),
+                    (1, 1),
+                    (1, 1),
+                    2,
+                    d,
+                )?])
+            }),
         case("conv2d depthwise")
             .input(rng, &[2, 5, 4, 3], Dom::Any)
             .input(rng, &[3, 3, 2, 1], Dom::Any)
             .view(View::Transposed)
-            .f(|p, d| Ok(vec![mx::conv2d(&p[0], &p[1], (1, 1), (1, 0), (1, 1), 3, d)?])),
+            .f(|p, d| {
+                Ok(vec![mx::conv2d(
+                    &p[0],
+                    &p[1],
+                    (1, 1),
+                    (1, 0),
+                    (1, 1),
+                    3,
+                    d,
+                )?])
+            }),
         case("conv3d strided")
             .input(rng, &[1, 4, 5, 3, 2], Dom::Any)
             .input(rng, &[2, 2, 3, 2, 2], Dom::Any)
-            .f(|p, d| Ok(vec![mx::conv3d(&p[0], &p[1], (2, 1, 2), (1, 0, 1), (1, 1, 1), 1, d)?])),
+            .f(|p, d| {
+                Ok(vec![mx::conv3d(
+                    &p[0],
+                    &p[1],
+                    (2, 1, 2),
+                    (1, 0, 1),
+                    (1, 1, 1),
+                    1,
+                    d,
+                )?])
+            }),
         general(
             "conv_general asymmetric padding, input and kernel dilation",
             rng,

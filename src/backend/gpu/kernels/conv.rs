@@ -159,7 +159,10 @@ impl Gpu<'_> {
         }
         // Positions and padded extents meet in i32 arithmetic in the kernel.
         let reach = g.dims.iter().any(|d| {
-            (d.out * d.stride + d.kernel * d.kernel_dilation + d.input * d.input_dilation + d.pad_lo.unsigned_abs())
+            (d.out * d.stride
+                + d.kernel * d.kernel_dilation
+                + d.input * d.input_dilation
+                + d.pad_lo.unsigned_abs())
                 > i32::MAX as usize / 2
         });
         if reach {
