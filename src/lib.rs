@@ -21,6 +21,7 @@
 mod array;
 mod backend;
 mod device;
+pub mod distributed;
 mod display;
 mod dtype;
 mod error;

@@ -5,6 +5,7 @@
 
 use super::custom;
 use super::elementwise::{binary_partials, unary_partial};
+use super::collective_rules;
 use super::scan_rules;
 use super::tape::{followed_inputs, tape};
 use super::vjp::{extremum_weights, prod_others};
@@ -188,6 +189,9 @@ pub(crate) fn jvp_rule(
             let Some(t) = &ts[0] else { return Ok(None) };
             let dot = mx::sum(&mx::multiply(t, out, s)?, &[-1], true, s)?;
             Ok(Some(mx::multiply(out, &mx::subtract(t, &dot, s)?, s)?))
+        }
+        Primitive::Collective { op, .. } => {
+            collective_rules::jvp(*op, out, inputs, ts.first().and_then(Option::as_ref))
         }
         Primitive::Sort => {
             let Some(t) = &ts[0] else { return Ok(None) };
