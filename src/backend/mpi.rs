@@ -61,7 +61,8 @@ unsafe extern "C" {
 /// `MPI_Finalize` when the process exits normally (watched like a collective: a peer that never
 /// finalizes would block it).
 extern "C" fn finalize() {
-    watch::begin("MPI_Finalize at exit".into());
+    // Twice the limit: when a peer is stuck in a collective, its message (naming the op) wins.
+    watch::begin_with("MPI_Finalize at exit".into(), 2.0);
     let u = UNIVERSE.lock().unwrap_or_else(|p| p.into_inner()).take();
     drop(u);
     watch::end();
@@ -520,7 +521,7 @@ fn abort_job(msg: &str) -> ! {
 mod watch {
     use super::*;
 
-    static ACTIVE: Mutex<Option<(String, Instant)>> = Mutex::new(None);
+    static ACTIVE: Mutex<Option<(String, Instant, f64)>> = Mutex::new(None);
 
     fn limit() -> Option<Duration> {
         let s = std::env::var("WMX_DISTRIBUTED_TIMEOUT")
@@ -531,7 +532,12 @@ mod watch {
     }
 
     pub(super) fn begin(what: String) {
-        *ACTIVE.lock().unwrap_or_else(|p| p.into_inner()) = Some((what, Instant::now()));
+        begin_with(what, 1.0);
+    }
+
+    /// Watches `what` with `factor` times the limit.
+    pub(super) fn begin_with(what: String, factor: f64) {
+        *ACTIVE.lock().unwrap_or_else(|p| p.into_inner()) = Some((what, Instant::now(), factor));
     }
 
     pub(super) fn end() {
@@ -550,14 +556,14 @@ mod watch {
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .as_ref()
-                        .filter(|(_, t0)| t0.elapsed() > limit)
-                        .map(|(w, _)| w.clone());
-                    if let Some(what) = late {
+                        .filter(|(_, t0, k)| t0.elapsed() > limit.mul_f64(*k))
+                        .map(|(w, _, k)| (w.clone(), *k));
+                    if let Some((what, k)) = late {
                         abort_job(&format!(
                             "{what} has waited more than {:.1} s for the other ranks \
                              (WMX_DISTRIBUTED_TIMEOUT): a rank has exited, failed, or issued a \
                              different collective",
-                            limit.as_secs_f64()
+                            limit.as_secs_f64() * k
                         ));
                     }
                 }
