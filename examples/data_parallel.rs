@@ -27,9 +27,23 @@ type Params = BTreeMap<String, Array>;
 fn dataset(d: Device) -> Result<(Array, Array)> {
     let k = mx::random::split(&mx::random::key(7), 3, d)?;
     let part = |i: i32| mx::take(&k, &Array::scalar(i), 0, d);
-    let centres = mx::random::normal(&[CLASSES, FEATURES], Dtype::Float32, None, None, Some(&part(0)?), d)?;
+    let centres = mx::random::normal(
+        &[CLASSES, FEATURES],
+        Dtype::Float32,
+        None,
+        None,
+        Some(&part(0)?),
+        d,
+    )?;
     let labels = mx::random::randint(0, CLASSES, &[N], Dtype::Int32, Some(&part(1)?), d)?;
-    let noise = mx::random::normal(&[N, FEATURES], Dtype::Float32, None, Some(1.5), Some(&part(2)?), d)?;
+    let noise = mx::random::normal(
+        &[N, FEATURES],
+        Dtype::Float32,
+        None,
+        Some(1.5),
+        Some(&part(2)?),
+        d,
+    )?;
     let x = mx::add(&mx::take(&centres, &labels, 0, d)?, &noise, d)?;
     Ok((x, labels))
 }
@@ -38,9 +52,29 @@ fn init_params(d: Device) -> Result<Params> {
     let k = mx::random::split(&mx::random::key(1), 2, d)?;
     let part = |i: i32| mx::take(&k, &Array::scalar(i), 0, d);
     let mut p = Params::new();
-    p.insert("l1.weight".into(), mx::random::normal(&[FEATURES, HIDDEN], Dtype::Float32, None, Some(0.25), Some(&part(0)?), d)?);
+    p.insert(
+        "l1.weight".into(),
+        mx::random::normal(
+            &[FEATURES, HIDDEN],
+            Dtype::Float32,
+            None,
+            Some(0.25),
+            Some(&part(0)?),
+            d,
+        )?,
+    );
     p.insert("l1.bias".into(), mx::zeros(&[HIDDEN], Dtype::Float32, d)?);
-    p.insert("l2.weight".into(), mx::random::normal(&[HIDDEN, CLASSES], Dtype::Float32, None, Some(0.18), Some(&part(1)?), d)?);
+    p.insert(
+        "l2.weight".into(),
+        mx::random::normal(
+            &[HIDDEN, CLASSES],
+            Dtype::Float32,
+            None,
+            Some(0.18),
+            Some(&part(1)?),
+            d,
+        )?,
+    );
     p.insert("l2.bias".into(), mx::zeros(&[CLASSES], Dtype::Float32, d)?);
     Ok(p)
 }
@@ -58,7 +92,12 @@ fn loss(p: &[Array], x: &Array, y: &Array, d: Device) -> Result<Array> {
     let z = logits(p, x, d)?;
     let lse = mx::logsumexp(&z, &[-1], false, d)?;
     let picked = mx::take_along_axis(&z, &mx::expand_dims(y, &[-1], d)?, Some(-1), d)?;
-    mx::mean(&mx::subtract(&lse, &mx::squeeze(&picked, &[-1], d)?, d)?, &[], false, d)
+    mx::mean(
+        &mx::subtract(&lse, &mx::squeeze(&picked, &[-1], d)?, d)?,
+        &[],
+        false,
+        d,
+    )
 }
 
 fn accuracy(p: &Params, x: &Array, y: &Array, d: Device) -> Result<f32> {
@@ -70,7 +109,15 @@ fn accuracy(p: &Params, x: &Array, y: &Array, d: Device) -> Result<f32> {
 
 /// `STEPS` steps of gradient descent on rows `lo..hi`, gradients averaged over `group` (`None`:
 /// no communication, the single-process reference).
-fn train(x: &Array, y: &Array, lo: i32, hi: i32, group: Option<&Group>, d: Device, log: bool) -> Result<Params> {
+fn train(
+    x: &Array,
+    y: &Array,
+    lo: i32,
+    hi: i32,
+    group: Option<&Group>,
+    d: Device,
+    log: bool,
+) -> Result<Params> {
     let xs = mx::slice(x, &[lo, 0], &[hi, FEATURES], &[1, 1], d)?;
     let ys = mx::slice(y, &[lo], &[hi], &[1], d)?;
     let mut p = init_params(d)?;
@@ -98,7 +145,11 @@ fn train(x: &Array, y: &Array, lo: i32, hi: i32, group: Option<&Group>, d: Devic
 }
 
 fn main() -> Result<()> {
-    let d = if std::env::args().any(|a| a == "--cpu") { Device::cpu() } else { mx::default_device() };
+    let d = if std::env::args().any(|a| a == "--cpu") {
+        Device::cpu()
+    } else {
+        mx::default_device()
+    };
     let g = dist::init(false)?;
     let (r, n) = (g.rank(), g.size());
     if N % n != 0 {
@@ -123,7 +174,12 @@ fn main() -> Result<()> {
     let single = train(&x, &y, 0, N, None, d, false)?;
     let mut dev = 0.0f32;
     for (k, w) in &p {
-        let diff = mx::max(&mx::abs(&mx::subtract(w, &single[k], d)?, d)?, &[], false, d)?;
+        let diff = mx::max(
+            &mx::abs(&mx::subtract(w, &single[k], d)?, d)?,
+            &[],
+            false,
+            d,
+        )?;
         dev = dev.max(diff.item::<f32>()?);
     }
     let (acc, acc1) = (accuracy(&p, &x, &y, d)?, accuracy(&single, &x, &y, d)?);

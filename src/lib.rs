@@ -21,8 +21,8 @@
 mod array;
 mod backend;
 mod device;
-pub mod distributed;
 mod display;
+pub mod distributed;
 mod dtype;
 mod error;
 mod graph;

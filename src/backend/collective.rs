@@ -215,7 +215,9 @@ enum Staged {
 impl Staged {
     fn new(shape: &[i32], d: &Data, dt: Dtype) -> Result<Staged> {
         let host = d.storage.on_device(Device::cpu())?;
-        let h = host.as_host().ok_or_else(|| invariant("a host copy in device memory"))?;
+        let h = host
+            .as_host()
+            .ok_or_else(|| invariant("a host copy in device memory"))?;
         if d.is_contiguous(shape) {
             let (a, n) = (d.offset * dt.size(), size_of(shape) * dt.size());
             if n == 0 {
@@ -260,7 +262,9 @@ fn output(op: &'static str, dt: Dtype, n: usize) -> Result<HostVec> {
 /// Runs a collective node on device `dev` with `inputs` (already on `dev`).
 pub(crate) fn run(node: &Node, dev: Device, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
     let Primitive::Collective { op, group } = &node.prim else {
-        return Err(invariant("a non-collective node reached the collective runner"));
+        return Err(invariant(
+            "a non-collective node reached the collective runner",
+        ));
     };
     let comm = group
         .comm()

@@ -11,7 +11,9 @@ pub(crate) mod host;
 #[cfg(feature = "mpi")]
 mod mpi;
 
-pub(crate) use collective::{Comm, Turn, failed as collective_failed, mpi_available, mpi_world, split, turn_for};
+pub(crate) use collective::{
+    Comm, Turn, failed as collective_failed, mpi_available, mpi_world, split, turn_for,
+};
 
 use crate::array::Node;
 use crate::device::{Device, DeviceType};

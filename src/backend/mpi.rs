@@ -386,7 +386,10 @@ fn checking() -> bool {
 fn count(op: &'static str, n: usize) -> Result<c_int> {
     c_int::try_from(n).map_err(|_| Error::TooLarge {
         op,
-        msg: format!("{n} elements or bytes exceed MPI's count limit ({})", c_int::MAX),
+        msg: format!(
+            "{n} elements or bytes exceed MPI's count limit ({})",
+            c_int::MAX
+        ),
     })
 }
 
@@ -470,10 +473,18 @@ macro_rules! half_fn {
 }
 
 fn nan_max(a: f32, b: f32) -> f32 {
-    if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else {
+        a.max(b)
+    }
 }
 fn nan_min(a: f32, b: f32) -> f32 {
-    if a.is_nan() || b.is_nan() { f32::NAN } else { a.min(b) }
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else {
+        a.min(b)
+    }
 }
 half_fn!(f16_sum, f16, |a, b| a + b);
 half_fn!(f16_max, f16, nan_max);

@@ -67,7 +67,11 @@ pub fn average_gradients(
             *bytes = 0;
         }
     }
-    packs.extend(open.into_values().map(|(_, keys)| keys).filter(|k| !k.is_empty()));
+    packs.extend(
+        open.into_values()
+            .map(|(_, keys)| keys)
+            .filter(|k| !k.is_empty()),
+    );
     for keys in packs {
         let flat = keys
             .iter()

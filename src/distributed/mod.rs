@@ -249,11 +249,7 @@ fn reduce(x: &Array, op: CollectiveOp, group: Option<&Group>, s: StreamOrDevice)
 /// assert_eq!(y.to_vec::<f32>()?, vec![n, 2.0 * n]);
 /// # Ok::<(), mx::Error>(())
 /// ```
-pub fn all_sum(
-    x: &Array,
-    group: Option<&Group>,
-    s: impl Into<StreamOrDevice>,
-) -> Result<Array> {
+pub fn all_sum(x: &Array, group: Option<&Group>, s: impl Into<StreamOrDevice>) -> Result<Array> {
     reduce(x, CollectiveOp::AllSum, group, s.into())
 }
 
@@ -267,11 +263,7 @@ pub fn all_sum(
 /// assert_eq!(y.to_vec::<i32>()?, vec![g.size() - 1, 0]);
 /// # Ok::<(), mx::Error>(())
 /// ```
-pub fn all_max(
-    x: &Array,
-    group: Option<&Group>,
-    s: impl Into<StreamOrDevice>,
-) -> Result<Array> {
+pub fn all_max(x: &Array, group: Option<&Group>, s: impl Into<StreamOrDevice>) -> Result<Array> {
     reduce(x, CollectiveOp::AllMax, group, s.into())
 }
 
@@ -285,11 +277,7 @@ pub fn all_max(
 /// assert_eq!(y.to_vec::<i32>()?, vec![0, 1 - g.size()]);
 /// # Ok::<(), mx::Error>(())
 /// ```
-pub fn all_min(
-    x: &Array,
-    group: Option<&Group>,
-    s: impl Into<StreamOrDevice>,
-) -> Result<Array> {
+pub fn all_min(x: &Array, group: Option<&Group>, s: impl Into<StreamOrDevice>) -> Result<Array> {
     reduce(x, CollectiveOp::AllMin, group, s.into())
 }
 
@@ -305,11 +293,7 @@ pub fn all_min(
 /// assert_eq!(y.shape(), &[g.size(), 3]);
 /// # Ok::<(), mx::Error>(())
 /// ```
-pub fn all_gather(
-    x: &Array,
-    group: Option<&Group>,
-    s: impl Into<StreamOrDevice>,
-) -> Result<Array> {
+pub fn all_gather(x: &Array, group: Option<&Group>, s: impl Into<StreamOrDevice>) -> Result<Array> {
     let g = group_of(group)?;
     if g.size() == 1 {
         return Ok(x.clone());

@@ -3,9 +3,9 @@
 //! tangent of its output, with wmx ops on the primitive's stream. Linear primitives (views,
 //! copies, sums, gathers) apply themselves to the tangents.
 
+use super::collective_rules;
 use super::custom;
 use super::elementwise::{binary_partials, unary_partial};
-use super::collective_rules;
 use super::scan_rules;
 use super::tape::{followed_inputs, tape};
 use super::vjp::{extremum_weights, prod_others};

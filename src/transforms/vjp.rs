@@ -191,9 +191,7 @@ pub(crate) fn vjp_rule(
         | Primitive::ArgReduce { .. }
         | Primitive::ArgSort
         | Primitive::SearchSorted { .. } => Ok(vec![None; inputs.len()]),
-        Primitive::Collective { op, group } => {
-            collective_rules::vjp(*op, group, out, inputs, cot)
-        }
+        Primitive::Collective { op, group } => collective_rules::vjp(*op, group, out, inputs, cot),
         Primitive::AsType | Primitive::Copy => one(mx::astype(cot, x0()?.dtype(), s)?),
         Primitive::Reshape => one(mx::reshape(cot, x0()?.shape(), s)?),
         Primitive::Transpose(perm) => {

@@ -297,7 +297,8 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
         | Primitive::AsStrided { .. }
         | Primitive::Collective { .. } => Err(Error::Backend {
             op: node.prim.name(),
-            msg: "invariant: views, constants and collectives are resolved before the GPU backend".into(),
+            msg: "invariant: views, constants and collectives are resolved before the GPU backend"
+                .into(),
         }),
     }
 }
