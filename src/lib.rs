@@ -22,6 +22,7 @@ mod array;
 mod backend;
 mod device;
 mod display;
+pub mod distributed;
 mod dtype;
 mod error;
 mod graph;

@@ -492,6 +492,13 @@ pub(crate) enum Primitive {
         call: crate::transforms::CustomRef,
         index: usize,
     },
+    /// A communication op over a group of processes (`wmx::distributed`): the input's elements
+    /// are staged through host memory and handed to the transport. Only built for groups of
+    /// more than one process (the singleton's collectives are the identity).
+    Collective {
+        op: crate::distributed::CollectiveOp,
+        group: crate::distributed::Group,
+    },
 }
 
 impl Primitive {
@@ -558,6 +565,7 @@ impl Primitive {
             Primitive::SearchSorted { .. } => "searchsorted",
             Primitive::StopGradient => "stop_gradient",
             Primitive::Custom { .. } => "custom_function",
+            Primitive::Collective { op, .. } => op.name(),
         }
     }
 }

@@ -97,6 +97,11 @@ impl HostVec {
         with_host!(self, v => bytemuck::cast_slice(v.as_slice()))
     }
 
+    /// The raw bytes, writable (a transport receives into them).
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        with_host!(self, v => bytemuck::cast_slice_mut(v.as_mut_slice()))
+    }
+
     /// Rebuilds `n` elements of `dtype` from bytes in GPU layout (may be longer than needed).
     pub(crate) fn from_bytes(dtype: Dtype, n: usize, bytes: &[u8]) -> HostVec {
         let b = &bytes[..n * dtype.size()];

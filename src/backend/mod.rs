@@ -4,9 +4,16 @@
 //! device, everything else goes to `cpu` or `gpu`. Backends receive inputs already promoted and
 //! broadcast by the ops layer.
 
+pub(crate) mod collective;
 pub(crate) mod cpu;
 pub(crate) mod gpu;
 pub(crate) mod host;
+#[cfg(feature = "mpi")]
+mod mpi;
+
+pub(crate) use collective::{
+    Comm, Turn, failed as collective_failed, mpi_available, mpi_world, split, turn_for,
+};
 
 use crate::array::Node;
 use crate::device::{Device, DeviceType};
@@ -227,7 +234,8 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
         | Primitive::Scatter { .. }
         | Primitive::Scan { .. }
         | Primitive::Sort
-        | Primitive::SearchSorted { .. } => return None,
+        | Primitive::SearchSorted { .. }
+        | Primitive::Collective { .. } => return None,
     }
     Some(d)
 }
@@ -242,6 +250,9 @@ pub(crate) fn run(node: &Node, dev: Device, inputs: &[(Vec<i32>, Data)]) -> Resu
     };
     if let Some(v) = viewed.and_then(|(shape, first)| view(node, first, shape)) {
         return Ok(v);
+    }
+    if let Primitive::Collective { .. } = node.prim {
+        return collective::run(node, dev, inputs);
     }
     let out = match dev.kind {
         DeviceType::Cpu => cpu::run(node, inputs)?,

@@ -69,7 +69,7 @@ fn claim_in_order(outputs: &[Array]) -> Vec<Array> {
 }
 
 /// Awaits the inputs, moves them to the node's device, and runs the node there.
-async fn execute(a: &Array) -> Result<Data> {
+async fn execute(a: &Array, turn: Option<&backend::Turn>) -> Result<Data> {
     let node = &a.0;
     let dev = node.stream.device();
     let inputs = node.inputs();
@@ -85,6 +85,10 @@ async fn execute(a: &Array) -> Result<Data> {
         // Work of other streams writing our inputs must reach the queue before ours.
         backend::flush_others(node.stream)?;
     }
+    if let Some(t) = turn {
+        // Communication runs in the process's program order (see backend/collective.rs).
+        t.ready().await;
+    }
     backend::run(node, dev, &datas)
 }
 
@@ -93,11 +97,15 @@ fn schedule(outputs: &[Array]) {
         .into_iter()
         .map(|a| {
             let stream = a.0.stream;
+            let turn = backend::turn_for(&a.0.prim);
             let fut: futures::future::BoxFuture<'static, ()> = Box::pin(async move {
-                let r = execute(&a).await;
+                let r = execute(&a, turn.as_ref()).await;
                 if let Err(e) = &r {
+                    // A failed collective aborts the job: its peers would wait forever.
+                    backend::collective_failed(&a.0, e);
                     record_error(stream, e);
                 }
+                drop(turn);
                 a.0.finish(r);
             });
             (stream, fut)

@@ -3,6 +3,7 @@
 //! tangent of its output, with wmx ops on the primitive's stream. Linear primitives (views,
 //! copies, sums, gathers) apply themselves to the tangents.
 
+use super::collective_rules;
 use super::custom;
 use super::elementwise::{binary_partials, unary_partial};
 use super::scan_rules;
@@ -191,6 +192,9 @@ pub(crate) fn jvp_rule(
             let Some(t) = &ts[0] else { return Ok(None) };
             let dot = mx::sum(&mx::multiply(t, out, s)?, &[-1], true, s)?;
             Ok(Some(mx::multiply(out, &mx::subtract(t, &dot, s)?, s)?))
+        }
+        Primitive::Collective { op, .. } => {
+            collective_rules::jvp(*op, out, inputs, ts.first().and_then(Option::as_ref))
         }
         Primitive::Sort => {
             let Some(t) = &ts[0] else { return Ok(None) };

@@ -9,6 +9,7 @@
 //! keeps traced nodes' inputs alive through an `eval` inside the function; it never touches a
 //! backend.
 
+mod collective_rules;
 mod conv_rules;
 mod custom;
 mod elementwise;

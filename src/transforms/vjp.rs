@@ -3,6 +3,7 @@
 //! input (`None` = zero), written with wmx ops on the primitive's own stream, so the backward
 //! of a forward split over devices runs split the same way.
 
+use super::collective_rules;
 use super::custom;
 use super::elementwise::{binary_partials, unary_partial};
 use super::scan_rules;
@@ -190,6 +191,7 @@ pub(crate) fn vjp_rule(
         | Primitive::ArgReduce { .. }
         | Primitive::ArgSort
         | Primitive::SearchSorted { .. } => Ok(vec![None; inputs.len()]),
+        Primitive::Collective { op, group } => collective_rules::vjp(*op, group, out, inputs, cot),
         Primitive::AsType | Primitive::Copy => one(mx::astype(cot, x0()?.dtype(), s)?),
         Primitive::Reshape => one(mx::reshape(cot, x0()?.shape(), s)?),
         Primitive::Transpose(perm) => {

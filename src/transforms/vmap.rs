@@ -399,6 +399,13 @@ pub(crate) fn vmap_rule(
             gshape.remove(lead);
             Ok((mx::reshape(&g, &gshape, s)?, Some(0)))
         }
+        Primitive::Collective { op, group } => match ins.first() {
+            Some((x, Some(ax))) => super::collective_rules::vmap(*op, group, out, x, *ax),
+            Some((_, None)) | None => Err(Error::Backend {
+                op: "vmap",
+                msg: "invariant: an unbatched collective reached the vmap rules".into(),
+            }),
+        },
         Primitive::Scatter { .. }
         | Primitive::RandomBits { .. }
         | Primitive::AsStrided { .. }

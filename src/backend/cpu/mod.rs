@@ -139,10 +139,11 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
         | Primitive::Slice { .. }
         | Primitive::StopGradient
         | Primitive::Custom { .. }
-        | Primitive::AsStrided { .. } => {
+        | Primitive::AsStrided { .. }
+        | Primitive::Collective { .. } => {
             return Err(Error::Backend {
                 op: node.prim.name(),
-                msg: "invariant: views and constants are resolved before the CPU backend".into(),
+                msg: "invariant: views, constants and collectives are resolved before the CPU backend".into(),
             });
         }
     };

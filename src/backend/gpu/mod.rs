@@ -298,9 +298,11 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
         | Primitive::Slice { .. }
         | Primitive::StopGradient
         | Primitive::Custom { .. }
-        | Primitive::AsStrided { .. } => Err(Error::Backend {
+        | Primitive::AsStrided { .. }
+        | Primitive::Collective { .. } => Err(Error::Backend {
             op: node.prim.name(),
-            msg: "invariant: views and constants are resolved before the GPU backend".into(),
+            msg: "invariant: views, constants and collectives are resolved before the GPU backend"
+                .into(),
         }),
     }
 }
