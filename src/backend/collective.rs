@@ -114,6 +114,7 @@ pub(crate) fn turn_for(prim: &Primitive) -> Option<Turn> {
     match prim {
         Primitive::Collective { .. } => Some(take_turn()),
         Primitive::Constant
+        | Primitive::Convolution(_)
         | Primitive::Full(_)
         | Primitive::Arange { .. }
         | Primitive::AsType
