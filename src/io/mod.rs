@@ -99,22 +99,19 @@ pub(crate) fn host_bytes(op: &'static str, a: &Array) -> Result<HostBytes> {
             return Ok(HostBytes::Storage(host.clone(), range));
         }
     }
-    use crate::backend::cpu::copy::read_logical;
-    let (shape, strides, off) = (a.shape(), &data.strides[..], data.offset);
+    // A strided view: gathered in row-major order from the host copy made above (to_vec finds
+    // it cached on the storage, so the device is read once).
     fn le<T: bytemuck::Pod>(v: Vec<T>) -> Vec<u8> {
         bytemuck::cast_slice(&v).to_vec()
     }
     Ok(HostBytes::Owned(match a.dtype() {
-        Dtype::Bool => read_logical::<bool>(h, shape, strides, off)
-            .into_iter()
-            .map(u8::from)
-            .collect(),
-        Dtype::Uint8 => read_logical::<u8>(h, shape, strides, off),
-        Dtype::Uint32 => le(read_logical::<u32>(h, shape, strides, off)),
-        Dtype::Int32 => le(read_logical::<i32>(h, shape, strides, off)),
-        Dtype::Float16 => le(read_logical::<half::f16>(h, shape, strides, off)),
-        Dtype::Bfloat16 => le(read_logical::<half::bf16>(h, shape, strides, off)),
-        Dtype::Float32 => le(read_logical::<f32>(h, shape, strides, off)),
+        Dtype::Bool => a.to_vec::<bool>()?.into_iter().map(u8::from).collect(),
+        Dtype::Uint8 => a.to_vec::<u8>()?,
+        Dtype::Uint32 => le(a.to_vec::<u32>()?),
+        Dtype::Int32 => le(a.to_vec::<i32>()?),
+        Dtype::Float16 => le(a.to_vec::<half::f16>()?),
+        Dtype::Bfloat16 => le(a.to_vec::<half::bf16>()?),
+        Dtype::Float32 => le(a.to_vec::<f32>()?),
     }))
 }
 
