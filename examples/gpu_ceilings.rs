@@ -357,7 +357,7 @@ fn main() {
         |wg: u32, u: u32, chunk: u32, rowq: u32, seed: u32| source(wg, u, nq, chunk, rowq, seed);
     let src = |wg: u32, u: u32, chunk: u32, rowq: u32| src_seeded(wg, u, chunk, rowq, 0);
     let big = gpu.device.limits().max_buffer_size >= 2 * bytes
-        && gpu.device.limits().max_storage_buffer_binding_size as u64 >= bytes;
+        && gpu.device.limits().max_storage_buffer_binding_size >= bytes;
     let a = gpu.buffer(bytes);
     let b = gpu.buffer(bytes);
     let c = gpu.buffer(bytes);

@@ -19,7 +19,7 @@ fn main() -> Result<(), mx::Error> {
     let a = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
     let b = mx::ones(&[2, 2], Dtype::Float32, None)?;
     let c = mx::add(&a, &b, None)?; // default stream of the default device
-    let d = mx::multiply(&c, &c, &s_cpu)?; // an explicit stream
+    let d = mx::multiply(&c, &c, s_cpu)?; // an explicit stream
     let e = mx::exp(&d, cpu)?; // a device: that device's default stream
     let f = mx::matmul(&e, &c, s_gpu)?; // consumes CPU results on a GPU stream
     let g = mx::sum(&f, &[0], false, None)?; // axes, keepdims
@@ -28,7 +28,7 @@ fn main() -> Result<(), mx::Error> {
     assert_eq!(g.dtype(), Dtype::Float32);
     let v: Vec<f32> = g.to_vec()?;
     assert_eq!(v.len(), 2);
-    mx::synchronize(&s_cpu)?;
+    mx::synchronize(s_cpu)?;
 
     {
         // scoped default, like Python's `with mx.stream(cpu):`

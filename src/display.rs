@@ -137,7 +137,7 @@ mod tests {
         assert_eq!(fmt_g(2.5), "2.5");
         assert_eq!(fmt_g(1e-5), "1e-05");
         assert_eq!(fmt_g(1e6), "1e+06");
-        assert_eq!(fmt_g(3.14159265), "3.14159");
+        assert_eq!(fmt_g(1.23456789), "1.23457");
         assert_eq!(fmt_g(123456789.0), "1.23457e+08");
         assert_eq!(fmt_g(0.0001), "0.0001");
         assert_eq!(fmt_g(100.5), "100.5");

@@ -252,13 +252,15 @@ pub fn uniform(
     let st = s.into().resolve("uniform")?;
     check_uniform_dtype(dtype)?;
     let (low, high) = (low.into_array(), high.into_array());
-    if let (Some(l), Some(h)) = (host_values(&low), host_values(&high)) {
-        if l.len() == 1 && h.len() == 1 && h[0] <= l[0] {
-            return Err(value_err(
-                "uniform",
-                format!("high ({}) must be greater than low ({}).", h[0], l[0]),
-            ));
-        }
+    if let (Some(l), Some(h)) = (host_values(&low), host_values(&high))
+        && l.len() == 1
+        && h.len() == 1
+        && h[0] <= l[0]
+    {
+        return Err(value_err(
+            "uniform",
+            format!("high ({}) must be greater than low ({}).", h[0], l[0]),
+        ));
     }
     uniform_unchecked(&low, &high, shape, dtype, key, st)
 }
@@ -293,8 +295,8 @@ fn uniform_unchecked(
     // A batch of keys [..., 2] gives a batch of samples [..., *shape] (MLX's vmap over keys).
     let raw = bits(shape, 4, key, st)?;
     let u = ops::unary::astype(&raw, Dtype::Float32, st)?;
-    let u = ops::binary::multiply(&u, &Array::scalar(2f32.powi(-32)), st)?;
-    let u = ops::binary::minimum(&u, &Array::scalar(below_one(dtype)), st)?;
+    let u = ops::binary::multiply(&u, Array::scalar(2f32.powi(-32)), st)?;
+    let u = ops::binary::minimum(&u, Array::scalar(below_one(dtype)), st)?;
     let u = ops::unary::astype(&u, dtype, st)?;
     ops::binary::add(&ops::binary::multiply(&range, &u, st)?, &lo, st)
 }
@@ -368,13 +370,15 @@ pub fn randint(
         ));
     }
     let (low, high) = (low.into_array(), high.into_array());
-    if let (Some(l), Some(h)) = (host_values(&low), host_values(&high)) {
-        if l.len() == 1 && h.len() == 1 && h[0] <= l[0] {
-            return Err(value_err(
-                "randint",
-                format!("high ({}) must be greater than low ({}).", h[0], l[0]),
-            ));
-        }
+    if let (Some(l), Some(h)) = (host_values(&low), host_values(&high))
+        && l.len() == 1
+        && h.len() == 1
+        && h[0] <= l[0]
+    {
+        return Err(value_err(
+            "randint",
+            format!("high ({}) must be greater than low ({}).", h[0], l[0]),
+        ));
     }
     let u = uniform_unchecked(&low, &high, shape, Dtype::Float32, key, st)?;
     let out = ops::unary::astype(&ops::unary::floor(&u, st)?, dtype, st)?;
@@ -403,13 +407,13 @@ pub fn bernoulli(
         p.dtype(),
         "bernoulli probability `p` must be a float type.",
     )?;
-    if let Some(v) = host_values(&p) {
-        if let Some(bad) = v.iter().find(|x| !(0.0..=1.0).contains(*x)) {
-            return Err(value_err(
-                "bernoulli",
-                format!("p must be in [0, 1], got {bad}."),
-            ));
-        }
+    if let Some(v) = host_values(&p)
+        && let Some(bad) = v.iter().find(|x| !(0.0..=1.0).contains(*x))
+    {
+        return Err(value_err(
+            "bernoulli",
+            format!("p must be in [0, 1], got {bad}."),
+        ));
     }
     let shape = shape.map_or_else(|| p.shape().to_vec(), |s| s.to_vec());
     if broadcast_shapes(p.shape(), &shape)? != shape {
@@ -421,7 +425,7 @@ pub fn bernoulli(
     let raw = bits(&shape, 4, key, st)?;
     let threshold = ops::binary::multiply(
         &ops::unary::astype(&p, Dtype::Float32, st)?,
-        &Array::scalar(f32::from_bits(0x4f80_0001)),
+        Array::scalar(f32::from_bits(0x4f80_0001)),
         st,
     )?;
     ops::binary::less(
@@ -643,7 +647,7 @@ fn categorical_inverse_cdf(
     let hits = ops::binary::less_equal(&cdf, &ops::shape::reshape(&u, &ushape, st)?, st)?;
     let count = ops::reduce::sum(&hits, &[-1], false, st)?;
     ops::unary::astype(
-        &ops::binary::subtract(&count, &Array::scalar(1i32), st)?,
+        &ops::binary::subtract(&count, Array::scalar(1i32), st)?,
         Dtype::Uint32,
         st,
     )

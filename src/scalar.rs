@@ -2,6 +2,10 @@
 //! approximations where MLX's results depend on them (erf, erfinv), a branch-free exp shared with
 //! the GPU's `wmx_exp`, and NaN/tie rules for max/min. Pure functions; no arrays here.
 
+// The polynomial coefficients are written as published (and as MLX and the WGSL twins spell them);
+// trimming them to f32's shortest form would hide where they come from.
+#![allow(clippy::excessive_precision)]
+
 /// NaN-propagating maximum that returns `b` on ties, as MLX does (`max(0, -0)` is -0). The GPU
 /// form selects bit patterns so a driver cannot turn it into a hardware max (whose zero sign
 /// differs).
@@ -138,7 +142,7 @@ pub(crate) fn mlx_exp(x: f32) -> f32 {
     if x < -88.0 {
         return 0.0;
     }
-    let y = x * 1.442695f32;
+    let y = x * std::f32::consts::LOG2_E; // 1.442695f32, as MLX spells it
     let ip = ((y as f64) + 0.5).floor() as f32;
     let f = y - ip;
     let mut p = 1.535336188319500e-4f32;

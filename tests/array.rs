@@ -85,7 +85,7 @@ device_tests! {
         let mut start = None;
         for i in 0..ROUNDS {
             let big = mx::full(&[N], 1.0, Dtype::Float32, dev).unwrap();
-            let scaled = mx::multiply(&big, &Array::scalar(i as f32), dev).unwrap();
+            let scaled = mx::multiply(&big, Array::scalar(i as f32), dev).unwrap();
             drop(big);
             let out = mx::max(&scaled, &[], false, dev).unwrap();
             drop(scaled);
@@ -111,7 +111,7 @@ device_tests! {
     }
 
     fn item_converts_like_astype(dev: Device) {
-        let x = mx::multiply(&Array::scalar(2.75f32), &Array::scalar(-1.0f32), dev).unwrap();
+        let x = mx::multiply(Array::scalar(2.75f32), Array::scalar(-1.0f32), dev).unwrap();
         assert_eq!(x.item::<f32>().unwrap(), -2.75);
         assert_eq!(x.item::<i32>().unwrap(), -2);
         assert!(x.item::<bool>().unwrap());
@@ -123,7 +123,7 @@ device_tests! {
         assert_eq!(one.item::<u32>().unwrap(), 7);
         assert_eq!(one.item::<u8>().unwrap(), 7);
         assert_eq!(one.item::<f32>().unwrap(), 7.0);
-        let t = mx::greater(&Array::scalar(3i32), &Array::scalar(2i32), dev).unwrap();
+        let t = mx::greater(Array::scalar(3i32), Array::scalar(2i32), dev).unwrap();
         assert_eq!(t.dtype(), Dtype::Bool);
         assert!(t.item::<bool>().unwrap());
         assert_eq!(t.item::<i32>().unwrap(), 1);
@@ -175,7 +175,7 @@ device_tests! {
 
     fn async_reads(dev: Device) {
         let a = mx::arange(0.0, 5.0, 1.0, Dtype::Float32, dev).unwrap();
-        let b = mx::multiply(&a, &Array::scalar(2.0f32), dev).unwrap();
+        let b = mx::multiply(&a, Array::scalar(2.0f32), dev).unwrap();
         assert!(!b.is_evaluated());
         let v: Vec<f32> = pollster::block_on(b.to_vec_async()).unwrap();
         assert_eq!(v, vec![0.0, 2.0, 4.0, 6.0, 8.0]);
@@ -234,10 +234,10 @@ device_tests! {
             mx::exp(&e, dev).unwrap(),
             mx::negative(&e, dev).unwrap(),
             mx::add(&e, &row, dev).unwrap(),
-            mx::multiply(&e, &Array::scalar(2.0f32), dev).unwrap(),
-            mx::add(&e, &mx::ones(&[1, 3], Dtype::Float32, dev).unwrap(), dev).unwrap(),
+            mx::multiply(&e, Array::scalar(2.0f32), dev).unwrap(),
+            mx::add(&e, mx::ones(&[1, 3], Dtype::Float32, dev).unwrap(), dev).unwrap(),
             mx::astype(&e, Dtype::Float16, dev).unwrap(),
-            mx::where_(&mx::greater(&e, &row, dev).unwrap(), &e, &row, dev).unwrap(),
+            mx::where_(mx::greater(&e, &row, dev).unwrap(), &e, &row, dev).unwrap(),
             mx::broadcast_to(&row, &[0, 3], dev).unwrap(),
             mx::softmax(&e, &[-1], dev).unwrap(),
         ];
@@ -249,10 +249,10 @@ device_tests! {
         assert_eq!(cases[6].dtype(), Dtype::Float32);
         assert_eq!(cases[5].dtype(), Dtype::Float16);
         // A zero-size dim broadcasts against 1 and against itself, not against 2.
-        let c = mx::add(&mx::zeros(&[2, 0], Dtype::Int32, dev).unwrap(), &mx::zeros(&[2, 1], Dtype::Int32, dev).unwrap(), dev).unwrap();
+        let c = mx::add(mx::zeros(&[2, 0], Dtype::Int32, dev).unwrap(), mx::zeros(&[2, 1], Dtype::Int32, dev).unwrap(), dev).unwrap();
         assert_eq!(c.shape(), &[2, 0]);
         assert_eq!(c.to_vec::<i32>().unwrap(), Vec::<i32>::new());
-        assert!(mx::add(&mx::zeros(&[0], Dtype::Int32, dev).unwrap(), &mx::zeros(&[2], Dtype::Int32, dev).unwrap(), dev).is_err());
+        assert!(mx::add(mx::zeros(&[0], Dtype::Int32, dev).unwrap(), mx::zeros(&[2], Dtype::Int32, dev).unwrap(), dev).is_err());
         let cmp = mx::equal(&e, &e, dev).unwrap();
         assert_eq!((cmp.shape(), cmp.dtype()), (&[0, 3][..], Dtype::Bool));
         assert_eq!(cmp.to_vec::<bool>().unwrap(), Vec::<bool>::new());
@@ -392,7 +392,7 @@ device_tests! {
             mx::exp(&m, Device::cpu()).unwrap(), // another device in the same eval
             Array::scalar(5i32),                  // already evaluated
         ];
-        let outs: Vec<Array> = outs.into_iter().chain((0..20).map(|i| mx::add(&m, &Array::scalar(i as f32), dev).unwrap())).collect();
+        let outs: Vec<Array> = outs.into_iter().chain((0..20).map(|i| mx::add(&m, Array::scalar(i as f32), dev).unwrap())).collect();
         mx::eval(&outs).unwrap();
         assert!(outs.iter().all(|o| o.is_evaluated()));
         assert_eq!(outs[0].to_vec::<f32>().unwrap(), vec![12.0, 15.0, 18.0, 21.0]);
@@ -423,11 +423,11 @@ device_tests! {
         let q = mx::subtract(&m, &two, dev).unwrap();
         assert_eq!(q.to_vec::<f32>().unwrap(), vec![-1.0, 0.0, 1.0, 2.0, 3.0, 4.0]);
         // Scalar with scalar stays 0-d, with promotion.
-        let s = mx::add(&Array::scalar(3i32), &Array::scalar(0.5f32), dev).unwrap();
+        let s = mx::add(Array::scalar(3i32), Array::scalar(0.5f32), dev).unwrap();
         assert_eq!((s.ndim(), s.dtype()), (0, Dtype::Float32));
         assert_eq!(s.item::<f32>().unwrap(), 3.5);
         // An int32 scalar does not widen a float16 array (MLX promotes to float16).
-        let h = mx::add(&mx::ones(&[2], Dtype::Float16, dev).unwrap(), &Array::scalar(1i32), dev).unwrap();
+        let h = mx::add(mx::ones(&[2], Dtype::Float16, dev).unwrap(), Array::scalar(1i32), dev).unwrap();
         assert_eq!(h.dtype(), Dtype::Float16);
         assert_eq!(h.to_vec::<f32>().unwrap(), vec![2.0, 2.0]);
         // Scalars from reductions and comparisons feed back into ops.
@@ -435,11 +435,11 @@ device_tests! {
         assert_eq!(total.ndim(), 0);
         let frac = mx::divide(&m, &total, dev).unwrap();
         assert_close("divide", Dtype::Float32, &values(&frac), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0].map(|x| x / 21.0));
-        let mask = mx::greater(&m, &Array::scalar(3i32), dev).unwrap();
+        let mask = mx::greater(&m, Array::scalar(3i32), dev).unwrap();
         assert_eq!(mask.to_vec::<bool>().unwrap(), vec![false, false, false, true, true, true]);
-        let w = mx::where_(&Array::scalar(true), &m, &Array::scalar(0.0f32), dev).unwrap();
+        let w = mx::where_(Array::scalar(true), &m, Array::scalar(0.0f32), dev).unwrap();
         assert_eq!(w.shape(), &[2, 3]);
-        assert_eq!(mx::where_(&mask, &Array::scalar(1i32), &Array::scalar(0i32), dev).unwrap().to_vec::<i32>().unwrap(), vec![0, 0, 0, 1, 1, 1]);
+        assert_eq!(mx::where_(&mask, Array::scalar(1i32), Array::scalar(0i32), dev).unwrap().to_vec::<i32>().unwrap(), vec![0, 0, 0, 1, 1, 1]);
         // 0-d through shape ops and reductions.
         assert_eq!(mx::broadcast_to(&two, &[2, 2], dev).unwrap().to_vec::<f32>().unwrap(), vec![2.0; 4]);
         assert_eq!(mx::reshape(&two, &[1, 1], dev).unwrap().shape(), &[1, 1]);
@@ -469,7 +469,7 @@ fn arrays_cross_threads() {
         .map(|i| {
             let b = b.clone();
             std::thread::spawn(move || {
-                let c = mx::add(&b, &Array::scalar(i as f32), Device::cpu()).unwrap();
+                let c = mx::add(&b, Array::scalar(i as f32), Device::cpu()).unwrap();
                 c.to_vec::<f32>().unwrap()
             })
         })

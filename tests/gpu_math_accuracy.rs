@@ -207,7 +207,7 @@ device_tests! {
         // IEEE special values
         let sa = [0.0f32, -0.0, 1.0, -1.0, f32::INFINITY, f32::INFINITY, 0.0, f32::NAN, 5.0, -0.0];
         let sb = [0.0f32, 1.0, 0.0, 0.0, f32::INFINITY, -2.0, f32::NEG_INFINITY, 1.0, f32::NAN, -3.0];
-        let sq = wmx::divide(&Array::from_slice(&sa, &[10]), &Array::from_slice(&sb, &[10]), d)
+        let sq = wmx::divide(Array::from_slice(&sa, &[10]), Array::from_slice(&sb, &[10]), d)
             .unwrap()
             .to_vec::<f32>()
             .unwrap();

@@ -20,10 +20,10 @@ fn ten_thousand_evals_return_active_memory_to_its_start() {
     let two = mx::full(&[], 2.0, Dtype::Float32, gpu).unwrap();
     mx::eval([&x, &two]).unwrap();
     let run = |i: usize| {
-        let y = mx::add(&mx::multiply(&x, &two, gpu).unwrap(), &x, gpu).unwrap();
+        let y = mx::add(mx::multiply(&x, &two, gpu).unwrap(), &x, gpu).unwrap();
         let s = mx::sum(&y, &[], false, gpu).unwrap();
         mx::eval([&s]).unwrap();
-        if i % 1000 == 0 {
+        if i.is_multiple_of(1000) {
             assert_eq!(s.item::<f32>().unwrap(), 768.0);
         }
     };

@@ -180,7 +180,7 @@ device_tests! {
     fn where_cases(d: Device) {
         let t = Array::scalar(true);
         let f = Array::scalar(false);
-        let out = mx::where_(&t, &Array::scalar(1.0f32), &Array::scalar(0.0f32), d).unwrap();
+        let out = mx::where_(&t, Array::scalar(1.0f32), Array::scalar(0.0f32), d).unwrap();
         assert_eq!((out.dtype(), out.item::<f32>().unwrap()), (Dtype::Float32, 1.0));
         let x = arr_i(&[1, 2], &[2, 1]);
         let y = arr_i(&[3, 4], &[1, 2]);
@@ -190,37 +190,37 @@ device_tests! {
         assert_eq!(i32s(&mx::where_(&c, &x, &y, d).unwrap()), vec![1, 4, 2, 4]);
         let c = Array::from_slice(&[true, false, false, true], &[2, 2]);
         assert_eq!(i32s(&mx::where_(&c, &x, &y, d).unwrap()), vec![1, 4, 3, 2]);
-        let r = mx::where_(&c, &Array::scalar(1i32), &Array::scalar(2i32), d).unwrap();
+        let r = mx::where_(&c, Array::scalar(1i32), Array::scalar(2i32), d).unwrap();
         assert_eq!(i32s(&r), vec![1, 2, 2, 1]);
         let (x3, y3) = (arr_i(&[1, 2, 3], &[3]), arr_i(&[3, 6, 13], &[3]));
         assert_eq!(i32s(&mx::where_(&t, &x3, &y3, d).unwrap()), vec![1, 2, 3]);
         assert_eq!(i32s(&mx::where_(&f, &x3, &y3, d).unwrap()), vec![3, 6, 13]);
         let c = arr_i(&[1, 1, 0], &[3]);
-        let r = mx::where_(&c, &x3, &arr_i(&[11, 12, 13], &[3]), d).unwrap();
+        let r = mx::where_(&c, &x3, arr_i(&[11, 12, 13], &[3]), d).unwrap();
         assert_eq!(i32s(&r), vec![1, 2, 13]);
         let c = Array::from_slice(&[true, false], &[2, 1, 1]);
-        let r = mx::where_(&c, &arr_i(&[1, 2, 3, 4], &[2, 1, 2]), &arr_i(&[11, 22, 33, 44], &[2, 2, 1]), d).unwrap();
+        let r = mx::where_(&c, arr_i(&[1, 2, 3, 4], &[2, 1, 2]), arr_i(&[11, 22, 33, 44], &[2, 2, 1]), d).unwrap();
         assert_eq!((r.shape().to_vec(), i32s(&r)), (vec![2, 2, 2], vec![1, 2, 1, 2, 33, 33, 44, 44]));
         let c = Array::from_slice(&[true, false, false], &[3]);
         let inf = f32::INFINITY;
-        let r = mx::where_(&c, &arr_f(&[inf, 2.0, 3.0], &[3]), &arr_f(&[10.0, 20.0, -inf], &[3]), d).unwrap();
+        let r = mx::where_(&c, arr_f(&[inf, 2.0, 3.0], &[3]), arr_f(&[10.0, 20.0, -inf], &[3]), d).unwrap();
         assert_eq!(f32s(&r), vec![inf, 20.0, -inf]);
         let c = Array::from_slice(&[false], &[1]);
-        let r = mx::where_(&c, &arr_i(&[1, 2], &[2, 1, 1, 1]), &arr_i(&[3, 4], &[1, 1, 2, 1]), d).unwrap();
+        let r = mx::where_(&c, arr_i(&[1, 2], &[2, 1, 1, 1]), arr_i(&[3, 4], &[1, 1, 2, 1]), d).unwrap();
         assert_eq!((r.shape().to_vec(), i32s(&r)), (vec![2, 1, 2, 1], vec![3, 4, 3, 4]));
         let c = Array::from_slice(&[true, false], &[2, 1, 1, 1, 1]);
-        let r = mx::where_(&c, &arr_i(&[1, 2, 3, 4], &[2, 1, 1, 1, 2]), &arr_i(&[11, 22], &[1, 1, 2, 1, 1]), d).unwrap();
+        let r = mx::where_(&c, arr_i(&[1, 2, 3, 4], &[2, 1, 1, 1, 2]), arr_i(&[11, 22], &[1, 1, 2, 1, 1]), d).unwrap();
         assert_eq!((r.shape().to_vec(), i32s(&r)), (vec![2, 1, 2, 1, 2], vec![1, 2, 1, 2, 11, 11, 22, 22]));
     }
 
     fn power_cases(d: Device) {
-        let p = |a: i32, b: i32| mx::power(&Array::scalar(a), &Array::scalar(b), d).unwrap().item::<i32>().unwrap();
+        let p = |a: i32, b: i32| mx::power(Array::scalar(a), Array::scalar(b), d).unwrap().item::<i32>().unwrap();
         assert_eq!((p(1, 2), p(-1, 2), p(-1, 3)), (1, 1, -1));
         let x = Array::scalar(2.0f32);
-        let r = mx::power(&x, &Array::scalar(0.5f32), d).unwrap().item::<f32>().unwrap();
+        let r = mx::power(&x, Array::scalar(0.5f32), d).unwrap().item::<f32>().unwrap();
         assert!((r - 2.0f32.sqrt()).abs() < 1e-6, "{r}");
-        assert_eq!(mx::power(&x, &Array::scalar(2.0f32), d).unwrap().item::<f32>().unwrap(), 4.0);
-        let n = mx::power(&Array::scalar(-1.0f32), &Array::scalar(0.5f32), d).unwrap().item::<f32>().unwrap();
+        assert_eq!(mx::power(&x, Array::scalar(2.0f32), d).unwrap().item::<f32>().unwrap(), 4.0);
+        let n = mx::power(Array::scalar(-1.0f32), Array::scalar(0.5f32), d).unwrap().item::<f32>().unwrap();
         assert!(n.is_nan());
         // MLX also defines power on bool (true**false == true ...); wmx rejects bool (KNOWN_DIFFS).
     }

@@ -59,9 +59,9 @@ device_tests! {
     fn scalars_broadcast_into_ops(dev: Device) {
         let s = Array::scalar(2.5f32);
         assert_eq!((s.ndim(), s.size()), (0, 1));
-        let r = mx::multiply(&mx::ones(&[2, 2], Dtype::Float32, dev).unwrap(), &s, dev).unwrap();
+        let r = mx::multiply(mx::ones(&[2, 2], Dtype::Float32, dev).unwrap(), &s, dev).unwrap();
         assert_eq!(r.to_vec::<f32>().unwrap(), vec![2.5; 4]);
-        let b = mx::add(&Array::scalar(true), &Array::scalar(7u8), dev).unwrap();
+        let b = mx::add(Array::scalar(true), Array::scalar(7u8), dev).unwrap();
         assert_eq!((b.dtype(), b.item::<u8>().unwrap()), (Dtype::Uint8, 8));
     }
 }

@@ -7,6 +7,10 @@ use common::{assert_close, make, round_to, values};
 use wmx::{self as mx, Array, Device, Dtype};
 
 type UnaryFn = fn(&Array, Device) -> wmx::Result<Array>;
+/// A unary case: name, op, f64 reference, inputs.
+type UnaryCase = (&'static str, UnaryFn, fn(f64) -> f64, &'static [f64]);
+/// A numeric unary case: name, op, f64 reference.
+type NumCase = (&'static str, UnaryFn, fn(f64) -> f64);
 
 /// Builds the three layouts of the same logical 4x3 values: dense, transposed view, stepped slice.
 fn layouts(vals: &[f64], dtype: Dtype, dev: Device) -> Vec<(String, Array, Vec<f64>)> {
@@ -68,7 +72,7 @@ fn check_unary(
 
 device_tests! {
     fn unary_float_ops(dev: Device) {
-        let cases: [(&str, UnaryFn, fn(f64) -> f64, &[f64]); 11] = [
+        let cases: [UnaryCase; 11] = [
             ("exp", |a, d| mx::exp(a, d), f64::exp, &MIXED),
             ("log", |a, d| mx::log(a, d), f64::ln, &POSITIVE),
             ("sqrt", |a, d| mx::sqrt(a, d), f64::sqrt, &POSITIVE),
@@ -87,7 +91,7 @@ device_tests! {
     }
 
     fn unary_numeric_ops(dev: Device) {
-        let cases: [(&str, UnaryFn, fn(f64) -> f64); 4] = [
+        let cases: [NumCase; 4] = [
             ("negative", |a, d| mx::negative(a, d), |x| -x),
             ("abs", |a, d| mx::abs(a, d), f64::abs),
             ("sign", |a, d| mx::sign(a, d), f64::signum_zero),
@@ -98,7 +102,7 @@ device_tests! {
             check_unary(dev, name, f, r, &INTS, &[Dtype::Int32]);
         }
         // floor/ceil keep integers as they are.
-        check_unary(dev, "floor", |a, d| mx::floor(a, d), |x| x, &INTS, &[Dtype::Int32]);
+        check_unary(dev, "floor", mx::floor, |x| x, &INTS, &[Dtype::Int32]);
         // Unsigned: negative wraps, abs is the identity.
         let u = Array::from_slice(&[0u32, 1, 7, 4000000000], &[4]);
         assert_eq!(mx::negative(&u, dev).unwrap().to_vec::<u32>().unwrap(), vec![0, u32::MAX, u32::MAX - 6, 294967296]);
@@ -136,7 +140,8 @@ device_tests! {
 
     fn binary_arithmetic(dev: Device) {
         type BinFn = fn(&Array, &Array, Device) -> wmx::Result<Array>;
-        let cases: [(&str, BinFn, fn(f64, f64) -> f64); 6] = [
+        type BinCase = (&'static str, BinFn, fn(f64, f64) -> f64);
+        let cases: [BinCase; 6] = [
             ("add", |a, b, d| mx::add(a, b, d), |x, y| x + y),
             ("subtract", |a, b, d| mx::subtract(a, b, d), |x, y| x - y),
             ("multiply", |a, b, d| mx::multiply(a, b, d), |x, y| x * y),
@@ -188,7 +193,7 @@ device_tests! {
             assert_close("add broadcast", dt, &values(&s), &want);
             // A 0-d scalar broadcast against a 3-D array.
             let cube = make(&(0..24).map(|v| v as f64).collect::<Vec<_>>(), &[2, 3, 4], dt);
-            let m = mx::multiply(&cube, &make(&[2.0], &[], dt), dev).unwrap();
+            let m = mx::multiply(&cube, make(&[2.0], &[], dt), dev).unwrap();
             assert_close("multiply scalar", dt, &values(&m), &(0..24).map(|v| round_to(2.0 * v as f64, dt)).collect::<Vec<_>>());
         }
     }
@@ -336,7 +341,7 @@ fn large_arrays_use_a_two_dimensional_grid() {
         gpu,
     )
     .unwrap();
-    let centred = mx::subtract(&rows, &mx::max(&rows, &[1], true, gpu).unwrap(), gpu).unwrap();
+    let centred = mx::subtract(&rows, mx::max(&rows, &[1], true, gpu).unwrap(), gpu).unwrap();
     let p = mx::softmax(&centred, &[1], gpu)
         .unwrap()
         .to_vec::<f32>()

@@ -170,8 +170,10 @@ device_tests! {
         let r = mx::index(&t, &ix![1, idx(&[2, 0], &[2]), 0], dev).unwrap();
         expect(&r, &[2], &[9., 1.]);
         // Size 0.
+        #[allow(clippy::reversed_empty_ranges)] // an empty slice on purpose
         let r = mx::index(&a, &ix![.., 2..1], dev).unwrap();
         expect(&r, &[2, 0, 4], &[]);
+        #[allow(clippy::reversed_empty_ranges)]
         let r = mx::index_put(&a, &ix![.., 2..1], &Array::scalar(5i32), dev).unwrap();
         expect(&r, &[2, 3, 4], &iota(24));
         // Scatter into a strided (transposed) input with strided updates.

@@ -47,10 +47,12 @@ fn reference(vals: &[f64], axes: &[usize], f: fn(&[f64]) -> f64) -> Vec<f64> {
 }
 
 type RedFn = fn(&Array, &[i32], bool, Device) -> wmx::Result<Array>;
+/// A reduction case: name, op, and its f64 reference over one reduced run.
+type RedCase = (&'static str, RedFn, fn(&[f64]) -> f64);
 
 device_tests! {
     fn reductions_over_axes(dev: Device) {
-        let cases: [(&str, RedFn, fn(&[f64]) -> f64); 5] = [
+        let cases: [RedCase; 5] = [
             ("sum", |a, ax, k, d| mx::sum(a, ax, k, d), |r| r.iter().sum()),
             ("prod", |a, ax, k, d| mx::prod(a, ax, k, d), |r| r.iter().product()),
             ("max", |a, ax, k, d| mx::max(a, ax, k, d), |r| r.iter().cloned().fold(f64::MIN, f64::max)),
@@ -141,7 +143,7 @@ device_tests! {
         let n = 300_000;
         let v: Vec<f32> = (0..n).map(|i| ((i % 7) as f32) - 3.0).collect();
         let want: f64 = v.iter().map(|&x| x as f64).sum();
-        let a = Array::from_slice(&v, &[n as i32]);
+        let a = Array::from_slice(&v, &[n]);
         assert_close("sum", Dtype::Float32, &values(&mx::sum(&a, &[], false, dev).unwrap()), &[want]);
         assert_eq!(mx::max(&a, &[], false, dev).unwrap().item::<f32>().unwrap(), 3.0);
         let i = mx::astype(&a, Dtype::Int32, dev).unwrap();
@@ -170,8 +172,8 @@ device_tests! {
         assert_eq!(mx::sum(&z, &[1], false, dev).unwrap().shape(), &[0]);
         assert_eq!(mx::max(&z, &[1], false, dev).unwrap().shape(), &[0]);
         assert!(mx::max(&z, &[0], false, dev).is_err());
-        assert_eq!(mx::all(&z, &[], false, dev).unwrap().item::<bool>().unwrap(), true);
-        assert_eq!(mx::any(&z, &[], false, dev).unwrap().item::<bool>().unwrap(), false);
+        assert!(mx::all(&z, &[], false, dev).unwrap().item::<bool>().unwrap());
+        assert!(!mx::any(&z, &[], false, dev).unwrap().item::<bool>().unwrap());
     }
 
     fn quad_runs_and_their_edges(dev: Device) {

@@ -62,7 +62,9 @@ fn ref_argsort(v: &[f64]) -> Vec<f64> {
 
 device_tests! {
     fn scans_every_axis_direction_and_layout(dev: Device) {
-        let cases: &[(&str, Option<i32>, bool, bool, &[f64])] = &[
+        // (op, axis, reverse, inclusive, expected)
+        type ScanCase = (&'static str, Option<i32>, bool, bool, &'static [f64]);
+        let cases: &[ScanCase] = &[
             ("cumsum", None, false, true, &[2.0, 1.0, 4.0, 4.5, 8.5, 9.5, 7.5, 9.5]),
             ("cumsum", None, false, false, &[0.0, 2.0, 1.0, 4.0, 4.5, 8.5, 9.5, 7.5]),
             ("cumsum", None, true, true, &[9.5, 7.5, 8.5, 5.5, 5.0, 1.0, 0.0, 2.0]),

@@ -122,7 +122,7 @@ fn msl_options(module: &Module, ep: &str) -> msl::Options {
                 mutable: access.contains(StorageAccess::STORE),
                 ..Default::default()
             };
-            resources.insert(binding.clone(), target);
+            resources.insert(*binding, target);
         }
     }
     let sizes = resources.len() as msl::Slot;

@@ -27,7 +27,7 @@ fn public_contract() -> Result<(), mx::Error> {
     let a = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
     let b = mx::ones(&[2, 2], Dtype::Float32, None)?;
     let c = mx::add(&a, &b, None)?; // default stream of the default device
-    let d = mx::multiply(&c, &c, &s_cpu)?; // an explicit stream
+    let d = mx::multiply(&c, &c, s_cpu)?; // an explicit stream
     let e = mx::exp(&d, cpu)?; // a device: that device's default stream
     let f = mx::matmul(&e, &c, s_gpu)?; // consumes CPU results on a GPU stream
     let g = mx::sum(&f, &[0], false, None)?; // axes, keepdims
@@ -36,7 +36,7 @@ fn public_contract() -> Result<(), mx::Error> {
     assert_eq!(g.dtype(), Dtype::Float32);
     let v: Vec<f32> = g.to_vec()?;
     assert_eq!(v.len(), 2);
-    mx::synchronize(&s_cpu)?;
+    mx::synchronize(s_cpu)?;
 
     {
         // scoped default, like Python's `with mx.stream(cpu):`
@@ -61,7 +61,7 @@ fn graph(
     let a = mx::reshape(&a, &[8, 8], s1).unwrap();
     let b = mx::sin(&a, s2).unwrap();
     let c = mx::matmul(&b, &mx::transpose(&a, &[], s1).unwrap(), s2).unwrap();
-    let d = mx::add(&c, &mx::max(&b, &[0], true, s1).unwrap(), s1).unwrap();
+    let d = mx::add(&c, mx::max(&b, &[0], true, s1).unwrap(), s1).unwrap();
     mx::softmax(&d, &[-1], s2).unwrap()
 }
 
@@ -145,7 +145,7 @@ fn stream_guards_nest_and_restore() {
     let before = mx::default_device();
     let s = mx::new_stream(Device::cpu());
     {
-        let _a = mx::stream(&s);
+        let _a = mx::stream(s);
         assert_eq!(mx::default_device(), Device::cpu());
         let z = mx::zeros(&[1], Dtype::Float32, None).unwrap();
         assert_eq!(z.stream(), s);

@@ -42,7 +42,7 @@ fn threads_times_streams() {
                     let s2 = streams[(t + it + 1) % streams.len()];
                     let k = Array::scalar((t * 100 + it) as i32);
                     let y = mx::add(&shared, &k, s).unwrap();
-                    let z = mx::multiply(&y, &Array::scalar(2i32), s2).unwrap();
+                    let z = mx::multiply(&y, Array::scalar(2i32), s2).unwrap();
                     let w = mx::subtract(&z, &shared, s).unwrap();
                     let total = mx::sum(&w, &[], false, s2).unwrap();
                     // sum(x + 2k) over x = 0..999

@@ -11,7 +11,7 @@ fn cross_device_inputs_are_transferred_once() {
     mx::eval([&x]).unwrap();
     let before = mx::transfer_count();
     let ys: Vec<Array> = (0..4)
-        .map(|i| mx::multiply(&x, &Array::scalar(i as f32), gpu).unwrap())
+        .map(|i| mx::multiply(&x, Array::scalar(i as f32), gpu).unwrap())
         .collect();
     mx::eval(ys.iter()).unwrap();
     // x moves to the GPU once; the four scalars are uploaded too.

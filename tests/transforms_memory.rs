@@ -69,8 +69,8 @@ fn train(dev: Device, steps: usize) -> (Vec<f32>, usize, usize, u64, u64) {
     let (mut nodes0, mut mem0) = (0, 0);
     for i in 0..steps {
         let (l, g) = step(&[w1.clone(), w2.clone(), x.clone(), y.clone()]).unwrap();
-        w1 = mx::subtract(&w1, &mx::multiply(&g[0], 0.05, None).unwrap(), None).unwrap();
-        w2 = mx::subtract(&w2, &mx::multiply(&g[1], 0.05, None).unwrap(), None).unwrap();
+        w1 = mx::subtract(&w1, mx::multiply(&g[0], 0.05, None).unwrap(), None).unwrap();
+        w2 = mx::subtract(&w2, mx::multiply(&g[1], 0.05, None).unwrap(), None).unwrap();
         mx::eval([&l, &w1, &w2]).unwrap();
         if i % (steps / 4) == 0 {
             losses.push(l.item::<f32>().unwrap());
@@ -109,7 +109,7 @@ fn chain_peak(gpu: Device, ckpt: bool) -> (u64, Vec<f32>) {
     let _s = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let _g = mx::stream(gpu);
     let x = mx::multiply(
-        &mx::arange(0.0, (1 << 16) as f64, 1.0, Dtype::Float32, None).unwrap(),
+        mx::arange(0.0, (1 << 16) as f64, 1.0, Dtype::Float32, None).unwrap(),
         1e-5,
         None,
     )

@@ -117,8 +117,8 @@ device_tests! {
     fn auxiliary_values(d: Device) {
         let f = move |p: &[Array]| -> mx::Result<Vec<Array>> {
             let l = sum(&mx::multiply(&p[0], &p[1], d)?, d)?;
-            let foo = mx::add(&mx::square(&p[1], d)?, &mx::square(&p[0], d)?, d)?;
-            Ok(vec![l.clone(), l, foo, p[1].clone(), p[0].clone()])
+            let q = mx::add(&mx::square(&p[1], d)?, &mx::square(&p[0], d)?, d)?;
+            Ok(vec![l.clone(), l, q, p[1].clone(), p[0].clone()])
         };
         let ones = mx::ones(&[2, 2], Dtype::Float32, None).unwrap();
         let (outs, g) = mx::value_and_grad_with_aux(f, &[0])(&[ones.clone(), ones.clone()]).unwrap();
@@ -222,7 +222,7 @@ device_tests! {
         let (_, g) = mx::vjp(f, &[a(&[1.0], &[1])], &[a(&[1.0, 1.0], &[2])]).unwrap();
         assert_eq!(item(&g[0]), 12.0);
         let f = |p: &[Array]| -> mx::Result<Vec<Array>> {
-            let x = mx::add(&p[0], &a(&[1.0, 1.0], &[2]), d)?;
+            let x = mx::add(&p[0], a(&[1.0, 1.0], &[2]), d)?;
             mx::eval([&x])?;
             Ok(vec![mx::square(&x, d)?])
         };
@@ -345,7 +345,7 @@ device_tests! {
         let (_, t) = mx::jvp(move |p: &[Array]| Ok(vec![mx::matmul(&a2, &p[0], d)?]), &[b_.clone()], &[d_.clone()]).unwrap();
         allclose(&t[0], &mm(&a_, &d_));
         let (_, t) = mx::jvp(|p: &[Array]| Ok(vec![mx::matmul(&p[0], &p[1], d)?]), &[a_.clone(), b_.clone()], &[c_.clone(), d_.clone()]).unwrap();
-        allclose(&t[0], &mx::add(&mm(&a_, &d_), &mm(&c_, &b_), None).unwrap());
+        allclose(&t[0], &mx::add(mm(&a_, &d_), mm(&c_, &b_), None).unwrap());
         let (x, y, z) = (uniform(&[4, 4], 15), uniform(&[4, 4], 16), uniform(&[4, 4], 17));
         let (_, t) = mx::jvp(|p: &[Array]| Ok(vec![mx::add(&mx::matmul(&p[0], &p[1], d)?, &p[2], d)?]), &[a_.clone(), b_.clone(), c_.clone()], &[x.clone(), y.clone(), z.clone()]).unwrap();
         let (_, e) = mx::jvp(|p: &[Array]| Ok(vec![mx::addmm(&p[2], &p[0], &p[1], 1.0, 1.0, d)?]), &[a_.clone(), b_.clone(), c_.clone()], &[x, y, z]).unwrap();

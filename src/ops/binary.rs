@@ -143,13 +143,13 @@ pub(crate) fn materialize<const N: usize>(
             Operand::Owned(a) => a,
             Operand::Scalar(v) => {
                 let dt = strong.map_or(lone, |d| v.weak_dtype(d));
-                if let (Scalar::Int(i), Some((lo, hi))) = (v, int_range(dt)) {
-                    if i < lo || i > hi {
-                        return Err(value_err(
-                            op,
-                            format!("Converting {i} to {dt} would result in overflow."),
-                        ));
-                    }
+                if let (Scalar::Int(i), Some((lo, hi))) = (v, int_range(dt))
+                    && (i < lo || i > hi)
+                {
+                    return Err(value_err(
+                        op,
+                        format!("Converting {i} to {dt} would result in overflow."),
+                    ));
                 }
                 super::creation::full(&[], v.value(), dt, st)?
             }

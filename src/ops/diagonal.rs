@@ -112,7 +112,7 @@ pub fn diag(a: &Array, k: i32, s: impl Into<StreamOrDevice>) -> OpResult {
             let values = reshape(&padded, &along, st)?;
             let rows = reshape(&arange(0.0, n as f64, 1.0, Dtype::Int32, st)?, &[n, 1], st)?;
             let cols = reshape(&arange(0.0, n as f64, 1.0, Dtype::Int32, st)?, &[1, n], st)?;
-            let mask = equal(&cols, &add(&rows, &Array::scalar(k), st)?, st)?;
+            let mask = equal(&cols, &add(&rows, Array::scalar(k), st)?, st)?;
             where_(&mask, &values, &zeros(&[], a.dtype(), st)?, st)
         }
         2 => diagonal_as("diag", a, k, 0, 1, st),
@@ -154,7 +154,7 @@ fn lower_mask(n: i32, m: i32, k: i32, st: Stream) -> OpResult {
     let (n, m) = (n.max(0), m.max(0));
     let rows = reshape(&arange(0.0, n as f64, 1.0, Dtype::Int32, st)?, &[n, 1], st)?;
     let cols = reshape(&arange(0.0, m as f64, 1.0, Dtype::Int32, st)?, &[1, m], st)?;
-    less_equal(&cols, &add(&rows, &Array::scalar(k), st)?, st)
+    less_equal(&cols, &add(&rows, Array::scalar(k), st)?, st)
 }
 
 /// An `n x m` (default `n x n`) matrix of ones at and below diagonal `k`, zeros above.

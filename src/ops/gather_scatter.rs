@@ -39,7 +39,7 @@ pub fn take(a: &Array, indices: &Array, axis: i32, s: impl Into<StreamOrDevice>)
     )?;
     let dim = Array::scalar(n);
     let wrapped = super::binary::where_(
-        &super::binary::less(&flat, &Array::scalar(0i32), st)?,
+        &super::binary::less(&flat, Array::scalar(0i32), st)?,
         &super::binary::add(&flat, &dim, st)?,
         &flat,
         st,

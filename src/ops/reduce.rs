@@ -55,13 +55,14 @@ pub(crate) fn reduce_op(
         (ReduceOp::Min, Dtype::Bool) => (ReduceOp::All, Dtype::Bool),
         (_, d) => (op, d),
     };
-    if matches!(op, ReduceOp::Max | ReduceOp::Min) && a.size() == 0 {
-        if let Some(&bad) = ax.iter().find(|&&i| a.shape()[i] == 0) {
-            return Err(value_err(
-                op.name(),
-                format!("Cannot {} reduce over axis {bad} with size 0.", op.name()),
-            ));
-        }
+    if matches!(op, ReduceOp::Max | ReduceOp::Min)
+        && a.size() == 0
+        && let Some(&bad) = ax.iter().find(|&&i| a.shape()[i] == 0)
+    {
+        return Err(value_err(
+            op.name(),
+            format!("Cannot {} reduce over axis {bad} with size 0.", op.name()),
+        ));
     }
     let x = cast_to(a, dt, st);
     let mut shape = a.shape().to_vec();

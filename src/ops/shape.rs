@@ -44,7 +44,7 @@ pub fn reshape(a: &Array, shape: &[i32], s: impl Into<StreamOrDevice>) -> OpResu
                 .filter(|&d| d != -1)
                 .collect::<Vec<_>>(),
         );
-        if known == 0 || a.size() % known != 0 {
+        if known == 0 || !a.size().is_multiple_of(known) {
             return Err(value_err(
                 "reshape",
                 format!(
@@ -240,6 +240,9 @@ pub(crate) fn slice_axis(start: i32, stop: i32, step: i32, n: i32) -> (i32, i32)
     }
 }
 
+/// Per axis (first index, count), and the steps: what [`slice_window`] returns.
+pub(crate) type SliceWindow = (Vec<(i32, i32)>, Vec<i32>);
+
 /// Validates slice arguments for `op` over `dims` (empty `strides`: all 1) and returns each
 /// axis' (first index, count) with Python's rules, and the steps.
 pub(crate) fn slice_window(
@@ -248,7 +251,7 @@ pub(crate) fn slice_window(
     start: &[i32],
     stop: &[i32],
     strides: &[i32],
-) -> Result<(Vec<(i32, i32)>, Vec<i32>)> {
+) -> Result<SliceWindow> {
     let nd = dims.len();
     let steps: Vec<i32> = if strides.is_empty() {
         vec![1; nd]

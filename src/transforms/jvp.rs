@@ -39,9 +39,9 @@ pub(crate) fn forward(
             continue;
         }
         let t = if let Primitive::Custom { call, index } = &a.0.prim {
-            if !custom_done.contains_key(&call.key()) {
+            if let std::collections::hash_map::Entry::Vacant(e) = custom_done.entry(call.key()) {
                 let r = custom::jvp(&call.0, &inputs, &ts)?;
-                custom_done.insert(call.key(), r);
+                e.insert(r);
             }
             custom_done
                 .get(&call.key())

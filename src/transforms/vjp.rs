@@ -67,10 +67,10 @@ pub(crate) fn backward(
             let inputs = super::tape::followed_inputs(a);
             let grads = custom::vjp(&call.0, &inputs, outs_cot)?;
             for (inp, g) in inputs.iter().zip(grads) {
-                if let Some(g) = g {
-                    if needed.contains(&inp.0.id) {
-                        accumulate(&mut cots, inp, g)?;
-                    }
+                if let Some(g) = g
+                    && needed.contains(&inp.0.id)
+                {
+                    accumulate(&mut cots, inp, g)?;
                 }
             }
             continue;

@@ -134,10 +134,10 @@ pub(crate) fn vmap_apply(
             .map(|i| map.get(&i.0.id).cloned().unwrap_or((i, None)))
             .collect();
         let r = if let Primitive::Custom { call, index } = &a.0.prim {
-            if !custom_done.contains_key(&call.key()) {
+            if let std::collections::hash_map::Entry::Vacant(e) = custom_done.entry(call.key()) {
                 let xs: Vec<Array> = ins.iter().map(|p| p.0.clone()).collect();
                 let ax: Vec<Option<i32>> = ins.iter().map(|p| p.1.map(|k| k as i32)).collect();
-                custom_done.insert(call.key(), custom::vmap(&call.0, &xs, &ax)?);
+                e.insert(custom::vmap(&call.0, &xs, &ax)?);
             }
             let (o, oa) = &custom_done[&call.key()];
             let arr = o.get(*index).cloned().ok_or_else(|| {

@@ -229,7 +229,7 @@ pub fn materialize(inp: &Input) -> mx::Result<Array> {
             let mut big = Vec::with_capacity(inp.vals.len() * 2);
             for k in 0..s[0] as usize {
                 big.extend_from_slice(&inp.vals[k * row..(k + 1) * row]);
-                big.extend(std::iter::repeat(f32::NAN).take(row));
+                big.extend(std::iter::repeat_n(f32::NAN, row));
             }
             let mut bs = s.clone();
             bs[0] *= 2;
@@ -493,10 +493,10 @@ pub fn run_all(cases: &[Case], dev: Device, skip: &[&str]) {
             if let Err(m) = check_grad(c, dev, 1000 + k as u64) {
                 e.push(m);
             }
-            if c.vmap {
-                if let Err(m) = check_vmap(c, dev, 2000 + k as u64) {
-                    e.push(m);
-                }
+            if c.vmap
+                && let Err(m) = check_vmap(c, dev, 2000 + k as u64)
+            {
+                e.push(m);
             }
             e
         }));

@@ -122,10 +122,10 @@ pub(crate) fn as_f32<'a>(
     strides: &[isize],
     offset: usize,
 ) -> Cow<'a, [f32]> {
-    if let HostVec::F32(v) = h {
-        if is_row_contiguous(shape, strides) {
-            return Cow::Borrowed(&v[offset..offset + size_of(shape)]);
-        }
+    if let HostVec::F32(v) = h
+        && is_row_contiguous(shape, strides)
+    {
+        return Cow::Borrowed(&v[offset..offset + size_of(shape)]);
     }
     Cow::Owned(with_host!(h, v => gather(v, shape, strides, offset, Elem::f32)))
 }
@@ -137,10 +137,10 @@ pub(crate) fn as_i32<'a>(
     strides: &[isize],
     offset: usize,
 ) -> Cow<'a, [i32]> {
-    if let HostVec::I32(v) = h {
-        if is_row_contiguous(shape, strides) {
-            return Cow::Borrowed(&v[offset..offset + size_of(shape)]);
-        }
+    if let HostVec::I32(v) = h
+        && is_row_contiguous(shape, strides)
+    {
+        return Cow::Borrowed(&v[offset..offset + size_of(shape)]);
     }
     Cow::Owned(with_host!(h, v => gather(v, shape, strides, offset, Elem::i32)))
 }
@@ -152,10 +152,10 @@ pub(crate) fn as_u32<'a>(
     strides: &[isize],
     offset: usize,
 ) -> Cow<'a, [u32]> {
-    if let HostVec::U32(v) = h {
-        if is_row_contiguous(shape, strides) {
-            return Cow::Borrowed(&v[offset..offset + size_of(shape)]);
-        }
+    if let HostVec::U32(v) = h
+        && is_row_contiguous(shape, strides)
+    {
+        return Cow::Borrowed(&v[offset..offset + size_of(shape)]);
     }
     Cow::Owned(with_host!(h, v => gather(v, shape, strides, offset, Elem::u32)))
 }

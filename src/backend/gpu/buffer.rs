@@ -142,7 +142,7 @@ impl GpuContext {
         let buf = self.alloc("upload", bytes.len() as u64)?;
         if !bytes.is_empty() {
             let padded;
-            let data = if bytes.len() % 4 == 0 {
+            let data = if bytes.len().is_multiple_of(4) {
                 bytes
             } else {
                 let mut v = bytes.to_vec();

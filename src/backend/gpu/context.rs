@@ -196,16 +196,16 @@ impl GpuContext {
             )),
         };
         ctx.precompile();
-        if let Some(shape) = ctx.coop {
-            if let Err(e) = ctx.pipeline(&kernels::matmul_coop_key(shape.variant)) {
-                // An experimental feature: a driver that rejects the kernel costs speed, not
-                // f16 matmuls.
-                eprintln!(
-                    "wmx: GPU {index} ({}): {e}; f16 matmuls use the tiled kernels",
-                    ctx.info.name
-                );
-                ctx.coop = None;
-            }
+        if let Some(shape) = ctx.coop
+            && let Err(e) = ctx.pipeline(&kernels::matmul_coop_key(shape.variant))
+        {
+            // An experimental feature: a driver that rejects the kernel costs speed, not
+            // f16 matmuls.
+            eprintln!(
+                "wmx: GPU {index} ({}): {e}; f16 matmuls use the tiled kernels",
+                ctx.info.name
+            );
+            ctx.coop = None;
         }
         Ok(ctx)
     }

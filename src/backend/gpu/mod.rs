@@ -35,34 +35,6 @@ fn grid(groups: u64, max: u32) -> [u32; 3] {
     }
 }
 
-#[cfg(test)]
-mod grid_tests {
-    use super::grid;
-
-    #[test]
-    fn grid_covers_every_group_with_less_than_a_row_idle() {
-        for (groups, max) in [
-            (1u64, 65535),
-            (65535, 65535),
-            (65536, 65535),
-            (1 << 18, 65535),
-            (1 << 22, 65535),
-            (1_000_003, 4096),
-            (7, 3),
-        ] {
-            let [x, y, z] = grid(groups, max);
-            assert_eq!(z, 1);
-            assert!(x <= max && y <= max, "{groups}: {x} x {y}");
-            let launched = x as u64 * y as u64;
-            assert!(launched >= groups, "{groups}: {x} x {y} misses groups");
-            assert!(
-                launched - groups < y as u64,
-                "{groups}: {x} x {y} idles too many"
-            );
-        }
-    }
-}
-
 /// The handle family code records through: one context, one stream, the op's name for errors.
 struct Gpu<'a> {
     ctx: &'a GpuContext,
@@ -133,7 +105,7 @@ impl Gpu<'_> {
     fn rows(shape: &[i32], x: &Data) -> Rows {
         let nd = shape.len();
         let len = shape.last().map_or(1, |&d| d as usize);
-        let n_rows = if len == 0 { 0 } else { size_of(shape) / len };
+        let n_rows = size_of(shape).checked_div(len).unwrap_or(0);
         let stride = x.strides.last().copied().unwrap_or(0);
         let kn = nd.saturating_sub(1);
         let mut kept = vec![kn as u32];
@@ -304,5 +276,33 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
             msg: "invariant: views, constants and collectives are resolved before the GPU backend"
                 .into(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::grid;
+
+    #[test]
+    fn grid_covers_every_group_with_less_than_a_row_idle() {
+        for (groups, max) in [
+            (1u64, 65535),
+            (65535, 65535),
+            (65536, 65535),
+            (1 << 18, 65535),
+            (1 << 22, 65535),
+            (1_000_003, 4096),
+            (7, 3),
+        ] {
+            let [x, y, z] = grid(groups, max);
+            assert_eq!(z, 1);
+            assert!(x <= max && y <= max, "{groups}: {x} x {y}");
+            let launched = x as u64 * y as u64;
+            assert!(launched >= groups, "{groups}: {x} x {y} misses groups");
+            assert!(
+                launched - groups < y as u64,
+                "{groups}: {x} x {y} idles too many"
+            );
+        }
     }
 }

@@ -29,7 +29,7 @@ pub enum Layout {
     /// Inputs through shape/stride tables, one output word per invocation.
     Strided,
     /// Length a multiple of 4, inputs dense or simple broadcasts (see `quad_broadcast_loader`),
-    /// bound as quads (vec4 of 32-bit or native f16 elements, vec2<u32> of packed halves, one
+    /// bound as quads (vec4 of 32-bit or native f16 elements, `vec2<u32>` of packed halves, one
     /// u32 of bools/uint8s): one quad of four elements per invocation, loaded and stored in one
     /// access each.
     Vec4,
@@ -306,7 +306,7 @@ impl Gpu<'_> {
         let out = self.out(out_dtype, n)?;
         // Quads (see quad_broadcast_loader): every input dense or a broadcast that reads whole
         // quads or one element per quad.
-        let quad_inputs: Option<Vec<(u32, u32)>> = if n % 4 == 0 {
+        let quad_inputs: Option<Vec<(u32, u32)>> = if n.is_multiple_of(4) {
             inputs.iter().map(|d| quad_pattern(shape, d)).collect()
         } else {
             None
@@ -388,7 +388,7 @@ impl Gpu<'_> {
 /// every axis before those must be broadcast. Usable when repeat is a multiple of 4 (one element
 /// per quad), or repeat is 1 and period and offset are multiples of 4 (whole quads).
 fn quad_pattern(shape: &[i32], d: &Data) -> Option<(u32, u32)> {
-    let aligned = d.offset % 4 == 0;
+    let aligned = d.offset.is_multiple_of(4);
     if d.is_contiguous(shape) {
         return aligned.then_some((0, 0));
     }
@@ -403,7 +403,7 @@ fn quad_pattern(shape: &[i32], d: &Data) -> Option<(u32, u32)> {
     } else {
         repeated_block(&shape[..axis], &d.strides[..axis])?
     };
-    let ok = repeat % 4 == 0 || (repeat == 1 && period % 4 == 0 && aligned);
+    let ok = repeat.is_multiple_of(4) || (repeat == 1 && period % 4 == 0 && aligned);
     (ok && d.offset < 1 << 30).then_some((period as u32, repeat as u32))
 }
 

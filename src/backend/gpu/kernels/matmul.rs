@@ -334,13 +334,16 @@ fn coop_prelude(p: &mut String, variant: CoopVariant) {
     // and of B rows li / (BN/4) + i * B_RSTEP.
     let a_qpr = t.k / 4;
     let b_qpr = t.block_n() / 4;
-    assert!(inv % a_qpr == 0 && inv % b_qpr == 0, "{variant:?}: staging");
+    assert!(
+        inv.is_multiple_of(a_qpr) && inv.is_multiple_of(b_qpr),
+        "{variant:?}: staging"
+    );
     let (a_rstep, b_rstep) = (inv / a_qpr, inv / b_qpr);
     assert!(
-        t.block_m() % a_rstep == 0 && t.k % b_rstep == 0,
+        t.block_m().is_multiple_of(a_rstep) && t.k.is_multiple_of(b_rstep),
         "{variant:?}: staging rows"
     );
-    assert!(t.k % 16 == 0, "{variant:?}: K step");
+    assert!(t.k.is_multiple_of(16), "{variant:?}: K step");
     let consts = [
         ("INVOCATIONS", inv),
         ("SUBGROUPS", t.sg_m * t.sg_n),
@@ -473,7 +476,7 @@ impl Gpu<'_> {
         let bn = nd - 2;
         let aligned = |d: &Data| {
             d.strides[nd - 1] == 1
-                && d.offset % 4 == 0
+                && d.offset.is_multiple_of(4)
                 && d.strides[..nd - 1].iter().all(|&s| s % 4 == 0)
         };
         let vec4 = k % 4 == 0 && n % 4 == 0 && aligned(a) && aligned(b);

@@ -139,7 +139,7 @@ impl Gpu<'_> {
         let out = self.out(dtype, n)?;
         let words = (per_key as u64 * width as u64).div_ceil(4);
         let h = words.div_ceil(2);
-        let n_keys = if per_key == 0 { 0 } else { n / per_key } as u64;
+        let n_keys = n.checked_div(per_key).unwrap_or(0) as u64;
         let mut info = vec![0u32; info::PAIRS];
         info[info::N] = n as u32;
         info[info::PER_KEY] = per_key.max(1) as u32;

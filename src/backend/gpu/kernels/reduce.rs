@@ -258,8 +258,8 @@ impl Gpu<'_> {
         let quads = !per_thread
             && runs.len() == 1
             && runs[0].1 == 1
-            && rsize % 4 == 0
-            && x.offset % 4 == 0
+            && rsize.is_multiple_of(4)
+            && x.offset.is_multiple_of(4)
             && kept
                 .iter()
                 .all(|&a| in_shape[a] == 1 || x.strides[a] % 4 == 0);

@@ -166,7 +166,7 @@ impl Gpu<'_> {
             .max_compute_invocations_per_workgroup
             .min(limits.max_compute_workgroup_size_x);
         let wg = softmax_workgroup(len, max_wg);
-        let key = softmax_key(dt, self.ctx.native_f16, len % 4 == 0, wg);
+        let key = softmax_key(dt, self.ctx.native_f16, len.is_multiple_of(4), wg);
         let acc = key.out_dtype();
         let out = self.out(acc, n)?;
         let rows = n as u32 / len;
