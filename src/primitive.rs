@@ -702,7 +702,7 @@ impl ConvDim {
             return None;
         }
         let pos = pos as usize;
-        if pos % self.input_dilation != 0 {
+        if !pos.is_multiple_of(self.input_dilation) {
             return None;
         }
         let i = pos / self.input_dilation;

@@ -60,20 +60,20 @@ fn data(n: i32) -> (Array, Array) {
     let x = mx::random::normal(&[n, 4], Dtype::Float32, None, None, Some(&k), None).unwrap();
     // Three classes from the signs of two features: learnable by the net.
     let x0 = mx::greater(
-        &mx::index(&x, &[(..).into(), 0.into()], None).unwrap(),
+        mx::index(&x, &[(..).into(), 0.into()], None).unwrap(),
         0.0,
         None,
     )
     .unwrap();
     let x1 = mx::greater(
-        &mx::index(&x, &[(..).into(), 1.into()], None).unwrap(),
+        mx::index(&x, &[(..).into(), 1.into()], None).unwrap(),
         0.0,
         None,
     )
     .unwrap();
     let y = mx::add(
-        &mx::astype(&x0, Dtype::Int32, None).unwrap(),
-        &mx::astype(&x1, Dtype::Int32, None).unwrap(),
+        mx::astype(&x0, Dtype::Int32, None).unwrap(),
+        mx::astype(&x1, Dtype::Int32, None).unwrap(),
         None,
     )
     .unwrap();

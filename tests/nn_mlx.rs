@@ -225,25 +225,25 @@ fn layer(c: &Case) -> Box<dyn UnaryModule> {
                 .add(nn::Linear::new(6, 2, true, None).unwrap()),
         ),
         "activation" => Box::new(match c.s("fn") {
-            "relu" => Act(|x| nn::relu(x)),
-            "relu6" => Act(|x| nn::relu6(x)),
+            "relu" => Act(nn::relu),
+            "relu6" => Act(nn::relu6),
             "leaky_relu" => Act(|x| nn::leaky_relu(x, 0.1)),
             "elu" => Act(|x| nn::elu(x, 0.7)),
-            "selu" => Act(|x| nn::selu(x)),
+            "selu" => Act(nn::selu),
             "celu" => Act(|x| nn::celu(x, 1.3)),
-            "softplus" => Act(|x| nn::softplus(x)),
-            "softsign" => Act(|x| nn::softsign(x)),
-            "sigmoid" => Act(|x| nn::sigmoid(x)),
-            "tanh" => Act(|x| nn::tanh(x)),
-            "silu" => Act(|x| nn::silu(x)),
-            "log_sigmoid" => Act(|x| nn::log_sigmoid(x)),
-            "gelu" => Act(|x| nn::gelu(x)),
-            "gelu_approx" => Act(|x| nn::gelu_approx(x)),
-            "gelu_fast_approx" => Act(|x| nn::gelu_fast_approx(x)),
-            "mish" => Act(|x| nn::mish(x)),
-            "hardswish" => Act(|x| nn::hardswish(x)),
+            "softplus" => Act(nn::softplus),
+            "softsign" => Act(nn::softsign),
+            "sigmoid" => Act(nn::sigmoid),
+            "tanh" => Act(nn::tanh),
+            "silu" => Act(nn::silu),
+            "log_sigmoid" => Act(nn::log_sigmoid),
+            "gelu" => Act(nn::gelu),
+            "gelu_approx" => Act(nn::gelu_approx),
+            "gelu_fast_approx" => Act(nn::gelu_fast_approx),
+            "mish" => Act(nn::mish),
+            "hardswish" => Act(nn::hardswish),
             "log_softmax" => Act(|x| nn::log_softmax(x, -1)),
-            "relu2" => Act(|x| nn::relu2(x)),
+            "relu2" => Act(nn::relu2),
             "hard_tanh" => Act(|x| nn::hard_tanh(x, -0.5, 2.0)),
             "hard_shrink" => Act(|x| nn::hard_shrink(x, 0.7)),
             "softshrink" => Act(|x| nn::softshrink(x, 0.7)),
@@ -295,6 +295,7 @@ fn check_unary_layer(c: &Case, dev: Device) {
     }
     m.update(&before).unwrap();
     if let Some(cot) = c.arrs.get("c") {
+        #[allow(clippy::borrowed_box)] // `M` is `Box<dyn UnaryModule>`
         let loss = |m: &Box<dyn UnaryModule>, x: &Array| {
             wmx::sum(&wmx::multiply(&m.forward(x)?, cot, None)?, &[], false, None)
         };

@@ -297,6 +297,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         start = resume(p, model.as_mut(), &mut opt, &args.model)?;
         println!("resumed from {} after epoch {start}", p.display());
     }
+    #[allow(clippy::borrowed_box)] // the model is a boxed layer: `M` is `Box<dyn UnaryModule>`
     let loss_fn = |m: &Box<dyn UnaryModule>, (x, y): &(Array, Array)| {
         nn::losses::cross_entropy(
             &m.forward(x)?,

@@ -4,6 +4,10 @@
 //! kernel, key)`, then `.stride(..)`, `.padding(..)`, `.dilation(..)` (and `.output_padding(..)`
 //! for the transposed ones).
 
+// The per-dimension conversions are closures written once in each macro arm and applied
+// where they are declared.
+#![allow(clippy::redundant_closure_call)]
+
 use crate::array::Array;
 use crate::dtype::Dtype;
 use crate::error::{Result, value_err};

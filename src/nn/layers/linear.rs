@@ -248,7 +248,8 @@ impl Sequential {
         Sequential { layers: Vec::new() }
     }
 
-    /// Appends a layer.
+    /// Appends a layer (a builder method, not arithmetic).
+    #[allow(clippy::should_implement_trait)]
     pub fn add(mut self, layer: impl UnaryModule + 'static) -> Sequential {
         self.layers.push(Box::new(layer));
         self
