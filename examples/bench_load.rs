@@ -42,7 +42,7 @@ fn main() -> mx::Result<()> {
     for t in 0..tensors {
         let a = mx::add(
             mx::arange(0.0, per as f64, 1.0, Dtype::Float32, cpu)?,
-            &Array::scalar(t as f32),
+            Array::scalar(t as f32),
             cpu,
         )?;
         arrays.insert(format!("layer{t}.weight"), a);
