@@ -32,7 +32,28 @@ if [ -x .device/bench_train ]; then
     timeout 240 python3 scripts/train_ref.py --steps 50 > "$OUT/train_ref.txt" 2>> "$OUT/train.log"
     cat "$OUT/train.txt" "$OUT/train_ref.txt" "$OUT/train.log"
 fi
-if [ -x .device/bench ]; then
+if [ -x .device/bench_conv ]; then
+    # The nn issue's convolution layer against cuDNN (torch, channels_last) in the same call.
+    timeout 240 .device/bench_conv --device gpu > "$OUT/conv.txt" 2> "$OUT/conv.log"
+    timeout 240 python3 scripts/conv_ref.py torch > "$OUT/conv_ref.txt" 2>> "$OUT/conv.log"
+    cat "$OUT/conv.txt" "$OUT/conv_ref.txt"; tail -3 "$OUT/conv.log"
+fi
+if [ -x .device/mnist ]; then
+    # Training epochs on the digits: wmx on the GPU against the same model in torch (CUDA).
+    for m in mlp cnn; do
+        timeout 200 .device/mnist --device gpu --model "$m" --epochs 6 --quiet --plot "$OUT/mnist_$m.svg" 2>&1 | tail -4
+        timeout 200 python3 scripts/mnist_ref.py --framework torch --device cuda --model "$m" --epochs 6 2>&1 | tail -2
+    done | tee "$OUT/mnist.txt"
+fi
+if [ -x .device/bench_load ]; then
+    timeout 200 .device/bench_load --device gpu 2>&1 | tail -6 | tee "$OUT/load.txt"
+fi
+if [ -x .device/bench_fast ]; then
+    timeout 200 .device/bench_fast --device gpu > "$OUT/fast.txt" 2> "$OUT/fast.log"
+    timeout 200 python3 scripts/fast_ref.py > "$OUT/fast_ref.txt" 2>> "$OUT/fast.log"
+    cat "$OUT/fast.txt" "$OUT/fast_ref.txt"; tail -3 "$OUT/fast.log"
+fi
+if [ -x .device/bench ] && [ -z "${SKIP_TABLE:-}" ]; then
     [ $# -gt 0 ] || set -- --large --probes
     .device/bench --list --device gpu "$@" > "$OUT/rows.txt"
     timeout 180 python3 scripts/torch_ref.py "$OUT/rows.txt" > "$OUT/torch.txt" 2> "$OUT/torch.log"
