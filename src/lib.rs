@@ -24,6 +24,7 @@ mod device;
 mod display;
 mod dtype;
 mod error;
+pub mod fast;
 mod graph;
 mod memory;
 pub mod nn;
