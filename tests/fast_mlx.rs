@@ -185,3 +185,69 @@ device_tests! {
     fn rope_matches_mlx(dev: Device) { run_kind("rope", dev) }
     fn attention_matches_mlx(dev: Device) { run_kind("sdpa", dev) }
 }
+
+fn dot(a: &Array, b: &Array) -> f64 {
+    let a = mx::astype(a, Dtype::Float32, None)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
+    let b = mx::astype(b, Dtype::Float32, None)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
+    a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum()
+}
+
+fn wave(shape: &[i32], phase: f64) -> Array {
+    let n: i32 = shape.iter().product();
+    let v: Vec<f32> = (0..n)
+        .map(|i| ((i as f64) * 0.73 + phase).sin() as f32)
+        .collect();
+    Array::from_slice(&v, shape)
+}
+
+/// ⟨vjp(c), t⟩ = ⟨c, jvp(t)⟩ and vmap over a leading axis equals the op on the whole batch.
+fn props(dev: Device, f: &dyn Fn(&[Array]) -> wmx::Result<Vec<Array>>, shapes: &[&[i32]]) {
+    let xs: Vec<Array> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| wave(s, i as f64))
+        .collect();
+    let ts: Vec<Array> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| wave(s, 10.0 + i as f64))
+        .collect();
+    let y = f(&xs).unwrap().remove(0);
+    let c = wave(y.shape(), 20.0);
+    let (_, jv) = mx::jvp(f, &xs, &ts).unwrap();
+    let (_, vj) = mx::vjp(f, &xs, &[c.clone()]).unwrap();
+    let lhs: f64 = vj.iter().zip(&ts).map(|(g, t)| dot(g, t)).sum();
+    let rhs = dot(&c, &jv[0]);
+    assert!(
+        (lhs - rhs).abs() <= 1e-3 * (1.0 + rhs.abs()),
+        "{dev:?}: vjp·t {lhs} vs c·jvp {rhs}"
+    );
+    let batched: Vec<Array> = xs
+        .iter()
+        .map(|x| mx::stack(&[x, x], 0, None).unwrap())
+        .collect();
+    let yb = mx::vmap(f, &[], &[])(&batched).unwrap().remove(0);
+    close(
+        "vmap",
+        &mx::take(&yb, &Array::scalar(1i32), 0, None).unwrap(),
+        &mx::astype(&y, Dtype::Float32, None).unwrap(),
+        1e-5,
+        1e-5,
+    );
+}
+
+device_tests! {
+    fn transform_rules_agree(dev: Device) {
+        props(dev, &|p| Ok(vec![fast::rms_norm(&p[0], Some(&p[1]), 1e-5, dev)?]), &[&[3, 7], &[7]]);
+        props(dev, &|p| Ok(vec![fast::layer_norm(&p[0], Some(&p[1]), Some(&p[2]), 1e-5, dev)?]), &[&[3, 8], &[8], &[8]]);
+        props(dev, &|p| Ok(vec![fast::rope(&p[0], 6, false, Some(100.0), 1.0, 2, None, dev)?]), &[&[2, 3, 8]]);
+        props(dev, &|p| Ok(vec![fast::scaled_dot_product_attention(&p[0], &p[1], &p[2], 0.5, Some(AttentionMask::Causal), dev)?]),
+              &[&[1, 4, 3, 8], &[1, 2, 5, 8], &[1, 2, 5, 8]]);
+    }
+}
