@@ -25,6 +25,7 @@ mod display;
 pub mod distributed;
 mod dtype;
 mod error;
+pub mod fast;
 mod graph;
 mod io;
 mod memory;

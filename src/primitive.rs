@@ -486,6 +486,32 @@ pub(crate) enum Primitive {
     SearchSorted { right: bool },
     /// The input, unchanged (a view); transforms pass no gradient through it.
     StopGradient,
+    /// RMS normalisation over the last axis (`fast::rms_norm`): inputs x, then the weight when
+    /// `has_weight`, all of the node's float dtype; computed in f32.
+    RmsNorm { eps: f32, has_weight: bool },
+    /// Layer normalisation over the last axis (`fast::layer_norm`): inputs x, then the weight
+    /// and the bias when present, all of the node's float dtype; computed in f32.
+    LayerNorm {
+        eps: f32,
+        has_weight: bool,
+        has_bias: bool,
+    },
+    /// Rotary embedding of the last axis (`fast::rope`), positions along axis -2 from `offset`:
+    /// inputs x, then f32 frequencies `[dims / 2]` (replacing `base`) when given. `inverse`
+    /// rotates the other way (the vjp).
+    Rope {
+        dims: i32,
+        traditional: bool,
+        base: f32,
+        scale: f32,
+        offset: i32,
+        inverse: bool,
+    },
+    /// Scaled dot-product attention (`fast::scaled_dot_product_attention`): inputs q
+    /// `[B, Hq, Lq, D]`, k `[B, Hk, Lk, D]`, v `[B, Hk, Lk, Dv]` of the node's dtype, then an f32
+    /// additive mask broadcast to `[B, Hq, Lq, Lk]` when given; causal masks (aligned to the
+    /// end) score `f32::MIN`.
+    Attention { scale: f32, causal: bool },
     /// Output `index` of a function with user-given transform rules (`custom_function`): a view
     /// of its last input (that output as computed); the others are the function's inputs.
     Custom {
@@ -566,6 +592,10 @@ impl Primitive {
             Primitive::StopGradient => "stop_gradient",
             Primitive::Custom { .. } => "custom_function",
             Primitive::Collective { op, .. } => op.name(),
+            Primitive::RmsNorm { .. } => "rms_norm",
+            Primitive::LayerNorm { .. } => "layer_norm",
+            Primitive::Rope { .. } => "rope",
+            Primitive::Attention { .. } => "scaled_dot_product_attention",
         }
     }
 }

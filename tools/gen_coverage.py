@@ -146,6 +146,12 @@ def main():
     for n in public(mx.linalg):
         if n != "norm":
             rows.append(("mlx.core.linalg." + n, "not planned: decompositions/solvers (later)", ""))
+    # mlx.core.fast: wmx::fast (src/fast/mod.rs); MLX fixtures and vjps in tests/fast_mlx.rs.
+    fast_src = open(os.path.join(os.path.dirname(__file__), "..", "src", "fast", "mod.rs")).read()
+    fast_fns = set(re.findall(r"^pub fn (\w+)", fast_src, re.M))
+    for n in public(mx.fast):
+        rows.append(("mlx.core.fast." + n, status(n, n in fast_fns),
+                     "vjp ✔ (tests/fast_mlx.rs) · jvp · vmap" if n in fast_fns else ""))
     done = sum(1 for _, s, _ in rows if s.startswith("✔"))
     planned = sum(1 for _, s, _ in rows if s == "planned")
     diff = [r for r in rows if r[2] and not r[2].startswith("zero")]

@@ -115,6 +115,10 @@ pub(crate) fn turn_for(prim: &Primitive) -> Option<Turn> {
         Primitive::Collective { .. } => Some(take_turn()),
         Primitive::Constant
         | Primitive::Convolution(_)
+        | Primitive::RmsNorm { .. }
+        | Primitive::LayerNorm { .. }
+        | Primitive::Rope { .. }
+        | Primitive::Attention { .. }
         | Primitive::Full(_)
         | Primitive::Arange { .. }
         | Primitive::AsType

@@ -235,7 +235,11 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
         | Primitive::Scan { .. }
         | Primitive::Sort
         | Primitive::SearchSorted { .. }
-        | Primitive::Collective { .. } => return None,
+        | Primitive::Collective { .. }
+        | Primitive::RmsNorm { .. }
+        | Primitive::LayerNorm { .. }
+        | Primitive::Rope { .. }
+        | Primitive::Attention { .. } => return None,
     }
     Some(d)
 }
@@ -312,6 +316,19 @@ pub(crate) fn kernel_names(device: Device) -> Vec<String> {
             .find(|c| c.index == device.index)
             .map(|c| c.kernel_names())
             .unwrap_or_default(),
+    }
+}
+
+/// True when `device` runs `fast::scaled_dot_product_attention` with head dimensions `d` (queries
+/// and keys) and `dv` (values) as one kernel; the ops layer builds the composite otherwise. Any
+/// size on the CPU; on a GPU while the kernel's tiles fit its workgroup memory. An unusable GPU
+/// answers true, so the error comes from running the node.
+pub(crate) fn attention_fits(device: Device, d: u32, dv: u32) -> bool {
+    match device.kind {
+        DeviceType::Cpu => true,
+        DeviceType::Gpu => gpu::context::context(device.index).map_or(true, |c| {
+            gpu::kernels::attention_fits(d, dv, c.limits.max_compute_workgroup_storage_size)
+        }),
     }
 }
 

@@ -259,6 +259,10 @@ pub(crate) fn jvp_rule(
                 ),
             }),
         },
+        Primitive::RmsNorm { .. }
+        | Primitive::LayerNorm { .. }
+        | Primitive::Rope { .. }
+        | Primitive::Attention { .. } => crate::fast::rules::jvp(&out.0.prim, inputs, ts, s),
         Primitive::Custom { .. } => Err(Error::Backend {
             op: "jvp",
             msg: "invariant: custom functions are differentiated by the walk".into(),

@@ -348,6 +348,10 @@ pub(crate) fn vjp_rule(
             cot,
             s,
         )?),
+        Primitive::RmsNorm { .. }
+        | Primitive::LayerNorm { .. }
+        | Primitive::Rope { .. }
+        | Primitive::Attention { .. } => crate::fast::rules::vjp(&out.0.prim, inputs, cot, s),
         Primitive::Custom { .. } => Err(Error::Backend {
             op: "vjp",
             msg: "invariant: custom functions are differentiated by the walk".into(),

@@ -410,6 +410,13 @@ pub(crate) fn vmap_rule(
         | Primitive::RandomBits { .. }
         | Primitive::AsStrided { .. }
         | Primitive::SearchSorted { .. } => per_example(out, ins, b),
+        Primitive::RmsNorm { .. }
+        | Primitive::LayerNorm { .. }
+        | Primitive::Rope { .. }
+        | Primitive::Attention { .. } => Ok((
+            crate::fast::rules::vmap(&prim, out, ins, b, |x, a| front(x, a, b, s))?,
+            Some(0),
+        )),
         Primitive::Custom { .. } => Err(Error::Backend {
             op: "vmap",
             msg: "invariant: custom functions are mapped by the walk".into(),

@@ -4,6 +4,7 @@
 pub(crate) mod conv;
 pub(crate) mod copy;
 pub(crate) mod elementwise;
+pub(crate) mod fast;
 pub(crate) mod gather;
 pub(crate) mod matmul;
 pub(crate) mod random;
@@ -133,6 +134,32 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
             let ((ss, sd), (vs, vd)) = (input(0)?, input(1)?);
             sort::searchsorted(ss, sd, vs, vd, *right)?
         }
+        Primitive::RmsNorm { eps, has_weight } => {
+            fast::norm(inputs, *has_weight, false, false, *eps, dt)?
+        }
+        Primitive::LayerNorm {
+            eps,
+            has_weight,
+            has_bias,
+        } => fast::norm(inputs, *has_weight, *has_bias, true, *eps, dt)?,
+        Primitive::Rope {
+            dims,
+            traditional,
+            base,
+            scale,
+            offset,
+            inverse,
+        } => fast::rope(
+            inputs,
+            *dims,
+            *traditional,
+            *base,
+            *scale,
+            *offset,
+            *inverse,
+            dt,
+        )?,
+        Primitive::Attention { scale, causal } => fast::attention(inputs, *scale, *causal, dt)?,
         Primitive::Constant
         | Primitive::Transpose(_)
         | Primitive::Broadcast

@@ -264,6 +264,32 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
             let ((ss, sd), (vs, vd)) = (input(0)?, input(1)?);
             g.search_sorted(ss, sd, vs, vd, *right)
         }
+        Primitive::RmsNorm { eps, has_weight } => {
+            g.norm(inputs, false, *has_weight, false, *eps, dt)
+        }
+        Primitive::LayerNorm {
+            eps,
+            has_weight,
+            has_bias,
+        } => g.norm(inputs, true, *has_weight, *has_bias, *eps, dt),
+        Primitive::Rope {
+            dims,
+            traditional,
+            base,
+            scale,
+            offset,
+            inverse,
+        } => g.rope(
+            inputs,
+            *dims,
+            *traditional,
+            *base,
+            *scale,
+            *offset,
+            *inverse,
+            dt,
+        ),
+        Primitive::Attention { scale, causal } => g.attention(inputs, *scale, *causal, shape, dt),
         Primitive::Constant
         | Primitive::Transpose(_)
         | Primitive::Broadcast

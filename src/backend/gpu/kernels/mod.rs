@@ -13,19 +13,23 @@ use crate::dtype::Dtype;
 use std::fmt::{self, Write};
 
 mod conv;
+mod attention;
 mod copy;
 mod creation;
 mod elementwise;
 mod gather;
 mod matmul;
+mod norm;
 mod random;
 mod reduce;
+mod rope;
 mod scan;
 mod slots;
 mod softmax;
 mod sort;
 
 pub use conv::ConvKey;
+pub use attention::{AttentionKey, attention_fits};
 pub use copy::CopyKey;
 pub use creation::CreationKey;
 pub use elementwise::{ElementwiseKey, Layout};
@@ -33,8 +37,10 @@ pub use gather::{GatherKey, SCATTER_OPS};
 pub use matmul::{
     CoopTiling, CoopVariant, MatmulKey, matmul_coop_key, matmul_key, matmul_vec4_dtype,
 };
+pub use norm::NormKey;
 pub use random::RandomKey;
 pub use reduce::{ReduceKey, ReduceShape, reduce_key};
+pub use rope::RopeKey;
 pub use scan::{ScanKey, scan_key, scan_supports};
 pub use slots::{per_word, unpacked, widen};
 pub use softmax::{SoftmaxKey, softmax_key, softmax_workgroup};
@@ -94,6 +100,12 @@ pub enum KernelKey {
     Scan(ScanKey),
     /// Sort passes and searchsorted (`shaders/sort.wgsl`).
     Sort(SortKey),
+    /// RMS and layer norm (`shaders/norm.wgsl`).
+    Norm(NormKey),
+    /// Rotary position embeddings (`shaders/rope.wgsl`).
+    Rope(RopeKey),
+    /// Flash-style scaled dot-product attention (`shaders/attention.wgsl`).
+    Attention(AttentionKey),
 }
 
 /// `$body` with `$k` bound to the family key inside `$key`: the one place that lists every family.
@@ -111,6 +123,9 @@ macro_rules! with_family {
             KernelKey::Softmax($k) => $body,
             KernelKey::Scan($k) => $body,
             KernelKey::Sort($k) => $body,
+            KernelKey::Norm($k) => $body,
+            KernelKey::Rope($k) => $body,
+            KernelKey::Attention($k) => $body,
         }
     };
 }
@@ -138,6 +153,9 @@ family_into_key!(
     Softmax(SoftmaxKey),
     Scan(ScanKey),
     Sort(SortKey),
+    Norm(NormKey),
+    Rope(RopeKey),
+    Attention(AttentionKey),
 );
 
 /// Names the fixed words of a family's `info` table once: `pub const NAME: usize` for the host
@@ -216,6 +234,9 @@ pub fn all_keys(native_f16: bool) -> Vec<KernelKey> {
     add::<SoftmaxKey>(&mut keys, native_f16);
     add::<ScanKey>(&mut keys, native_f16);
     add::<SortKey>(&mut keys, native_f16);
+    add::<NormKey>(&mut keys, native_f16);
+    add::<RopeKey>(&mut keys, native_f16);
+    add::<AttentionKey>(&mut keys, native_f16);
     keys
 }
 

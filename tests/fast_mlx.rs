@@ -1,0 +1,253 @@
+//! Replays the MLX fixtures of tests/fixtures/fast/ (tools/gen_fast_fixtures.py) on `wmx::fast`
+//! on the CPU and the GPU: outputs for f32/f16/bf16, and for f32 the vjps (gradients of
+//! sum(y * c), c = cos(0, 1, 2, ...)).
+
+mod common;
+
+use std::collections::BTreeMap;
+use wmx::fast::{self, AttentionMask};
+use wmx::{self as mx, Array, Device, Dtype};
+
+struct Case {
+    name: String,
+    kind: String,
+    kv: BTreeMap<String, String>,
+    arrs: BTreeMap<String, Array>,
+}
+
+fn load() -> Vec<Case> {
+    let path = format!(
+        "{}/tests/fixtures/fast/fast.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut cases: Vec<Case> = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("case ") {
+            let mut it = rest.split_whitespace();
+            let name = it.next().unwrap().to_string();
+            let kind = it.next().unwrap().to_string();
+            let kv = it
+                .map(|t| {
+                    let (k, v) = t.split_once('=').unwrap();
+                    (k.to_string(), v.to_string())
+                })
+                .collect();
+            cases.push(Case {
+                name,
+                kind,
+                kv,
+                arrs: BTreeMap::new(),
+            });
+        } else if let Some(rest) = line.strip_prefix("arr ") {
+            let (head, data) = rest
+                .split_once(" : ")
+                .unwrap_or((rest.trim_end_matches(" :"), ""));
+            let mut it = head.split_whitespace();
+            let (label, _dt, shape) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+            let shape: Vec<i32> = shape
+                .trim_matches(|c| c == '(' || c == ')')
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().unwrap())
+                .collect();
+            let vals: Vec<f32> = data
+                .split_whitespace()
+                .map(|h| f32::from_bits(u32::from_str_radix(h, 16).unwrap()))
+                .collect();
+            let a = Array::from_slice(&vals, &shape);
+            cases.last_mut().unwrap().arrs.insert(label.to_string(), a);
+        }
+    }
+    cases
+}
+
+fn close(what: &str, got: &Array, want: &Array, atol: f32, rtol: f32) {
+    assert_eq!(got.shape(), want.shape(), "{what}: shape");
+    let g = mx::astype(got, Dtype::Float32, None)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
+    let w = want.to_vec::<f32>().unwrap();
+    for (i, (a, b)) in g.iter().zip(&w).enumerate() {
+        let ok = (a - b).abs() <= atol + rtol * b.abs() || (a.is_nan() && b.is_nan());
+        assert!(ok, "{what}[{i}]: got {a}, MLX {b}");
+    }
+}
+
+fn run_case(c: &Case, dev: Device) {
+    let dt = match c.kv["dtype"].as_str() {
+        "f32" => Dtype::Float32,
+        "f16" => Dtype::Float16,
+        _ => Dtype::Bfloat16,
+    };
+    let f = |k: &str| -> f32 { c.kv[k].parse().unwrap() };
+    let i = |k: &str| -> i32 { c.kv[k].parse().unwrap() };
+    let get = |k: &str| c.arrs.get(k).map(|a| mx::astype(a, dt, dev).unwrap());
+    let mut keys: Vec<&str> = match c.kind.as_str() {
+        "rms_norm" | "layer_norm" => vec!["x", "w", "b"],
+        "rope" => vec!["x"],
+        _ => vec!["q", "k", "v"],
+    };
+    keys.retain(|k| c.arrs.contains_key(*k));
+    let inputs: Vec<Array> = keys.iter().map(|k| get(k).unwrap()).collect();
+    let freqs = c.arrs.get("freqs").cloned();
+    let mask = c.arrs.get("mask").map(|m| {
+        if c.kv["mask"] == "bool" {
+            mx::not_equal(m, 0.0f32, dev).unwrap()
+        } else {
+            mx::astype(m, dt, dev).unwrap()
+        }
+    });
+    let kind = c.kind.clone();
+    let has = |k: &str| c.arrs.contains_key(k);
+    let (hw, hb) = (has("w"), has("b"));
+    let mkind = c.kv.get("mask").cloned().unwrap_or_default();
+    let fun = |p: &[Array]| -> wmx::Result<Vec<Array>> {
+        let y = match kind.as_str() {
+            "rms_norm" => fast::rms_norm(&p[0], p.get(1), f("eps"), dev)?,
+            "layer_norm" => fast::layer_norm(
+                &p[0],
+                if hw { p.get(1) } else { None },
+                if hb { p.last() } else { None },
+                f("eps"),
+                dev,
+            )?,
+            "rope" => fast::rope(
+                &p[0],
+                i("dims"),
+                i("trad") == 1,
+                if freqs.is_some() {
+                    None
+                } else {
+                    Some(f("base"))
+                },
+                f("scale"),
+                i("offset"),
+                freqs.as_ref(),
+                dev,
+            )?,
+            _ => {
+                let m = match mkind.as_str() {
+                    "causal" => Some(AttentionMask::Causal),
+                    "bool" | "add" => Some(AttentionMask::Array(mask.as_ref().unwrap())),
+                    _ => None,
+                };
+                fast::scaled_dot_product_attention(&p[0], &p[1], &p[2], f("scale"), m, dev)?
+            }
+        };
+        Ok(vec![y])
+    };
+    let y = fun(&inputs).unwrap().remove(0);
+    assert_eq!(y.dtype(), dt, "{}", c.name);
+    let (atol, rtol) = match dt {
+        Dtype::Float32 => (2e-5, 2e-5),
+        Dtype::Float16 => (1e-2, 1e-2),
+        _ => (6e-2, 3e-2),
+    };
+    close(
+        &format!("{} on {dev:?}", c.name),
+        &y,
+        &c.arrs["y"],
+        atol,
+        rtol,
+    );
+    if dt == Dtype::Float32 {
+        let n = y.size();
+        let cot: Vec<f32> = (0..n).map(|j| (j as f64).cos() as f32).collect();
+        let cot = Array::from_slice(&cot, y.shape());
+        let (_, grads) = mx::vjp(fun, &inputs, &[cot]).unwrap();
+        for (k, g) in keys.iter().zip(&grads) {
+            close(
+                &format!("{} d{k} on {dev:?}", c.name),
+                g,
+                &c.arrs[&format!("g{k}")],
+                1e-4,
+                1e-4,
+            );
+        }
+    }
+}
+
+fn run_kind(prefix: &str, dev: Device) {
+    let cases = load();
+    let mut n = 0;
+    for c in cases.iter().filter(|c| c.kind == prefix) {
+        run_case(c, dev);
+        n += 1;
+    }
+    assert!(n > 0, "no {prefix} cases");
+}
+
+device_tests! {
+    fn rms_norm_matches_mlx(dev: Device) { run_kind("rms_norm", dev) }
+    fn layer_norm_matches_mlx(dev: Device) { run_kind("layer_norm", dev) }
+    fn rope_matches_mlx(dev: Device) { run_kind("rope", dev) }
+    fn attention_matches_mlx(dev: Device) { run_kind("sdpa", dev) }
+}
+
+fn dot(a: &Array, b: &Array) -> f64 {
+    let a = mx::astype(a, Dtype::Float32, None)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
+    let b = mx::astype(b, Dtype::Float32, None)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
+    a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum()
+}
+
+fn wave(shape: &[i32], phase: f64) -> Array {
+    let n: i32 = shape.iter().product();
+    let v: Vec<f32> = (0..n)
+        .map(|i| ((i as f64) * 0.73 + phase).sin() as f32)
+        .collect();
+    Array::from_slice(&v, shape)
+}
+
+/// ⟨vjp(c), t⟩ = ⟨c, jvp(t)⟩ and vmap over a leading axis equals the op on the whole batch.
+fn props(dev: Device, f: &dyn Fn(&[Array]) -> wmx::Result<Vec<Array>>, shapes: &[&[i32]]) {
+    let xs: Vec<Array> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| wave(s, i as f64))
+        .collect();
+    let ts: Vec<Array> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| wave(s, 10.0 + i as f64))
+        .collect();
+    let y = f(&xs).unwrap().remove(0);
+    let c = wave(y.shape(), 20.0);
+    let (_, jv) = mx::jvp(f, &xs, &ts).unwrap();
+    let (_, vj) = mx::vjp(f, &xs, &[c.clone()]).unwrap();
+    let lhs: f64 = vj.iter().zip(&ts).map(|(g, t)| dot(g, t)).sum();
+    let rhs = dot(&c, &jv[0]);
+    assert!(
+        (lhs - rhs).abs() <= 1e-3 * (1.0 + rhs.abs()),
+        "{dev:?}: vjp·t {lhs} vs c·jvp {rhs}"
+    );
+    let batched: Vec<Array> = xs
+        .iter()
+        .map(|x| mx::stack(&[x, x], 0, None).unwrap())
+        .collect();
+    let yb = mx::vmap(f, &[], &[])(&batched).unwrap().remove(0);
+    close(
+        "vmap",
+        &mx::take(&yb, &Array::scalar(1i32), 0, None).unwrap(),
+        &mx::astype(&y, Dtype::Float32, None).unwrap(),
+        1e-5,
+        1e-5,
+    );
+}
+
+device_tests! {
+    fn transform_rules_agree(dev: Device) {
+        props(dev, &|p| Ok(vec![fast::rms_norm(&p[0], Some(&p[1]), 1e-5, dev)?]), &[&[3, 7], &[7]]);
+        props(dev, &|p| Ok(vec![fast::layer_norm(&p[0], Some(&p[1]), Some(&p[2]), 1e-5, dev)?]), &[&[3, 8], &[8], &[8]]);
+        props(dev, &|p| Ok(vec![fast::rope(&p[0], 6, false, Some(100.0), 1.0, 2, None, dev)?]), &[&[2, 3, 8]]);
+        props(dev, &|p| Ok(vec![fast::scaled_dot_product_attention(&p[0], &p[1], &p[2], 0.5, Some(AttentionMask::Causal), dev)?]),
+              &[&[1, 4, 3, 8], &[1, 2, 5, 8], &[1, 2, 5, 8]]);
+    }
+}
