@@ -18,7 +18,7 @@ pub(crate) fn rms_norm(x: &Array, w: Option<&Array>, eps: f32, s: Stream) -> Res
     let ms = mx::mean(&mx::square(&xf, s)?, &[-1], true, s)?;
     let mut y = mx::multiply(&xf, &mx::rsqrt(&mx::add(&ms, eps, s)?, s)?, s)?;
     if let Some(w) = w {
-        y = mx::multiply(&y, &f32_of(w, s), s)?;
+        y = mx::multiply(&y, f32_of(w, s), s)?;
     }
     Ok(crate::ops::cast_to(&y, x.dtype(), s))
 }
@@ -37,10 +37,10 @@ pub(crate) fn layer_norm(
     let var = mx::mean(&mx::square(&xc, s)?, &[-1], true, s)?;
     let mut y = mx::multiply(&xc, &mx::rsqrt(&mx::add(&var, eps, s)?, s)?, s)?;
     if let Some(w) = w {
-        y = mx::multiply(&y, &f32_of(w, s), s)?;
+        y = mx::multiply(&y, f32_of(w, s), s)?;
     }
     if let Some(b) = b {
-        y = mx::add(&y, &f32_of(b, s), s)?;
+        y = mx::add(&y, f32_of(b, s), s)?;
     }
     Ok(crate::ops::cast_to(&y, x.dtype(), s))
 }
@@ -64,7 +64,7 @@ pub(crate) fn attention(
     let r = hq / hk;
     let lead = &qs[..nd - 3];
     let with = |tail: &[i32]| -> Vec<i32> { lead.iter().chain(tail).copied().collect() };
-    let qf = mx::multiply(&f32_of(q, s), scale, s)?;
+    let qf = mx::multiply(f32_of(q, s), scale, s)?;
     let qg = mx::reshape(&qf, &with(&[hk, r, lq, d]), s)?;
     let kg = mx::reshape(&f32_of(k, s), &with(&[hk, 1, lk, d]), s)?;
     let vg = mx::reshape(&f32_of(v, s), &with(&[hk, 1, lk, dv]), s)?;

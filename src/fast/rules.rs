@@ -75,7 +75,7 @@ pub(crate) fn vjp(
                 s,
             )?;
             let gw = match has_weight {
-                true => mx::multiply(&g, &f32_of(&inputs[1], s), s)?,
+                true => mx::multiply(&g, f32_of(&inputs[1], s), s)?,
                 false => g.clone(),
             };
             let t = mx::mean(&mx::multiply(&gw, &x, s)?, &[-1], true, s)?;
@@ -105,7 +105,7 @@ pub(crate) fn vjp(
             let n = mx::rsqrt(&mx::add(&var, *eps, s)?, s)?;
             let n3 = mx::multiply(&mx::square(&n, s)?, &n, s)?;
             let wg = match has_weight {
-                true => mx::multiply(&g, &f32_of(&inputs[1], s), s)?,
+                true => mx::multiply(&g, f32_of(&inputs[1], s), s)?,
                 false => g.clone(),
             };
             let mean_wg = mx::mean(&wg, &[-1], true, s)?;

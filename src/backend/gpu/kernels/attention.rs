@@ -63,7 +63,7 @@ fn workgroup_bytes(d: u32, dv: u32) -> u64 {
 /// ```
 pub fn attention_fits(d: u32, dv: u32, max_bytes: u32) -> bool {
     d > 0
-        && d % 4 == 0
+        && d.is_multiple_of(4)
         && d <= 256
         && dv > 0
         && dv <= 256
