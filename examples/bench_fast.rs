@@ -48,7 +48,8 @@ fn main() -> mx::Result<()> {
     let w = mx::random::normal(&[n], Dtype::Float32, None, None, Some(&key), dev)?;
     mx::eval(&[x.clone(), w.clone()])?;
     let bytes = 2.0 * (n as f64) * (n as f64) * 4.0;
-    let rows: [(&str, Box<dyn Fn() -> mx::Result<Array>>); 3] = [
+    type Row<'a> = (&'a str, Box<dyn Fn() -> mx::Result<Array> + 'a>);
+    let rows: [Row; 3] = [
         ("copy", Box::new(|| mx::multiply(&x, 1.0f32, dev))),
         (
             "rms_norm",

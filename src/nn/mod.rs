@@ -35,6 +35,8 @@ mod layers;
 pub mod losses;
 mod module;
 
+/// MLX's `nn.average_gradients`: see [`distributed::average_gradients`](crate::distributed::average_gradients).
+pub use crate::distributed::average_gradients;
 pub use activations::*;
 pub use layers::*;
 pub use module::{Loss, Module, Param, Params, UnaryModule, Visit, Visitor, VisitorMut};

@@ -12,8 +12,8 @@
 use crate::dtype::Dtype;
 use std::fmt::{self, Write};
 
-mod conv;
 mod attention;
+mod conv;
 mod copy;
 mod creation;
 mod elementwise;
@@ -28,8 +28,8 @@ mod slots;
 mod softmax;
 mod sort;
 
-pub use conv::ConvKey;
 pub use attention::{AttentionKey, attention_fits};
+pub use conv::ConvKey;
 pub use copy::CopyKey;
 pub use creation::CreationKey;
 pub use elementwise::{ElementwiseKey, Layout};

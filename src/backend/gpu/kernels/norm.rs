@@ -158,7 +158,7 @@ impl Gpu<'_> {
             center,
             has_w,
             has_b,
-            vec4: len % 4 == 0,
+            vec4: len.is_multiple_of(4),
             wg: softmax_workgroup(len, max_wg),
         });
         let acc = key.out_dtype();
