@@ -19,10 +19,9 @@
 //!         Ok(x)
 //!     }
 //! }
-//! let k = mx::random::key(0);
-//! let ks = mx::random::split(&k, 2, None)?;
-//! let m = Mlp { layers: vec![nn::Linear::new(4, 8, true, Some(&mx::index(&ks, 0)?))?,
-//!                            nn::Linear::new(8, 2, true, Some(&mx::index(&ks, 1)?))?], dims: 4 };
+//! let ks = nn::init::split_keys(Some(&mx::random::key(0)), 2)?;
+//! let m = Mlp { layers: vec![nn::Linear::new(4, 8, true, ks[0].as_ref())?,
+//!                            nn::Linear::new(8, 2, true, ks[1].as_ref())?], dims: 4 };
 //! let names: Vec<String> = m.parameters().into_keys().collect();
 //! assert_eq!(names, ["layers.0.bias", "layers.0.weight", "layers.1.bias", "layers.1.weight"]);
 //! assert_eq!(m.forward(&mx::ones(&[3, 4], mx::Dtype::Float32, None)?)?.shape(), &[3, 2]);
