@@ -35,6 +35,8 @@ pub(crate) struct GpuContext {
     pub coop: Option<CoopShape>,
     pub info: wgpu::AdapterInfo,
     pub(super) pipelines: Mutex<HashMap<KernelKey, Arc<Kernel>>>,
+    /// Pipelines of generated sources (fused kernels, `fast::wgsl_kernel`), keyed by source.
+    pub(super) generated: Mutex<HashMap<String, Arc<Kernel>>>,
     pub(super) batches: Mutex<HashMap<usize, Batch>>,
     pub(super) poller: Mutex<mpsc::Sender<()>>,
     pub(super) uncaptured: Arc<Mutex<Option<String>>>,
@@ -188,6 +190,7 @@ impl GpuContext {
             coop,
             info: entry.info.clone(),
             pipelines: Mutex::new(HashMap::new()),
+            generated: Mutex::new(HashMap::new()),
             batches: Mutex::new(HashMap::new()),
             poller: Mutex::new(tx),
             uncaptured,
@@ -251,12 +254,38 @@ impl GpuContext {
         }
         let label = key.to_string();
         let source = kernels::render(key, self.native_f16);
+        let p = self.build(&label, source, key.entry_point(), key.trusted())?;
+        lock(&self.pipelines).insert(*key, p.clone());
+        Ok(p)
+    }
+
+    /// The pipeline of a generated WGSL module (a fused kernel, a user's `wgsl_kernel`), built
+    /// once per distinct source and cached. `trusted` as in [`KernelKey::trusted`]: only for
+    /// sources wmx wrote itself, whose every index is checked.
+    pub(crate) fn pipeline_source(
+        &self,
+        label: &str,
+        source: &str,
+        entry: &str,
+        trusted: bool,
+    ) -> Result<Arc<Kernel>> {
+        if let Some(p) = lock(&self.generated).get(source) {
+            return Ok(p.clone());
+        }
+        let trusted = trusted && std::env::var("WMX_CHECKED_SHADERS").as_deref() != Ok("1");
+        let p = self.build(label, source.to_string(), entry, trusted)?;
+        lock(&self.generated).insert(source.to_string(), p.clone());
+        Ok(p)
+    }
+
+    /// Creates the module and the compute pipeline of `source`; a validation error is an `Err`.
+    fn build(&self, label: &str, source: String, entry: &str, trusted: bool) -> Result<Arc<Kernel>> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
-            label: Some(&label),
+            label: Some(label),
             source: wgpu::ShaderSource::Wgsl(source.into()),
         };
-        let module = if key.trusted() {
+        let module = if trusted {
             // SAFETY: trusted kernels guard every buffer index with their own bounds checks
             // and their loops are bounded by sizes from the info table (KernelKey::trusted).
             unsafe {
@@ -269,15 +298,15 @@ impl GpuContext {
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&label),
+                label: Some(label),
                 layout: None,
                 module: &module,
-                entry_point: Some(key.entry_point()),
+                entry_point: Some(entry),
                 compilation_options: wgpu::PipelineCompilationOptions {
                     // The cooperative matmul writes every workgroup element before reading it,
                     // and its tens of KiB would otherwise be zeroed by every workgroup.
                     // (Every trusted kernel writes its workgroup memory before reading it.)
-                    zero_initialize_workgroup_memory: !key.trusted(),
+                    zero_initialize_workgroup_memory: !trusted,
                     ..Default::default()
                 },
                 cache: None,
@@ -288,12 +317,10 @@ impl GpuContext {
                 msg: format!("kernel {label} failed to build: {e}"),
             });
         }
-        let p = Arc::new(Kernel {
+        Ok(Arc::new(Kernel {
             layout: pipeline.get_bind_group_layout(0),
             pipeline,
-        });
-        lock(&self.pipelines).insert(*key, p.clone());
-        Ok(p)
+        }))
     }
 
     /// Names of the kernels whose pipelines this device has built so far.
