@@ -58,9 +58,15 @@ impl Drop for Node {
     }
 }
 
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
 fn next_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The id the next node will get: nodes made after this call have ids at or above it.
+pub(crate) fn id_watermark() -> u64 {
+    NEXT_ID.load(Ordering::Relaxed)
 }
 
 impl Node {
@@ -166,6 +172,19 @@ impl Array {
             }),
             cond: Condvar::new(),
         }))
+    }
+
+    /// A stand-in for an input while `compile` traces a function: it has a shape, a dtype and a
+    /// stream but no data; evaluating anything built from it fails with `error`.
+    pub(crate) fn placeholder(
+        shape: Vec<i32>,
+        dtype: Dtype,
+        stream: Stream,
+        error: Error,
+    ) -> Array {
+        let a = Array::from_node(shape, dtype, stream, Primitive::Constant, vec![]);
+        a.0.lock_status().state = NodeState::Failed(error);
+        a
     }
 
     /// An already-evaluated array holding `data` (on the CPU).

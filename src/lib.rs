@@ -20,6 +20,7 @@
 
 mod array;
 mod backend;
+mod compile;
 mod device;
 mod display;
 pub mod distributed;
@@ -40,6 +41,9 @@ mod stream;
 mod transforms;
 
 pub use array::Array;
+pub use compile::{
+    CompileOptions, compile, compile_enabled, compile_with, disable_compile, enable_compile,
+};
 pub use device::{
     Device, DeviceInfo, DeviceType, default_device, device_count, device_info, set_default_device,
 };

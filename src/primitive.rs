@@ -525,6 +525,9 @@ pub(crate) enum Primitive {
         op: crate::distributed::CollectiveOp,
         group: crate::distributed::Group,
     },
+    /// A fused elementwise region (`compile`): inputs of the node's shape (views, broadcasts
+    /// included) and the expression over them (see `compile::FusedExpr`).
+    Fused(std::sync::Arc<crate::compile::FusedExpr>),
 }
 
 impl Primitive {
@@ -596,6 +599,7 @@ impl Primitive {
             Primitive::LayerNorm { .. } => "layer_norm",
             Primitive::Rope { .. } => "rope",
             Primitive::Attention { .. } => "scaled_dot_product_attention",
+            Primitive::Fused(_) => "fused",
         }
     }
 }

@@ -88,18 +88,33 @@ struct Failure {
 
 /// Parses and validates the rendered source of `key`.
 fn front(key: &KernelKey, src: &str, native_f16: bool) -> Result<(Module, ModuleInfo), Failure> {
+    let name = format!("{key} ({})", mode(native_f16));
+    front_source(
+        &name,
+        src,
+        key.entry_point(),
+        capabilities_for(key, native_f16),
+    )
+}
+
+/// Parses and validates `src` (named `name`), which must have the compute entry point `ep`.
+fn front_source(
+    name: &str,
+    src: &str,
+    ep: &str,
+    caps: Capabilities,
+) -> Result<(Module, ModuleInfo), Failure> {
     let fail = |stage, line: String, detail: String| Failure {
-        name: format!("{key} ({})", mode(native_f16)),
+        name: name.to_string(),
         stage,
         line,
         detail,
     };
     let module = naga::front::wgsl::parse_str(src)
         .map_err(|e| fail("wgsl parse", chain(&e), e.emit_to_string(src)))?;
-    let info = Validator::new(ValidationFlags::all(), capabilities_for(key, native_f16))
+    let info = Validator::new(ValidationFlags::all(), caps)
         .validate(&module)
         .map_err(|e| fail("validate", chain(&e), e.emit_to_string(src)))?;
-    let ep = key.entry_point();
     if !module
         .entry_points
         .iter()
@@ -415,4 +430,45 @@ fn every_shader_file_opens_with_a_comment() {
         }
     }
     assert!(bad.is_empty(), "shader file headers:\n{}", bad.join("\n"));
+}
+
+/// Validates a generated module and translates it to MSL, SPIR-V and HLSL.
+fn check_source(name: &str, src: &str, ep: &str, native_f16: bool) -> Result<(), Failure> {
+    let name = format!("{name} ({})", mode(native_f16));
+    let (module, info) = front_source(&name, src, ep, capabilities(native_f16))?;
+    let fail = |stage, e: Box<dyn StdError>| Failure {
+        name: name.clone(),
+        stage,
+        line: chain(e.as_ref()),
+        detail: format!("{e:?}"),
+    };
+    to_msl(&module, &info, ep).map_err(|e| fail("msl", e))?;
+    to_spv(&module, &info, ep).map_err(|e| fail("spir-v", e))?;
+    to_hlsl(&module, &info, ep, native_f16).map_err(|e| fail("hlsl", e))?;
+    Ok(())
+}
+
+/// The kernels `compile` generates for fused elementwise regions: every op of the table in
+/// every dtype it takes, every cast and scalar constant, in every layout, both f16 modes.
+#[test]
+fn fused_kernels_translate() {
+    for native_f16 in [true, false] {
+        let samples = wmx::kernels::fused_samples(native_f16);
+        assert!(samples.len() >= 40, "only {} fused samples", samples.len());
+        let failures: Vec<Failure> = samples
+            .par_iter()
+            .filter_map(|(name, src, ep)| check_source(name, src, ep, native_f16).err())
+            .collect();
+        if let Some(f) = failures.first() {
+            panic!(
+                "{} of {} fused kernels failed; first: {} [{}]: {}\n{}",
+                failures.len(),
+                samples.len(),
+                f.name,
+                f.stage,
+                f.line,
+                f.detail
+            );
+        }
+    }
 }

@@ -114,6 +114,7 @@ pub(crate) fn turn_for(prim: &Primitive) -> Option<Turn> {
     match prim {
         Primitive::Collective { .. } => Some(take_turn()),
         Primitive::Constant
+        | Primitive::Fused(_)
         | Primitive::Convolution(_)
         | Primitive::RmsNorm { .. }
         | Primitive::LayerNorm { .. }

@@ -239,6 +239,7 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
         | Primitive::RmsNorm { .. }
         | Primitive::LayerNorm { .. }
         | Primitive::Rope { .. }
+        | Primitive::Fused(_)
         | Primitive::Attention { .. } => return None,
     }
     Some(d)

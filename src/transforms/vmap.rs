@@ -417,6 +417,16 @@ pub(crate) fn vmap_rule(
             crate::fast::rules::vmap(&prim, out, ins, b, |x, a| front(x, a, b, s))?,
             Some(0),
         )),
+        Primitive::Fused(expr) => {
+            let xs = ins
+                .iter()
+                .map(|(a, ax)| front(a, *ax, b, s))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((
+                crate::compile::rules::fused_node(expr, &batched_shape(out, b), xs, s)?,
+                Some(0),
+            ))
+        }
         Primitive::Custom { .. } => Err(Error::Backend {
             op: "vmap",
             msg: "invariant: custom functions are mapped by the walk".into(),

@@ -17,10 +17,10 @@ const PAR_MIN: usize = 1 << 14;
 const CHUNK: usize = 1 << 15;
 
 /// Maps a slice through an op's function (monomorphised via `UnaryVisitor`).
-struct Map1<'a, T>(&'a [T]);
+pub(super) struct Map1<'a, T>(pub &'a [T]);
 
 /// Element types of elementwise outputs; f32 outputs come from the host cache.
-trait Output: Copy + Default + Send + Sync {
+pub(super) trait Output: Copy + Default + Send + Sync {
     fn zeroed(n: usize) -> Vec<Self> {
         vec![Self::default(); n]
     }
@@ -184,7 +184,7 @@ pub(crate) fn unary(op: UnaryOp, shape: &[i32], x: &Data, dtype: Dtype) -> Resul
     )))
 }
 
-fn binary_typed<T: BinaryScalar + Output>(
+pub(super) fn binary_typed<T: BinaryScalar + Output>(
     op: BinaryOp,
     a: &[T],
     b: &[T],
@@ -218,7 +218,7 @@ pub(crate) fn binary(
     }))
 }
 
-fn select<T: Copy + Send + Sync>(c: &[bool], x: &[T], y: &[T]) -> Vec<T> {
+pub(super) fn select<T: Copy + Send + Sync>(c: &[bool], x: &[T], y: &[T]) -> Vec<T> {
     if c.len() >= PAR_MIN {
         c.par_iter()
             .zip(x.par_iter().zip(y.par_iter()))

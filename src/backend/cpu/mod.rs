@@ -5,6 +5,7 @@ pub(crate) mod conv;
 pub(crate) mod copy;
 pub(crate) mod elementwise;
 pub(crate) mod fast;
+pub(crate) mod fused;
 pub(crate) mod gather;
 pub(crate) mod matmul;
 pub(crate) mod random;
@@ -160,6 +161,7 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
             dt,
         )?,
         Primitive::Attention { scale, causal } => fast::attention(inputs, *scale, *causal, dt)?,
+        Primitive::Fused(expr) => fused::run(expr, shape, inputs)?,
         Primitive::Constant
         | Primitive::Transpose(_)
         | Primitive::Broadcast

@@ -2,7 +2,7 @@
 //! submitting a batch when it is full or flushed, and waiting for the queue (`done`).
 
 use super::buffer::GpuBuffer;
-use super::context::{GpuContext, lock};
+use super::context::{GpuContext, Kernel, lock};
 use super::kernels::KernelKey;
 use crate::error::{Error, Result};
 use futures::channel::oneshot;
@@ -48,6 +48,20 @@ impl GpuContext {
         info: &[u32],
         groups: [u32; 3],
     ) -> Result<()> {
+        self.dispatch_with(stream, key, || self.pipeline(key), buffers, info, groups)
+    }
+
+    /// As [`GpuContext::dispatch`] for a kernel built elsewhere (generated sources):
+    /// `pipeline` is asked for it only when the dispatch has work.
+    pub(crate) fn dispatch_with(
+        &self,
+        stream: usize,
+        key: &dyn std::fmt::Display,
+        pipeline: impl FnOnce() -> Result<Arc<Kernel>>,
+        buffers: &[&Arc<GpuBuffer>],
+        info: &[u32],
+        groups: [u32; 3],
+    ) -> Result<()> {
         let max = self.limits.max_compute_workgroups_per_dimension;
         if groups.iter().any(|&g| g > max) {
             return Err(Error::TooLarge {
@@ -60,7 +74,7 @@ impl GpuContext {
         if groups.contains(&0) {
             return Ok(());
         }
-        let pipeline = self.pipeline(key)?;
+        let pipeline = pipeline()?;
         let words = info.len().max(1);
         let align = (self.limits.min_storage_buffer_offset_alignment as usize / 4).max(1);
         if (words * 4) as u64 > INFO_ARENA_BYTES {

@@ -36,7 +36,7 @@ pub(crate) struct GpuContext {
     pub info: wgpu::AdapterInfo,
     pub(super) pipelines: Mutex<HashMap<KernelKey, Arc<Kernel>>>,
     /// Pipelines of generated sources (fused kernels, `fast::wgsl_kernel`), keyed by source.
-    pub(super) generated: Mutex<HashMap<String, Arc<Kernel>>>,
+    pub(super) generated: Mutex<HashMap<String, (String, Arc<Kernel>)>>,
     pub(super) batches: Mutex<HashMap<usize, Batch>>,
     pub(super) poller: Mutex<mpsc::Sender<()>>,
     pub(super) uncaptured: Arc<Mutex<Option<String>>>,
@@ -262,6 +262,7 @@ impl GpuContext {
     /// The pipeline of a generated WGSL module (a fused kernel, a user's `wgsl_kernel`), built
     /// once per distinct source and cached. `trusted` as in [`KernelKey::trusted`]: only for
     /// sources wmx wrote itself, whose every index is checked.
+    #[allow(dead_code)]
     pub(crate) fn pipeline_source(
         &self,
         label: &str,
@@ -269,17 +270,36 @@ impl GpuContext {
         entry: &str,
         trusted: bool,
     ) -> Result<Arc<Kernel>> {
-        if let Some(p) = lock(&self.generated).get(source) {
+        self.pipeline_keyed(source, label, entry, trusted, || Ok(source.to_string()))
+    }
+
+    /// As [`GpuContext::pipeline_source`], cached under `key` (which must determine the source),
+    /// with the source rendered only on a miss.
+    pub(crate) fn pipeline_keyed(
+        &self,
+        key: &str,
+        label: &str,
+        entry: &str,
+        trusted: bool,
+        render: impl FnOnce() -> Result<String>,
+    ) -> Result<Arc<Kernel>> {
+        if let Some((_, p)) = lock(&self.generated).get(key) {
             return Ok(p.clone());
         }
         let trusted = trusted && std::env::var("WMX_CHECKED_SHADERS").as_deref() != Ok("1");
-        let p = self.build(label, source.to_string(), entry, trusted)?;
-        lock(&self.generated).insert(source.to_string(), p.clone());
+        let p = self.build(label, render()?, entry, trusted)?;
+        lock(&self.generated).insert(key.to_string(), (label.to_string(), p.clone()));
         Ok(p)
     }
 
     /// Creates the module and the compute pipeline of `source`; a validation error is an `Err`.
-    fn build(&self, label: &str, source: String, entry: &str, trusted: bool) -> Result<Arc<Kernel>> {
+    fn build(
+        &self,
+        label: &str,
+        source: String,
+        entry: &str,
+        trusted: bool,
+    ) -> Result<Arc<Kernel>> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(label),
@@ -329,6 +349,7 @@ impl GpuContext {
             .keys()
             .map(|k| k.to_string())
             .collect();
+        names.extend(lock(&self.generated).values().map(|(l, _)| l.clone()));
         names.sort();
         names
     }

@@ -290,6 +290,7 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
             dt,
         ),
         Primitive::Attention { scale, causal } => g.attention(inputs, *scale, *causal, shape, dt),
+        Primitive::Fused(expr) => g.fused(expr, shape, inputs),
         Primitive::Constant
         | Primitive::Transpose(_)
         | Primitive::Broadcast

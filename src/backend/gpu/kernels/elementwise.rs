@@ -8,7 +8,7 @@ use super::slots::{
 };
 use super::{Family, INDEX, KernelKey, WG, info_words, write_info};
 use crate::backend::Data;
-use crate::backend::gpu::context::GpuBuffer;
+use crate::backend::gpu::context::{GpuBuffer, Kernel};
 use crate::backend::gpu::{Gpu, buf, grid};
 use crate::dtype::Dtype;
 use crate::error::Result;
@@ -20,6 +20,8 @@ use std::sync::Arc;
 const UNARY: &str = include_str!("../../../../shaders/unary.wgsl");
 const BINARY: &str = include_str!("../../../../shaders/binary.wgsl");
 const TERNARY: &str = include_str!("../../../../shaders/ternary.wgsl");
+/// The math the op table's expressions call (`wmx_exp`, `wmx_div`...).
+pub(super) const MATH: &str = include_str!("../../../../shaders/math.wgsl");
 
 /// How an elementwise kernel reaches its elements.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -76,6 +78,15 @@ info_words! {
         /// The shape (strided) or the inputs' offsets (contiguous, quads).
         TABLE = 2,
     }
+}
+
+/// An elementwise dispatch worked out ([`Gpu::elementwise_plan`]).
+pub(in crate::backend::gpu) struct ElementwisePlan {
+    pub layout: Layout,
+    pub info: Vec<u32>,
+    pub groups: [u32; 3],
+    pub out: Arc<GpuBuffer>,
+    pub out_dtype: Dtype,
 }
 
 /// Offset-word flags of a strided input in an elementwise info table (see index.wgsl): element
@@ -170,6 +181,7 @@ impl Family for ElementwiseKey {
                 elementwise_input(p, 0, 1, dtype, native_f16, q);
                 elementwise_output(p, dtype, native_f16, q);
                 let e = op.wgsl(dtype.domain()).unwrap_or("x");
+                p.push_str(MATH);
                 let _ = writeln!(p, "fn op(x: C_IN0) -> C_OUT {{ return {e}; }}");
                 UNARY
             }
@@ -188,6 +200,7 @@ impl Family for ElementwiseKey {
                 elementwise_input(p, 1, 2, dtype, native_f16, q);
                 elementwise_output(p, self.out_dtype(), native_f16, q);
                 let e = op.wgsl(dtype.domain()).unwrap_or("a");
+                p.push_str(MATH);
                 let _ = writeln!(p, "fn op(a: C_IN0, b: C_IN1) -> C_OUT {{ return {e}; }}");
                 BINARY
             }
@@ -199,15 +212,7 @@ impl Family for ElementwiseKey {
                 TERNARY
             }
         };
-        let f = match self.layout() {
-            Layout::Strided => "wmx_strided_index",
-            Layout::Contig | Layout::Vec4 => "wmx_contig_index",
-        };
-        let _ = writeln!(
-            p,
-            "fn wmx_index(i: u32, k: u32) -> u32 {{ return {f}(i, k); }}"
-        );
-        p.push_str(INDEX);
+        index_prelude(p, self.layout());
         family
     }
 
@@ -237,8 +242,26 @@ impl Family for ElementwiseKey {
     }
 }
 
+/// The `INFO_*` words of the elementwise `info` table.
+pub(super) fn info_prelude(p: &mut String) {
+    write_info(p, info::NAMED);
+}
+
+/// `wmx_index` for `layout` and the shared index helpers (index.wgsl).
+pub(super) fn index_prelude(p: &mut String, layout: Layout) {
+    let f = match layout {
+        Layout::Strided => "wmx_strided_index",
+        Layout::Contig | Layout::Vec4 => "wmx_contig_index",
+    };
+    let _ = writeln!(
+        p,
+        "fn wmx_index(i: u32, k: u32) -> u32 {{ return {f}(i, k); }}"
+    );
+    p.push_str(INDEX);
+}
+
 /// An elementwise kernel's input slot `k` of `n_inputs`, element-wise or (`quads`) quad-wise.
-fn elementwise_input(
+pub(super) fn elementwise_input(
     p: &mut String,
     k: usize,
     n_inputs: usize,
@@ -284,7 +307,7 @@ fn quad_words(k: usize, n_inputs: usize) -> (usize, usize, usize) {
 }
 
 /// An elementwise kernel's output slot, element-wise or (`quads`) quad-wise.
-fn elementwise_output(p: &mut String, d: Dtype, native_f16: bool, quads: bool) {
+pub(super) fn elementwise_output(p: &mut String, d: Dtype, native_f16: bool, quads: bool) {
     if quads {
         quad_output_slot(p, d, native_f16);
     } else {
@@ -301,6 +324,19 @@ impl Gpu<'_> {
         inputs: &[&Data],
         out_dtype: Dtype,
     ) -> Result<Data> {
+        let plan = self.elementwise_plan(shape, inputs, out_dtype)?;
+        let key = KernelKey::Elementwise(key_of(plan.layout));
+        self.elementwise_dispatch(&key, || self.ctx.pipeline(&key), plan, inputs, shape)
+    }
+
+    /// The layout, `info` table and grid of an elementwise dispatch of `inputs` (views of
+    /// `shape`) into a new `out_dtype` output; the generated fused kernels share it.
+    pub(in crate::backend::gpu) fn elementwise_plan(
+        &self,
+        shape: &[i32],
+        inputs: &[&Data],
+        out_dtype: Dtype,
+    ) -> Result<ElementwisePlan> {
         let n = size_of(shape);
         self.check_index_range(n)?;
         let out = self.out(out_dtype, n)?;
@@ -346,23 +382,35 @@ impl Gpu<'_> {
                 info.extend([period, repeat]);
             }
         }
-        let key = key_of(layout);
         let words = if layout == Layout::Vec4 {
             (n / 4) as u64
         } else {
             n.div_ceil(per_word(out_dtype, self.ctx.native_f16) as usize) as u64
         };
+        Ok(ElementwisePlan {
+            layout,
+            info,
+            groups: grid(words.div_ceil(WG as u64), self.max_groups()),
+            out,
+            out_dtype,
+        })
+    }
+
+    /// Records the dispatch `plan` describes with the kernel `pipeline` builds.
+    pub(in crate::backend::gpu) fn elementwise_dispatch(
+        &self,
+        label: &dyn fmt::Display,
+        pipeline: impl FnOnce() -> Result<Arc<Kernel>>,
+        plan: ElementwisePlan,
+        inputs: &[&Data],
+        shape: &[i32],
+    ) -> Result<Data> {
         let mut bufs: Vec<&Arc<GpuBuffer>> =
             inputs.iter().map(|d| buf(d)).collect::<Result<_>>()?;
-        bufs.push(&out);
-        self.ctx.dispatch(
-            self.stream,
-            &KernelKey::Elementwise(key),
-            &bufs,
-            &info,
-            grid(words.div_ceil(WG as u64), self.max_groups()),
-        )?;
-        Ok(self.data(out, out_dtype, shape))
+        bufs.push(&plan.out);
+        self.ctx
+            .dispatch_with(self.stream, label, pipeline, &bufs, &plan.info, plan.groups)?;
+        Ok(self.data(plan.out.clone(), plan.out_dtype, shape))
     }
 
     /// `x` (a view of `shape`) converted to `to`, dense.

@@ -17,6 +17,7 @@ mod conv;
 mod copy;
 mod creation;
 mod elementwise;
+mod fused;
 mod gather;
 mod matmul;
 mod norm;
@@ -33,6 +34,7 @@ pub use conv::ConvKey;
 pub use copy::CopyKey;
 pub use creation::CreationKey;
 pub use elementwise::{ElementwiseKey, Layout};
+pub use fused::{fused_entry, fused_samples};
 pub use gather::{GatherKey, SCATTER_OPS};
 pub use matmul::{
     CoopTiling, CoopVariant, MatmulKey, matmul_coop_key, matmul_key, matmul_vec4_dtype,
@@ -182,9 +184,9 @@ fn write_info(p: &mut String, named: &[(&str, usize)]) {
 }
 
 /// Helpers every kernel's prelude starts with (NaN tests, exact integer to f32).
-const PRELUDE: &str = include_str!("../../../../shaders/prelude.wgsl");
+pub(super) const PRELUDE: &str = include_str!("../../../../shaders/prelude.wgsl");
 /// Integer-op f16 conversions for packed halves.
-const F16_BITS: &str = include_str!("../../../../shaders/f16_bits.wgsl");
+pub(super) const F16_BITS: &str = include_str!("../../../../shaders/f16_bits.wgsl");
 /// The elementwise families' index maps and word loop.
 const INDEX: &str = include_str!("../../../../shaders/index.wgsl");
 

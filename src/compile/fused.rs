@@ -1,0 +1,173 @@
+//! The fused elementwise expression: what one `Primitive::Fused` node computes. A region of
+//! elementwise nodes (unary, binary, where, astype, and scalar constants) that `compile` found
+//! is flattened into a list of steps over the node's inputs; every value has the node's shape, so
+//! the inputs arrive as views (broadcasts included) and each step reads earlier values by
+//! index. Backends render it (a generated WGSL kernel, one CPU loop) from the same op table that
+//! defines each op, and the transform rules differentiate its expansion back into ops.
+
+use crate::array::Array;
+use crate::dtype::{Domain, Dtype};
+use crate::error::Result;
+use crate::ops::node;
+use crate::primitive::{BinaryOp, Primitive, UnaryOp};
+use crate::stream::Stream;
+use std::fmt::Write;
+
+/// What one step computes.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum StepOp {
+    /// An op of the unary table on one earlier value.
+    Unary(UnaryOp),
+    /// An op of the binary table on two earlier values of one dtype.
+    Binary(BinaryOp),
+    /// `where(cond, x, y)` on three earlier values.
+    Where,
+    /// `astype` of one earlier value to the step's dtype.
+    Cast,
+    /// A constant (a folded scalar), converted to the step's dtype.
+    Scalar(f64),
+}
+
+/// One step: `op` applied to earlier values (`args` index the inputs, then the steps).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Step {
+    pub op: StepOp,
+    pub args: Vec<usize>,
+    pub dtype: Dtype,
+}
+
+/// A fused elementwise expression: values `0..inputs.len()` are the node's inputs (of these
+/// dtypes), then one value per step; the last step is the output.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct FusedExpr {
+    pub inputs: Vec<Dtype>,
+    pub steps: Vec<Step>,
+    /// Every step's op, dtype and arguments as text: generated kernels are cached by it.
+    key: String,
+}
+
+impl FusedExpr {
+    /// The expression of `steps` over inputs of `inputs`' dtypes.
+    pub(crate) fn new(inputs: Vec<Dtype>, steps: Vec<Step>) -> FusedExpr {
+        let mut key = String::new();
+        for d in &inputs {
+            let _ = write!(key, "{d},");
+        }
+        for st in &steps {
+            let op = match &st.op {
+                StepOp::Unary(op) => op.name().to_string(),
+                StepOp::Binary(op) => op.name().to_string(),
+                StepOp::Where => "where".into(),
+                StepOp::Cast => "astype".into(),
+                StepOp::Scalar(v) => format!("{:x}", v.to_bits()),
+            };
+            let _ = write!(key, "|{op}.{}", st.dtype);
+            for a in &st.args {
+                let _ = write!(key, ".{a}");
+            }
+        }
+        FusedExpr { inputs, steps, key }
+    }
+
+    /// The structural key (see the field).
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The output's dtype (the last step's).
+    pub(crate) fn out_dtype(&self) -> Dtype {
+        self.steps.last().map_or(Dtype::Float32, |s| s.dtype)
+    }
+
+    /// The dtype of value `v` (an input or a step).
+    pub(crate) fn dtype_of(&self, v: usize) -> Dtype {
+        let n = self.inputs.len();
+        if v < n {
+            self.inputs[v]
+        } else {
+            self.steps[v - n].dtype
+        }
+    }
+
+    /// The dtype a step computes on: its arguments' (where: the branches'), or its own for a
+    /// scalar. Casts read their argument's dtype.
+    pub(crate) fn arg_dtype(&self, step: &Step) -> Dtype {
+        match step.op {
+            StepOp::Where => self.dtype_of(step.args[1]),
+            StepOp::Scalar(_) => step.dtype,
+            _ => self.dtype_of(step.args[0]),
+        }
+    }
+
+    /// A short structural description (op names, dtypes, argument indices): kernel labels and
+    /// error messages.
+    pub(crate) fn describe(&self) -> String {
+        let ops = self
+            .steps
+            .iter()
+            .filter(|s| !matches!(s.op, StepOp::Scalar(_)))
+            .count();
+        let mut s = format!("fused{ops}(");
+        for (i, d) in self.inputs.iter().enumerate() {
+            let _ = write!(s, "{}{d}", if i > 0 { "," } else { "" });
+        }
+        s.push(')');
+        for st in &self.steps {
+            let name = match &st.op {
+                StepOp::Unary(op) => op.name(),
+                StepOp::Binary(op) => op.name(),
+                StepOp::Where => "where",
+                StepOp::Cast => "astype",
+                StepOp::Scalar(_) => continue,
+            };
+            let _ = write!(s, ".{name}");
+        }
+        let _ = write!(s, ".{}", self.out_dtype());
+        s
+    }
+
+    /// True when every step's op takes its argument dtype's domain (a broken region is an
+    /// invariant error, never a wrong kernel).
+    pub(crate) fn well_formed(&self) -> bool {
+        let nv = self.inputs.len() + self.steps.len();
+        self.steps.iter().enumerate().all(|(k, st)| {
+            let here = self.inputs.len() + k;
+            let args_ok = st.args.iter().all(|&a| a < here && a < nv);
+            let arity = match st.op {
+                StepOp::Unary(_) | StepOp::Cast => 1,
+                StepOp::Binary(_) => 2,
+                StepOp::Where => 3,
+                StepOp::Scalar(_) => 0,
+            };
+            args_ok
+                && st.args.len() == arity
+                && match st.op {
+                    StepOp::Unary(op) => op.supports(self.arg_dtype(st).domain()),
+                    StepOp::Binary(op) => {
+                        op.supports(self.arg_dtype(st).domain())
+                            && self.dtype_of(st.args[1]) == self.arg_dtype(st)
+                    }
+                    StepOp::Where => self.dtype_of(st.args[0]).domain() == Domain::Bool,
+                    StepOp::Cast | StepOp::Scalar(_) => true,
+                }
+        })
+    }
+
+    /// The expression rebuilt as ordinary nodes on `inputs` (each of `shape`), on stream `s`:
+    /// the unfused graph, which the transform rules differentiate and batch.
+    pub(crate) fn expand(&self, inputs: &[Array], shape: &[i32], s: Stream) -> Result<Array> {
+        let mut vals: Vec<Array> = inputs.to_vec();
+        for st in &self.steps {
+            let args: Vec<Array> = st.args.iter().map(|&a| vals[a].clone()).collect();
+            let prim = match &st.op {
+                StepOp::Unary(op) => Primitive::Unary(*op),
+                StepOp::Binary(op) => Primitive::Binary(*op),
+                StepOp::Where => Primitive::Where,
+                StepOp::Cast => Primitive::AsType,
+                StepOp::Scalar(v) => Primitive::Full(*v),
+            };
+            vals.push(node(shape.to_vec(), st.dtype, s, prim, args)?);
+        }
+        Ok(vals.pop().unwrap_or_else(|| inputs[0].clone()))
+    }
+}
