@@ -525,6 +525,12 @@ pub(crate) enum Primitive {
         op: crate::distributed::CollectiveOp,
         group: crate::distributed::Group,
     },
+    /// Output `index` of a user kernel (`fast::wgsl_kernel`): the inputs are the kernel's; the
+    /// launch runs once for all its outputs (GPU only).
+    CustomKernel {
+        launch: crate::fast::kernel::KernelLaunchRef,
+        index: usize,
+    },
 }
 
 impl Primitive {
@@ -591,6 +597,7 @@ impl Primitive {
             Primitive::SearchSorted { .. } => "searchsorted",
             Primitive::StopGradient => "stop_gradient",
             Primitive::Custom { .. } => "custom_function",
+            Primitive::CustomKernel { .. } => "wgsl_kernel",
             Primitive::Collective { op, .. } => op.name(),
             Primitive::RmsNorm { .. } => "rms_norm",
             Primitive::LayerNorm { .. } => "layer_norm",

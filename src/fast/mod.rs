@@ -5,7 +5,13 @@
 //! and the GPU's fallback for shapes its kernels do not take); `rules.rs` the vjp/jvp/vmap rules.
 
 pub(crate) mod composite;
+pub(crate) mod kernel;
+pub(crate) mod kernel_call;
+pub(crate) mod kernel_source;
 pub(crate) mod rules;
+
+pub use kernel::{WgslKernel, wgsl_kernel};
+pub use kernel_call::{KernelCall, TemplateArg};
 
 use crate::array::Array;
 use crate::dtype::{Dtype, promote_types};

@@ -263,6 +263,7 @@ pub(crate) fn jvp_rule(
         | Primitive::LayerNorm { .. }
         | Primitive::Rope { .. }
         | Primitive::Attention { .. } => crate::fast::rules::jvp(&out.0.prim, inputs, ts, s),
+        Primitive::CustomKernel { launch, .. } => Err(crate::fast::kernel::no_rule("jvp", launch)),
         Primitive::Custom { .. } => Err(Error::Backend {
             op: "jvp",
             msg: "invariant: custom functions are differentiated by the walk".into(),

@@ -417,6 +417,7 @@ pub(crate) fn vmap_rule(
             crate::fast::rules::vmap(&prim, out, ins, b, |x, a| front(x, a, b, s))?,
             Some(0),
         )),
+        Primitive::CustomKernel { launch, .. } => Err(crate::fast::kernel::no_rule("vmap", launch)),
         Primitive::Custom { .. } => Err(Error::Backend {
             op: "vmap",
             msg: "invariant: custom functions are mapped by the walk".into(),

@@ -2,10 +2,11 @@
 //! submitting a batch when it is full or flushed, and waiting for the queue (`done`).
 
 use super::buffer::GpuBuffer;
-use super::context::{GpuContext, lock};
+use super::context::{GpuContext, Kernel, lock};
 use super::kernels::KernelKey;
 use crate::error::{Error, Result};
 use futures::channel::oneshot;
+use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 /// One command batch of a GPU stream: an encoder with an open compute pass.
@@ -48,26 +49,54 @@ impl GpuContext {
         info: &[u32],
         groups: [u32; 3],
     ) -> Result<()> {
+        self.record(stream, key, || self.pipeline(key), buffers, info, groups)
+    }
+
+    /// As [`GpuContext::dispatch`] for a kernel built from a generated source (see
+    /// [`GpuContext::pipeline_source`]), named `label` in errors.
+    pub(crate) fn dispatch_kernel(
+        &self,
+        stream: usize,
+        kernel: &Arc<Kernel>,
+        label: &str,
+        buffers: &[&Arc<GpuBuffer>],
+        info: &[u32],
+        groups: [u32; 3],
+    ) -> Result<()> {
+        self.record(stream, &label, || Ok(kernel.clone()), buffers, info, groups)
+    }
+
+    /// The one body of both dispatches: checks the grid, then fetches the pipeline (only when
+    /// there is work) and records it.
+    fn record(
+        &self,
+        stream: usize,
+        label: &dyn fmt::Display,
+        pipeline: impl FnOnce() -> Result<Arc<Kernel>>,
+        buffers: &[&Arc<GpuBuffer>],
+        info: &[u32],
+        groups: [u32; 3],
+    ) -> Result<()> {
         let max = self.limits.max_compute_workgroups_per_dimension;
         if groups.iter().any(|&g| g > max) {
             return Err(Error::TooLarge {
                 op: "gpu",
                 msg: format!(
-                    "kernel {key} needs {groups:?} workgroups; this device allows {max} per dimension."
+                    "kernel {label} needs {groups:?} workgroups; this device allows {max} per dimension."
                 ),
             });
         }
         if groups.contains(&0) {
             return Ok(());
         }
-        let pipeline = self.pipeline(key)?;
+        let pipeline = pipeline()?;
         let words = info.len().max(1);
         let align = (self.limits.min_storage_buffer_offset_alignment as usize / 4).max(1);
         if (words * 4) as u64 > INFO_ARENA_BYTES {
             return Err(Error::TooLarge {
                 op: "gpu",
                 msg: format!(
-                    "kernel {key} has an info table of {words} words (at most {}).",
+                    "kernel {label} has an info table of {words} words (at most {}).",
                     INFO_ARENA_BYTES / 4
                 ),
             });

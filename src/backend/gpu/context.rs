@@ -22,6 +22,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 pub(crate) struct Kernel {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
+    /// The wgpu label (the key's text, or the name a generated source was given).
+    pub label: String,
 }
 
 /// The wgpu device of one adapter and everything wmx keeps for it.
@@ -279,7 +281,13 @@ impl GpuContext {
     }
 
     /// Creates the module and the compute pipeline of `source`; a validation error is an `Err`.
-    fn build(&self, label: &str, source: String, entry: &str, trusted: bool) -> Result<Arc<Kernel>> {
+    fn build(
+        &self,
+        label: &str,
+        source: String,
+        entry: &str,
+        trusted: bool,
+    ) -> Result<Arc<Kernel>> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(label),
@@ -320,15 +328,18 @@ impl GpuContext {
         Ok(Arc::new(Kernel {
             layout: pipeline.get_bind_group_layout(0),
             pipeline,
+            label: label.to_string(),
         }))
     }
 
-    /// Names of the kernels whose pipelines this device has built so far.
+    /// Names of the kernels whose pipelines this device has built so far: one per key, and one
+    /// per generated source (labels of generated sources may repeat: each build is listed).
     pub(crate) fn kernel_names(&self) -> Vec<String> {
         let mut names: Vec<String> = lock(&self.pipelines)
             .keys()
             .map(|k| k.to_string())
             .collect();
+        names.extend(lock(&self.generated).values().map(|k| k.label.clone()));
         names.sort();
         names
     }

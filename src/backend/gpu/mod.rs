@@ -290,6 +290,7 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
             dt,
         ),
         Primitive::Attention { scale, causal } => g.attention(inputs, *scale, *causal, shape, dt),
+        Primitive::CustomKernel { launch, index } => g.custom_kernel(&launch.0, *index, inputs),
         Primitive::Constant
         | Primitive::Transpose(_)
         | Primitive::Broadcast
