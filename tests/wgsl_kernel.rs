@@ -435,3 +435,36 @@ fn transforms_point_to_custom_function() {
         "{e}"
     );
 }
+
+#[test]
+fn native_f16_buffers() {
+    let Some(gpu) = common::gpu() else { return };
+    if !mx::device_info(gpu).unwrap().native_f16 {
+        // tests/packed_f16.rs covers the refusal on GPUs without native f16.
+        return;
+    }
+    let k = fast::wgsl_kernel(
+        "half_axpy",
+        &["a", "x", "b"],
+        &["y"],
+        "let i = thread_position_in_grid.x; y[i] = a * x[i] + b[i];",
+    )
+    .unwrap();
+    let cpu = Device::cpu();
+    let h = |v: &[f32], shape: &[i32]| {
+        mx::astype(&Array::from_slice(v, shape), Dtype::Float16, cpu).unwrap()
+    };
+    let a = mx::astype(&Array::scalar(1.5f32), Dtype::Float16, cpu).unwrap();
+    let x = h(&data(300, 5), &[300]);
+    let b = h(&data(300, 6), &[300]);
+    let call = KernelCall::new([300, 1, 1], [64, 1, 1]).output(&[300], Dtype::Float16);
+    let y = k.call(&[&a, &x, &b], &call, gpu).unwrap().remove(0);
+    assert_eq!(y.dtype(), Dtype::Float16);
+    let want = mx::add(&mx::multiply(&a, &x, cpu).unwrap(), &b, cpu).unwrap();
+    common::assert_close(
+        "add",
+        Dtype::Float16,
+        &f32s(&mx::astype(&y, Dtype::Float32, cpu).unwrap()),
+        &f32s(&mx::astype(&want, Dtype::Float32, cpu).unwrap()),
+    );
+}
