@@ -460,7 +460,7 @@ fn native_f16_buffers() {
     let call = KernelCall::new([300, 1, 1], [64, 1, 1]).output(&[300], Dtype::Float16);
     let y = k.call(&[&a, &x, &b], &call, gpu).unwrap().remove(0);
     assert_eq!(y.dtype(), Dtype::Float16);
-    let want = mx::add(&mx::multiply(&a, &x, cpu).unwrap(), &b, cpu).unwrap();
+    let want = mx::add(mx::multiply(&a, &x, cpu).unwrap(), &b, cpu).unwrap();
     common::assert_close(
         "add",
         Dtype::Float16,
