@@ -10,75 +10,7 @@
 //! A call's outputs are one node each over one shared launch: whichever is evaluated first runs
 //! the kernel once and leaves its siblings their buffers (MLX's sibling outputs).
 //!
-//! # The body
-//! - Inputs are `var<storage, read> name: array<T>` (a 0-d input is a plain `T`); outputs are
-//!   `var<storage, read_write> name: array<T>`, or with `atomic_outputs` `array<atomic<i32>>` for
-//!   int32 and `array<atomic<u32>>` for uint32 and float32 (WGSL has no float atomics: a float32
-//!   output holds its bits, updated with `atomicCompareExchangeWeak` on `bitcast`s).
-//! - Dtypes: float32, int32, uint32, and float16 on GPUs with native f16 (`enable f16;` is
-//!   written for you). bool, uint8 and bfloat16 are refused (WGSL cannot address their elements).
-//! - Builtins (all `vec3<u32>` but the last): `thread_position_in_grid`,
-//!   `thread_position_in_threadgroup`, `threadgroup_position_in_grid`, `threads_per_threadgroup`,
-//!   `threadgroups_per_grid`, `grid_size` (= `threads_per_grid`), `thread_index_in_threadgroup`
-//!   (`u32`). Subgroup (simdgroup) builtins are not available.
-//! - Template arguments become `const NAME: i32/u32/f32/bool = v;` or `alias NAME = f32;`.
-//! - `<in>_shape` and `<in>_strides` are `array<u32, ndim>` (elements), `<in>_ndim` a `u32`
-//!   constant, `<in>_loc(elem: u32) -> u32` the buffer index of row-major element `elem`. With
-//!   `ensure_row_contiguous(false)` an input keeps its strides (transposes, broadcasts, strided
-//!   slices) unless it starts past its buffer's first element, which is copied first.
-//! - `grid` counts threads per dimension (Metal's `dispatchThreads`); threads past it do not run
-//!   the body. Kernels that call `workgroupBarrier` (or another barrier) run whole workgroups, so
-//!   their grid must be a multiple of the threadgroup. A threadgroup larger than the grid shrinks
-//!   to it (as in MLX). Outputs are row-major; without `init_value`, elements the kernel does not
-//!   write are unspecified.
-//! - Names starting with `wmx_` are reserved. Kernels run with wgpu's bounds checks on: an index
-//!   past a buffer reads or writes inside it, never outside.
-//!
-//! # Transforms
-//! A kernel has no vjp, jvp or vmap rule of its own; wrap its call in
-//! [`custom_function`](crate::custom_function) and give the rules there, as in the example.
-//!
-//! # Example: a custom activation with its gradient
-//! Squareplus, a smooth relu, `y = (x + sqrt(x² + b)) / 2` with `b` a template constant, whose
-//! derivative `(1 + x / sqrt(x² + b)) / 2` is given to `custom_function` with ordinary ops:
-//!
-//! ```
-//! use wmx::{self as mx, Array, Dtype, fast};
-//! # if mx::device_count(mx::DeviceType::Gpu) == 0
-//! #     && std::env::var("WMX_REQUIRE_GPU").as_deref() != Ok("1") { return Ok(()); }
-//! let kernel = fast::wgsl_kernel(
-//!     "squareplus",
-//!     &["x"],
-//!     &["y"],
-//!     "let i = thread_position_in_grid.x;
-//!      let v = x[i];
-//!      y[i] = (v + sqrt(v * v + B)) * 0.5;",
-//! )?;
-//! let squareplus = mx::custom_function(move |xs: &[Array]| {
-//!     let x = &xs[0];
-//!     let call = fast::KernelCall::new([x.size() as u32, 1, 1], [256, 1, 1])
-//!         .template("B", 4.0f32)
-//!         .output(x.shape(), Dtype::Float32);
-//!     kernel.call(&[x], &call, None)
-//! })
-//! .vjp(|xs, cots, _outs| {
-//!     let x = &xs[0];
-//!     let r = mx::sqrt(&mx::add(&mx::square(x, None)?, 4.0, None)?, None)?;
-//!     let dy = mx::multiply(&mx::add(&mx::divide(x, &r, None)?, 1.0, None)?, 0.5, None)?;
-//!     Ok(vec![mx::multiply(&dy, &cots[0], None)?])
-//! });
-//!
-//! let x = Array::from_slice(&[-2.0f32, 0.0, 1.5], &[3]);
-//! let y = squareplus.call(&[x.clone()])?[0].to_vec::<f32>()?;
-//! let want = [(8f32.sqrt() - 2.0) / 2.0, 1.0, 2.0];
-//! assert!(y.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{y:?}");
-//!
-//! let loss = |x: &Array| mx::sum(&squareplus.call(&[x.clone()])?[0], &[], false, None);
-//! let g = mx::grad(loss)(&x)?.to_vec::<f32>()?;
-//! let want = [(1.0 - 2.0 / 8f32.sqrt()) / 2.0, 0.5, 0.8];
-//! assert!(g.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{g:?}");
-//! # Ok::<(), mx::Error>(())
-//! ```
+//! The user's guide (what the body can use) and an example are on [`wgsl_kernel`].
 
 use super::kernel_call::KernelCall;
 use super::kernel_source::{self as source, InputSig, OP, is_ident};
@@ -109,7 +41,7 @@ pub struct WgslKernel {
 /// Makes a kernel from the body `source` of a WGSL compute entry point (MLX's
 /// `mx.fast.metal_kernel`): `input_names` and `output_names` name its buffers in the body. Options
 /// are set with [`WgslKernel::header`], [`WgslKernel::ensure_row_contiguous`] (on by default) and
-/// [`WgslKernel::atomic_outputs`]. See the [module docs](self) for what the body can use.
+/// [`WgslKernel::atomic_outputs`]; a call takes a [`KernelCall`].
 ///
 /// ```
 /// use wmx::{Array, Dtype, fast};
@@ -122,6 +54,76 @@ pub struct WgslKernel {
 /// let out = add.call(&[&a, &b], &call, None)?;
 /// assert_eq!(out[0].to_vec::<f32>()?, vec![11.0, 22.0]);
 /// # Ok::<(), wmx::Error>(())
+/// ```
+///
+/// # The body
+/// - Inputs are `var<storage, read> name: array<T>` (a 0-d input is a plain `T`); outputs are
+///   `var<storage, read_write> name: array<T>`, or with `atomic_outputs` `array<atomic<i32>>` for
+///   int32 and `array<atomic<u32>>` for uint32 and float32 (WGSL has no float atomics: a float32
+///   output holds its bits, updated with `atomicCompareExchangeWeak` on `bitcast`s).
+/// - Dtypes: float32, int32, uint32, and float16 on GPUs with native f16 (`enable f16;` is
+///   written for you). bool, uint8 and bfloat16 are refused (WGSL cannot address their elements).
+/// - Builtins (all `vec3<u32>` but the last): `thread_position_in_grid`,
+///   `thread_position_in_threadgroup`, `threadgroup_position_in_grid`, `threads_per_threadgroup`,
+///   `threadgroups_per_grid`, `grid_size` (= `threads_per_grid`), `thread_index_in_threadgroup`
+///   (`u32`). Subgroup (simdgroup) builtins are not available.
+/// - Template arguments become `const NAME: i32/u32/f32/bool = v;` or `alias NAME = f32;`.
+/// - `<in>_shape` and `<in>_strides` are `array<u32, ndim>` (elements), `<in>_ndim` a `u32`
+///   constant, `<in>_loc(elem: u32) -> u32` the buffer index of row-major element `elem`. With
+///   `ensure_row_contiguous(false)` an input keeps its strides (transposes, broadcasts, strided
+///   slices) unless it starts past its buffer's first element, which is copied first.
+/// - `grid` counts threads per dimension (Metal's `dispatchThreads`); threads past it do not run
+///   the body. Kernels that call `workgroupBarrier` (or another barrier) run whole workgroups, so
+///   their grid must be a multiple of the threadgroup. A threadgroup larger than the grid shrinks
+///   to it (as in MLX). Outputs are row-major; without `init_value`, elements the kernel does not
+///   write are unspecified.
+/// - Names starting with `wmx_` are reserved. Kernels run with wgpu's bounds checks on: an index
+///   past a buffer reads or writes inside it, never outside.
+///
+/// # Transforms
+/// A kernel has no vjp, jvp or vmap rule of its own; wrap its call in
+/// [`custom_function`](crate::custom_function) and give the rules there, as in the example.
+///
+/// # Example: a custom activation with its gradient
+/// Squareplus, a smooth relu, `y = (x + sqrt(x² + b)) / 2` with `b` a template constant, whose
+/// derivative `(1 + x / sqrt(x² + b)) / 2` is given to `custom_function` with ordinary ops:
+///
+/// ```
+/// use wmx::{self as mx, Array, Dtype, fast};
+/// # if mx::device_count(mx::DeviceType::Gpu) == 0
+/// #     && std::env::var("WMX_REQUIRE_GPU").as_deref() != Ok("1") { return Ok(()); }
+/// let kernel = fast::wgsl_kernel(
+///     "squareplus",
+///     &["x"],
+///     &["y"],
+///     "let i = thread_position_in_grid.x;
+///      let v = x[i];
+///      y[i] = (v + sqrt(v * v + B)) * 0.5;",
+/// )?;
+/// let squareplus = mx::custom_function(move |xs: &[Array]| {
+///     let x = &xs[0];
+///     let call = fast::KernelCall::new([x.size() as u32, 1, 1], [256, 1, 1])
+///         .template("B", 4.0f32)
+///         .output(x.shape(), Dtype::Float32);
+///     kernel.call(&[x], &call, None)
+/// })
+/// .vjp(|xs, cots, _outs| {
+///     let x = &xs[0];
+///     let r = mx::sqrt(&mx::add(&mx::square(x, None)?, 4.0, None)?, None)?;
+///     let dy = mx::multiply(&mx::add(&mx::divide(x, &r, None)?, 1.0, None)?, 0.5, None)?;
+///     Ok(vec![mx::multiply(&dy, &cots[0], None)?])
+/// });
+///
+/// let x = Array::from_slice(&[-2.0f32, 0.0, 1.5], &[3]);
+/// let y = squareplus.call(&[x.clone()])?[0].to_vec::<f32>()?;
+/// let want = [(8f32.sqrt() - 2.0) / 2.0, 1.0, 2.0];
+/// assert!(y.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{y:?}");
+///
+/// let loss = |x: &Array| mx::sum(&squareplus.call(&[x.clone()])?[0], &[], false, None);
+/// let g = mx::grad(loss)(&x)?.to_vec::<f32>()?;
+/// let want = [(1.0 - 2.0 / 8f32.sqrt()) / 2.0, 0.5, 0.8];
+/// assert!(g.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{g:?}");
+/// # Ok::<(), mx::Error>(())
 /// ```
 pub fn wgsl_kernel(
     name: &str,
@@ -209,7 +211,7 @@ impl WgslKernel {
         self
     }
 
-    /// Declares every output as an array of atomics (see the [module docs](self)).
+    /// Declares every output as an array of atomics (see [`wgsl_kernel`]).
     ///
     /// ```
     /// let k = wmx::fast::wgsl_kernel("count", &["x"], &["n"], "atomicAdd(&n[0], 1u);").unwrap()

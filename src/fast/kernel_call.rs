@@ -29,7 +29,7 @@ macro_rules! template_from {
 }
 template_from!(i32 => Int, u32 => Uint, f32 => Float, bool => Bool, Dtype => Dtype);
 
-/// How one call of a [`WgslKernel`] runs: its grid and threadgroup (threads per dimension, as
+/// How one call of a [`WgslKernel`](super::WgslKernel) runs: its grid and threadgroup (threads per dimension, as
 /// Metal's `dispatchThreads` takes them), its outputs (one [`KernelCall::output`] per output
 /// name, in order), template arguments, and an optional value the outputs are filled with first.
 #[derive(Clone, Debug, PartialEq)]
