@@ -1,6 +1,6 @@
 //! Training-step benchmark (the transforms issue's row): `value_and_grad` + an SGD update of an
 //! MLP 784→1024→1024→10 (relu, softmax cross-entropy), batch 256, f32, on the CPU and GPU 0.
-//! Also the CPU cost of building the backward graph per primitive (no evaluation).
+//! The same step under `compile` (`/compiled` rows). Also the CPU cost of building the backward graph per primitive (no evaluation).
 //!
 //! ```text
 //! cargo run --release --example bench_train -- [--device cpu|gpu|all] [--steps N]
@@ -65,19 +65,40 @@ fn setup(dev: Device) -> mx::Result<Vec<Array>> {
     Ok(p)
 }
 
-fn run(dev: Device, steps: usize) -> mx::Result<()> {
+/// One SGD step: `[loss, w0', b0', .., b2']` from `[w0, b0, .., b2, x, onehot]`.
+fn sgd_step(p: &[Array]) -> mx::Result<Vec<Array>> {
+    let (loss, g) = mx::value_and_grad_argnums(loss_fn, &[0, 1, 2, 3, 4, 5])(p)?;
+    let mut out = vec![loss];
+    for (k, gk) in g.iter().enumerate() {
+        out.push(mx::subtract(&p[k], &mx::multiply(gk, 0.05, None)?, None)?);
+    }
+    Ok(out)
+}
+
+fn run(dev: Device, steps: usize, compiled: bool) -> mx::Result<()> {
     let mut p = setup(dev)?;
     let _g = mx::stream(dev);
     let step = mx::value_and_grad_argnums(loss_fn, &[0, 1, 2, 3, 4, 5]);
+    let cstep = mx::compile(sgd_step);
     let mut times = Vec::new();
     let mut first_loss = 0.0;
     let mut loss_v = 0.0;
     for i in 0..steps + 5 {
         let t = Instant::now();
-        let (loss, g) = step(&p)?;
-        for (k, gk) in g.iter().enumerate() {
-            p[k] = mx::subtract(&p[k], &mx::multiply(gk, 0.05, None)?, None)?;
-        }
+        let loss = if compiled {
+            let mut out = cstep(&p)?;
+            let loss = out.remove(0);
+            for (k, w) in out.into_iter().enumerate() {
+                p[k] = w;
+            }
+            loss
+        } else {
+            let (loss, g) = step(&p)?;
+            for (k, gk) in g.iter().enumerate() {
+                p[k] = mx::subtract(&p[k], &mx::multiply(gk, 0.05, None)?, None)?;
+            }
+            loss
+        };
         mx::eval(p[..6].iter().chain([&loss]))?;
         loss_v = loss.item::<f32>()?;
         if i == 0 {
@@ -93,11 +114,15 @@ fn run(dev: Device, steps: usize) -> mx::Result<()> {
         DeviceType::Cpu => "cpu",
         DeviceType::Gpu => "gpu",
     };
-    println!("{name}/train/mlp784/f32 {median:.6}");
+    let tag = if compiled { "/compiled" } else { "" };
+    println!("{name}/train/mlp784/f32{tag} {median:.6}");
     eprintln!(
-        "  {name}: {:.3} ms/step (median of {steps}), loss {first_loss:.4} -> {loss_v:.4}",
+        "  {name}{tag}: {:.3} ms/step (median of {steps}), loss {first_loss:.4} -> {loss_v:.4}",
         median * 1e3
     );
+    if compiled {
+        return Ok(());
+    }
 
     // Graph building: value_and_grad and the update, without evaluation, per node created.
     let before = mx::live_nodes();
@@ -130,11 +155,13 @@ fn main() -> mx::Result<()> {
     let which = get("--device").unwrap_or_else(|| "all".into());
     let steps: usize = get("--steps").and_then(|s| s.parse().ok()).unwrap_or(30);
     if which == "cpu" || which == "all" {
-        run(Device::cpu(), steps)?;
+        run(Device::cpu(), steps, false)?;
+        run(Device::cpu(), steps, true)?;
     }
     if (which == "gpu" || which == "all") && mx::device_count(DeviceType::Gpu) > 0 {
         eprintln!("  gpu: {}", mx::device_info(Device::gpu(0))?.name);
-        run(Device::gpu(0), steps)?;
+        run(Device::gpu(0), steps, false)?;
+        run(Device::gpu(0), steps, true)?;
     }
     Ok(())
 }

@@ -528,6 +528,12 @@ pub(crate) enum Primitive {
     /// A fused elementwise region (`compile`): inputs of the node's shape (views, broadcasts
     /// included) and the expression over them (see `compile::FusedExpr`).
     Fused(std::sync::Arc<crate::compile::FusedExpr>),
+    /// Output `index` of a user kernel (`fast::wgsl_kernel`): the inputs are the kernel's; the
+    /// launch runs once for all its outputs (GPU only).
+    CustomKernel {
+        launch: crate::fast::kernel::KernelLaunchRef,
+        index: usize,
+    },
 }
 
 impl Primitive {
@@ -594,6 +600,7 @@ impl Primitive {
             Primitive::SearchSorted { .. } => "searchsorted",
             Primitive::StopGradient => "stop_gradient",
             Primitive::Custom { .. } => "custom_function",
+            Primitive::CustomKernel { .. } => "wgsl_kernel",
             Primitive::Collective { op, .. } => op.name(),
             Primitive::RmsNorm { .. } => "rms_norm",
             Primitive::LayerNorm { .. } => "layer_norm",

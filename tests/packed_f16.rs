@@ -121,3 +121,31 @@ fn arithmetic_reductions_and_matmul_match_the_cpu() {
         Dtype::Float16
     );
 }
+
+#[test]
+fn wgsl_kernels_refuse_f16_without_native_f16() {
+    let Some(g) = gpu_packed() else { return };
+    let k = mx::fast::wgsl_kernel(
+        "halve",
+        &["x"],
+        &["y"],
+        "let i = thread_position_in_grid.x; y[i] = x[i] * 0.5;",
+    )
+    .unwrap();
+    let call = |d: Dtype| mx::fast::KernelCall::new([3, 1, 1], [4, 1, 1]).output(&[3], d);
+    let x = Array::from_slice(&[2.0f32, 4.0, -1.0], &[3]);
+    let xh = mx::astype(&x, Dtype::Float16, Device::cpu()).unwrap();
+    let e = k
+        .call(&[&xh], &call(Dtype::Float16), g)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("halve: float16 needs a GPU with native f16"),
+        "{e}"
+    );
+    // An f16 alias alone needs it too; f32 kernels run.
+    let aliased = call(Dtype::Float32).template("T", Dtype::Float16);
+    assert!(k.call(&[&x], &aliased, g).is_err());
+    let y = k.call(&[&x], &call(Dtype::Float32), g).unwrap();
+    assert_eq!(y[0].to_vec::<f32>().unwrap(), vec![1.0, 2.0, -0.5]);
+}

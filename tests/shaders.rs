@@ -2,7 +2,9 @@
 //! for devices with and without native f16, parsed and validated by naga's WGSL front end, and
 //! translated by naga to MSL (Metal, the mission's target, which CI cannot run), SPIR-V and HLSL.
 //! One representative variant per family is an insta snapshot of its WGSL and MSL, and every family
-//! file in `shaders/` must open with its describing `//` comment.
+//! file in `shaders/` must open with its describing `//` comment. Sample modules of user kernels
+//! (`fast::wgsl_kernel`: template arguments, strided inputs, atomics, barriers, f16) go through
+//! the same steps, and one is a snapshot.
 //!
 //! The cooperative-matrix matmul (`matmul_coop`, wgpu's experimental feature) is validated with
 //! the capabilities wgpu grants for it and translated to SPIR-V only: naga 30's HLSL writer has no
@@ -471,4 +473,160 @@ fn fused_kernels_translate() {
             );
         }
     }
+}
+
+/// Sample `fast::wgsl_kernel` modules (an activation with template arguments, a strided input,
+/// atomic outputs, workgroup memory with barriers, native f16) with their f16 mode.
+fn user_kernel_modules() -> Vec<(&'static str, String, bool)> {
+    use wmx::fast::{KernelCall, wgsl_kernel};
+    use wmx::{Array, Dtype};
+    let x = Array::from_slice(&[1.0f32; 6], &[2, 3]);
+    let ints = Array::from_slice(&[1i32; 6], &[6]);
+    let render = |k: wmx::fast::WgslKernel, inputs: &[&Array], call: KernelCall| {
+        k.source(inputs, &call)
+            .unwrap_or_else(|e| panic!("rendering a sample kernel: {e}"))
+    };
+    let squareplus = wgsl_kernel(
+        "squareplus",
+        &["x"],
+        &["y"],
+        "let i = thread_position_in_grid.x;\nlet v = T(x[i]);\ny[i] = (v + sqrt(v * v + B)) * 0.5;",
+    )
+    .expect("sample kernel");
+    let strided = wgsl_kernel(
+        "strided_copy",
+        &["x"],
+        &["y"],
+        "let i = thread_position_in_grid.x;\ny[i] = x[x_loc(i)] + f32(x_shape[x_ndim - 1u] + x_strides[0]);",
+    )
+    .expect("sample kernel")
+    .ensure_row_contiguous(false);
+    let histogram = wgsl_kernel(
+        "histogram",
+        &["x"],
+        &["hist", "total"],
+        "let i = thread_position_in_grid.x;\natomicAdd(&hist[u32(clamp(x[i], 0, 7))], 1u);\natomicAdd(&total[0], x[i]);",
+    )
+    .expect("sample kernel")
+    .atomic_outputs(true);
+    let block_sum = wgsl_kernel(
+        "block_sum",
+        &["x"],
+        &["sums"],
+        "let l = thread_position_in_threadgroup.x;\npartial[l] = x[thread_position_in_grid.x];\nworkgroupBarrier();\nif l == 0u { sums[threadgroup_position_in_grid.x] = partial[0] + partial[1]; }",
+    )
+    .expect("sample kernel")
+    .header("var<workgroup> partial: array<f32, 64>;");
+    let half = wgsl_kernel(
+        "half_scale",
+        &["x", "s"],
+        &["y"],
+        "let i = thread_position_in_grid.x;\ny[i] = x[i] * s;",
+    )
+    .expect("sample kernel");
+    let xh = wmx::astype(&x, Dtype::Float16, wmx::Device::cpu()).expect("astype");
+    let sh = Array::scalar(half::f16::from_f32(2.0));
+    vec![
+        (
+            "squareplus",
+            render(
+                squareplus,
+                &[&x],
+                KernelCall::new([6, 1, 1], [256, 1, 1])
+                    .template("T", Dtype::Float32)
+                    .template("B", 4.0f32)
+                    .output(&[2, 3], Dtype::Float32),
+            ),
+            false,
+        ),
+        (
+            "strided_copy",
+            render(
+                strided,
+                &[&x],
+                KernelCall::new([6, 1, 1], [64, 1, 1]).output(&[2, 3], Dtype::Float32),
+            ),
+            false,
+        ),
+        (
+            "histogram",
+            render(
+                histogram,
+                &[&ints],
+                KernelCall::new([6, 1, 1], [64, 1, 1])
+                    .init_value(0.0)
+                    .output(&[8], Dtype::Uint32)
+                    .output(&[1], Dtype::Int32),
+            ),
+            false,
+        ),
+        (
+            "block_sum",
+            render(
+                block_sum,
+                &[&x],
+                KernelCall::new([128, 1, 1], [64, 1, 1]).output(&[2], Dtype::Float32),
+            ),
+            false,
+        ),
+        (
+            "half_scale",
+            render(
+                half,
+                &[&xh, &sh],
+                KernelCall::new([6, 1, 1], [64, 1, 1]).output(&[2, 3], Dtype::Float16),
+            ),
+            true,
+        ),
+    ]
+}
+
+/// Validates one user kernel module and translates it to MSL, SPIR-V and HLSL.
+fn check_user_kernel(src: &str, native_f16: bool) -> Result<(Module, ModuleInfo, String), String> {
+    let module = naga::front::wgsl::parse_str(src)
+        .map_err(|e| format!("parse: {}", e.emit_to_string(src)))?;
+    let info = Validator::new(ValidationFlags::all(), capabilities(native_f16))
+        .validate(&module)
+        .map_err(|e| format!("validate: {}", e.emit_to_string(src)))?;
+    let eps: Vec<&naga::EntryPoint> = module
+        .entry_points
+        .iter()
+        .filter(|e| e.stage == ShaderStage::Compute)
+        .collect();
+    let [ep] = eps.as_slice() else {
+        return Err(format!("{} compute entry points", eps.len()));
+    };
+    let ep = ep.name.clone();
+    to_msl(&module, &info, &ep).map_err(|e| format!("msl: {}", chain(e.as_ref())))?;
+    let words =
+        to_spv(&module, &info, &ep).map_err(|e| format!("spir-v: {}", chain(e.as_ref())))?;
+    if words.first() != Some(&0x0723_0203) {
+        return Err("spir-v: no magic number".into());
+    }
+    to_hlsl(&module, &info, &ep, native_f16).map_err(|e| format!("hlsl: {}", chain(e.as_ref())))?;
+    Ok((module, info, ep))
+}
+
+#[test]
+fn user_kernels_translate() {
+    let mut failures = Vec::new();
+    for (name, src, native_f16) in user_kernel_modules() {
+        if let Err(e) = check_user_kernel(&src, native_f16) {
+            failures.push(format!("---- {name} ----\n{e}\n{src}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn snapshot_user_kernel() {
+    let (_, src, native_f16) = user_kernel_modules()
+        .into_iter()
+        .find(|(n, _, _)| *n == "squareplus")
+        .expect("the squareplus sample");
+    let (module, info, ep) =
+        check_user_kernel(&src, native_f16).unwrap_or_else(|e| panic!("squareplus: {e}"));
+    insta::assert_snapshot!("wgsl_kernel.squareplus.wgsl", src);
+    let msl = to_msl(&module, &info, &ep).unwrap_or_else(|e| panic!("msl: {}", chain(e.as_ref())));
+    insta::assert_snapshot!("wgsl_kernel.squareplus.msl", msl);
 }

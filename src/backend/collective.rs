@@ -146,7 +146,8 @@ pub(crate) fn turn_for(prim: &Primitive) -> Option<Turn> {
         | Primitive::Sort
         | Primitive::SearchSorted { .. }
         | Primitive::StopGradient
-        | Primitive::Custom { .. } => None,
+        | Primitive::Custom { .. }
+        | Primitive::CustomKernel { .. } => None,
     }
 }
 

@@ -240,7 +240,8 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
         | Primitive::LayerNorm { .. }
         | Primitive::Rope { .. }
         | Primitive::Fused(_)
-        | Primitive::Attention { .. } => return None,
+        | Primitive::Attention { .. }
+        | Primitive::CustomKernel { .. } => return None,
     }
     Some(d)
 }
@@ -318,6 +319,33 @@ pub(crate) fn kernel_names(device: Device) -> Vec<String> {
             .map(|c| c.kernel_names())
             .unwrap_or_default(),
     }
+}
+
+/// The limits a user kernel (`fast::wgsl_kernel`) must respect on GPU `index`.
+pub(crate) struct KernelLimits {
+    pub native_f16: bool,
+    /// Threads per workgroup in each dimension, and in all.
+    pub workgroup_size: [u32; 3],
+    pub invocations: u32,
+    pub groups_per_dim: u32,
+    pub storage_buffers: u32,
+}
+
+/// The [`KernelLimits`] of GPU `index` (creating its device if needed).
+pub(crate) fn kernel_limits(index: usize) -> Result<KernelLimits> {
+    let c = gpu::context::context(index)?;
+    let l = &c.limits;
+    Ok(KernelLimits {
+        native_f16: c.native_f16,
+        workgroup_size: [
+            l.max_compute_workgroup_size_x,
+            l.max_compute_workgroup_size_y,
+            l.max_compute_workgroup_size_z,
+        ],
+        invocations: l.max_compute_invocations_per_workgroup,
+        groups_per_dim: l.max_compute_workgroups_per_dimension,
+        storage_buffers: l.max_storage_buffers_per_shader_stage,
+    })
 }
 
 /// True when `device` runs `fast::scaled_dot_product_attention` with head dimensions `d` (queries

@@ -3,9 +3,18 @@
 //! This file validates arguments, promotes dtypes and builds the nodes; `composite.rs` holds the
 //! same computations written with ordinary ops (the references the transform rules differentiate,
 //! and the GPU's fallback for shapes its kernels do not take); `rules.rs` the vjp/jvp/vmap rules.
+//!
+//! [`wgsl_kernel`] is MLX's `mx.fast.metal_kernel` for WGSL: a kernel whose body you write, run
+//! on a GPU stream like any op (`kernel.rs`, `kernel_call.rs`, `kernel_source.rs`).
 
 pub(crate) mod composite;
+pub(crate) mod kernel;
+pub(crate) mod kernel_call;
+pub(crate) mod kernel_source;
 pub(crate) mod rules;
+
+pub use kernel::{WgslKernel, wgsl_kernel};
+pub use kernel_call::{KernelCall, TemplateArg};
 
 use crate::array::Array;
 use crate::dtype::{Dtype, promote_types};

@@ -264,6 +264,7 @@ pub(crate) fn jvp_rule(
         | Primitive::Rope { .. }
         | Primitive::Attention { .. } => crate::fast::rules::jvp(&out.0.prim, inputs, ts, s),
         Primitive::Fused(expr) => crate::compile::rules::jvp(expr, out, inputs, ts),
+        Primitive::CustomKernel { launch, .. } => Err(crate::fast::kernel::no_rule("jvp", launch)),
         Primitive::Custom { .. } => Err(Error::Backend {
             op: "jvp",
             msg: "invariant: custom functions are differentiated by the walk".into(),

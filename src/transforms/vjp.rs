@@ -353,6 +353,7 @@ pub(crate) fn vjp_rule(
         | Primitive::Rope { .. }
         | Primitive::Attention { .. } => crate::fast::rules::vjp(&out.0.prim, inputs, cot, s),
         Primitive::Fused(expr) => crate::compile::rules::vjp(expr, out, inputs, cot),
+        Primitive::CustomKernel { launch, .. } => Err(crate::fast::kernel::no_rule("vjp", launch)),
         Primitive::Custom { .. } => Err(Error::Backend {
             op: "vjp",
             msg: "invariant: custom functions are differentiated by the walk".into(),

@@ -427,6 +427,7 @@ pub(crate) fn vmap_rule(
                 Some(0),
             ))
         }
+        Primitive::CustomKernel { launch, .. } => Err(crate::fast::kernel::no_rule("vmap", launch)),
         Primitive::Custom { .. } => Err(Error::Backend {
             op: "vmap",
             msg: "invariant: custom functions are mapped by the walk".into(),

@@ -162,6 +162,15 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
         )?,
         Primitive::Attention { scale, causal } => fast::attention(inputs, *scale, *causal, dt)?,
         Primitive::Fused(expr) => fused::run(expr, shape, inputs)?,
+        Primitive::CustomKernel { launch, .. } => {
+            return Err(Error::Device {
+                op: "wgsl_kernel",
+                msg: format!(
+                    "{}: wgsl_kernel runs on GPU streams; this node is on a CPU stream.",
+                    launch.0.name
+                ),
+            });
+        }
         Primitive::Constant
         | Primitive::Transpose(_)
         | Primitive::Broadcast

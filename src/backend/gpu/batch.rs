@@ -6,6 +6,7 @@ use super::context::{GpuContext, Kernel, lock};
 use super::kernels::KernelKey;
 use crate::error::{Error, Result};
 use futures::channel::oneshot;
+use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 /// One command batch of a GPU stream: an encoder with an open compute pass.
@@ -48,15 +49,29 @@ impl GpuContext {
         info: &[u32],
         groups: [u32; 3],
     ) -> Result<()> {
-        self.dispatch_with(stream, key, || self.pipeline(key), buffers, info, groups)
+        self.record(stream, key, || self.pipeline(key), buffers, info, groups)
     }
 
-    /// As [`GpuContext::dispatch`] for a kernel built elsewhere (generated sources):
-    /// `pipeline` is asked for it only when the dispatch has work.
-    pub(crate) fn dispatch_with(
+    /// As [`GpuContext::dispatch`] for a kernel built from a generated source (see
+    /// [`GpuContext::pipeline_source`]), named `label` in errors.
+    pub(crate) fn dispatch_kernel(
         &self,
         stream: usize,
-        key: &dyn std::fmt::Display,
+        kernel: &Arc<Kernel>,
+        label: &str,
+        buffers: &[&Arc<GpuBuffer>],
+        info: &[u32],
+        groups: [u32; 3],
+    ) -> Result<()> {
+        self.record(stream, &label, || Ok(kernel.clone()), buffers, info, groups)
+    }
+
+    /// The one body of both dispatches: checks the grid, then fetches the pipeline (only when
+    /// there is work) and records it.
+    pub(crate) fn record(
+        &self,
+        stream: usize,
+        label: &dyn fmt::Display,
         pipeline: impl FnOnce() -> Result<Arc<Kernel>>,
         buffers: &[&Arc<GpuBuffer>],
         info: &[u32],
@@ -67,7 +82,7 @@ impl GpuContext {
             return Err(Error::TooLarge {
                 op: "gpu",
                 msg: format!(
-                    "kernel {key} needs {groups:?} workgroups; this device allows {max} per dimension."
+                    "kernel {label} needs {groups:?} workgroups; this device allows {max} per dimension."
                 ),
             });
         }
@@ -81,7 +96,7 @@ impl GpuContext {
             return Err(Error::TooLarge {
                 op: "gpu",
                 msg: format!(
-                    "kernel {key} has an info table of {words} words (at most {}).",
+                    "kernel {label} has an info table of {words} words (at most {}).",
                     INFO_ARENA_BYTES / 4
                 ),
             });

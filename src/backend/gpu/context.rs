@@ -22,6 +22,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 pub(crate) struct Kernel {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
+    /// The wgpu label (the key's text, or the name a generated source was given).
+    pub label: String,
 }
 
 /// The wgpu device of one adapter and everything wmx keeps for it.
@@ -36,7 +38,7 @@ pub(crate) struct GpuContext {
     pub info: wgpu::AdapterInfo,
     pub(super) pipelines: Mutex<HashMap<KernelKey, Arc<Kernel>>>,
     /// Pipelines of generated sources (fused kernels, `fast::wgsl_kernel`), keyed by source.
-    pub(super) generated: Mutex<HashMap<String, (String, Arc<Kernel>)>>,
+    pub(super) generated: Mutex<HashMap<String, Arc<Kernel>>>,
     pub(super) batches: Mutex<HashMap<usize, Batch>>,
     pub(super) poller: Mutex<mpsc::Sender<()>>,
     pub(super) uncaptured: Arc<Mutex<Option<String>>>,
@@ -262,7 +264,6 @@ impl GpuContext {
     /// The pipeline of a generated WGSL module (a fused kernel, a user's `wgsl_kernel`), built
     /// once per distinct source and cached. `trusted` as in [`KernelKey::trusted`]: only for
     /// sources wmx wrote itself, whose every index is checked.
-    #[allow(dead_code)]
     pub(crate) fn pipeline_source(
         &self,
         label: &str,
@@ -283,12 +284,12 @@ impl GpuContext {
         trusted: bool,
         render: impl FnOnce() -> Result<String>,
     ) -> Result<Arc<Kernel>> {
-        if let Some((_, p)) = lock(&self.generated).get(key) {
+        if let Some(p) = lock(&self.generated).get(key) {
             return Ok(p.clone());
         }
         let trusted = trusted && std::env::var("WMX_CHECKED_SHADERS").as_deref() != Ok("1");
         let p = self.build(label, render()?, entry, trusted)?;
-        lock(&self.generated).insert(key.to_string(), (label.to_string(), p.clone()));
+        lock(&self.generated).insert(key.to_string(), p.clone());
         Ok(p)
     }
 
@@ -340,16 +341,18 @@ impl GpuContext {
         Ok(Arc::new(Kernel {
             layout: pipeline.get_bind_group_layout(0),
             pipeline,
+            label: label.to_string(),
         }))
     }
 
-    /// Names of the kernels whose pipelines this device has built so far.
+    /// Names of the kernels whose pipelines this device has built so far: one per key, and one
+    /// per generated source (labels of generated sources may repeat: each build is listed).
     pub(crate) fn kernel_names(&self) -> Vec<String> {
         let mut names: Vec<String> = lock(&self.pipelines)
             .keys()
             .map(|k| k.to_string())
             .collect();
-        names.extend(lock(&self.generated).values().map(|(l, _)| l.clone()));
+        names.extend(lock(&self.generated).values().map(|k| k.label.clone()));
         names.sort();
         names
     }

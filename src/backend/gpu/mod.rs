@@ -291,6 +291,7 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
         ),
         Primitive::Attention { scale, causal } => g.attention(inputs, *scale, *causal, shape, dt),
         Primitive::Fused(expr) => g.fused(expr, shape, inputs),
+        Primitive::CustomKernel { launch, index } => g.custom_kernel(&launch.0, *index, inputs),
         Primitive::Constant
         | Primitive::Transpose(_)
         | Primitive::Broadcast

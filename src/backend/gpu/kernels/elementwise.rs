@@ -409,7 +409,7 @@ impl Gpu<'_> {
             inputs.iter().map(|d| buf(d)).collect::<Result<_>>()?;
         bufs.push(&plan.out);
         self.ctx
-            .dispatch_with(self.stream, label, pipeline, &bufs, &plan.info, plan.groups)?;
+            .record(self.stream, label, pipeline, &bufs, &plan.info, plan.groups)?;
         Ok(self.data(plan.out.clone(), plan.out_dtype, shape))
     }
 

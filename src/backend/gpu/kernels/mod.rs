@@ -16,6 +16,7 @@ mod attention;
 mod conv;
 mod copy;
 mod creation;
+mod custom;
 mod elementwise;
 mod fused;
 mod gather;
