@@ -74,6 +74,9 @@ fn poll_task(task: &Arc<Task>) {
         if fut.as_mut().poll(&mut cx).is_pending() {
             *slot = Some(fut);
         } else {
+            // The finished future (and the arrays it holds) goes before the stream counts it
+            // done: `synchronize` then returns with no node still held by this worker.
+            drop(fut);
             task.pending.done();
         }
     }
