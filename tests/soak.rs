@@ -6,8 +6,9 @@
 //! active memory and live graph nodes back to where they started).
 //!
 //! Figures for docs/RELIABILITY.md: the test prints `soak: ...` with the graphs, nodes and time.
-//! `WMX_SOAK_ITERS` sets the graphs per thread (default 1000: ~20 s on 2 cores with lavapipe), `WMX_SOAK_STALL_S` the watchdog's
-//! patience in seconds (default 120). Its own binary: the memory counters are process-wide.
+//! `WMX_SOAK_ITERS` sets the graphs per thread (default 1000: ~20 s on 2 cores with lavapipe),
+//! `WMX_SOAK_STALL_S` the watchdog's patience in seconds (default 120). Its own binary: the
+//! memory counters are process-wide.
 
 mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};

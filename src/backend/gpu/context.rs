@@ -279,7 +279,13 @@ impl GpuContext {
     }
 
     /// Creates the module and the compute pipeline of `source`; a validation error is an `Err`.
-    fn build(&self, label: &str, source: String, entry: &str, trusted: bool) -> Result<Arc<Kernel>> {
+    fn build(
+        &self,
+        label: &str,
+        source: String,
+        entry: &str,
+        trusted: bool,
+    ) -> Result<Arc<Kernel>> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(label),
