@@ -297,6 +297,33 @@ pub(crate) async fn done(device: Device) -> Result<()> {
     }
 }
 
+/// Destroys a GPU's device and waits until wgpu reports it lost (fault tests only).
+pub(crate) fn lose_device(device: Device) -> Result<()> {
+    match device.kind {
+        DeviceType::Cpu => Err(Error::Device {
+            op: "lose_device",
+            msg: "the CPU device cannot be lost; pass a GPU".into(),
+        }),
+        DeviceType::Gpu => gpu::context::destroy(device.index),
+    }
+}
+
+/// Makes a GPU's wgpu validation reject one command (fault tests only).
+pub(crate) fn inject_validation_error(device: Device) -> Result<()> {
+    match device.kind {
+        DeviceType::Cpu => Err(Error::Device {
+            op: "inject_validation_error",
+            msg: "the CPU device has no wgpu validation; pass a GPU".into(),
+        }),
+        DeviceType::Gpu => gpu::context::inject_validation_error(device.index),
+    }
+}
+
+/// Makes the next `count` GPU buffer creations fail as out of memory (fault tests only).
+pub(crate) fn refuse_gpu_allocations(count: u32) {
+    gpu::buffer::refuse_allocations(count);
+}
+
 /// Bytes the device caches keep for reuse (GPU buffer pools).
 pub(crate) fn cached_bytes() -> u64 {
     gpu::context::created().map(|c| c.cached_bytes()).sum()

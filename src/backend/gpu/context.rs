@@ -9,6 +9,7 @@ use super::adapters::{coop_shape, forced_packed_f16};
 use super::batch::Batch;
 pub(crate) use super::buffer::GpuBuffer;
 use super::kernels::{self, CreationKey, ElementwiseKey, KernelKey, Layout};
+use super::lost::Lost;
 use super::pool::{Pool, SharedPool};
 use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
@@ -40,6 +41,8 @@ pub(crate) struct GpuContext {
     pub(super) batches: Mutex<HashMap<usize, Batch>>,
     pub(super) poller: Mutex<mpsc::Sender<()>>,
     pub(super) uncaptured: Arc<Mutex<Option<String>>>,
+    /// Set once wgpu reports the device lost: every later GPU call is an `Err`, and waits wake.
+    pub(super) lost: Lost,
     pub(super) pool: SharedPool,
 }
 
@@ -74,6 +77,63 @@ pub(crate) fn context(index: usize) -> Result<&'static GpuContext> {
     slot.get_or_init(|| GpuContext::new(index))
         .as_ref()
         .map_err(|e| e.clone())
+}
+
+/// The message of every `Err` after GPU `index` is lost, `why` in parentheses.
+fn lost_message(index: usize, name: &str, why: &str) -> String {
+    format!(
+        "GPU {index} ({name}) is lost ({why}); its arrays are gone, the CPU and other GPUs still \
+         work"
+    )
+}
+
+/// Loses GPU `index` as a driver failure would: from now on every op, read and wait on it is an
+/// `Err` (waits already blocked wake up with it; work in flight is abandoned), then wgpu's
+/// `Device::destroy` takes the device, and this returns once wgpu has reported it lost (its
+/// device-lost callback runs when the work already submitted has drained). For the fault tests:
+/// there is no way back in this process.
+pub(crate) fn destroy(index: usize) -> Result<()> {
+    let ctx = context(index)?;
+    ctx.lost.set(lost_message(
+        index,
+        &ctx.info.name,
+        "destroyed by wmx::testing::lose_device",
+    ));
+    ctx.device.destroy();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !ctx.lost.reported_by_wgpu() {
+        if std::time::Instant::now() > deadline {
+            return Err(Error::Backend {
+                op: "gpu",
+                msg: format!("GPU {index} was destroyed but wgpu did not report it lost in 30 s"),
+            });
+        }
+        ctx.kick();
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    Ok(())
+}
+
+/// Records a command that wgpu's validation rejects (a copy past the end of a buffer) on GPU
+/// `index`, as a kernel or driver bug would: wgpu reports it to the uncaptured-error handler.
+/// For the fault tests.
+pub(crate) fn inject_validation_error(index: usize) -> Result<()> {
+    let ctx = context(index)?;
+    ctx.lost.check("gpu")?;
+    let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("wmx fault injection"),
+        size: 16,
+        usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("wmx fault injection"),
+        });
+    enc.copy_buffer_to_buffer(&buffer, 0, &buffer, 8, 16);
+    ctx.queue.submit([enc.finish()]);
+    Ok(())
 }
 
 /// Describes GPU `index` without creating its device.
@@ -154,25 +214,58 @@ impl GpuContext {
                 *s = Some(e.to_string());
             }
         }));
+        let lost = Lost::default();
+        let name = entry.info.name.clone();
+        let flag = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            let why = match reason {
+                wgpu::DeviceLostReason::Destroyed => "destroyed".to_string(),
+                wgpu::DeviceLostReason::Unknown => "lost by the driver".to_string(),
+            };
+            let why = if msg.is_empty() {
+                why
+            } else {
+                format!("{why}: {msg}")
+            };
+            flag.set_by_wgpu(lost_message(index, &name, &why));
+        });
         let (tx, rx) = mpsc::channel::<()>();
         let poll_device = device.clone();
+        let poll_lost = lost.clone();
+        let name = entry.info.name.clone();
         // wgpu's GL backend holds its one GL context for the whole of a blocking wait, and other
         // threads give up (panic) after a second without it; there we poll without blocking.
         let blocking = entry.info.backend != wgpu::Backend::Gl;
         std::thread::Builder::new()
             .name(format!("wmx-gpu{index}-poller"))
             .spawn(move || {
+                // wgpu panics when a wait fails (a lost device); the device is then lost for good.
+                let poll = |ty: wgpu::PollType| {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_device.poll(ty)))
+                        .map_err(|p| {
+                            let what = p
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_default();
+                            poll_lost.set(lost_message(
+                                index,
+                                &name,
+                                &format!("waiting for it failed: {what}"),
+                            ));
+                        })
+                };
                 while rx.recv().is_ok() {
                     while rx.try_recv().is_ok() {}
                     if blocking {
-                        let _ = poll_device.poll(wgpu::PollType::wait_indefinitely());
+                        let _ = poll(wgpu::PollType::wait_indefinitely());
                         continue;
                     }
                     loop {
-                        match poll_device.poll(wgpu::PollType::Poll) {
-                            Ok(status) if status.is_queue_empty() => break,
-                            Ok(_) => std::thread::sleep(std::time::Duration::from_micros(200)),
-                            Err(_) => break,
+                        match poll(wgpu::PollType::Poll) {
+                            Ok(Ok(status)) if status.is_queue_empty() => break,
+                            Ok(Ok(_)) => std::thread::sleep(std::time::Duration::from_micros(200)),
+                            Ok(Err(_)) | Err(()) => break,
                         }
                     }
                 }
@@ -194,6 +287,7 @@ impl GpuContext {
             batches: Mutex::new(HashMap::new()),
             poller: Mutex::new(tx),
             uncaptured,
+            lost,
             pool: Pool::new(memory::default_cache_limit(
                 entry.info.device_type == wgpu::DeviceType::Cpu,
             )),
