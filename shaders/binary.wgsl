@@ -54,7 +54,7 @@ fn wmx_div(a: f32, b: f32) -> f32 {
 // floors to -1 when negative, as the exact quotient does.
 fn wmx_floor_div(a: f32, b: f32) -> f32 {
     let q = wmx_div(a, b);
-    let inf = bitcast<f32>(0x7f800000u);
+    let inf = wmx_inf();
     if (q == 0.0 && a != 0.0 && abs(b) < inf && abs(a) < inf && ((a < 0.0) != (b < 0.0))) {
         return -1.0;
     }
@@ -64,7 +64,7 @@ fn wmx_floor_div(a: f32, b: f32) -> f32 {
 // C's pow: WGSL's pow (exp2(b * log2(a))) is undefined for a <= 0, so zero, negative and
 // infinite bases and the exponents 0 and +-inf are handled here; pow(x, 0) = pow(1, y) = 1.
 fn wmx_pow(a: f32, b: f32) -> f32 {
-    let inf = bitcast<f32>(0x7f800000u);
+    let inf = wmx_inf();
     if (b == 0.0 || a == 1.0) { return 1.0; }
     if (wmx_isnan(a) || wmx_isnan(b)) { return wmx_nan(); }
     let m = abs(a);
@@ -141,7 +141,7 @@ fn wmx_remainder_i(a: i32, b: i32) -> i32 {
 // Exact fmod (C's): WGSL's float % is a - b * trunc(a / b), which loses the low bits when a / b
 // is large. Subtracts b scaled by powers of two; each subtraction is exact (Sterbenz).
 fn wmx_fmod(a: f32, b: f32) -> f32 {
-    let inf = bitcast<f32>(0x7f800000u);
+    let inf = wmx_inf();
     let y = abs(b);
     var x = abs(a);
     if (wmx_isnan(a) || wmx_isnan(b) || x == inf || y == 0.0) { return wmx_nan(); }

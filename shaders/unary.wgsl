@@ -16,7 +16,7 @@
 // random distributions (erfinv's tails) would amplify.
 fn wmx_log(v: f32) -> f32 {
     if (wmx_isnan(v) || v < 0.0) { return wmx_nan(); }
-    if (v == 0.0) { return bitcast<f32>(0xff800000u); }
+    if (v == 0.0) { return -wmx_inf(); }
     if (bitcast<u32>(v) == 0x7f800000u) { return v; }
     var b = bitcast<u32>(v);
     var e = 0;
@@ -61,7 +61,7 @@ fn wmx_exp(x: f32) -> f32 {
     let k = i32(n);
     let h = k >> 1u;
     let y = p * bitcast<f32>(u32(h + 127) << 23u) * bitcast<f32>(u32(k - h + 127) << 23u);
-    var e = select(y, bitcast<f32>(0x7f800000u), x > 88.72283935546875);
+    var e = select(y, wmx_inf(), x > 88.72283935546875);
     e = select(e, 0.0, x < -103.97208);
     return select(e, x, wmx_isnan(x));
 }
@@ -284,7 +284,7 @@ fn wmx_acosh(x: f32) -> f32 {
 // atanh(x) = log1p(2x / (1 - x)) / 2: no cancellation near 0.
 fn wmx_atanh(x: f32) -> f32 {
     if (wmx_isnan(x) || abs(x) > 1.0) { return wmx_nan(); }
-    if (abs(x) == 1.0) { return wmx_copysign(bitcast<f32>(0x7f800000u), x); }
+    if (abs(x) == 1.0) { return wmx_copysign(wmx_inf(), x); }
     return 0.5 * wmx_log1p(2.0 * x / (1.0 - x));
 }
 

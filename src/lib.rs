@@ -41,7 +41,8 @@ mod transforms;
 
 pub use array::Array;
 pub use device::{
-    Device, DeviceInfo, DeviceType, default_device, device_count, device_info, set_default_device,
+    Device, DeviceInfo, DeviceType, default_device, device_count, device_info, init_async,
+    set_default_device,
 };
 pub use dtype::{ArrayElement, Domain, Dtype, promote_types};
 pub use error::{Error, Result};

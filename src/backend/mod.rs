@@ -125,15 +125,21 @@ impl Storage {
         Ok(c)
     }
 
-    /// This storage on device `d`, transferring once and caching the copy (blocking).
+    /// This storage on device `d`, transferring once and caching the copy (blocking; in a
+    /// browser, an `Err` when that would wait for the GPU).
     pub(crate) fn on_device(self: &Arc<Self>, d: Device) -> Result<Arc<Storage>> {
+        crate::graph::block_on("transfer", self.on_device_async(d))?
+    }
+
+    /// This storage on device `d`, transferring once and caching the copy.
+    pub(crate) async fn on_device_async(self: &Arc<Self>, d: Device) -> Result<Arc<Storage>> {
         if self.device == d {
             return Ok(self.clone());
         }
         if let Some(c) = self.cached(d) {
             return Ok(c);
         }
-        let host = pollster::block_on(self.host_async())?;
+        let host = self.host_async().await?;
         let c = match d.kind {
             DeviceType::Cpu => host,
             DeviceType::Gpu => {
@@ -159,10 +165,21 @@ pub(crate) fn transfer_count() -> u64 {
 }
 
 impl Data {
-    /// The same view over this data's storage on device `d`.
+    /// The same view over this data's storage on device `d` (blocking).
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn on_device(&self, d: Device) -> Result<Data> {
         Ok(Data {
             storage: self.storage.on_device(d)?,
+            strides: self.strides.clone(),
+            offset: self.offset,
+        })
+    }
+
+    /// The same view over this data's storage on device `d`.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) async fn on_device_async(&self, d: Device) -> Result<Data> {
+        Ok(Data {
+            storage: self.storage.on_device_async(d).await?,
             strides: self.strides.clone(),
             offset: self.offset,
         })

@@ -154,7 +154,8 @@ pub(crate) fn spawn_all(futures: Vec<(Stream, BoxFuture<'static, ()>)>) {
 }
 
 /// Blocks until every task queued on `stream` so far (and any queued meanwhile) has finished.
-pub(crate) fn wait_idle(stream: Stream) {
+pub(crate) fn wait_idle(stream: Stream) -> crate::error::Result<()> {
     let (_, pending) = queue_of(stream);
     pending.wait_zero();
+    Ok(())
 }
