@@ -67,7 +67,7 @@ fn attention_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
         }
     }
 
-    let neg_inf = bitcast<f32>(0xff800000u);
+    let neg_inf = -wmx_inf();
     var m = neg_inf;
     var l = 0.0;
     var o: array<f32, DPT>;

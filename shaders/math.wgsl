@@ -8,7 +8,7 @@
 // random distributions (erfinv's tails) would amplify.
 fn wmx_log(v: f32) -> f32 {
     if (wmx_isnan(v) || v < 0.0) { return wmx_nan(); }
-    if (v == 0.0) { return bitcast<f32>(0xff800000u); }
+    if (v == 0.0) { return -wmx_inf(); }
     if (bitcast<u32>(v) == 0x7f800000u) { return v; }
     var b = bitcast<u32>(v);
     var e = 0;
@@ -53,7 +53,7 @@ fn wmx_exp(x: f32) -> f32 {
     let k = i32(n);
     let h = k >> 1u;
     let y = p * bitcast<f32>(u32(h + 127) << 23u) * bitcast<f32>(u32(k - h + 127) << 23u);
-    var e = select(y, bitcast<f32>(0x7f800000u), x > 88.72283935546875);
+    var e = select(y, wmx_inf(), x > 88.72283935546875);
     e = select(e, 0.0, x < -103.97208);
     return select(e, x, wmx_isnan(x));
 }
@@ -276,7 +276,7 @@ fn wmx_acosh(x: f32) -> f32 {
 // atanh(x) = log1p(2x / (1 - x)) / 2: no cancellation near 0.
 fn wmx_atanh(x: f32) -> f32 {
     if (wmx_isnan(x) || abs(x) > 1.0) { return wmx_nan(); }
-    if (abs(x) == 1.0) { return wmx_copysign(bitcast<f32>(0x7f800000u), x); }
+    if (abs(x) == 1.0) { return wmx_copysign(wmx_inf(), x); }
     return 0.5 * wmx_log1p(2.0 * x / (1.0 - x));
 }
 
@@ -352,7 +352,7 @@ fn wmx_div(a: f32, b: f32) -> f32 {
 // floors to -1 when negative, as the exact quotient does.
 fn wmx_floor_div(a: f32, b: f32) -> f32 {
     let q = wmx_div(a, b);
-    let inf = bitcast<f32>(0x7f800000u);
+    let inf = wmx_inf();
     if (q == 0.0 && a != 0.0 && abs(b) < inf && abs(a) < inf && ((a < 0.0) != (b < 0.0))) {
         return -1.0;
     }
@@ -362,7 +362,7 @@ fn wmx_floor_div(a: f32, b: f32) -> f32 {
 // C's pow: WGSL's pow (exp2(b * log2(a))) is undefined for a <= 0, so zero, negative and
 // infinite bases and the exponents 0 and +-inf are handled here; pow(x, 0) = pow(1, y) = 1.
 fn wmx_pow(a: f32, b: f32) -> f32 {
-    let inf = bitcast<f32>(0x7f800000u);
+    let inf = wmx_inf();
     if (b == 0.0 || a == 1.0) { return 1.0; }
     if (wmx_isnan(a) || wmx_isnan(b)) { return wmx_nan(); }
     let m = abs(a);
@@ -439,7 +439,7 @@ fn wmx_remainder_i(a: i32, b: i32) -> i32 {
 // Exact fmod (C's): WGSL's float % is a - b * trunc(a / b), which loses the low bits when a / b
 // is large. Subtracts b scaled by powers of two; each subtraction is exact (Sterbenz).
 fn wmx_fmod(a: f32, b: f32) -> f32 {
-    let inf = bitcast<f32>(0x7f800000u);
+    let inf = wmx_inf();
     let y = abs(b);
     var x = abs(a);
     if (wmx_isnan(a) || wmx_isnan(b) || x == inf || y == 0.0) { return wmx_nan(); }

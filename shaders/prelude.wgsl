@@ -3,7 +3,10 @@
 // f32 conversion with integer ops, so `astype` and the random distributions built on it give the
 // same bits on every GPU. Not a kernel: the prelude generator (kernels/mod.rs) prepends it.
 fn wmx_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
-fn wmx_nan() -> f32 { return bitcast<f32>(0x7fc00000u); }
+// NaN and infinity come from a runtime value: a constant expression that is NaN or infinite is a
+// shader-creation error in WGSL (Chrome's Tint rejects `bitcast<f32>(0x7fc00000u)`; naga accepts it).
+fn wmx_nan() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }
+fn wmx_inf() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
 fn wmx_u32_to_f32(x: u32) -> f32 {
     if (x == 0u) { return 0.0; }
     var e = 31u - countLeadingZeros(x);

@@ -43,7 +43,7 @@ fn wmx_logaddexp(a: f32, b: f32) -> f32 {
     if (wmx_isnan(a) || wmx_isnan(b)) { return wmx_nan(); }
     let hi = max(a, b);
     let lo = min(a, b);
-    if (lo == bitcast<f32>(0xff800000u) || hi == bitcast<f32>(0x7f800000u)) { return hi; }
+    if (lo == -wmx_inf() || hi == wmx_inf()) { return hi; }
     let y = exp(lo - hi);
     let u = 1.0 + y;
     if (u == 1.0) { return hi + y; }

@@ -21,7 +21,7 @@ var<workgroup> row_sum: array<f32, WG>;
 // the initial -inf). So a row with +inf sums to NaN (inf - inf) and a row of only -inf sums to 0;
 // both rows then come out NaN, as exp(x - max) / sum does in the composite and in MLX.
 fn scaled(a: f32, m: f32) -> f32 {
-    return select(exp(a - m), 0.0, a == bitcast<f32>(0xff800000u));
+    return select(exp(a - m), 0.0, a == -wmx_inf());
 }
 
 // Merges every invocation's running (max, sum) into the row's and returns (max, 1 / sum); every
@@ -43,7 +43,7 @@ fn merge_row(lid: u32, m: f32, s: f32) -> vec2<f32> {
         workgroupBarrier();
     }
     let mr = row_max[0];
-    return vec2<f32>(mr, select(1.0 / row_sum[0], wmx_nan(), mr == bitcast<f32>(0x7f800000u)));
+    return vec2<f32>(mr, select(1.0 / row_sum[0], wmx_nan(), mr == wmx_inf()));
 }
 
 @compute @workgroup_size(WG)
@@ -53,7 +53,7 @@ fn softmax_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     if (r >= info[INFO_ROWS]) { return; }
     let len = info[INFO_LEN];
     let base = r * len;
-    var m = bitcast<f32>(0xff800000u);
+    var m = -wmx_inf();
     var s = 0.0;
     // Four elements per step: their loads are independent, and the running (max, sum) pair is
     // rescaled once per step.
@@ -125,7 +125,7 @@ fn fold4(ms: vec2<f32>, x: vec4<f32>) -> vec2<f32> {
 // Quad `k` of the row at `base` (a row of `len` quads), or -inf quads past its end (they leave
 // the running max and sum as they are).
 fn row_quad(base: u32, k: u32, len: u32) -> vec4<f32> {
-    var x = vec4<f32>(bitcast<f32>(0xff800000u));
+    var x = vec4<f32>(-wmx_inf());
     if (k < len) { x = vec4<f32>(load4_in0(base + k)); }
     return x;
 }
@@ -157,7 +157,7 @@ fn workgroup_reduce(lid: u32, v: f32, is_max: bool) -> f32 {
 
 // NaNs as +inf: a row's max is then +inf when it holds a NaN or an inf (no finite softmax).
 fn nan_as_inf4(x: vec4<f32>) -> vec4<f32> {
-    let inf = bitcast<f32>(0x7f800000u);
+    let inf = wmx_inf();
     return vec4<f32>(select(x.x, inf, wmx_isnan(x.x)), select(x.y, inf, wmx_isnan(x.y)),
                      select(x.z, inf, wmx_isnan(x.z)), select(x.w, inf, wmx_isnan(x.w)));
 }
@@ -180,7 +180,7 @@ fn softmax_registers(lid: u32, base: u32, len: u32) {
     let t = (e0 + e1) + (e2 + e3);
     let s = workgroup_reduce(lid, (t.x + t.y) + (t.z + t.w), false);
     // A max of +inf (an inf or a NaN in the row) or -inf (only -inf) leaves every output NaN.
-    let finite = abs(m) != bitcast<f32>(0x7f800000u);
+    let finite = abs(m) != wmx_inf();
     let inv = select(wmx_nan(), 1.0 / s, finite);
     if (lid < len) { store4_out(base + lid, e0 * inv); }
     if (lid + WG < len) { store4_out(base + lid + WG, e1 * inv); }
@@ -202,7 +202,7 @@ fn softmax_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
         softmax_registers(lid, base, len);
         return;
     }
-    var ms = vec2<f32>(bitcast<f32>(0xff800000u), 0.0);
+    var ms = vec2<f32>(-wmx_inf(), 0.0);
     var j = lid;
     for (; j + 3u * WG < len; j = j + 4u * WG) {
         let x0 = vec4<f32>(load4_in0(base + j));

@@ -449,7 +449,7 @@ impl Array {
     /// assert_eq!(a.to_vec::<i32>().unwrap(), vec![1, 2]);
     /// ```
     pub fn to_vec<T: ArrayElement>(&self) -> Result<Vec<T>> {
-        pollster::block_on(self.to_vec_async())
+        crate::graph::block_on("to_vec", self.to_vec_async())?
     }
 
     /// The asynchronous form of [`Array::to_vec`]: evaluates, then reads without blocking a thread.

@@ -145,6 +145,19 @@ pub fn device_info(d: Device) -> Result<DeviceInfo> {
     }
 }
 
+/// Finds the GPU adapters and opens every GPU without blocking; returns how many GPUs there
+/// are. In a browser (wasm32) WebGPU is asynchronous, so a page awaits this once before using
+/// `Device::gpu(n)` (until then only the CPU exists); elsewhere the GPUs open on first use and
+/// this only opens them early.
+///
+/// ```
+/// let gpus = pollster::block_on(wmx::init_async()).unwrap();
+/// assert_eq!(gpus, wmx::device_count(wmx::DeviceType::Gpu));
+/// ```
+pub async fn init_async() -> Result<usize> {
+    context::open_all().await
+}
+
 /// The device new ops use when given `None`: this thread's default (see [`set_default_device`]).
 ///
 /// ```

@@ -45,7 +45,8 @@ pub use compile::{
     CompileOptions, compile, compile_enabled, compile_with, disable_compile, enable_compile,
 };
 pub use device::{
-    Device, DeviceInfo, DeviceType, default_device, device_count, device_info, set_default_device,
+    Device, DeviceInfo, DeviceType, default_device, device_count, device_info, init_async,
+    set_default_device,
 };
 pub use dtype::{ArrayElement, Domain, Dtype, promote_types};
 pub use error::{Error, Result};
@@ -147,6 +148,49 @@ pub fn live_nodes() -> usize {
 #[doc(hidden)]
 pub fn kernels_built(device: Device) -> Vec<String> {
     backend::kernel_names(device)
+}
+
+/// Fault injection for wmx's own tests (not a stable API).
+#[doc(hidden)]
+pub mod testing {
+    use crate::{Device, Result};
+
+    /// Destroys a GPU's wgpu device (`wgpu::Device::destroy`, what a driver reset or an
+    /// unplugged GPU looks like to wgpu) and waits until wgpu reports it lost. Every op, read
+    /// and wait on that GPU then returns an `Err` naming the loss; the CPU keeps working. There
+    /// is no way back in this process: use it in a test binary of its own.
+    ///
+    /// ```
+    /// let e = wmx::testing::lose_device(wmx::Device::cpu()).unwrap_err();
+    /// assert!(e.to_string().starts_with("[lose_device] the CPU device cannot be lost"));
+    /// ```
+    pub fn lose_device(device: Device) -> Result<()> {
+        crate::backend::lose_device(device)
+    }
+
+    /// Makes wgpu's validation reject one command on a GPU (a copy past the end of a buffer), as
+    /// a kernel or driver bug would; the next wait on that GPU (`eval`, a read, `synchronize`)
+    /// returns it as an `Err`, and the device keeps working.
+    ///
+    /// ```
+    /// assert!(wmx::testing::inject_validation_error(wmx::Device::cpu()).is_err());
+    /// ```
+    pub fn inject_validation_error(device: Device) -> Result<()> {
+        crate::backend::inject_validation_error(device)
+    }
+
+    /// Makes the next `count` GPU buffer creations (on any GPU, any thread) fail as if the
+    /// driver were out of memory. Cached buffers are given back and the creation is retried
+    /// once, so `count = 2` makes one allocation fail for good.
+    ///
+    /// ```
+    /// wmx::testing::refuse_gpu_allocations(0);
+    /// let a = wmx::ones(&[4], wmx::Dtype::Float32, None).unwrap();
+    /// assert_eq!(a.to_vec::<f32>().unwrap(), vec![1.0; 4]);
+    /// ```
+    pub fn refuse_gpu_allocations(count: u32) {
+        crate::backend::refuse_gpu_allocations(count)
+    }
 }
 
 /// Kernel keys and WGSL generation, public for the shader tests and tools (not a stable API).

@@ -50,10 +50,14 @@ fn resolve_key(k: Option<&Array>, st: Stream) -> Result<Array> {
         let state = match g.take() {
             Some(s) => s,
             None => {
+                // std has no clock in a browser (wasm32-unknown-unknown); JavaScript's has.
+                #[cfg(not(target_arch = "wasm32"))]
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_millis() as u64)
                     .unwrap_or(0);
+                #[cfg(target_arch = "wasm32")]
+                let now = js_sys::Date::now() as u64;
                 key(now)
             }
         };

@@ -125,15 +125,21 @@ impl Storage {
         Ok(c)
     }
 
-    /// This storage on device `d`, transferring once and caching the copy (blocking).
+    /// This storage on device `d`, transferring once and caching the copy (blocking; in a
+    /// browser, an `Err` when that would wait for the GPU).
     pub(crate) fn on_device(self: &Arc<Self>, d: Device) -> Result<Arc<Storage>> {
+        crate::graph::block_on("transfer", self.on_device_async(d))?
+    }
+
+    /// This storage on device `d`, transferring once and caching the copy.
+    pub(crate) async fn on_device_async(self: &Arc<Self>, d: Device) -> Result<Arc<Storage>> {
         if self.device == d {
             return Ok(self.clone());
         }
         if let Some(c) = self.cached(d) {
             return Ok(c);
         }
-        let host = pollster::block_on(self.host_async())?;
+        let host = self.host_async().await?;
         let c = match d.kind {
             DeviceType::Cpu => host,
             DeviceType::Gpu => {
@@ -159,10 +165,21 @@ pub(crate) fn transfer_count() -> u64 {
 }
 
 impl Data {
-    /// The same view over this data's storage on device `d`.
+    /// The same view over this data's storage on device `d` (blocking).
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn on_device(&self, d: Device) -> Result<Data> {
         Ok(Data {
             storage: self.storage.on_device(d)?,
+            strides: self.strides.clone(),
+            offset: self.offset,
+        })
+    }
+
+    /// The same view over this data's storage on device `d`.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) async fn on_device_async(&self, d: Device) -> Result<Data> {
+        Ok(Data {
+            storage: self.storage.on_device_async(d).await?,
             strides: self.strides.clone(),
             offset: self.offset,
         })
@@ -297,6 +314,33 @@ pub(crate) async fn done(device: Device) -> Result<()> {
         DeviceType::Cpu => Ok(()),
         DeviceType::Gpu => gpu::context::context(device.index)?.done().await,
     }
+}
+
+/// Destroys a GPU's device and waits until wgpu reports it lost (fault tests only).
+pub(crate) fn lose_device(device: Device) -> Result<()> {
+    match device.kind {
+        DeviceType::Cpu => Err(Error::Device {
+            op: "lose_device",
+            msg: "the CPU device cannot be lost; pass a GPU".into(),
+        }),
+        DeviceType::Gpu => gpu::context::destroy(device.index),
+    }
+}
+
+/// Makes a GPU's wgpu validation reject one command (fault tests only).
+pub(crate) fn inject_validation_error(device: Device) -> Result<()> {
+    match device.kind {
+        DeviceType::Cpu => Err(Error::Device {
+            op: "inject_validation_error",
+            msg: "the CPU device has no wgpu validation; pass a GPU".into(),
+        }),
+        DeviceType::Gpu => gpu::context::inject_validation_error(device.index),
+    }
+}
+
+/// Makes the next `count` GPU buffer creations fail as out of memory (fault tests only).
+pub(crate) fn refuse_gpu_allocations(count: u32) {
+    gpu::buffer::refuse_allocations(count);
 }
 
 /// Bytes the device caches keep for reuse (GPU buffer pools).

@@ -74,6 +74,9 @@ fn poll_task(task: &Arc<Task>) {
         if fut.as_mut().poll(&mut cx).is_pending() {
             *slot = Some(fut);
         } else {
+            // The finished future (and the arrays it holds) goes before the stream counts it
+            // done: `synchronize` then returns with no node still held by this worker.
+            drop(fut);
             task.pending.done();
         }
     }
@@ -151,7 +154,8 @@ pub(crate) fn spawn_all(futures: Vec<(Stream, BoxFuture<'static, ()>)>) {
 }
 
 /// Blocks until every task queued on `stream` so far (and any queued meanwhile) has finished.
-pub(crate) fn wait_idle(stream: Stream) {
+pub(crate) fn wait_idle(stream: Stream) -> crate::error::Result<()> {
     let (_, pending) = queue_of(stream);
     pending.wait_zero();
+    Ok(())
 }

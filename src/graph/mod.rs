@@ -2,6 +2,10 @@
 //! topological order, claims each node, and queues it on its stream's executor; a queued node
 //! awaits its inputs (on any stream or device), moves them to its device once, and runs there.
 
+#[cfg(not(target_arch = "wasm32"))]
+mod executor;
+#[cfg(target_arch = "wasm32")]
+#[path = "executor_web.rs"]
 mod executor;
 
 use crate::array::{Array, Node, NodeState};
@@ -76,7 +80,12 @@ async fn execute(a: &Array, turn: Option<&backend::Turn>) -> Result<Data> {
     let mut datas = Vec::with_capacity(inputs.len());
     for inp in &inputs {
         let d = NodeReady(inp.0.clone()).await?;
-        datas.push((inp.shape().to_vec(), d.on_device(dev)?));
+        // Natively the stream's worker thread may block on a GPU read; a browser page may not.
+        #[cfg(not(target_arch = "wasm32"))]
+        let d = d.on_device(dev)?;
+        #[cfg(target_arch = "wasm32")]
+        let d = d.on_device_async(dev).await?;
+        datas.push((inp.shape().to_vec(), d));
     }
     if datas
         .iter()
@@ -114,6 +123,30 @@ fn schedule(outputs: &[Array]) {
     executor::spawn_all(tasks);
 }
 
+/// Runs `fut` to its end, blocking the thread. In a browser (wasm32), where a page must never
+/// block, a future that is not ready at once is an `Err` for `op` pointing at the async API.
+pub(crate) fn block_on<F: Future>(op: &'static str, fut: F) -> Result<F::Output> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = op;
+        Ok(pollster::block_on(fut))
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut fut = std::pin::pin!(fut);
+        let waker = futures::task::noop_waker();
+        match fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+            Poll::Ready(v) => Ok(v),
+            Poll::Pending => Err(Error::Device {
+                op,
+                msg: "this would wait for the GPU, and a browser page cannot block; use the \
+                      async API (`async_eval(..).await`, `to_vec_async().await`)"
+                    .into(),
+            }),
+        }
+    }
+}
+
 /// Work started by [`async_eval`]; await it (or call [`Evaluation::wait`]) for completion.
 #[must_use = "the work runs anyway; await the Evaluation to learn when it is done and whether it failed"]
 pub struct Evaluation {
@@ -128,9 +161,10 @@ impl Future for Evaluation {
 }
 
 impl Evaluation {
-    /// Blocks until the work is done.
+    /// Blocks until the work is done. In a browser, where nothing may block, work that is not
+    /// done at once (anything on the GPU) is an `Err`: await the `Evaluation` there.
     pub fn wait(self) -> Result<()> {
-        pollster::block_on(self)
+        block_on("eval", self)?
     }
 }
 
@@ -194,9 +228,9 @@ pub fn eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<()> {
 /// ```
 pub fn synchronize(s: impl Into<StreamOrDevice>) -> Result<()> {
     let stream = s.into().resolve("synchronize")?;
-    executor::wait_idle(stream);
+    executor::wait_idle(stream)?;
     backend::flush(stream);
-    pollster::block_on(backend::done(stream.device()))?;
+    block_on("synchronize", backend::done(stream.device()))??;
     match stream_errors()
         .lock()
         .unwrap_or_else(|p| p.into_inner())

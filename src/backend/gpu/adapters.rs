@@ -32,49 +32,66 @@ fn backend_rank(b: wgpu::Backend) -> u8 {
     }
 }
 
+static ADAPTERS: OnceLock<Vec<AdapterEntry>> = OnceLock::new();
+
 /// Adapters in wmx's stable order: discrete, integrated, virtual, then software; within a type
 /// Metal, Vulkan, DX12, GL. An adapter seen through two backends (llvmpipe on GL and lavapipe on
 /// Vulkan) is listed once, through the better backend. `WGPU_BACKEND` limits the backends and
-/// `WGPU_ADAPTER_NAME` keeps only adapters whose name contains it (case-insensitive).
+/// `WGPU_ADAPTER_NAME` keeps only adapters whose name contains it (case-insensitive). In a
+/// browser, where finding the adapter is asynchronous, the list is empty until
+/// [`adapters_async`] has run (`wmx::init_async`).
 pub(crate) fn adapters() -> &'static [AdapterEntry] {
-    static ADAPTERS: OnceLock<Vec<AdapterEntry>> = OnceLock::new();
-    ADAPTERS.get_or_init(|| {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let found = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-        let filter = std::env::var("WGPU_ADAPTER_NAME")
-            .ok()
-            .map(|s| s.to_lowercase());
-        let mut list: Vec<AdapterEntry> = found
-            .into_iter()
-            .filter(|a| {
-                a.get_downlevel_capabilities()
-                    .flags
-                    .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
-            })
-            .map(|adapter| {
-                let info = adapter.get_info();
-                AdapterEntry { adapter, info }
-            })
-            .filter(|e| {
-                filter
-                    .as_ref()
-                    .is_none_or(|f| e.info.name.to_lowercase().contains(f))
-            })
-            .collect();
-        list.sort_by_key(|e| (type_rank(e.info.device_type), backend_rank(e.info.backend)));
-        let mut seen = Vec::<String>::new();
-        list.retain(|e| {
-            // The same software rasterizer reports the same name on GL and Vulkan.
-            let name = e.info.name.clone();
-            if seen.contains(&name) {
-                return false;
-            }
-            seen.push(name);
-            true
-        });
-        list
-    })
+    #[cfg(not(target_arch = "wasm32"))]
+    return ADAPTERS.get_or_init(|| pollster::block_on(discover()));
+    #[cfg(target_arch = "wasm32")]
+    return ADAPTERS.get().map_or(&[], |v| &v[..]);
+}
+
+/// [`adapters`], found without blocking.
+pub(crate) async fn adapters_async() -> &'static [AdapterEntry] {
+    if let Some(list) = ADAPTERS.get() {
+        return list;
+    }
+    let list = discover().await;
+    ADAPTERS.get_or_init(|| list)
+}
+
+async fn discover() -> Vec<AdapterEntry> {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let found = instance.enumerate_adapters(wgpu::Backends::all()).await;
+    let filter = std::env::var("WGPU_ADAPTER_NAME")
+        .ok()
+        .map(|s| s.to_lowercase());
+    let mut list: Vec<AdapterEntry> = found
+        .into_iter()
+        .filter(|a| {
+            a.get_downlevel_capabilities()
+                .flags
+                .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+        })
+        .map(|adapter| {
+            let info = adapter.get_info();
+            AdapterEntry { adapter, info }
+        })
+        .filter(|e| {
+            filter
+                .as_ref()
+                .is_none_or(|f| e.info.name.to_lowercase().contains(f))
+        })
+        .collect();
+    list.sort_by_key(|e| (type_rank(e.info.device_type), backend_rank(e.info.backend)));
+    let mut seen = Vec::<String>::new();
+    list.retain(|e| {
+        // The same software rasterizer reports the same name on GL and Vulkan.
+        let name = e.info.name.clone();
+        if seen.contains(&name) {
+            return false;
+        }
+        seen.push(name);
+        true
+    });
+    list
 }
 
 /// The cooperative-matrix fragment the f16 matmul kernel (`shaders/matmul_coop.wgsl`) is built

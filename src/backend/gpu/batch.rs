@@ -4,6 +4,7 @@
 use super::buffer::GpuBuffer;
 use super::context::{GpuContext, Kernel, lock};
 use super::kernels::KernelKey;
+use super::lost::unless_lost;
 use crate::error::{Error, Result};
 use futures::channel::oneshot;
 use std::fmt;
@@ -89,6 +90,7 @@ impl GpuContext {
         if groups.contains(&0) {
             return Ok(());
         }
+        self.lost.check("gpu")?;
         let pipeline = pipeline()?;
         let words = info.len().max(1);
         let align = (self.limits.min_storage_buffer_offset_alignment as usize / 4).max(1);
@@ -176,6 +178,10 @@ impl GpuContext {
     /// Writes the batch's info tables, then submits it (the write is ordered before it).
     pub(super) fn submit(&self, mut b: Batch) {
         drop(b.pass.take());
+        if self.lost.reason().is_some() {
+            // Nothing runs on a lost device; its waits end with the loss.
+            return;
+        }
         if !b.info_words.is_empty() {
             self.queue
                 .write_buffer(&b.info.buffer, 0, bytemuck::cast_slice(&b.info_words));
@@ -213,15 +219,19 @@ impl GpuContext {
         let _ = lock(&self.poller).send(());
     }
 
-    /// Submits every stream's pending work and resolves when it has finished; reports a captured wgpu error.
+    /// Submits every stream's pending work and resolves when it has finished; reports a
+    /// captured wgpu error, or the loss of the device (which ends the wait: its callback may
+    /// never come).
     pub(crate) async fn done(&self) -> Result<()> {
+        self.lost.check("gpu")?;
         self.flush_all();
         let (tx, rx) = oneshot::channel();
         self.queue.on_submitted_work_done(move || {
             let _ = tx.send(());
         });
         self.kick();
-        let _ = rx.await;
+        let _ = unless_lost(&self.lost, "gpu", rx).await?;
+        self.lost.check("gpu")?;
         self.take_error()
     }
 

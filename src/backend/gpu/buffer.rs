@@ -2,11 +2,13 @@
 //! out-of-memory retry), uploads, and readbacks to the host.
 
 use super::context::{GpuContext, lock};
+use super::lost::unless_lost;
 use super::pool::{Pool, SharedPool, bucket};
 use crate::error::{Error, Result};
 use crate::memory;
 use futures::channel::oneshot;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A GPU buffer owned by arrays (and by the pending batches that use it); back to the cache on drop.
 pub(crate) struct GpuBuffer {
@@ -22,6 +24,25 @@ impl Drop for GpuBuffer {
     }
 }
 
+/// Buffer creations still to be refused as if the driver were out of memory (fault tests).
+static REFUSE: AtomicU32 = AtomicU32::new(0);
+
+/// Makes the next `count` buffer creations on any GPU fail as a driver out of memory would
+/// (see `wmx::testing::refuse_gpu_allocations`).
+pub(crate) fn refuse_allocations(count: u32) {
+    REFUSE.store(count, Ordering::SeqCst);
+}
+
+/// The out-of-memory error of a creation that the fault tests asked to refuse.
+fn refused() -> Option<wgpu::Error> {
+    REFUSE
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .ok()
+        .map(|_| wgpu::Error::OutOfMemory {
+            source: "refused by wmx::testing::refuse_gpu_allocations".into(),
+        })
+}
+
 impl GpuContext {
     /// Largest buffer this device accepts for one array.
     pub(crate) fn max_binding(&self) -> u64 {
@@ -30,6 +51,7 @@ impl GpuContext {
 
     /// A new buffer for `bytes` bytes (at least 4, rounded up to 4), or a clear error when too large.
     pub(crate) fn alloc(&self, op: &'static str, bytes: u64) -> Result<Arc<GpuBuffer>> {
+        self.lost.check(op)?;
         if bytes > self.max_binding() {
             return Err(Error::TooLarge {
                 op,
@@ -45,7 +67,7 @@ impl GpuContext {
         let cached = lock(&self.pool).take(size);
         let buffer = match cached {
             Some(b) => b,
-            None => self.create_buffer(op, size)?,
+            None => self.create_buffer(op, bytes, size)?,
         };
         Ok(Arc::new(GpuBuffer {
             buffer,
@@ -57,7 +79,7 @@ impl GpuContext {
     /// A new buffer of `size` bytes from the driver. Past the memory limit (cached plus active
     /// bytes), and when the driver is out of memory, the cached buffers are given back first
     /// (then, out of memory, it tries once more); still out of memory is an `Err`.
-    fn create_buffer(&self, op: &'static str, size: u64) -> Result<wgpu::Buffer> {
+    fn create_buffer(&self, op: &'static str, bytes: u64, size: u64) -> Result<wgpu::Buffer> {
         {
             let mut pool = lock(&self.pool);
             let wanted = pool
@@ -70,6 +92,7 @@ impl GpuContext {
         }
         let buffer = self.create_or_free_cache(
             op,
+            bytes,
             &wgpu::BufferDescriptor {
                 label: Some(op),
                 size,
@@ -83,17 +106,25 @@ impl GpuContext {
         Ok(buffer)
     }
 
-    /// `desc`'s buffer from the driver; out of memory, the cached buffers are given back and it
-    /// is tried once more, then it is an `Err` naming `op` and the size.
+    /// `desc`'s buffer (for `bytes` bytes of data) from the driver; out of memory, the cached
+    /// buffers are given back and it is tried once more, then it is an `Err` naming `op` and
+    /// the sizes.
     fn create_or_free_cache(
         &self,
         op: &'static str,
+        bytes: u64,
         desc: &wgpu::BufferDescriptor,
     ) -> Result<wgpu::Buffer> {
         let create = || {
+            // In a browser the scope answers asynchronously and nothing may block: there the
+            // driver's refusal reaches the uncaptured-error handler and the next wait instead.
+            #[cfg(not(target_arch = "wasm32"))]
             let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
             let buffer = self.device.create_buffer(desc);
-            let error = pollster::block_on(scope.pop());
+            #[cfg(not(target_arch = "wasm32"))]
+            let error = pollster::block_on(scope.pop()).or_else(refused);
+            #[cfg(target_arch = "wasm32")]
+            let error = refused();
             #[cfg(test)]
             let error = error.or_else(tests::simulated_out_of_memory);
             (buffer, error)
@@ -110,8 +141,8 @@ impl GpuContext {
             Some(e) => Err(Error::TooLarge {
                 op,
                 msg: format!(
-                    "GPU {} ({}) is out of memory for a buffer of {} bytes ({} bytes in use by \
-                     arrays): {e}",
+                    "GPU {} ({}) is out of memory for {bytes} bytes (a buffer of {} bytes; {} \
+                     bytes in use by arrays): {e}",
                     self.index,
                     self.info.name,
                     desc.size,
@@ -157,9 +188,11 @@ impl GpuContext {
 
     /// Reads a buffer back to the host (submits every stream's pending work first).
     pub(crate) async fn read(&self, src: &GpuBuffer) -> Result<Vec<u8>> {
+        self.lost.check("read")?;
         let size = src.buffer.size();
         let staging = self.create_or_free_cache(
             "readback",
+            src.bytes,
             &wgpu::BufferDescriptor {
                 label: Some("readback"),
                 size,
@@ -186,10 +219,13 @@ impl GpuContext {
             let _ = tx.send(r);
         });
         self.kick();
-        let mapped = rx.await.map_err(|_| Error::Backend {
-            op: "read",
-            msg: "the device was lost".into(),
-        })?;
+        // After a loss the map's callback may never come: the loss ends the wait.
+        let mapped = unless_lost(&self.lost, "read", rx)
+            .await?
+            .map_err(|_| Error::Backend {
+                op: "read",
+                msg: "the buffer map was cancelled (the device was lost)".into(),
+            })?;
         mapped.map_err(|e| Error::Backend {
             op: "read",
             msg: format!("mapping failed: {e}"),

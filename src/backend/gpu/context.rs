@@ -9,6 +9,7 @@ use super::adapters::{coop_shape, forced_packed_f16};
 use super::batch::Batch;
 pub(crate) use super::buffer::GpuBuffer;
 use super::kernels::{self, CreationKey, ElementwiseKey, KernelKey, Layout};
+use super::lost::Lost;
 use super::pool::{Pool, SharedPool};
 use crate::device::DeviceInfo;
 use crate::error::{Error, Result};
@@ -42,6 +43,8 @@ pub(crate) struct GpuContext {
     pub(super) batches: Mutex<HashMap<usize, Batch>>,
     pub(super) poller: Mutex<mpsc::Sender<()>>,
     pub(super) uncaptured: Arc<Mutex<Option<String>>>,
+    /// Set once wgpu reports the device lost: every later GPU call is an `Err`, and waits wake.
+    pub(super) lost: Lost,
     pub(super) pool: SharedPool,
 }
 
@@ -53,6 +56,14 @@ type Slots = Vec<OnceLock<std::result::Result<GpuContext, Error>>>;
 
 fn slots() -> &'static Slots {
     static CONTEXTS: OnceLock<Slots> = OnceLock::new();
+    #[cfg(target_arch = "wasm32")]
+    {
+        // Not sized before `init_async` has found the browser's adapter.
+        static NONE: Slots = Vec::new();
+        if adapters().is_empty() {
+            return &NONE;
+        }
+    }
     CONTEXTS.get_or_init(|| (0..adapters().len()).map(|_| OnceLock::new()).collect())
 }
 
@@ -73,9 +84,168 @@ pub(crate) fn context(index: usize) -> Result<&'static GpuContext> {
             adapters().len()
         ),
     })?;
-    slot.get_or_init(|| GpuContext::new(index))
-        .as_ref()
-        .map_err(|e| e.clone())
+    #[cfg(not(target_arch = "wasm32"))]
+    let ctx = slot.get_or_init(|| pollster::block_on(GpuContext::new(index)));
+    #[cfg(target_arch = "wasm32")]
+    let ctx = slot.get().ok_or_else(|| Error::Device {
+        op: "gpu",
+        msg: format!(
+            "GPU {index} is not open yet: in a browser, `wmx::init_async().await` opens the GPUs"
+        ),
+    })?;
+    ctx.as_ref().map_err(|e| e.clone())
+}
+
+/// Finds the adapters and opens every GPU without blocking (a browser's WebGPU is asynchronous);
+/// returns the number of GPUs. Natively the same work runs on first use anyway.
+pub(crate) async fn open_all() -> Result<usize> {
+    let n = super::adapters::adapters_async().await.len();
+    for (index, slot) in slots().iter().enumerate() {
+        if slot.get().is_none() {
+            let ctx = GpuContext::new(index).await;
+            let _ = slot.set(ctx);
+        }
+        if let Some(Err(e)) = slot.get() {
+            return Err(e.clone());
+        }
+    }
+    Ok(n)
+}
+
+/// Starts the thread that drives wgpu's callbacks (buffer maps, work done, device lost) when
+/// kicked; a wgpu panic inside a wait marks the device lost.
+#[cfg(not(target_arch = "wasm32"))]
+fn spawn_poller(
+    index: usize,
+    info: &wgpu::AdapterInfo,
+    device: &wgpu::Device,
+    lost: &Lost,
+    rx: mpsc::Receiver<()>,
+) -> Result<()> {
+    let poll_device = device.clone();
+    let poll_lost = lost.clone();
+    let name = info.name.clone();
+    // wgpu's GL backend holds its one GL context for the whole of a blocking wait, and other
+    // threads give up (panic) after a second without it; there we poll without blocking.
+    let blocking = info.backend != wgpu::Backend::Gl;
+    std::thread::Builder::new()
+        .name(format!("wmx-gpu{index}-poller"))
+        .spawn(move || {
+            // wgpu panics when a wait fails (a lost device); the device is then lost for good.
+            let poll = |ty: wgpu::PollType| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_device.poll(ty)))
+                    .map_err(|p| {
+                        let what = p
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_default();
+                        poll_lost.set(lost_message(
+                            index,
+                            &name,
+                            &format!("waiting for it failed: {what}"),
+                        ));
+                    })
+            };
+            while rx.recv().is_ok() {
+                while rx.try_recv().is_ok() {}
+                if blocking {
+                    let _ = poll(wgpu::PollType::wait_indefinitely());
+                    continue;
+                }
+                loop {
+                    match poll(wgpu::PollType::Poll) {
+                        Ok(Ok(status)) if status.is_queue_empty() => break,
+                        Ok(Ok(_)) => std::thread::sleep(std::time::Duration::from_micros(200)),
+                        Ok(Err(_)) | Err(()) => break,
+                    }
+                }
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| Error::Backend {
+            op: "gpu",
+            msg: format!("cannot start the poller thread: {e}"),
+        })
+}
+
+/// Opens `adapter`'s device with `features` (and the experimental ones when asked).
+async fn open_device(
+    adapter: &wgpu::Adapter,
+    features: wgpu::Features,
+    experimental: bool,
+) -> std::result::Result<(wgpu::Device, wgpu::Queue), wgpu::RequestDeviceError> {
+    let desc = wgpu::DeviceDescriptor {
+        label: Some("wmx"),
+        required_features: features,
+        required_limits: adapter.limits(),
+        experimental_features: if experimental {
+            // SAFETY: only cooperative matrices are asked for, and only the matmul kernel uses
+            // them, within the bounds it checks itself.
+            unsafe { wgpu::ExperimentalFeatures::enabled() }
+        } else {
+            wgpu::ExperimentalFeatures::disabled()
+        },
+        ..Default::default()
+    };
+    adapter.request_device(&desc).await
+}
+
+/// The message of every `Err` after GPU `index` is lost, `why` in parentheses.
+fn lost_message(index: usize, name: &str, why: &str) -> String {
+    format!(
+        "GPU {index} ({name}) is lost ({why}); its arrays are gone, the CPU and other GPUs still \
+         work"
+    )
+}
+
+/// Loses GPU `index` as a driver failure would: from now on every op, read and wait on it is an
+/// `Err` (waits already blocked wake up with it; work in flight is abandoned), then wgpu's
+/// `Device::destroy` takes the device, and this returns once wgpu has reported it lost (its
+/// device-lost callback runs when the work already submitted has drained). For the fault tests:
+/// there is no way back in this process.
+pub(crate) fn destroy(index: usize) -> Result<()> {
+    let ctx = context(index)?;
+    ctx.lost.set(lost_message(
+        index,
+        &ctx.info.name,
+        "destroyed by wmx::testing::lose_device",
+    ));
+    ctx.device.destroy();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !ctx.lost.reported_by_wgpu() {
+        if std::time::Instant::now() > deadline {
+            return Err(Error::Backend {
+                op: "gpu",
+                msg: format!("GPU {index} was destroyed but wgpu did not report it lost in 30 s"),
+            });
+        }
+        ctx.kick();
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    Ok(())
+}
+
+/// Records a command that wgpu's validation rejects (a copy past the end of a buffer) on GPU
+/// `index`, as a kernel or driver bug would: wgpu reports it to the uncaptured-error handler.
+/// For the fault tests.
+pub(crate) fn inject_validation_error(index: usize) -> Result<()> {
+    let ctx = context(index)?;
+    ctx.lost.check("gpu")?;
+    let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("wmx fault injection"),
+        size: 16,
+        usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("wmx fault injection"),
+        });
+    enc.copy_buffer_to_buffer(&buffer, 0, &buffer, 8, 16);
+    ctx.queue.submit([enc.finish()]);
+    Ok(())
 }
 
 /// Describes GPU `index` without creating its device.
@@ -107,7 +277,7 @@ pub(crate) fn device_info(index: usize) -> Result<DeviceInfo> {
 }
 
 impl GpuContext {
-    fn new(index: usize) -> Result<GpuContext> {
+    async fn new(index: usize) -> Result<GpuContext> {
         let entry = &adapters()[index];
         let adapter = &entry.adapter;
         let native_f16 =
@@ -116,32 +286,19 @@ impl GpuContext {
         if native_f16 {
             required_features |= wgpu::Features::SHADER_F16;
         }
-        let open = |features: wgpu::Features, experimental: bool| {
-            let desc = wgpu::DeviceDescriptor {
-                label: Some("wmx"),
-                required_features: features,
-                required_limits: adapter.limits(),
-                experimental_features: if experimental {
-                    // SAFETY: only cooperative matrices are asked for, and only the matmul
-                    // kernel uses them, within the bounds it checks itself.
-                    unsafe { wgpu::ExperimentalFeatures::enabled() }
-                } else {
-                    wgpu::ExperimentalFeatures::disabled()
-                },
-                ..Default::default()
-            };
-            pollster::block_on(adapter.request_device(&desc))
-        };
         let mut coop = coop_shape(entry);
         let coop_features =
             wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX | wgpu::Features::SUBGROUP;
         // A device refused with the experimental feature is asked for again without it.
         let opened = match coop {
-            Some(_) => open(required_features | coop_features, true).or_else(|_| {
-                coop = None;
-                open(required_features, false)
-            }),
-            None => open(required_features, false),
+            Some(_) => match open_device(adapter, required_features | coop_features, true).await {
+                Ok(opened) => Ok(opened),
+                Err(_) => {
+                    coop = None;
+                    open_device(adapter, required_features, false).await
+                }
+            },
+            None => open_device(adapter, required_features, false).await,
         };
         let (device, queue) = opened.map_err(|e| Error::Device {
             op: "gpu",
@@ -156,33 +313,27 @@ impl GpuContext {
                 *s = Some(e.to_string());
             }
         }));
+        let lost = Lost::default();
+        let name = entry.info.name.clone();
+        let flag = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            let why = match reason {
+                wgpu::DeviceLostReason::Destroyed => "destroyed".to_string(),
+                wgpu::DeviceLostReason::Unknown => "lost by the driver".to_string(),
+            };
+            let why = if msg.is_empty() {
+                why
+            } else {
+                format!("{why}: {msg}")
+            };
+            flag.set_by_wgpu(lost_message(index, &name, &why));
+        });
         let (tx, rx) = mpsc::channel::<()>();
-        let poll_device = device.clone();
-        // wgpu's GL backend holds its one GL context for the whole of a blocking wait, and other
-        // threads give up (panic) after a second without it; there we poll without blocking.
-        let blocking = entry.info.backend != wgpu::Backend::Gl;
-        std::thread::Builder::new()
-            .name(format!("wmx-gpu{index}-poller"))
-            .spawn(move || {
-                while rx.recv().is_ok() {
-                    while rx.try_recv().is_ok() {}
-                    if blocking {
-                        let _ = poll_device.poll(wgpu::PollType::wait_indefinitely());
-                        continue;
-                    }
-                    loop {
-                        match poll_device.poll(wgpu::PollType::Poll) {
-                            Ok(status) if status.is_queue_empty() => break,
-                            Ok(_) => std::thread::sleep(std::time::Duration::from_micros(200)),
-                            Err(_) => break,
-                        }
-                    }
-                }
-            })
-            .map_err(|e| Error::Backend {
-                op: "gpu",
-                msg: format!("cannot start the poller thread: {e}"),
-            })?;
+        #[cfg(target_arch = "wasm32")]
+        // The browser drives WebGPU's callbacks itself: no poller (and no second thread).
+        drop(rx);
+        #[cfg(not(target_arch = "wasm32"))]
+        spawn_poller(index, &entry.info, &device, &lost, rx)?;
         let mut ctx = GpuContext {
             index,
             limits: device.limits(),
@@ -196,6 +347,7 @@ impl GpuContext {
             batches: Mutex::new(HashMap::new()),
             poller: Mutex::new(tx),
             uncaptured,
+            lost,
             pool: Pool::new(memory::default_cache_limit(
                 entry.info.device_type == wgpu::DeviceType::Cpu,
             )),
@@ -301,6 +453,9 @@ impl GpuContext {
         entry: &str,
         trusted: bool,
     ) -> Result<Arc<Kernel>> {
+        // In a browser the scope's answer comes asynchronously and nothing may block: there a
+        // rejected kernel reaches the uncaptured-error handler and the next wait instead.
+        #[cfg(not(target_arch = "wasm32"))]
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(label),
@@ -332,6 +487,7 @@ impl GpuContext {
                 },
                 cache: None,
             });
+        #[cfg(not(target_arch = "wasm32"))]
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Backend {
                 op: "gpu",

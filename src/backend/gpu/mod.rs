@@ -7,9 +7,10 @@
 
 mod adapters;
 mod batch;
-mod buffer;
+pub(crate) mod buffer;
 pub(crate) mod context;
 pub mod kernels;
+mod lost;
 pub(crate) mod pool;
 
 use crate::array::Node;
@@ -136,6 +137,7 @@ struct Rows {
 /// Records `node` on its stream of GPU `index`; inputs are already on that GPU.
 pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
     let ctx = context::context(index)?;
+    ctx.lost.check(node.prim.name())?;
     let g = Gpu {
         ctx,
         stream: node.stream.index,

@@ -14,7 +14,7 @@ use super::{F16_BITS, Layout, PRELUDE, WG};
 use crate::backend::Data;
 use crate::backend::gpu::Gpu;
 use crate::compile::{FusedExpr, StepOp};
-use crate::dtype::{ArrayElement, Dtype};
+use crate::dtype::{ArrayElement, Domain, Dtype};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -43,6 +43,15 @@ fn round(d: Dtype, v: &str, native_f16: bool) -> String {
 
 /// WGSL of the constant `v` in `d`, exact (floats by their bits, as `full` stores them).
 fn scalar(v: f64, d: Dtype) -> String {
+    // A non-finite constant expression is a shader-creation error in WGSL (Tint rejects it):
+    // NaN and infinities come from the prelude's runtime helpers.
+    if d.domain() == Domain::Float && !v.is_finite() {
+        return match v {
+            v if v.is_nan() => "wmx_nan()".into(),
+            v if v > 0.0 => "wmx_inf()".into(),
+            _ => "(-wmx_inf())".into(),
+        };
+    }
     match d {
         Dtype::Float32 => format!("bitcast<f32>({:#010x}u)", (v as f32).to_bits()),
         Dtype::Float16 => format!(

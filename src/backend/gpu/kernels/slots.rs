@@ -253,7 +253,7 @@ pub(super) fn accumulator_prelude(
         p,
         "fn combine(a: C_OUT, b: C_OUT) -> C_OUT {{ return {combine}; }}"
     );
-    // A function, not a `const`: ±inf is a bitcast, which is not a WGSL const expression.
+    // A function, not a `const`: ±inf is not a WGSL constant (see `wmx_inf` in prelude.wgsl).
     let _ = writeln!(
         p,
         "fn identity() -> C_OUT {{ return {}; }}",
@@ -287,8 +287,8 @@ pub(super) fn cast_expr(from: Domain, to: Domain) -> &'static str {
 /// WGSL literal of `v` in the compute type of domain `d`.
 pub(super) fn literal(v: f64, d: Domain) -> String {
     match d {
-        Domain::Float if v == f64::INFINITY => "bitcast<f32>(0x7f800000u)".into(),
-        Domain::Float if v == f64::NEG_INFINITY => "bitcast<f32>(0xff800000u)".into(),
+        Domain::Float if v == f64::INFINITY => "wmx_inf()".into(),
+        Domain::Float if v == f64::NEG_INFINITY => "-wmx_inf()".into(),
         Domain::Float => format!("{v:?}"),
         Domain::Int if v == i32::MIN as f64 => "i32(-2147483647 - 1)".into(),
         Domain::Int => format!("i32({})", v as i64),
