@@ -307,9 +307,20 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         (None, None) => unreachable!("parse_args requires --model or --random"),
     };
     let c = &model.config;
+    let device = match mx::device_info(args.device) {
+        Ok(i) if args.device.kind == DeviceType::Gpu => {
+            let coop = if i.cooperative_matrix {
+                ", cooperative matrices"
+            } else {
+                ""
+            };
+            format!("{} ({}{coop})", i.name, i.backend)
+        }
+        _ => "cpu".to_string(),
+    };
     eprintln!(
-        "model: {} layers, hidden {}, {} heads ({} key/value) of {}, vocabulary {}, {:.2} B \
-         parameters, {:?} on {:?}; ready in {:.2} s",
+        "model: {} layers, hidden {}, {} heads ({} key/value) of {}, vocabulary {}, {:.3} B \
+         parameters, {} on {device}; ready in {:.2} s",
         c.num_hidden_layers,
         c.hidden_size,
         c.num_attention_heads,
@@ -318,7 +329,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         c.vocab_size,
         c.num_parameters() as f64 / 1e9,
         args.dtype,
-        args.device,
         load_start.elapsed().as_secs_f64()
     );
     let prompt: Vec<u32> = if let Some(text) = &args.prompt {
@@ -391,7 +401,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         t.generation.as_secs_f64(),
         rate(t.generated, t.generation)
     );
-    eprintln!("peak memory: {:.2} GB", mx::get_peak_memory() as f64 / 1e9);
+    if args.device.kind == DeviceType::Gpu {
+        eprintln!("peak memory: {:.2} GB", mx::get_peak_memory() as f64 / 1e9);
+    }
     Ok(())
 }
 
