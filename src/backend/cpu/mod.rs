@@ -232,7 +232,8 @@ fn concatenate(
     Ok(out)
 }
 
-/// Gathers along `axis` with in-range indices.
+/// Gathers along `axis` with in-range indices, reading the (possibly strided) source in place:
+/// only the picked elements are touched (an embedding lookup must not copy its whole table).
 fn take(
     h: &HostVec,
     shape: &[i32],
@@ -241,15 +242,46 @@ fn take(
     axis: usize,
     dt: crate::dtype::Dtype,
 ) -> Result<HostVec> {
-    let dense = copy::cast(h, shape, &d.strides, d.offset, dt);
-    let outer: usize = shape[..axis].iter().map(|&x| x as usize).product();
-    let inner: usize = shape[axis + 1..].iter().map(|&x| x as usize).product();
-    let n = shape[axis] as usize;
-    let order: Vec<usize> = (0..outer)
-        .flat_map(|o| {
-            idx.iter()
-                .flat_map(move |&j| (0..inner).map(move |k| (o * n + j as usize) * inner + k))
+    if h.dtype() != dt {
+        let dense = copy::cast(h, shape, &d.strides, d.offset, dt);
+        let strides = crate::shape::row_major_strides(shape);
+        return Ok(dense.pick(&take_order(shape, &strides, 0, idx, axis)));
+    }
+    Ok(h.pick(&take_order(shape, &d.strides, d.offset, idx, axis)))
+}
+
+/// Source positions of `take` along `axis`: outer positions, then each index, then inner ones.
+fn take_order(
+    shape: &[i32],
+    strides: &[isize],
+    offset: usize,
+    idx: &[u32],
+    axis: usize,
+) -> Vec<usize> {
+    // Offsets of every multi-index of `shape[range]`, row-major.
+    let offsets = |range: std::ops::Range<usize>| -> Vec<isize> {
+        let mut offs = vec![0isize];
+        for ax in range {
+            let n = shape[ax] as isize;
+            offs = offs
+                .iter()
+                .flat_map(|&o| (0..n).map(move |i| o + i * strides[ax]))
+                .collect();
+        }
+        offs
+    };
+    let (outer, inner) = (offsets(0..axis), offsets(axis + 1..shape.len()));
+    let step = strides[axis];
+    let base = offset as isize;
+    outer
+        .iter()
+        .flat_map(|&o| {
+            let inner = &inner;
+            idx.iter().flat_map(move |&j| {
+                inner
+                    .iter()
+                    .map(move |&k| (base + o + j as isize * step + k) as usize)
+            })
         })
-        .collect();
-    Ok(dense.pick(&order))
+        .collect()
 }
