@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the release test binaries and the bench examples (`bench`, `gpu_ceilings`, `bench_train`,
-# `bench_conv`, `bench_load`, `bench_fast` when present) and `mnist` here and packs them (stripped, xz) into
+# `bench_conv`, `bench_load`, `bench_fast`, `bench_compile`, `llm` when present) and `mnist` here and packs them (stripped, xz) into
 # .device/bundle.tar.xz for scripts/gpu-bench.sh on the device machine (see ../shared/GPU.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EX="bench gpu_ceilings bench_train bench_conv bench_load mnist"
 [ -f examples/bench_fast.rs ] && EX="$EX bench_fast"
+[ -f examples/bench_compile.rs ] && EX="$EX bench_compile"
+[ -d examples/llm ] && EX="$EX llm"
 cargo build --release $(for e in $EX; do printf -- '--example %s ' "$e"; done)
 rm -rf .device && mkdir -p .device/tests
 cargo test --release --no-run 2>&1 | sed -n 's/.*Executable tests\/.*(\(target\/release\/deps\/[^)]*\)).*/\1/p' |

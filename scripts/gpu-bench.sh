@@ -53,6 +53,17 @@ if [ -x .device/bench_fast ]; then
     timeout 200 python3 scripts/fast_ref.py > "$OUT/fast_ref.txt" 2>> "$OUT/fast.log"
     cat "$OUT/fast.txt" "$OUT/fast_ref.txt"; tail -3 "$OUT/fast.log"
 fi
+if [ -x .device/bench_compile ]; then
+    # The compile issue's rows: fused elementwise kernels and long chains against torch eager.
+    timeout 200 .device/bench_compile --device gpu > "$OUT/compile.txt" 2> "$OUT/compile.log"
+    timeout 300 python3 scripts/compile_ref.py > "$OUT/compile_ref.txt" 2>> "$OUT/compile.log"
+    cat "$OUT/compile.txt" "$OUT/compile_ref.txt"; tail -3 "$OUT/compile.log"
+fi
+if [ -x .device/llm ]; then
+    # examples/llm with random Llama-3.2-1B-shaped weights in f16 against the same model in torch.
+    timeout 240 .device/llm --random 1b --dtype f16 --device gpu --warmup 1 --quiet 2>&1 | tee "$OUT/llm.txt"
+    timeout 240 python3 tools/llm_torch.py --preset 1b --dtype f16 --warmup 1 2>&1 | tee "$OUT/llm_ref.txt"
+fi
 if [ -x .device/bench ] && [ -z "${SKIP_TABLE:-}" ]; then
     [ $# -gt 0 ] || set -- --large --probes
     .device/bench --list --device gpu "$@" > "$OUT/rows.txt"

@@ -14,6 +14,8 @@ mod mpi;
 pub(crate) use collective::{
     Comm, Turn, failed as collective_failed, mpi_available, mpi_world, split, turn_for,
 };
+/// `compile`'s constant folding evaluates scalar steps with the CPU kernels' own functions.
+pub(crate) use cpu::fused::fold_scalars;
 
 use crate::array::Node;
 use crate::device::{Device, DeviceType};

@@ -317,7 +317,7 @@ fn build(tape: &Tape, region: &BTreeSet<usize>, scalars: &[Option<f64>]) -> (Fus
         value.insert(Ref::Node(k), n_in + steps.len() - 1);
     }
     let expr = FusedExpr::new(inputs, steps);
-    (crate::backend::cpu::fused::fold_scalars(expr), leaves)
+    (crate::backend::fold_scalars(expr), leaves)
 }
 
 fn dtype_of(tape: &Tape, r: &Ref) -> crate::dtype::Dtype {
