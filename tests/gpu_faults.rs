@@ -74,18 +74,18 @@ fn validation_error_refused_allocation_then_device_loss() {
     let s1 = mx::new_stream(gpu);
     let s2 = mx::new_stream(gpu);
     let kept = mx::multiply(
-        &mx::arange(0.0, 1000.0, 1.0, Dtype::Float32, &s2).unwrap(),
+        mx::arange(0.0, 1000.0, 1.0, Dtype::Float32, s2).unwrap(),
         2.0f32,
-        &s2,
+        s2,
     )
     .unwrap();
     mx::eval([&kept]).unwrap();
-    let pending_on_s2 = mx::add(&kept, 1.0f32, &s2).unwrap();
-    let x = mx::ones(&[384, 384], Dtype::Float32, &s1).unwrap();
+    let pending_on_s2 = mx::add(&kept, 1.0f32, s2).unwrap();
+    let x = mx::ones(&[384, 384], Dtype::Float32, s1).unwrap();
     mx::eval([&x]).unwrap();
-    mx::synchronize(&s1).unwrap();
+    mx::synchronize(s1).unwrap();
     mx::clear_cache();
-    let y = mx::matmul(&x, &x, &s1).unwrap();
+    let y = mx::matmul(&x, &x, s1).unwrap();
     mx::testing::refuse_gpu_allocations(2);
     let e = expect_err(
         mx::eval([&y]),
@@ -96,12 +96,9 @@ fn validation_error_refused_allocation_then_device_loss() {
         e.starts_with("[matmul] ") && e.contains("out of memory") && e.contains("589824 bytes"),
         "{e}"
     );
-    let e = expect_err(
-        mx::synchronize(&s1),
-        "synchronize of the stream that failed",
-    );
+    let e = expect_err(mx::synchronize(s1), "synchronize of the stream that failed");
     assert!(e.starts_with("[matmul] "), "{e}");
-    mx::synchronize(&s2).unwrap();
+    mx::synchronize(s2).unwrap();
     let want: Vec<f32> = (0..1000).map(|i| 2.0 * i as f32).collect();
     assert_eq!(
         kept.to_vec::<f32>().unwrap(),
@@ -114,7 +111,7 @@ fn validation_error_refused_allocation_then_device_loss() {
         want1,
         "another stream's pending op"
     );
-    let again = mx::sum(&mx::matmul(&x, &x, &s1).unwrap(), &[], false, &s1).unwrap();
+    let again = mx::sum(&mx::matmul(&x, &x, s1).unwrap(), &[], false, s1).unwrap();
     assert_eq!(
         again.item::<f32>().unwrap(),
         384.0 * 384.0 * 384.0,
@@ -129,7 +126,7 @@ fn validation_error_refused_allocation_then_device_loss() {
     let on_cpu = mx::arange(0.0, 16.0, 1.0, Dtype::Float32, cpu).unwrap();
     // ~0.5 s of work on lavapipe, evaluated by another thread that is blocked in the wait when
     // the device goes.
-    let queued = long_chain(&mx::ones(&[1 << 20], Dtype::Float32, &s1).unwrap(), 200, s1);
+    let queued = long_chain(&mx::ones(&[1 << 20], Dtype::Float32, s1).unwrap(), 200, s1);
     let waiter = {
         let queued = queued.clone();
         std::thread::spawn(move || {
@@ -178,7 +175,7 @@ fn validation_error_refused_allocation_then_device_loss() {
     let e = expect_err(mx::eval([&later]), "a new op after the loss");
     // `add` or the `full` of its scalar operand, whichever the stream reaches first.
     assert!(e.contains("] GPU 0") && e.contains("is lost"), "{e}");
-    let fresh = mx::zeros(&[8], Dtype::Int32, &s2).unwrap();
+    let fresh = mx::zeros(&[8], Dtype::Int32, s2).unwrap();
     let e = expect_err(
         fresh.to_vec::<i32>(),
         "a creation on another stream of the lost GPU",
@@ -203,9 +200,9 @@ fn validation_error_refused_allocation_then_device_loss() {
     assert_eq!(c.item::<f32>().unwrap(), 1240.0);
     let s3 = mx::new_stream(cpu);
     let m = mx::matmul(
-        &mx::ones(&[8, 8], Dtype::Float32, &s3).unwrap(),
+        &mx::ones(&[8, 8], Dtype::Float32, s3).unwrap(),
         &mx::ones(&[8, 8], Dtype::Float32, cpu).unwrap(),
-        &s3,
+        s3,
     )
     .unwrap();
     assert_eq!(m.to_vec::<f32>().unwrap(), vec![8.0; 64]);
@@ -216,7 +213,7 @@ fn validation_error_refused_allocation_then_device_loss() {
     );
     assert!(e.contains("is lost"), "{e}");
     mx::synchronize(cpu).unwrap();
-    mx::synchronize(&s3).unwrap();
+    mx::synchronize(s3).unwrap();
     // The memory API still answers, and freeing the dead GPU's arrays does not panic.
     drop((
         a,

@@ -79,7 +79,7 @@ fn shared_graph(iter: usize, streams: &[Stream], reference: bool) -> Array {
     let mut s = || place(streams, rng.below(streams.len()), reference);
     let m = mx::matmul(&mx::tanh(&a, s()).unwrap(), &b, s()).unwrap();
     mx::add(
-        &mx::multiply(&m, 1.0 / SHARED_N as f32, s()).unwrap(),
+        mx::multiply(&m, 1.0 / SHARED_N as f32, s()).unwrap(),
         &a,
         s(),
     )

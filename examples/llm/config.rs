@@ -198,12 +198,12 @@ impl Config {
         let o = v
             .as_object()
             .ok_or_else(|| LlmError::Config("config.json must hold a JSON object".into()))?;
-        if let Some(t) = o.get("model_type") {
-            if t.as_str() != Some("llama") {
-                return Err(LlmError::Config(format!(
-                    "model_type {t} is not supported (only \"llama\")"
-                )));
-            }
+        if let Some(t) = o.get("model_type")
+            && t.as_str() != Some("llama")
+        {
+            return Err(LlmError::Config(format!(
+                "model_type {t} is not supported (only \"llama\")"
+            )));
         }
         for flag in ["attention_bias", "mlp_bias"] {
             if boolean(o, flag, false)? {
