@@ -11,7 +11,7 @@ small = "--small" in sys.argv
 dev = "cuda"
 
 
-def bench(f, iters=10, batch=4):
+def bench(f, iters=10, batch=16):
     f(); torch.cuda.synchronize()
     ts = []
     for _ in range(iters):

@@ -249,8 +249,9 @@ device_tests! {
         // Along the first axis (strided reads of a transposed view).
         let t = mx::transpose(&x, &[1, 0], None).unwrap();
         check(dev, |v| Ok(vec![mx::sum(&mx::exp(&v[0], None)?, &[0], false, None)?]), &[t], "fused_reduce", "fused1(float32).exp.float32>sum[0]");
-        // logsumexp: its exp(x - m) feeds the sum, the log the epilogue.
-        check(dev, |v| Ok(vec![mx::logsumexp(&v[0], &[1], false, None)?]), std::slice::from_ref(&x), "fused_reduce", "exp.float32>sum");
+        // logsumexp: its exp(x - m) feeds the sum; log(sum) + m is the epilogue (m its second
+        // input).
+        check(dev, |v| Ok(vec![mx::logsumexp(&v[0], &[1], false, None)?]), std::slice::from_ref(&x), "fused_reduce", "exp.float32>sum[1]>fused2(float32,float32).log.add");
     }
 
     fn a_scaled_masked_softmax_is_one_kernel(dev: Device) {

@@ -69,6 +69,28 @@ impl FusedExpr {
         FusedExpr { inputs, steps, key }
     }
 
+    /// The same expression with input `k` moved to the front (the others keep their order).
+    pub(crate) fn with_input_first(&self, k: usize) -> FusedExpr {
+        let n = self.inputs.len();
+        let map = |v: usize| match v {
+            v if v == k => 0,
+            v if v < k => v + 1,
+            v => v,
+        };
+        let mut inputs = vec![self.inputs[k]];
+        inputs.extend((0..n).filter(|&j| j != k).map(|j| self.inputs[j]));
+        let steps = self
+            .steps
+            .iter()
+            .map(|s| Step {
+                op: s.op.clone(),
+                args: s.args.iter().map(|&a| map(a)).collect(),
+                dtype: s.dtype,
+            })
+            .collect();
+        FusedExpr::new(inputs, steps)
+    }
+
     /// The structural key (see the field).
     pub(crate) fn key(&self) -> &str {
         &self.key
@@ -202,9 +224,9 @@ pub(crate) enum Reduction {
 }
 
 /// A reduction (or softmax) with its elementwise prologue and epilogue fused in: the prologue
-/// computes the reduction's input from the node's inputs (each of `in_shape`) as it is read,
-/// and the epilogue (reductions only; one array input, the reduced value, plus constants) is
-/// applied as each result is stored. `compile` builds it where a reduction's input is an
+/// computes the reduction's input from the node's first inputs (each of `in_shape`) as it is
+/// read, and the epilogue (reductions only) is applied as each result is stored; its input 0 is
+/// the reduced value and its inputs 1.. the node's remaining inputs (each of `out_shape`). `compile` builds it where a reduction's input is an
 /// elementwise region nothing else reads, or its only consumer is such a region.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct FusedReduction {
@@ -247,9 +269,18 @@ impl FusedReduction {
         s
     }
 
+    /// The node's inputs the epilogue reads besides the reduced value (after the prologue's).
+    pub(crate) fn n_extra(&self) -> usize {
+        self.epilogue
+            .as_ref()
+            .map_or(0, |e| e.inputs.len().saturating_sub(1))
+    }
+
     /// The unfused graph on `inputs`, on stream `s`: what the transform rules differentiate.
     pub(crate) fn expand(&self, inputs: &[Array], s: Stream) -> Result<Array> {
-        let x = self.prologue.expand(inputs, &self.in_shape, s)?;
+        let n_pro = self.prologue.inputs.len().min(inputs.len());
+        let (pro, extra) = inputs.split_at(n_pro);
+        let x = self.prologue.expand(pro, &self.in_shape, s)?;
         let prim = match &self.reduction {
             Reduction::Reduce { op, axes, .. } => Primitive::Reduce {
                 op: *op,
@@ -262,7 +293,10 @@ impl FusedReduction {
             r = crate::reshape(&r, &self.out_shape, s)?;
         }
         match &self.epilogue {
-            Some(e) => e.expand(&[r], &self.out_shape, s),
+            Some(e) => {
+                let ins: Vec<Array> = std::iter::once(r).chain(extra.iter().cloned()).collect();
+                e.expand(&ins, &self.out_shape, s)
+            }
             None => Ok(r),
         }
     }

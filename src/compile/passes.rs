@@ -259,22 +259,35 @@ fn fuse_reductions(tape: &mut Tape) {
             &[c] if only_for(tape, k, c) && matches!(tape.nodes[c].prim, Primitive::Reshape) => c,
             _ => k,
         };
+        // The epilogue's other inputs (arrays of its shape) join the node's inputs, within the
+        // kernel's binding limit; the reduced value becomes its input 0.
+        let n_pro = prologue.as_ref().map_or(1, |(e, _)| e.inputs.len());
         let epilogue = match (&reduction, consumers[via].as_slice()) {
             (Reduction::Reduce { .. }, &[e]) if only_for(tape, k, e) || only_for(tape, via, e) => {
                 region(tape, e)
-                    .filter(|(_, leaves)| leaves == &[Ref::Node(via)])
                     .filter(|_| tape.nodes[e].shape == tape.nodes[via].shape)
-                    .map(|(expr, _)| (e, expr))
+                    .filter(|(_, leaves)| n_pro + leaves.len() - 1 <= MAX_FUSED_INPUTS)
+                    .and_then(|(expr, leaves)| {
+                        let at = leaves.iter().position(|r| *r == Ref::Node(via))?;
+                        let extra: Vec<Ref> = leaves
+                            .into_iter()
+                            .filter(|r| *r != Ref::Node(via))
+                            .collect();
+                        Some((e, expr.with_input_first(at), extra))
+                    })
             }
             _ => None,
         };
         if prologue.is_none() && epilogue.is_none() {
             continue;
         }
-        let (prologue, leaves) =
+        let (prologue, mut leaves) =
             prologue.unwrap_or_else(|| (FusedExpr::identity(dtype_of(tape, &input)), vec![input]));
         let (at, epilogue) = match epilogue {
-            Some((e, expr)) => (e, Some(expr)),
+            Some((e, expr, extra)) => {
+                leaves.extend(extra);
+                (e, Some(expr))
+            }
             None => (k, None),
         };
         let red = FusedReduction {

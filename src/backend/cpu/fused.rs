@@ -291,14 +291,16 @@ pub(crate) fn fold_scalars(expr: FusedExpr) -> FusedExpr {
 /// kernel its unfused node runs, so results agree bit for bit; the saving here is the nodes'
 /// scheduling, not memory traffic.
 pub(crate) fn run_reduction(red: &FusedReduction, inputs: &[(Vec<i32>, Data)]) -> Result<HostVec> {
+    let n_pro = red.prologue.inputs.len();
+    if inputs.len() != n_pro + red.n_extra() {
+        return Err(invariant("input count differs from the fused reduction's"));
+    }
+    let (pro, extra) = inputs.split_at(n_pro);
     let x = if red.prologue.is_identity() {
-        match inputs {
-            [(_, d)] => d.clone(),
-            _ => return Err(invariant("an identity prologue takes one input")),
-        }
+        pro[0].1.clone()
     } else {
         dense(
-            Storage::host(run(&red.prologue, &red.in_shape, inputs)?),
+            Storage::host(run(&red.prologue, &red.in_shape, pro)?),
             &red.in_shape,
         )
     };
@@ -312,7 +314,9 @@ pub(crate) fn run_reduction(red: &FusedReduction, inputs: &[(Vec<i32>, Data)]) -
         None => Ok(r),
         Some(e) => {
             let r = dense(Storage::host(r), &red.out_shape);
-            run(e, &red.out_shape, &[(red.out_shape.clone(), r)])
+            let mut ins = vec![(red.out_shape.clone(), r)];
+            ins.extend(extra.iter().cloned());
+            run(e, &red.out_shape, &ins)
         }
     }
 }

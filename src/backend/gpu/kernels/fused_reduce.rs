@@ -128,11 +128,22 @@ pub fn render_fused_reduce(
             let ad = acc.domain();
             let epi = red.epilogue.as_ref().filter(|_| epilogue);
             let res = epi.map_or(acc, |e| widen(e.out_dtype(), native_f16));
+            // The epilogue's other inputs follow the prologue's (element i of the output reads
+            // element offset + i, or offset + i % period, of each: `ext_index`).
+            let extra = epi.map_or(&[][..], |e| &e.inputs[1..]);
+            for (j, &d) in extra.iter().enumerate() {
+                input_slot(&mut p, &format!("e{j}"), d, native_f16);
+                let _ = writeln!(
+                    p,
+                    "@group(0) @binding({}) var<storage, read> e{j}: array<S_E{j}>;",
+                    n + 1 + j
+                );
+            }
             output_slot(&mut p, res, native_f16);
             let _ = writeln!(
                 p,
                 "@group(0) @binding({}) var<storage, read_write> out: array<S_OUT>;",
-                n + 1
+                n + extra.len() + 1
             );
             let _ = writeln!(p, "const NIN: u32 = {n}u;\nalias Bases = array<i32, {n}>;");
             let _ = writeln!(p, "alias C_SRC = {};\nalias C_ACC = {};", ty(src), ty(acc));
@@ -189,8 +200,20 @@ pub fn render_fused_reduce(
                     );
                     let _ = writeln!(
                         p,
+                        "fn ext_index(i: u32, j: u32) -> u32 {{
+    let on = info[INFO_KEPT_NDIM];
+    let rb = INFO_KEPT_NDIM + 1u + on * (1u + NIN);
+    let at = rb + 1u + info[rb] * (1u + NIN) + 2u * NIN + 2u * j;
+    let period = info[at + 1u];
+    return info[at] + select(i, i % max(period, 1u), period != 0u);
+}}"
+                    );
+                    let mut args = vec![round(*dtype, "to_red(v)", native_f16)];
+                    args.extend((0..extra.len()).map(|j| format!("load_e{j}(ext_index(i, {j}u))")));
+                    let _ = writeln!(
+                        p,
                         "fn store_result(i: u32, v: C_ACC) {{ store_out1(i, epi_at({})); }}",
-                        round(*dtype, "to_red(v)", native_f16)
+                        args.join(", ")
                     );
                 }
                 None => {
@@ -261,6 +284,17 @@ fn label(red: &FusedReduction, kernel: FusedReduceKernel) -> String {
 }
 
 impl Gpu<'_> {
+    /// `d` (a view of `shape`) as a kernel reads it by element index alone: itself with its
+    /// period (0: dense from its offset; p: element i at offset + i % p, a row-major block
+    /// repeated), or a dense copy.
+    fn offset_period(&self, shape: &[i32], d: &Data) -> Result<(Data, u32)> {
+        let n = size_of(shape);
+        Ok(match repeated_block(shape, &d.strides) {
+            Some(p) if d.offset < 1 << 30 => (d.clone(), if p == n { 0 } else { p as u32 }),
+            _ => (self.dense_from_start(shape, d)?, 0),
+        })
+    }
+
     /// Records `kernel` of `red` over `bufs` (the inputs, then the output).
     fn fused_reduce_dispatch(
         &self,
@@ -291,16 +325,30 @@ impl Gpu<'_> {
         red: &FusedReduction,
         inputs: &[(Vec<i32>, Data)],
     ) -> Result<Data> {
-        if inputs.len() != red.prologue.inputs.len() {
-            return Err(invariant("input count differs from the prologue's"));
+        let n_pro = red.prologue.inputs.len();
+        if inputs.len() != n_pro + red.n_extra() {
+            return Err(invariant("input count differs from the fused reduction's"));
         }
+        let (inputs, extra) = inputs.split_at(n_pro);
         let nf16 = self.ctx.native_f16;
         let src = red.prologue.out_dtype();
         match &red.reduction {
             Reduction::Reduce { op, axes, dtype } => {
                 let views: Vec<&Data> = inputs.iter().map(|(_, d)| d).collect();
-                let plan = self.reduce_plan(&red.in_shape, &views, axes, true)?;
+                let mut plan = self.reduce_plan(&red.in_shape, &views, axes, true)?;
                 let epilogue = red.epilogue.is_some() && plan.n_chunks == 1;
+                let shape = &red.out_shape;
+                // The epilogue's other inputs: read in place when dense or a repeated block,
+                // else copied dense first; (offset, period) each at the table's end.
+                let mut bound: Vec<Data> = views.iter().map(|d| (*d).clone()).collect();
+                if epilogue {
+                    for (_, d) in extra {
+                        let (d, period) = self.offset_period(shape, d)?;
+                        plan.info.extend([d.offset as u32, period]);
+                        bound.push(d);
+                    }
+                }
+                let views: Vec<&Data> = bound.iter().collect();
                 let kernel = FusedReduceKernel::Reduce {
                     shape: plan.shape,
                     epilogue,
@@ -317,7 +365,6 @@ impl Gpu<'_> {
                 if plan.n_chunks > 1 {
                     r = self.reduce_partials(*op, &r, &plan, acc)?;
                 }
-                let shape = &red.out_shape;
                 let r = Data {
                     strides: row_major_strides(shape),
                     ..r
@@ -337,7 +384,11 @@ impl Gpu<'_> {
                             r
                         };
                         match epi {
-                            Some(e) => self.fused(e, shape, &[(shape.clone(), r)]),
+                            Some(e) => {
+                                let mut ins = vec![(shape.clone(), r)];
+                                ins.extend(extra.iter().cloned());
+                                self.fused(e, shape, &ins)
+                            }
                             None => Ok(r),
                         }
                     }
@@ -353,11 +404,8 @@ impl Gpu<'_> {
                 let mut owned: Vec<Data> = Vec::new();
                 let mut info = vec![n as u32 / len, len];
                 for (_, d) in inputs {
-                    let (d, period) = match repeated_block(shape, &d.strides) {
-                        Some(p) if d.offset < 1 << 30 => (d.clone(), if p == n { 0 } else { p }),
-                        _ => (self.dense_from_start(shape, d)?, 0),
-                    };
-                    info.extend([d.offset as u32, period as u32]);
+                    let (d, period) = self.offset_period(shape, d)?;
+                    info.extend([d.offset as u32, period]);
                     owned.push(d);
                 }
                 let views: Vec<&Data> = owned.iter().collect();
@@ -452,6 +500,33 @@ pub fn fused_reduce_samples(native_f16: bool) -> Vec<(String, String, &'static s
             };
             reds.push((format!("{}.{d}", op.name()), red, reduce_kernels.clone()));
         }
+    }
+    // An epilogue with another input (logsumexp's `log(sum) + max`).
+    for d in [Dtype::Float32, Dtype::Float16] {
+        let steps = vec![
+            step(StepOp::Unary(crate::primitive::UnaryOp::Log), vec![0], d),
+            step(StepOp::Binary(BinaryOp::Add), vec![2, 1], d),
+        ];
+        let red = FusedReduction {
+            prologue: FusedExpr::new(
+                vec![d],
+                vec![step(
+                    StepOp::Unary(crate::primitive::UnaryOp::Exp),
+                    vec![0],
+                    d,
+                )],
+            ),
+            in_shape: vec![4, 8],
+            reduction: Reduction::Reduce {
+                op: ReduceOp::Sum,
+                axes: vec![1],
+                dtype: d,
+            },
+            red_shape: vec![4, 1],
+            out_shape: vec![4, 1],
+            epilogue: Some(FusedExpr::new(vec![d, d], steps)),
+        };
+        reds.push((format!("logsumexp.{d}"), red, reduce_kernels.clone()));
     }
     for d in [Dtype::Float32, Dtype::Float16, Dtype::Bfloat16] {
         let steps = vec![
