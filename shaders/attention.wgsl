@@ -1,14 +1,25 @@
 // attention.wgsl — scaled dot-product attention, flash-attention style: out = softmax(q kᵀ ·
-// scale + mask) v per (batch, head), never writing the scores out. One workgroup per tile of BQ
-// query rows of one head: the tile's queries (scaled) sit in workgroup memory, and the keys and
-// values stream through it in tiles of BK rows; each query row keeps a running max m and sum l
-// (online softmax) and its output row in f32 registers, split over LANES invocations (each owns
-// features lane, lane + LANES, ...). Causal tiles past the diagonal are skipped when every row
-// of the query tile has a visible key; masked scores are f32::MIN (MLX's finfo.min: a fully
-// masked row averages v), keys past the end -inf (excluded). Grouped-query attention maps query
-// head h to key head h / (Hq / Hk).
-// Prelude provides: WG (= BQ * LANES), BQ, BK (= LANES), LANES, D, DV, DPT (= ceil(DV / LANES)),
-//   CAUSAL, HAS_MASK; load_q/load_k/load_v(i) -> f32, load_mk(i) -> f32; store_out1(i, f32).
+// scale + mask) v per (batch, head), never writing the scores out. f32 arithmetic for every
+// dtype. One workgroup of 256 invocations per tile of BQ = 64 query rows of one head; the keys
+// and values stream through in tiles of BK = 64 rows. The invocations form a 16 x 16 grid: (ty,
+// tx) owns query rows 4ty..4ty+3 and, of each key tile, keys 4tx..4tx+3 (a 4 x 4 register block
+// of scores) and output features 64c + 4tx..+3 for c < FC (a 4 x 4FC register block of the
+// output, f32). Both products are register-blocked outer products over workgroup tiles read as
+// vec4s: the scores walk the head dimension DC at a time through d-major (transposed) tiles of
+// the queries and keys (`qt`, `kv`), the output walks the key tile KC keys at a time through
+// the key-major probabilities `pt` and a feature-major tile of values (`kv` again). Online
+// softmax per row: each invocation keeps its rows' running max m (identical across the 16
+// invocations of a row: they reduce the tile's row maxima through `red`) and a partial sum l of
+// its own probabilities, summed across the row at the end. Causal tiles past the diagonal are
+// skipped when every row of the query tile has a visible key; masked scores are f32::MIN (MLX's
+// finfo.min: a fully masked row averages v), keys past the end -inf (excluded). Grouped-query
+// attention maps query head h to key head h / (Hq / Hk). Query tiles are dispatched heaviest
+// (last) first so causal stragglers start early.
+// The module is created trusted: every global index is guarded by the row, key and feature
+// checks below.
+// Prelude provides: BQ, BK (64), DC, KC, D, DV, FC (= ceil(DV / 64)), DVP (= 64 FC), QTS (= BQ +
+//   4, the padded stride of qt and pt rows), KTS (= BK + 4), KV_WORDS (vec4s of kv), CAUSAL,
+//   HAS_MASK; load_q/load_k/load_v(i) -> f32, load_mk(i) -> f32; store_out1(i, f32).
 // Bindings: 0 info, 1 q, 2 k, 3 v (dense), 4 mk (f32 mask view; q again when absent), 5 out.
 // info: [B*Hq, Hq, Hk, Lq, Lk, scale bits, mask offset, mask strides b, h, i, j (i32 bits)]
 
@@ -19,10 +30,14 @@
 @group(0) @binding(4) var<storage, read> mk: array<S_MK>;
 @group(0) @binding(5) var<storage, read_write> out: array<S_OUT>;
 
-var<workgroup> qs: array<f32, BQ * D>;
-var<workgroup> ks: array<f32, BK * D>;
-var<workgroup> vs: array<f32, BK * DV>;
-var<workgroup> ps: array<f32, BQ * BK>;
+// d-major query chunk [DC][QTS]; between the products, the row reductions [BQ][16].
+var<workgroup> qt: array<vec4<f32>, DC * QTS / 4u>;
+// d-major key chunk [DC][KTS], or a value chunk [KC][DVP].
+var<workgroup> kv: array<vec4<f32>, KV_WORDS>;
+// The tile's probabilities, key-major [BK][QTS].
+var<workgroup> pt: array<vec4<f32>, BK * QTS / 4u>;
+
+const MIN_F32: f32 = -3.40282346638528859812e+38;
 
 fn mask_at(b: u32, h: u32, i: u32, j: u32) -> f32 {
     let at = bitcast<i32>(info[INFO_MOFF]) + i32(b) * bitcast<i32>(info[INFO_MSB])
@@ -31,7 +46,36 @@ fn mask_at(b: u32, h: u32, i: u32, j: u32) -> f32 {
     return load_mk(u32(at));
 }
 
-@compute @workgroup_size(WG)
+/// Sums (`op` 0) or maxes (1) each of the invocation's four row values `x` over the 16
+/// invocations sharing the row, through `qt` (free between the products). Barriers inside:
+/// call from uniform control flow, after every read of `qt`.
+fn row_reduce(x: vec4<f32>, ty: u32, tx: u32, op: u32) -> vec4<f32> {
+    workgroupBarrier();
+    // red[row][tx] as vec4 words: row r's 16 values are words 4r..4r+3.
+    for (var a = 0u; a < 4u; a = a + 1u) {
+        let w = (ty * 4u + a) * 4u + (tx >> 2u);
+        qt[w][tx & 3u] = x[a];
+    }
+    workgroupBarrier();
+    var r = vec4<f32>(0.0);
+    for (var a = 0u; a < 4u; a = a + 1u) {
+        let w = (ty * 4u + a) * 4u;
+        let v0 = qt[w];
+        let v1 = qt[w + 1u];
+        let v2 = qt[w + 2u];
+        let v3 = qt[w + 3u];
+        if (op == 0u) {
+            let s = (v0 + v1) + (v2 + v3);
+            r[a] = (s.x + s.y) + (s.z + s.w);
+        } else {
+            let s = max(max(v0, v1), max(v2, v3));
+            r[a] = max(max(s.x, s.y), max(s.z, s.w));
+        }
+    }
+    return r;
+}
+
+@compute @workgroup_size(256)
 fn attention_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                    @builtin(local_invocation_index) lid: u32) {
     let lq = info[INFO_LQ];
@@ -41,23 +85,17 @@ fn attention_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
     let w = wid.x + wid.y * nwg.x;
     // Uniform per workgroup: a whole workgroup returns together.
     if (w >= info[INFO_BH] * q_tiles) { return; }
-    let bh = w / q_tiles;
-    let q0 = (w - bh * q_tiles) * BQ;
+    let bh = w % info[INFO_BH];
+    let q0 = (q_tiles - 1u - w / info[INFO_BH]) * BQ;
     let bi = bh / hq;
     let h = bh - bi * hq;
     let kvh = bi * info[INFO_HK] + h / (hq / info[INFO_HK]);
     let scale = bitcast<f32>(info[INFO_SCALE]);
-    let r = lid / LANES;
-    let lane = lid - r * LANES;
-    let i = q0 + r;
+    let ty = lid / 16u;
+    let tx = lid % 16u;
     let shift = i32(lk) - i32(lq);
-
-    for (var e = lid; e < BQ * D; e = e + WG) {
-        let row = q0 + e / D;
-        var x = 0.0;
-        if (row < lq) { x = load_q((bh * lq + row) * D + e % D) * scale; }
-        qs[e] = x;
-    }
+    let q_base = bh * lq;
+    let k_base = kvh * lk;
 
     var k_tiles = (lk + BK - 1u) / BK;
     if (CAUSAL) {
@@ -68,65 +106,124 @@ fn attention_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
     }
 
     let neg_inf = -wmx_inf();
-    var m = neg_inf;
-    var l = 0.0;
-    var o: array<f32, DPT>;
-    for (var c = 0u; c < DPT; c = c + 1u) { o[c] = 0.0; }
+    var m = vec4<f32>(neg_inf);
+    var l = vec4<f32>(0.0);
+    var o: array<vec4<f32>, 4u * FC>;
+    for (var c = 0u; c < 4u * FC; c = c + 1u) { o[c] = vec4<f32>(0.0); }
 
     for (var t = 0u; t < k_tiles; t = t + 1u) {
         let k0 = t * BK;
-        workgroupBarrier();
-        for (var e = lid; e < BK * D; e = e + WG) {
-            let j = k0 + e / D;
-            var x = 0.0;
-            if (j < lk) { x = load_k((kvh * lk + j) * D + e % D); }
-            ks[e] = x;
-        }
-        for (var e = lid; e < BK * DV; e = e + WG) {
-            let j = k0 + e / DV;
-            var x = 0.0;
-            if (j < lk) { x = load_v((kvh * lk + j) * DV + e % DV); }
-            vs[e] = x;
-        }
-        workgroupBarrier();
-        // This invocation's score: query row r against key `lane` of the tile.
-        let j = k0 + lane;
-        var s = neg_inf;
-        if (j < lk) {
-            var acc = 0.0;
-            let qa = r * D;
-            let ka = lane * D;
-            for (var d = 0u; d < D; d = d + 4u) {
-                acc = acc + dot(vec4<f32>(qs[qa + d], qs[qa + d + 1u], qs[qa + d + 2u], qs[qa + d + 3u]),
-                                vec4<f32>(ks[ka + d], ks[ka + d + 1u], ks[ka + d + 2u], ks[ka + d + 3u]));
+        // Scores: s[a] holds rows 4ty + a against keys 4tx..4tx+3.
+        var s: array<vec4<f32>, 4>;
+        for (var a = 0u; a < 4u; a = a + 1u) { s[a] = vec4<f32>(0.0); }
+        for (var d0 = 0u; d0 < D; d0 = d0 + DC) {
+            workgroupBarrier();
+            // Quads of 4 consecutive d of one row (key), stored transposed.
+            for (var e = lid; e < BQ * DC / 4u; e = e + 256u) {
+                let row = e / (DC / 4u);
+                let dq = (e % (DC / 4u)) * 4u;
+                let i = q0 + row;
+                for (var c = 0u; c < 4u; c = c + 1u) {
+                    var x = 0.0;
+                    if (i < lq && d0 + dq + c < D) { x = load_q((q_base + i) * D + d0 + dq + c); }
+                    let at = (dq + c) * QTS + row;
+                    qt[at / 4u][at % 4u] = x;
+                }
             }
-            s = acc;
-            if (HAS_MASK && i < lq) { s = s + mask_at(bi, h, i, j); }
-            if (CAUSAL && i32(j) > i32(i) + shift) { s = -3.40282346638528859812e+38; }
-        }
-        ps[r * BK + lane] = s;
-        workgroupBarrier();
-        var mt = m;
-        for (var jj = 0u; jj < BK; jj = jj + 1u) { mt = max(mt, ps[r * BK + jj]); }
-        let alpha = select(exp(m - mt), 1.0, m == mt);
-        l = l * alpha;
-        for (var c = 0u; c < DPT; c = c + 1u) { o[c] = o[c] * alpha; }
-        for (var jj = 0u; jj < BK; jj = jj + 1u) {
-            let sj = ps[r * BK + jj];
-            let p = select(exp(sj - mt), 0.0, sj == neg_inf);
-            l = l + p;
-            for (var c = 0u; c < DPT; c = c + 1u) {
-                let d = lane + c * LANES;
-                if (d < DV) { o[c] = o[c] + p * vs[jj * DV + d]; }
+            for (var e = lid; e < BK * DC / 4u; e = e + 256u) {
+                let key = e / (DC / 4u);
+                let dq = (e % (DC / 4u)) * 4u;
+                let j = k0 + key;
+                for (var c = 0u; c < 4u; c = c + 1u) {
+                    var x = 0.0;
+                    if (j < lk && d0 + dq + c < D) { x = load_k((k_base + j) * D + d0 + dq + c); }
+                    let at = (dq + c) * KTS + key;
+                    kv[at / 4u][at % 4u] = x;
+                }
+            }
+            workgroupBarrier();
+            for (var d = 0u; d < DC; d = d + 1u) {
+                let qa = qt[d * (QTS / 4u) + ty];
+                let kb = kv[d * (KTS / 4u) + tx];
+                s[0] = fma(vec4<f32>(qa.x), kb, s[0]);
+                s[1] = fma(vec4<f32>(qa.y), kb, s[1]);
+                s[2] = fma(vec4<f32>(qa.z), kb, s[2]);
+                s[3] = fma(vec4<f32>(qa.w), kb, s[3]);
             }
         }
+        // Scale, mask, and this invocation's row maxima.
+        var mx = vec4<f32>(neg_inf);
+        for (var a = 0u; a < 4u; a = a + 1u) {
+            let i = q0 + ty * 4u + a;
+            var row = s[a] * scale;
+            for (var c = 0u; c < 4u; c = c + 1u) {
+                let j = k0 + tx * 4u + c;
+                var x = row[c];
+                if (j >= lk) {
+                    x = neg_inf;
+                } else {
+                    if (HAS_MASK && i < lq) { x = x + mask_at(bi, h, i, j); }
+                    if (CAUSAL && i32(j) > i32(i) + shift) { x = MIN_F32; }
+                }
+                row[c] = x;
+            }
+            s[a] = row;
+            mx[a] = max(max(row.x, row.y), max(row.z, row.w));
+        }
+        let mt = max(m, row_reduce(mx, ty, tx, 1u));
+        let alpha = select(exp(m - mt), vec4<f32>(1.0), m == mt);
         m = mt;
+        l = l * alpha;
+        for (var c = 0u; c < FC; c = c + 1u) {
+            for (var a = 0u; a < 4u; a = a + 1u) { o[a * FC + c] = o[a * FC + c] * alpha[a]; }
+        }
+        // Probabilities, key-major: pt[key][row], rows 4ty..4ty+3 as one vec4 per key.
+        var p: array<vec4<f32>, 4>;
+        for (var a = 0u; a < 4u; a = a + 1u) {
+            let row = s[a];
+            let pr = select(exp(row - vec4<f32>(mt[a])), vec4<f32>(0.0), row == vec4<f32>(neg_inf));
+            l[a] = l[a] + ((pr.x + pr.y) + (pr.z + pr.w));
+            p[a] = pr;
+        }
+        for (var c = 0u; c < 4u; c = c + 1u) {
+            pt[(tx * 4u + c) * (QTS / 4u) + ty] = vec4<f32>(p[0][c], p[1][c], p[2][c], p[3][c]);
+        }
+        // Output: o[a * FC + c] += p[row 4ty + a][key] * v[key][64c + 4tx..+3], KC keys a chunk.
+        for (var kc = 0u; kc < BK; kc = kc + KC) {
+            workgroupBarrier();
+            for (var e = lid; e < KC * DVP; e = e + 256u) {
+                let key = e / DVP;
+                let f = e % DVP;
+                let j = k0 + kc + key;
+                var x = 0.0;
+                if (j < lk && f < DV) { x = load_v((k_base + j) * DV + f); }
+                kv[e / 4u][e % 4u] = x;
+            }
+            workgroupBarrier();
+            for (var kk = 0u; kk < KC; kk = kk + 1u) {
+                let pa = pt[(kc + kk) * (QTS / 4u) + ty];
+                for (var c = 0u; c < FC; c = c + 1u) {
+                    let vb = kv[kk * (DVP / 4u) + c * 16u + tx];
+                    o[c] = fma(vec4<f32>(pa.x), vb, o[c]);
+                    o[FC + c] = fma(vec4<f32>(pa.y), vb, o[FC + c]);
+                    o[2u * FC + c] = fma(vec4<f32>(pa.z), vb, o[2u * FC + c]);
+                    o[3u * FC + c] = fma(vec4<f32>(pa.w), vb, o[3u * FC + c]);
+                }
+            }
+        }
     }
-    if (i < lq) {
-        let inv = 1.0 / l;
-        for (var c = 0u; c < DPT; c = c + 1u) {
-            let d = lane + c * LANES;
-            if (d < DV) { store_out1((bh * lq + i) * DV + d, o[c] * inv); }
+    let lsum = row_reduce(l, ty, tx, 0u);
+    for (var a = 0u; a < 4u; a = a + 1u) {
+        let i = q0 + ty * 4u + a;
+        if (i < lq) {
+            let inv = 1.0 / lsum[a];
+            for (var c = 0u; c < FC; c = c + 1u) {
+                let ov = o[a * FC + c] * inv;
+                for (var e = 0u; e < 4u; e = e + 1u) {
+                    let f = c * 64u + tx * 4u + e;
+                    if (f < DV) { store_out1((q_base + i) * DV + f, ov[e]); }
+                }
+            }
         }
     }
 }

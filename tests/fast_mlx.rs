@@ -261,3 +261,63 @@ device_tests! {
               &[&[1, 4, 3, 8], &[1, 2, 5, 8], &[1, 2, 5, 8]]);
     }
 }
+
+/// The GPU kernel over several query and key tiles (the fixtures fit one), against the CPU's:
+/// causal with Lq < Lk and Lq > Lk (rows with no visible key), grouped heads, additive and
+/// boolean masks (some rows fully masked), Dv != D, ragged edges, f32/f16/bf16.
+#[test]
+fn attention_tiles_match_cpu() {
+    let Some(gpu) = common::gpu() else { return };
+    let cpu = Device::cpu();
+    let key = mx::random::key(7);
+    // (B, Hq, Hk, Lq, Lk, D, Dv, mask, dtype)
+    let cases: &[(i32, i32, i32, i32, i32, i32, i32, &str, Dtype)] = &[
+        (1, 4, 2, 150, 200, 64, 64, "causal", Dtype::Float32),
+        (2, 2, 1, 200, 131, 128, 128, "causal", Dtype::Float32),
+        (1, 2, 2, 70, 130, 80, 80, "add", Dtype::Float32),
+        (1, 3, 1, 65, 129, 32, 48, "bool", Dtype::Float32),
+        (1, 2, 2, 64, 64, 256, 256, "none", Dtype::Float32),
+        (1, 4, 4, 129, 129, 128, 128, "causal", Dtype::Float16),
+        (1, 2, 1, 100, 190, 64, 64, "add", Dtype::Float16),
+        (1, 4, 2, 150, 200, 128, 128, "causal", Dtype::Bfloat16),
+    ];
+    for (n, &(b, hq, hk, lq, lk, d, dv, mkind, dt)) in cases.iter().enumerate() {
+        let ks = mx::random::split(&key, 4, None).unwrap();
+        let sub = |i: i32| mx::take(&ks, &Array::scalar(i), 0, None).unwrap();
+        let normal = |shape: &[i32], i: i32| {
+            let x = mx::random::normal(shape, Dtype::Float32, None, None, Some(&sub(i)), cpu);
+            mx::astype(&x.unwrap(), dt, cpu).unwrap()
+        };
+        let q = normal(&[b, hq, lq, d], 0);
+        let k = normal(&[b, hk, lk, d], 1);
+        let v = normal(&[b, hk, lk, dv], 2);
+        let m = normal(&[lq, lk], 3);
+        // Boolean: every row of the first 3 masked out entirely, else about half kept.
+        let rows = mx::arange(0.0, lq as f64, 1.0, Dtype::Float32, cpu).unwrap();
+        let rows = mx::reshape(&rows, &[lq, 1], cpu).unwrap();
+        let keep = mx::logical_and(
+            &mx::greater(&m, 0.0f32, cpu).unwrap(),
+            &mx::greater_equal(&rows, 3.0f32, cpu).unwrap(),
+            cpu,
+        )
+        .unwrap();
+        let scale = 1.0 / (d as f32).sqrt();
+        let run = |dev: Device| {
+            let mask = match mkind {
+                "causal" => Some(AttentionMask::Causal),
+                "add" => Some(AttentionMask::Array(&m)),
+                "bool" => Some(AttentionMask::Array(&keep)),
+                _ => None,
+            };
+            let y = fast::scaled_dot_product_attention(&q, &k, &v, scale, mask, dev).unwrap();
+            mx::astype(&y, Dtype::Float32, cpu).unwrap()
+        };
+        let (atol, rtol) = match dt {
+            Dtype::Float32 => (5e-5, 5e-5),
+            Dtype::Float16 => (1e-2, 1e-2),
+            _ => (6e-2, 3e-2),
+        };
+        let want = run(cpu);
+        close(&format!("tile case {n}"), &run(gpu), &want, atol, rtol);
+    }
+}

@@ -14,9 +14,31 @@ use std::fmt::{self, Write};
 const ATTENTION: &str = include_str!("../../../../shaders/attention.wgsl");
 
 /// Query rows per workgroup.
-const BQ: u32 = 16;
-/// Keys per tile, and invocations per query row.
-const BK: u32 = 16;
+const BQ: u32 = 64;
+/// Keys per tile.
+const BK: u32 = 64;
+/// Head-dimension chunk of the score product.
+const DC: u32 = 16;
+/// Padded row stride (f32s) of the d-major query/key chunks and the key-major probabilities:
+/// rows stay 16-byte aligned for vec4 reads.
+const PAD: u32 = 4;
+/// f32s of the shared key/value chunk buffer (a d-major key chunk or a value chunk).
+const KV_FLOATS: u32 = 2048;
+
+/// Output features per invocation, in quads of 64 (`FC`), and the padded value width `64 FC`.
+fn feature_chunks(dv: u32) -> u32 {
+    dv.div_ceil(64)
+}
+
+/// Keys per value chunk: the most (a power of two, at most 32) whose values fit `KV_FLOATS`.
+fn key_chunk(dv: u32) -> u32 {
+    let dvp = 64 * feature_chunks(dv);
+    let mut kc = 32;
+    while kc > 1 && kc * dvp > KV_FLOATS {
+        kc /= 2;
+    }
+    kc
+}
 
 /// Attention over dense q, k, v of `dtype` (head dimensions `d` and `dv`) into an unpacked
 /// `out`; `causal`, and `mask` for an f32 additive mask.
@@ -47,9 +69,11 @@ info_words! {
     }
 }
 
-/// Workgroup memory of the kernel for head dimensions `d` and `dv` (bytes).
-fn workgroup_bytes(d: u32, dv: u32) -> u64 {
-    4 * (BQ as u64 * d as u64 + BK as u64 * (d + dv) as u64 + (BQ * BK) as u64)
+/// Workgroup memory of the kernel for value head dimension `dv` (bytes): the query chunk, the
+/// key/value chunk and the probabilities.
+fn workgroup_bytes(dv: u32) -> u64 {
+    let kv = (DC * (BK + PAD)).max(key_chunk(dv) * 64 * feature_chunks(dv));
+    4 * (DC * (BQ + PAD) + kv + BK * (BQ + PAD)) as u64
 }
 
 /// True when the kernel takes head dimensions `d` (a multiple of 4, at most 256) and `dv` (at
@@ -58,7 +82,8 @@ fn workgroup_bytes(d: u32, dv: u32) -> u64 {
 /// ```
 /// use wmx::kernels::attention_fits;
 /// assert!(attention_fits(128, 128, 32768));
-/// assert!(!attention_fits(256, 256, 32768));
+/// assert!(attention_fits(256, 256, 32768));
+/// assert!(!attention_fits(128, 128, 16384));
 /// assert!(!attention_fits(6, 6, 32768));
 /// ```
 pub fn attention_fits(d: u32, dv: u32, max_bytes: u32) -> bool {
@@ -67,7 +92,7 @@ pub fn attention_fits(d: u32, dv: u32, max_bytes: u32) -> bool {
         && d <= 256
         && dv > 0
         && dv <= 256
-        && workgroup_bytes(d, dv) <= max_bytes as u64
+        && workgroup_bytes(dv) <= max_bytes as u64
 }
 
 impl fmt::Display for AttentionKey {
@@ -104,17 +129,28 @@ impl Family for AttentionKey {
     }
 
     fn workgroup(&self) -> u32 {
-        BQ * BK
+        256
     }
 
     fn prelude(&self, p: &mut String, native_f16: bool) -> &'static str {
         write_info(p, info::NAMED);
-        let _ = writeln!(p, "const BQ: u32 = {BQ}u;");
-        let _ = writeln!(p, "const BK: u32 = {BK}u;");
-        let _ = writeln!(p, "const LANES: u32 = {BK}u;");
-        let _ = writeln!(p, "const D: u32 = {}u;", self.d);
-        let _ = writeln!(p, "const DV: u32 = {}u;", self.dv);
-        let _ = writeln!(p, "const DPT: u32 = {}u;", self.dv.div_ceil(BK));
+        let (fc, kc) = (feature_chunks(self.dv), key_chunk(self.dv));
+        let kv_words = (DC * (BK + PAD)).max(kc * 64 * fc) / 4;
+        for (name, value) in [
+            ("BQ", BQ),
+            ("BK", BK),
+            ("DC", DC),
+            ("KC", kc),
+            ("D", self.d),
+            ("DV", self.dv),
+            ("FC", fc),
+            ("DVP", 64 * fc),
+            ("QTS", BQ + PAD),
+            ("KTS", BK + PAD),
+            ("KV_WORDS", kv_words),
+        ] {
+            let _ = writeln!(p, "const {name}: u32 = {value}u;");
+        }
         let _ = writeln!(p, "const CAUSAL: bool = {};", self.causal);
         let _ = writeln!(p, "const HAS_MASK: bool = {};", self.mask);
         for slot in ["q", "k", "v"] {
@@ -134,7 +170,15 @@ impl Family for AttentionKey {
     fn all(native_f16: bool) -> Vec<Self> {
         let mut keys = Vec::new();
         for dtype in Dtype::ALL.into_iter().filter(|d| d.is_float()) {
-            for (d, dv) in [(32, 32), (64, 64), (80, 80), (128, 128), (64, 32), (4, 6)] {
+            for (d, dv) in [
+                (32, 32),
+                (64, 64),
+                (80, 80),
+                (128, 128),
+                (64, 32),
+                (4, 6),
+                (256, 256),
+            ] {
                 for (causal, mask) in [(false, false), (true, false), (false, true), (true, true)] {
                     keys.push(AttentionKey {
                         dtype,
