@@ -271,6 +271,7 @@ fn attention_tiles_match_cpu() {
     let cpu = Device::cpu();
     let key = mx::random::key(7);
     // (B, Hq, Hk, Lq, Lk, D, Dv, mask, dtype)
+    #[allow(clippy::type_complexity)]
     let cases: &[(i32, i32, i32, i32, i32, i32, i32, &str, Dtype)] = &[
         (1, 4, 2, 150, 200, 64, 64, "causal", Dtype::Float32),
         (2, 2, 1, 200, 131, 128, 128, "causal", Dtype::Float32),
@@ -296,8 +297,8 @@ fn attention_tiles_match_cpu() {
         let rows = mx::arange(0.0, lq as f64, 1.0, Dtype::Float32, cpu).unwrap();
         let rows = mx::reshape(&rows, &[lq, 1], cpu).unwrap();
         let keep = mx::logical_and(
-            &mx::greater(&m, 0.0f32, cpu).unwrap(),
-            &mx::greater_equal(&rows, 3.0f32, cpu).unwrap(),
+            mx::greater(&m, 0.0f32, cpu).unwrap(),
+            mx::greater_equal(&rows, 3.0f32, cpu).unwrap(),
             cpu,
         )
         .unwrap();
