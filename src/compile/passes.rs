@@ -170,9 +170,7 @@ fn fusable(node: &TapeNode) -> bool {
 fn fuse(tape: &mut Tape) {
     let n = tape.nodes.len();
     let consumers = consumers_of(tape);
-    let is_output: Vec<bool> = (0..n)
-        .map(|k| tape.outputs.contains(&Ref::Node(k)))
-        .collect();
+    let is_output = outputs_of(tape);
     let scalars: Vec<Option<f64>> = tape.consts.iter().map(scalar_value).collect();
     let mut taken = vec![false; n];
     for root in (0..n).rev() {
@@ -191,6 +189,13 @@ fn fuse(tape: &mut Tape) {
         node.prim = Primitive::Fused(Arc::new(expr));
         node.inputs = leaves;
     }
+}
+
+/// Per node: true when it is one of the tape's outputs.
+fn outputs_of(tape: &Tape) -> Vec<bool> {
+    (0..tape.nodes.len())
+        .map(|k| tape.outputs.contains(&Ref::Node(k)))
+        .collect()
 }
 
 /// Each node's consumers (distinct).
@@ -215,9 +220,7 @@ fn consumers_of(tape: &Tape) -> Vec<Vec<usize>> {
 fn fuse_reductions(tape: &mut Tape) {
     let n = tape.nodes.len();
     let consumers = consumers_of(tape);
-    let is_output: Vec<bool> = (0..n)
-        .map(|k| tape.outputs.contains(&Ref::Node(k)))
-        .collect();
+    let is_output = outputs_of(tape);
     let scalars: Vec<Option<f64>> = tape.consts.iter().map(scalar_value).collect();
     // The expression and array inputs of elementwise node `j` (fused or single).
     let region = |tape: &Tape, j: usize| -> Option<(FusedExpr, Vec<Ref>)> {

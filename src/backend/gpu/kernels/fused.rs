@@ -213,9 +213,8 @@ pub(super) fn render_expr(
     );
 }
 
-/// The kernel's name: entry point and the expression's ops (at most ~120 characters).
-fn label(expr: &FusedExpr, layout: Layout) -> String {
-    let mut d = expr.describe();
+/// A generated kernel's description cut to at most ~120 characters (kernel labels).
+pub(super) fn clipped(mut d: String) -> String {
     if d.len() > 120 {
         let cut = (0..=120)
             .rev()
@@ -224,7 +223,12 @@ fn label(expr: &FusedExpr, layout: Layout) -> String {
         d.truncate(cut);
         d.push_str("...");
     }
-    format!("{}.{d}", fused_entry(layout))
+    d
+}
+
+/// The kernel's name: entry point and the expression's ops.
+fn label(expr: &FusedExpr, layout: Layout) -> String {
+    format!("{}.{}", fused_entry(layout), clipped(expr.describe()))
 }
 
 impl Gpu<'_> {

@@ -7,7 +7,7 @@
 //! graph bit for bit. Sources are cached by their structural key (`pipeline_keyed`).
 
 use super::elementwise::{MATH, repeated_block};
-use super::fused::{render_expr, round, ty};
+use super::fused::{clipped, render_expr, round, ty};
 use super::reduce::{REDUCE, ReduceShape, combiner, reduce_info_prelude};
 use super::slots::{
     BF16_ROUND, cast_expr, input_slot, literal, output_slot, quad_input_slot, quad_output_slot,
@@ -49,6 +49,14 @@ fn invariant(msg: &str) -> Error {
         msg: format!("invariant: {msg}"),
     }
 }
+
+/// `period_index(at, i)`: element `i` of an input whose (offset, period) pair sits at
+/// `info[at]`: offset + i (period 0, dense) or offset + i % period (a repeated block).
+const PERIOD_INDEX: &str = "fn period_index(at: u32, i: u32) -> u32 {
+    let period = info[at + 1u];
+    return info[at] + select(i, i % max(period, 1u), period != 0u);
+}
+";
 
 /// Every dtype a fused reduction's kernel touches.
 fn dtypes(red: &FusedReduction) -> Vec<Dtype> {
@@ -198,14 +206,13 @@ pub fn render_fused_reduce(
                         ty(*dtype),
                         cast_expr(ad, dtype.domain())
                     );
+                    p.push_str(PERIOD_INDEX);
                     let _ = writeln!(
                         p,
                         "fn ext_index(i: u32, j: u32) -> u32 {{
     let on = info[INFO_KEPT_NDIM];
     let rb = INFO_KEPT_NDIM + 1u + on * (1u + NIN);
-    let at = rb + 1u + info[rb] * (1u + NIN) + 2u * NIN + 2u * j;
-    let period = info[at + 1u];
-    return info[at] + select(i, i % max(period, 1u), period != 0u);
+    return period_index(rb + 1u + info[rb] * (1u + NIN) + 2u * NIN + 2u * j, i);
 }}"
                     );
                     let mut args = vec![round(*dtype, "to_red(v)", native_f16)];
@@ -239,13 +246,10 @@ pub fn render_fused_reduce(
                 n + 1
             );
             // Input k reads element i at offset_k + i (period 0: dense) or offset_k + i % period.
+            p.push_str(PERIOD_INDEX);
             let _ = writeln!(
                 p,
-                "fn src_index(i: u32, k: u32) -> u32 {{
-    let off = info[INFO_LEN + 1u + 2u * k];
-    let period = info[INFO_LEN + 2u + 2u * k];
-    return off + select(i, i % max(period, 1u), period != 0u);
-}}"
+                "fn src_index(i: u32, k: u32) -> u32 {{ return period_index(INFO_LEN + 1u + 2u * k, i); }}"
             );
             let loads: Vec<String> = (0..n)
                 .map(|k| format!("load_x{k}(src_index(i, {k}u))"))
@@ -269,18 +273,9 @@ pub fn render_fused_reduce(
     Ok(p)
 }
 
-/// The kernel's label: entry point and a short description (at most ~120 characters).
+/// The kernel's label: entry point and a short description.
 fn label(red: &FusedReduction, kernel: FusedReduceKernel) -> String {
-    let mut d = red.describe();
-    if d.len() > 120 {
-        let cut = (0..=120)
-            .rev()
-            .find(|&i| d.is_char_boundary(i))
-            .unwrap_or(0);
-        d.truncate(cut);
-        d.push_str("...");
-    }
-    format!("fused_{}.{d}", kernel.entry())
+    format!("fused_{}.{}", kernel.entry(), clipped(red.describe()))
 }
 
 impl Gpu<'_> {
