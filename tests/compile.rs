@@ -141,7 +141,10 @@ fn a_chain_of_a_thousand_ops_is_one_kernel() {
         let want = f64s(&chain(std::slice::from_ref(&x)).unwrap()[0]);
         let c = mx::compile(chain);
         let got = f64s(&c(std::slice::from_ref(&x)).unwrap()[0]);
-        assert!(same(&got, &want, 1e-5), "{got:?} vs {want:?}");
+        // A thousand steps: the GPU may contract each multiply and add into one FMA (about 1e-5
+        // apart after the chain on an H100), the CPU rounds both.
+        let tol = if dev == Device::cpu() { 1e-5 } else { 1e-4 };
+        assert!(same(&got, &want, tol), "{got:?} vs {want:?}");
         if dev != Device::cpu() {
             // One kernel holds the whole chain (its name counts its steps).
             let k = fused_kernels(dev);
