@@ -1,7 +1,9 @@
 //! `compile` benchmark (the compile issue's rows): gelu (tanh form) and a 10-op elementwise chain
 //! over 8192² f32, eager and compiled, as GB/s (bytes of the input read and the output written)
-//! beside a plain copy; and 1,000 dependent small elementwise ops (256 elements), eager and
-//! compiled, as µs per op including evaluation.
+//! beside a plain copy; two fused reductions over the same input (a row mean of squares, whose
+//! square runs inside the reduction when compiled, and a scaled softmax with a bias row, whose
+//! scale and add do), as GB/s of the bytes they must move; and 1,000 dependent small elementwise
+//! ops (256 elements), eager and compiled, as µs per op including evaluation.
 //!
 //! ```text
 //! cargo run --release --example bench_compile -- [--device cpu|gpu] [--small]
@@ -44,6 +46,20 @@ fn chain10(x: &Array) -> R {
     y = mx::multiply(&y, 2.0f32, None)?;
     y = mx::add(&y, x, None)?;
     mx::maximum(&y, 0.0f32, None)
+}
+
+/// Mean of squares along the rows (an RMS norm's statistic).
+fn mean_sq(x: &Array) -> R {
+    mx::mean(&mx::square(x, None)?, &[-1], true, None)
+}
+
+/// softmax(x / 8 + b) along the rows (attention scores with a bias row).
+fn softmax_scaled(x: &Array, b: &Array) -> R {
+    mx::softmax(
+        &mx::add(&mx::multiply(x, 0.125f32, None)?, b, None)?,
+        &[-1],
+        None,
+    )
 }
 
 /// `n` dependent small ops.
@@ -106,7 +122,8 @@ fn main() -> mx::Result<()> {
     x.eval()?;
     let gb = 2.0 * (n as f64) * (n as f64) * 4.0 / 1e9;
     let iters = if small { 20 } else { 10 };
-    let batch = if small { 8 } else { 4 };
+    // 16 results per eval (1 GiB of each kind): the submit-and-wait round trip is spread thin.
+    let batch = if small { 8 } else { 16 };
     let row = |what: &str, t: f64| {
         println!("{name}/{what}/{n}x{n}/f32 {t:.6} {:.1} GB/s", gb / t);
     };
@@ -121,6 +138,29 @@ fn main() -> mx::Result<()> {
     row("gelu/compiled", time(iters, batch, &|| one(&cg))?);
     row("chain10/eager", time(iters, batch, &|| chain10(&x))?);
     row("chain10/compiled", time(iters, batch, &|| one(&cc))?);
+    // The mean of squares reads the input once and writes n values.
+    let read = |what: &str, t: f64| {
+        println!("{name}/{what}/{n}x{n}/f32 {t:.6} {:.1} GB/s", gb / 2.0 / t);
+    };
+    let cm = mx::compile(|v: &[Array]| Ok(vec![mean_sq(&v[0])?]));
+    read("mean_sq/eager", time(iters, batch, &|| mean_sq(&x))?);
+    read("mean_sq/compiled", time(iters, batch, &|| one(&cm))?);
+    let b = mx::random::normal(
+        &[n],
+        Dtype::Float32,
+        None,
+        None,
+        Some(&mx::random::key(3)),
+        None,
+    )?;
+    b.eval()?;
+    let b2 = b.clone();
+    let cs = mx::compile(move |v: &[Array]| Ok(vec![softmax_scaled(&v[0], &b2)?]));
+    row(
+        "softmax_scaled/eager",
+        time(iters, batch, &|| softmax_scaled(&x, &b))?,
+    );
+    row("softmax_scaled/compiled", time(iters, batch, &|| one(&cs))?);
 
     let ops = 1000;
     let s = mx::random::normal(

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """torch reference for examples/bench_compile.rs (same shapes, same functions): x.clone(), gelu
-(tanh form) and the 10-op chain over 8192x8192 f32 (GB/s, bytes read + written; eager and with
-torch.compile when it works here), and 1,000 dependent ops over 256 elements (us per op).
+(tanh form), the 10-op chain, a row mean of squares and a scaled softmax with a bias row over
+8192x8192 f32 (GB/s of the bytes each must move; eager and with torch.compile when it works
+here), and 1,000 dependent ops over 256 elements (us per op).
 Usage: python3 scripts/compile_ref.py [--small]"""
 import sys, time
 import torch
@@ -10,7 +11,7 @@ small = "--small" in sys.argv
 dev = "cuda"
 
 
-def bench(f, iters=10, batch=4):
+def bench(f, iters=10, batch=16):
     f(); torch.cuda.synchronize()
     ts = []
     for _ in range(iters):
@@ -37,6 +38,14 @@ def chain10(x):
     return torch.clamp_min(y, 0.0)
 
 
+def mean_sq(x):
+    return (x * x).mean(-1, keepdim=True)
+
+
+def softmax_scaled(x, b):
+    return torch.softmax(x * 0.125 + b, -1)
+
+
 def chain(x, n):
     y = x
     for k in range(n):
@@ -48,16 +57,22 @@ def chain(x, n):
 n = 1024 if small else 8192
 x = torch.randn(n, n, device=dev)
 gb = 2 * n * n * 4 / 1e9
-rows = [("copy", lambda: x.clone()), ("gelu/eager", lambda: gelu(x)), ("chain10/eager", lambda: chain10(x))]
+b = torch.randn(n, device=dev)
+# (name, function, bytes moved): the mean of squares reads the input once.
+rows = [("copy", lambda: x.clone(), gb), ("gelu/eager", lambda: gelu(x), gb),
+        ("chain10/eager", lambda: chain10(x), gb), ("mean_sq/eager", lambda: mean_sq(x), gb / 2),
+        ("softmax_scaled/eager", lambda: softmax_scaled(x, b), gb)]
 try:
-    cg, cc = torch.compile(gelu), torch.compile(chain10)
-    cg(x); cc(x)
-    rows += [("gelu/torch.compile", lambda: cg(x)), ("chain10/torch.compile", lambda: cc(x))]
+    cg, cc, cm, cs = (torch.compile(f) for f in (gelu, chain10, mean_sq, softmax_scaled))
+    cg(x); cc(x); cm(x); cs(x, b)
+    rows += [("gelu/torch.compile", lambda: cg(x), gb), ("chain10/torch.compile", lambda: cc(x), gb),
+             ("mean_sq/torch.compile", lambda: cm(x), gb / 2),
+             ("softmax_scaled/torch.compile", lambda: cs(x, b), gb)]
 except Exception as e:  # no triton / compiler on the machine
     print(f"torch.compile unavailable: {type(e).__name__}: {str(e)[:200]}", file=sys.stderr)
-for name, f in rows:
+for name, f, size in rows:
     t = bench(f)
-    print(f"torch/{name}/{n}x{n}/f32 {t:.6f} {gb / t:.1f} GB/s")
+    print(f"torch/{name}/{n}x{n}/f32 {t:.6f} {size / t:.1f} GB/s")
 s = torch.randn(256, device=dev)
 t = bench(lambda: chain(s, 1000), iters=20, batch=1)
 print(f"torch/chain1000/256/f32/eager {t:.6f} {t / 1000 * 1e6:.3f} us/op")

@@ -5,14 +5,16 @@
 // quads of at most 4 per invocation stay in registers (read once); other rows are read twice,
 // the second read mostly from cache. The host sizes the workgroup (WG) to the row. Computes in
 // f32.
-// Prelude provides: WG; S_IN0, S_OUT (unpacked); load_in0(i) -> f32; store_out1(i, v: f32);
-//   softmax_vec4 (rows of a multiple of 4): load4_in0(q) -> vec4<f32>, store4_out(q, vec4<f32>).
-// Bindings: 0 info, 1 in0 (read, dense), 2 out (read_write, dense, unpacked).
-// info: [rows, row_len] (the prelude names the words INFO_ROWS, INFO_LEN)
+// The value at row-major element i comes from `load_in0(i)`: one dense input, or a fused
+// elementwise prologue over several (`compile`).
+// Prelude provides: WG; the input and output bindings (plain: 1 in0, 2 out; fused: 1..N, N + 1
+//   out); load_in0(i) -> f32; store_out1(i, v: f32) (unpacked output); softmax_vec4 (rows of a
+//   multiple of 4): load4_in0(q) -> vec4<f32>, store4_out(q, vec4<f32>).
+// Bindings: 0 info, then the inputs (read) and out (read_write, dense, unpacked).
+// info: [rows, row_len, then (fused) per input: offset, period] (the prelude names the first two
+//   words INFO_ROWS, INFO_LEN)
 
 @group(0) @binding(0) var<storage, read> info: array<u32>;
-@group(0) @binding(1) var<storage, read> in0: array<S_IN0>;
-@group(0) @binding(2) var<storage, read_write> out: array<S_OUT>;
 
 var<workgroup> row_max: array<f32, WG>;
 var<workgroup> row_sum: array<f32, WG>;

@@ -528,6 +528,9 @@ pub(crate) enum Primitive {
     /// A fused elementwise region (`compile`): inputs of the node's shape (views, broadcasts
     /// included) and the expression over them (see `compile::FusedExpr`).
     Fused(std::sync::Arc<crate::compile::FusedExpr>),
+    /// A reduction or softmax with its elementwise prologue and epilogue (`compile`; see
+    /// `compile::FusedReduction`): inputs of the reduction's input shape.
+    FusedReduce(std::sync::Arc<crate::compile::FusedReduction>),
     /// Output `index` of a user kernel (`fast::wgsl_kernel`): the inputs are the kernel's; the
     /// launch runs once for all its outputs (GPU only).
     CustomKernel {
@@ -607,6 +610,7 @@ impl Primitive {
             Primitive::Rope { .. } => "rope",
             Primitive::Attention { .. } => "scaled_dot_product_attention",
             Primitive::Fused(_) => "fused",
+            Primitive::FusedReduce(_) => "fused_reduce",
         }
     }
 }

@@ -6,40 +6,15 @@
 
 mod common;
 
+use common::{Rng, same};
+
 use std::sync::{Arc, Mutex};
 use wmx::{self as mx, Array, CompileOptions, Device, Dtype};
 
 type Fun = Box<dyn Fn(&[Array]) -> mx::Result<Vec<Array>> + Send + Sync>;
 
-/// xorshift64*: a small deterministic generator for the random graphs.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn f32(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32 * 4.0 - 2.0
-    }
-}
-
 fn f64s(a: &Array) -> Vec<f64> {
     common::values(a)
-}
-
-/// Equal values (NaN equal to NaN), or within `tol` relative when `tol > 0`.
-fn same(a: &[f64], b: &[f64], tol: f64) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(&x, &y)| {
-            (x.is_nan() && y.is_nan())
-                || x == y
-                || (tol > 0.0 && (x - y).abs() <= tol * (1.0 + x.abs().max(y.abs())))
-        })
 }
 
 /// One random elementwise step over the pool (all values broadcast to the output shape).

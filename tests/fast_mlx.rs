@@ -44,16 +44,26 @@ fn load() -> Vec<Case> {
                 .split_once(" : ")
                 .unwrap_or((rest.trim_end_matches(" :"), ""));
             let mut it = head.split_whitespace();
-            let (label, _dt, shape) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+            let (label, dt, shape) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
             let shape: Vec<i32> = shape
                 .trim_matches(|c| c == '(' || c == ')')
                 .split(',')
                 .filter(|s| !s.is_empty())
                 .map(|s| s.parse().unwrap())
                 .collect();
-            let vals: Vec<f32> = data
-                .split_whitespace()
-                .map(|h| f32::from_bits(u32::from_str_radix(h, 16).unwrap()))
+            // Hex digits back to back: float32, 8 per value (its bits); float16 / bfloat16, 4
+            // (its 16 bits, exact in f32).
+            let width = if dt == "float32" { 8 } else { 4 };
+            let data = data.trim();
+            let vals: Vec<f32> = (0..data.len() / width)
+                .map(|i| {
+                    let b = u32::from_str_radix(&data[i * width..(i + 1) * width], 16).unwrap();
+                    match dt {
+                        "float16" => half::f16::from_bits(b as u16).to_f32(),
+                        "bfloat16" => f32::from_bits(b << 16),
+                        _ => f32::from_bits(b),
+                    }
+                })
                 .collect();
             let a = Array::from_slice(&vals, &shape);
             cases.last_mut().unwrap().arrs.insert(label.to_string(), a);

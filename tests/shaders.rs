@@ -469,8 +469,15 @@ fn check_source(name: &str, src: &str, ep: &str, native_f16: bool) -> Result<(),
 #[test]
 fn fused_kernels_translate() {
     for native_f16 in [true, false] {
-        let samples = wmx::kernels::fused_samples(native_f16);
+        let mut samples = wmx::kernels::fused_samples(native_f16);
         assert!(samples.len() >= 40, "only {} fused samples", samples.len());
+        let reductions = wmx::kernels::fused_reduce_samples(native_f16);
+        assert!(
+            reductions.len() >= 150,
+            "only {} fused reductions",
+            reductions.len()
+        );
+        samples.extend(reductions);
         let failures: Vec<Failure> = samples
             .par_iter()
             .filter_map(|(name, src, ep)| check_source(name, src, ep, native_f16).err())

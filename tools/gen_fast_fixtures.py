@@ -3,8 +3,11 @@
 scaled_dot_product_attention outputs, and vjps (gradient of sum(y * c)).
 
 Usage: python3 tools/gen_fast_fixtures.py   (writes tests/fixtures/fast/fast.txt)
-Format: as tools/gen_nn_fixtures.py: `case <name> <kind> k=v ...` then `arr <label> <dtype> (<shape>) : <hex f32 bits>`.
-Inputs are generated in the case's dtype and stored as f32 (exact); outputs as f32.
+Format: as tools/gen_nn_fixtures.py: `case <name> <kind> k=v ...` then `arr <label> <dtype> (<shape>) : <hex bits>`,
+written back to back: <dtype> is float32 (8 hex digits per value) or, for arrays of a
+half-precision case dtype, float16 / bfloat16 (4 hex digits: the value's own 16 bits), which
+keeps the file small.
+Inputs are generated in the case's dtype; outputs are stored in theirs (f32 gradients as f32).
 """
 import os
 import mlx.core as mx
@@ -16,9 +19,18 @@ DT = {"f32": mx.float32, "f16": mx.float16, "bf16": mx.bfloat16}
 
 
 def arr(label, a):
-    a = np.array(a.astype(mx.float32) if isinstance(a, mx.array) else a, dtype=np.float32)
     shape = "(" + ",".join(str(d) for d in a.shape) + ")"
-    lines.append(f"arr {label} float32 {shape} : " + " ".join(f"{b:08x}" for b in a.view(np.uint32).reshape(-1)))
+    if isinstance(a, mx.array) and a.dtype == mx.float16:
+        bits = np.array(a, dtype=np.float16).view(np.uint16).reshape(-1)
+        lines.append(f"arr {label} float16 {shape} : " + "".join(f"{b:04x}" for b in bits))
+        return
+    if isinstance(a, mx.array) and a.dtype == mx.bfloat16:
+        # A bfloat16 is the top half of the float32 of the same value.
+        bits = np.array(a.astype(mx.float32), dtype=np.float32).view(np.uint32).reshape(-1) >> 16
+        lines.append(f"arr {label} bfloat16 {shape} : " + "".join(f"{b:04x}" for b in bits))
+        return
+    a = np.array(a.astype(mx.float32) if isinstance(a, mx.array) else a, dtype=np.float32)
+    lines.append(f"arr {label} float32 {shape} : " + "".join(f"{b:08x}" for b in a.view(np.uint32).reshape(-1)))
 
 
 def rnd(shape, dt, scale=1.0):

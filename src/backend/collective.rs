@@ -115,6 +115,7 @@ pub(crate) fn turn_for(prim: &Primitive) -> Option<Turn> {
         Primitive::Collective { .. } => Some(take_turn()),
         Primitive::Constant
         | Primitive::Fused(_)
+        | Primitive::FusedReduce(_)
         | Primitive::Convolution(_)
         | Primitive::RmsNorm { .. }
         | Primitive::LayerNorm { .. }

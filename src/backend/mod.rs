@@ -259,6 +259,7 @@ fn view(node: &Node, input: &Data, in_shape: &[i32]) -> Option<Data> {
         | Primitive::LayerNorm { .. }
         | Primitive::Rope { .. }
         | Primitive::Fused(_)
+        | Primitive::FusedReduce(_)
         | Primitive::Attention { .. }
         | Primitive::CustomKernel { .. } => return None,
     }

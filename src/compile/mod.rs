@@ -11,7 +11,7 @@ mod fused;
 mod passes;
 pub(crate) mod rules;
 
-pub(crate) use fused::{FusedExpr, Step, StepOp};
+pub(crate) use fused::{FusedExpr, FusedReduction, Reduction, Step, StepOp};
 
 use crate::array::{Array, NodeState, id_watermark};
 use crate::dtype::Dtype;
@@ -156,6 +156,8 @@ pub(crate) struct TapeNode {
 pub(crate) struct Tape {
     pub n_inputs: usize,
     pub input_dtypes: Vec<Dtype>,
+    /// The traced inputs' shapes (a shapeless replay of a tape with reductions traces again).
+    pub input_shapes: Vec<Vec<i32>>,
     pub consts: Vec<Array>,
     /// Constants made before tracing began (captured by the function), by index.
     pub captured: Vec<usize>,
@@ -276,6 +278,7 @@ fn trace(f: &dyn Fn(&[Array]) -> Result<Vec<Array>>, inputs: &[Array]) -> Result
     let mut tape = Tape {
         n_inputs: inputs.len(),
         input_dtypes: inputs.iter().map(Array::dtype).collect(),
+        input_shapes: inputs.iter().map(|a| a.shape().to_vec()).collect(),
         consts: Vec::new(),
         captured: Vec::new(),
         nodes: Vec::new(),

@@ -1,8 +1,10 @@
-//! The optimisations of a traced tape: common subexpressions merged, unused nodes dropped, and
+//! The optimisations of a traced tape: common subexpressions merged, unused nodes dropped,
 //! elementwise regions fused into `Primitive::Fused` nodes whose scalar operands are folded into
-//! the expression (and whose all-scalar steps are computed once, here).
+//! the expression (and whose all-scalar steps are computed once, here), and reductions and
+//! softmax fused with the elementwise region that feeds them and the one they feed
+//! (`Primitive::FusedReduce`).
 
-use super::fused::{FusedExpr, Step, StepOp};
+use super::fused::{FusedExpr, FusedReduction, Reduction, Step, StepOp};
 use super::{Ref, Tape, TapeNode};
 use crate::array::{Array, NodeState};
 use crate::primitive::Primitive;
@@ -17,6 +19,9 @@ pub(crate) const MAX_FUSED_INPUTS: usize = 6;
 pub(super) fn optimize(mut tape: Tape) -> Tape {
     cse(&mut tape);
     fuse(&mut tape);
+    // Consumers below are counted over live nodes only: the regions' absorbed nodes go first.
+    prune(&mut tape);
+    fuse_reductions(&mut tape);
     prune(&mut tape);
     tape
 }
@@ -164,19 +169,8 @@ fn fusable(node: &TapeNode) -> bool {
 /// Finds elementwise regions and replaces each (of two nodes or more) by one fused node.
 fn fuse(tape: &mut Tape) {
     let n = tape.nodes.len();
-    let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (k, node) in tape.nodes.iter().enumerate() {
-        for r in &node.inputs {
-            if let Ref::Node(j) = r
-                && !consumers[*j].contains(&k)
-            {
-                consumers[*j].push(k);
-            }
-        }
-    }
-    let is_output: Vec<bool> = (0..n)
-        .map(|k| tape.outputs.contains(&Ref::Node(k)))
-        .collect();
+    let consumers = consumers_of(tape);
+    let is_output = outputs_of(tape);
     let scalars: Vec<Option<f64>> = tape.consts.iter().map(scalar_value).collect();
     let mut taken = vec![false; n];
     for root in (0..n).rev() {
@@ -194,6 +188,125 @@ fn fuse(tape: &mut Tape) {
         let node = &mut tape.nodes[root];
         node.prim = Primitive::Fused(Arc::new(expr));
         node.inputs = leaves;
+    }
+}
+
+/// Per node: true when it is one of the tape's outputs.
+fn outputs_of(tape: &Tape) -> Vec<bool> {
+    (0..tape.nodes.len())
+        .map(|k| tape.outputs.contains(&Ref::Node(k)))
+        .collect()
+}
+
+/// Each node's consumers (distinct).
+fn consumers_of(tape: &Tape) -> Vec<Vec<usize>> {
+    let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); tape.nodes.len()];
+    for (k, node) in tape.nodes.iter().enumerate() {
+        for r in &node.inputs {
+            if let Ref::Node(j) = r
+                && !consumers[*j].contains(&k)
+            {
+                consumers[*j].push(k);
+            }
+        }
+    }
+    consumers
+}
+
+/// Fuses each reduction (and softmax) with the elementwise region that computes its input when
+/// nothing else reads that region, and a reduction with the elementwise region it feeds when
+/// that region reads nothing else but constants (`mean`'s scaling, `sqrt`, `log`...). The
+/// fused node takes the place of the last node it absorbs; the others are pruned.
+fn fuse_reductions(tape: &mut Tape) {
+    let n = tape.nodes.len();
+    let consumers = consumers_of(tape);
+    let is_output = outputs_of(tape);
+    let scalars: Vec<Option<f64>> = tape.consts.iter().map(scalar_value).collect();
+    // The expression and array inputs of elementwise node `j` (fused or single).
+    let region = |tape: &Tape, j: usize| -> Option<(FusedExpr, Vec<Ref>)> {
+        let node = &tape.nodes[j];
+        match &node.prim {
+            Primitive::Fused(e) => Some(((**e).clone(), node.inputs.clone())),
+            _ if fusable(node) => Some(build(tape, &BTreeSet::from([j]), &scalars)),
+            _ => None,
+        }
+    };
+    // True when node `j`'s value is needed by `c` alone, on `c`'s stream.
+    let only_for = |tape: &Tape, j: usize, c: usize| {
+        !is_output[j] && consumers[j] == [c] && tape.nodes[j].stream == tape.nodes[c].stream
+    };
+    for k in 0..n {
+        let node = &tape.nodes[k];
+        let reduction = match &node.prim {
+            Primitive::Reduce { op, axes } => Reduction::Reduce {
+                op: *op,
+                axes: axes.clone(),
+                dtype: node.dtype,
+            },
+            Primitive::Softmax => Reduction::Softmax,
+            _ => continue,
+        };
+        let Some(&input) = node.inputs.first() else {
+            continue;
+        };
+        let in_shape = shape_of(tape, &input);
+        if in_shape.contains(&0) || node.shape.contains(&0) {
+            continue;
+        }
+        let prologue = match input {
+            Ref::Node(j) if only_for(tape, j, k) => region(tape, j),
+            _ => None,
+        };
+        // The epilogue reads the reduction, or a reshape of it (`keepdims = false`).
+        let via = match consumers[k].as_slice() {
+            &[c] if only_for(tape, k, c) && matches!(tape.nodes[c].prim, Primitive::Reshape) => c,
+            _ => k,
+        };
+        // The epilogue's other inputs (arrays of its shape) join the node's inputs, within the
+        // kernel's binding limit; the reduced value becomes its input 0.
+        let n_pro = prologue.as_ref().map_or(1, |(e, _)| e.inputs.len());
+        let epilogue = match (&reduction, consumers[via].as_slice()) {
+            (Reduction::Reduce { .. }, &[e]) if only_for(tape, k, e) || only_for(tape, via, e) => {
+                region(tape, e)
+                    .filter(|_| tape.nodes[e].shape == tape.nodes[via].shape)
+                    .filter(|(_, leaves)| n_pro + leaves.len() - 1 <= MAX_FUSED_INPUTS)
+                    .and_then(|(expr, leaves)| {
+                        let at = leaves.iter().position(|r| *r == Ref::Node(via))?;
+                        let extra: Vec<Ref> = leaves
+                            .into_iter()
+                            .filter(|r| *r != Ref::Node(via))
+                            .collect();
+                        Some((e, expr.with_input_first(at), extra))
+                    })
+            }
+            _ => None,
+        };
+        if prologue.is_none() && epilogue.is_none() {
+            continue;
+        }
+        let (prologue, mut leaves) =
+            prologue.unwrap_or_else(|| (FusedExpr::identity(dtype_of(tape, &input)), vec![input]));
+        let (at, epilogue) = match epilogue {
+            Some((e, expr, extra)) => {
+                leaves.extend(extra);
+                (e, Some(expr))
+            }
+            None => (k, None),
+        };
+        let red = FusedReduction {
+            prologue,
+            in_shape,
+            reduction,
+            red_shape: node.shape.clone(),
+            out_shape: tape.nodes[at].shape.clone(),
+            epilogue,
+        };
+        if red.out_dtype() != tape.nodes[at].dtype {
+            continue;
+        }
+        let target = &mut tape.nodes[at];
+        target.prim = Primitive::FusedReduce(Arc::new(red));
+        target.inputs = leaves;
     }
 }
 
@@ -318,6 +431,14 @@ fn build(tape: &Tape, region: &BTreeSet<usize>, scalars: &[Option<f64>]) -> (Fus
     }
     let expr = FusedExpr::new(inputs, steps);
     (crate::backend::fold_scalars(expr), leaves)
+}
+
+fn shape_of(tape: &Tape, r: &Ref) -> Vec<i32> {
+    match *r {
+        Ref::Node(k) => tape.nodes[k].shape.clone(),
+        Ref::Const(c) => tape.consts[c].shape().to_vec(),
+        Ref::Input(k) => tape.input_shapes[k].clone(),
+    }
 }
 
 fn dtype_of(tape: &Tape, r: &Ref) -> crate::dtype::Dtype {

@@ -11,6 +11,7 @@ use super::tape::{followed_inputs, tape};
 use super::vjp::{extremum_weights, prod_others};
 use crate as mx;
 use crate::array::Array;
+use crate::compile::rules::Fusion;
 use crate::error::{Error, Result};
 use crate::ops::node;
 use crate::primitive::{BinaryOp, Primitive, ReduceOp};
@@ -263,7 +264,12 @@ pub(crate) fn jvp_rule(
         | Primitive::LayerNorm { .. }
         | Primitive::Rope { .. }
         | Primitive::Attention { .. } => crate::fast::rules::jvp(&out.0.prim, inputs, ts, s),
-        Primitive::Fused(expr) => crate::compile::rules::jvp(expr, out, inputs, ts),
+        Primitive::Fused(expr) => {
+            crate::compile::rules::jvp(Fusion::Elementwise(expr), out, inputs, ts)
+        }
+        Primitive::FusedReduce(red) => {
+            crate::compile::rules::jvp(Fusion::Reduction(red), out, inputs, ts)
+        }
         Primitive::CustomKernel { launch, .. } => Err(crate::fast::kernel::no_rule("jvp", launch)),
         Primitive::Custom { .. } => Err(Error::Backend {
             op: "jvp",

@@ -10,6 +10,7 @@ use super::scan_rules;
 use super::tape::tape;
 use crate as mx;
 use crate::array::Array;
+use crate::compile::rules::Fusion;
 use crate::error::{Error, Result, value_err};
 use crate::ops::node;
 use crate::primitive::{BinaryOp, Primitive, ReduceOp};
@@ -352,7 +353,12 @@ pub(crate) fn vjp_rule(
         | Primitive::LayerNorm { .. }
         | Primitive::Rope { .. }
         | Primitive::Attention { .. } => crate::fast::rules::vjp(&out.0.prim, inputs, cot, s),
-        Primitive::Fused(expr) => crate::compile::rules::vjp(expr, out, inputs, cot),
+        Primitive::Fused(expr) => {
+            crate::compile::rules::vjp(Fusion::Elementwise(expr), out, inputs, cot)
+        }
+        Primitive::FusedReduce(red) => {
+            crate::compile::rules::vjp(Fusion::Reduction(red), out, inputs, cot)
+        }
         Primitive::CustomKernel { launch, .. } => Err(crate::fast::kernel::no_rule("vjp", launch)),
         Primitive::Custom { .. } => Err(Error::Backend {
             op: "vjp",

@@ -427,6 +427,16 @@ pub(crate) fn vmap_rule(
                 Some(0),
             ))
         }
+        Primitive::FusedReduce(red) => {
+            let xs = ins
+                .iter()
+                .map(|(a, ax)| front(a, *ax, b, s))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((
+                crate::compile::rules::vmap_reduction(red, out, &xs)?,
+                Some(0),
+            ))
+        }
         Primitive::CustomKernel { launch, .. } => Err(crate::fast::kernel::no_rule("vmap", launch)),
         Primitive::Custom { .. } => Err(Error::Backend {
             op: "vmap",

@@ -137,3 +137,30 @@ pub fn make(vals: &[f64], shape: &[i32], dtype: Dtype) -> wmx::Array {
         _ => wmx::astype(&a, dtype, Device::cpu()).unwrap(),
     }
 }
+
+/// xorshift64*: a small deterministic generator for random test graphs (compile tests).
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    pub fn f32(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32 * 4.0 - 2.0
+    }
+}
+
+/// Equal values (NaN equal to NaN), or within `tol` relative when `tol > 0`.
+pub fn same(a: &[f64], b: &[f64], tol: f64) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(&x, &y)| {
+            (x.is_nan() && y.is_nan())
+                || x == y
+                || (tol > 0.0 && (x - y).abs() <= tol * (1.0 + x.abs().max(y.abs())))
+        })
+}

@@ -162,6 +162,7 @@ pub(crate) fn run(node: &Node, inputs: &[(Vec<i32>, Data)]) -> Result<Data> {
         )?,
         Primitive::Attention { scale, causal } => fast::attention(inputs, *scale, *causal, dt)?,
         Primitive::Fused(expr) => fused::run(expr, shape, inputs)?,
+        Primitive::FusedReduce(red) => fused::run_reduction(red, inputs)?,
         Primitive::CustomKernel { launch, .. } => {
             return Err(Error::Device {
                 op: "wgsl_kernel",

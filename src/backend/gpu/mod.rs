@@ -90,7 +90,11 @@ impl Gpu<'_> {
 
     /// `d` itself when it is dense from the start of its buffer, else a dense copy (for kernels
     /// that index their input directly).
-    fn dense_from_start(&self, shape: &[i32], d: &Data) -> Result<Data> {
+    pub(in crate::backend::gpu) fn dense_from_start(
+        &self,
+        shape: &[i32],
+        d: &Data,
+    ) -> Result<Data> {
         if d.is_contiguous(shape) && d.offset == 0 {
             return Ok(d.clone());
         }
@@ -293,6 +297,7 @@ pub(crate) fn run(node: &Node, index: usize, inputs: &[(Vec<i32>, Data)]) -> Res
         ),
         Primitive::Attention { scale, causal } => g.attention(inputs, *scale, *causal, shape, dt),
         Primitive::Fused(expr) => g.fused(expr, shape, inputs),
+        Primitive::FusedReduce(red) => g.fused_reduce(red, inputs),
         Primitive::CustomKernel { launch, index } => g.custom_kernel(&launch.0, *index, inputs),
         Primitive::Constant
         | Primitive::Transpose(_)

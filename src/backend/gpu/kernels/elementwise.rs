@@ -458,7 +458,7 @@ fn quad_pattern(shape: &[i32], d: &Data) -> Option<(u32, u32)> {
 /// `Some(period)` when a view of `shape` with `strides` reads element `i` at `i % period`:
 /// a row-major trailing block (from some axis on) repeated over leading axes of stride 0 (or
 /// size 1). `period == size` means dense. `None` for any other layout, or for an empty array.
-fn repeated_block(shape: &[i32], strides: &[isize]) -> Option<usize> {
+pub(super) fn repeated_block(shape: &[i32], strides: &[isize]) -> Option<usize> {
     if shape.is_empty() || shape.contains(&0) {
         return None;
     }

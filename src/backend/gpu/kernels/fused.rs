@@ -16,7 +16,7 @@ use crate::backend::gpu::Gpu;
 use crate::compile::{FusedExpr, StepOp};
 use crate::dtype::{ArrayElement, Domain, Dtype};
 use crate::error::{Error, Result};
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fmt::Write;
 
 const FUSED: &str = include_str!("../../../../shaders/fused.wgsl");
@@ -31,7 +31,7 @@ pub fn fused_entry(layout: Layout) -> &'static str {
 }
 
 /// WGSL of the value `v` of dtype `d` as stored and read back.
-fn round(d: Dtype, v: &str, native_f16: bool) -> String {
+pub(super) fn round(d: Dtype, v: &str, native_f16: bool) -> String {
     match d {
         Dtype::Float16 if native_f16 => format!("f32(f16({v}))"),
         Dtype::Float16 => format!("wmx_f16_to_f32(wmx_f32_to_f16({v}))"),
@@ -69,7 +69,7 @@ fn scalar(v: f64, d: Dtype) -> String {
     }
 }
 
-fn ty(d: Dtype) -> &'static str {
+pub(super) fn ty(d: Dtype) -> &'static str {
     compute_type(d.domain())
 }
 
@@ -120,56 +120,7 @@ pub fn render_fused(expr: &FusedExpr, layout: Layout, native_f16: bool) -> Resul
         p.push_str(BF16_ROUND);
     }
     p.push_str(MATH);
-    // One function per (op, domain) the expression uses, from the op table.
-    let mut fns: HashMap<String, ()> = HashMap::new();
-    let mut body = String::new();
-    for (k, st) in expr.steps.iter().enumerate() {
-        let v = n_in + k;
-        let arg_dt = expr.arg_dtype(st);
-        let (at, rt) = (ty(arg_dt), ty(st.dtype));
-        let d = arg_dt.domain();
-        let a = |j: usize| format!("v{}", st.args[j]);
-        let call = match &st.op {
-            StepOp::Scalar(x) => scalar(*x, st.dtype),
-            StepOp::Where => format!("select({}, {}, {})", a(2), a(1), a(0)),
-            StepOp::Unary(op) => {
-                let name = format!("u_{}_{}", op.name(), at);
-                if fns.insert(name.clone(), ()).is_none() {
-                    let e = op.wgsl(d).unwrap_or("x");
-                    let _ = writeln!(p, "fn {name}(x: {at}) -> {rt} {{ return {e}; }}");
-                }
-                format!("{name}({})", a(0))
-            }
-            StepOp::Binary(op) => {
-                let name = format!("b_{}_{}", op.name(), at);
-                if fns.insert(name.clone(), ()).is_none() {
-                    let e = op.wgsl(d).unwrap_or("a");
-                    let _ = writeln!(p, "fn {name}(a: {at}, b: {at}) -> {rt} {{ return {e}; }}");
-                }
-                format!("{name}({}, {})", a(0), a(1))
-            }
-            StepOp::Cast => {
-                let name = format!("c_{}_{}", at, rt);
-                if fns.insert(name.clone(), ()).is_none() {
-                    let e = cast_expr(d, st.dtype.domain());
-                    let _ = writeln!(p, "fn {name}(x: {at}) -> {rt} {{ return {e}; }}");
-                }
-                format!("{name}({})", a(0))
-            }
-        };
-        let rounded = match st.op {
-            StepOp::Scalar(_) | StepOp::Where => call,
-            _ => round(st.dtype, &call, native_f16),
-        };
-        let _ = writeln!(body, "    let v{v} = {rounded};");
-    }
-    let params: Vec<String> = (0..n_in).map(|k| format!("v{k}: C_IN{k}")).collect();
-    let _ = writeln!(
-        p,
-        "fn expr_at({}) -> C_OUT {{\n{body}    return v{};\n}}",
-        params.join(", "),
-        n_in + expr.steps.len() - 1
-    );
+    render_expr(&mut p, &mut HashSet::new(), expr, "expr_at", native_f16);
     let loads: Vec<String> = (0..n_in)
         .map(|k| format!("load_in{k}(wmx_index(i, {k}u))"))
         .collect();
@@ -194,9 +145,76 @@ pub fn render_fused(expr: &FusedExpr, layout: Layout, native_f16: bool) -> Resul
     Ok(p)
 }
 
-/// The kernel's name: entry point and the expression's ops (at most ~120 characters).
-fn label(expr: &FusedExpr, layout: Layout) -> String {
-    let mut d = expr.describe();
+/// Writes `fn <name>(v0, .., v<n-1>) -> <out>`: the expression over its inputs' values (in
+/// their compute types), one `let` per step calling a function made from the op table's WGSL for
+/// its op and domain (written to `p` once each, as `fns` records), each value rounded to its
+/// dtype as storing and reloading it would.
+pub(super) fn render_expr(
+    p: &mut String,
+    fns: &mut HashSet<String>,
+    expr: &FusedExpr,
+    name: &str,
+    native_f16: bool,
+) {
+    let n_in = expr.inputs.len();
+    let mut body = String::new();
+    for (k, st) in expr.steps.iter().enumerate() {
+        let v = n_in + k;
+        let arg_dt = expr.arg_dtype(st);
+        let (at, rt) = (ty(arg_dt), ty(st.dtype));
+        let d = arg_dt.domain();
+        let a = |j: usize| format!("v{}", st.args[j]);
+        let call = match &st.op {
+            StepOp::Scalar(x) => scalar(*x, st.dtype),
+            StepOp::Where => format!("select({}, {}, {})", a(2), a(1), a(0)),
+            StepOp::Unary(op) => {
+                let f = format!("u_{}_{}", op.name(), at);
+                if fns.insert(f.clone()) {
+                    let e = op.wgsl(d).unwrap_or("x");
+                    let _ = writeln!(p, "fn {f}(x: {at}) -> {rt} {{ return {e}; }}");
+                }
+                format!("{f}({})", a(0))
+            }
+            StepOp::Binary(op) => {
+                let f = format!("b_{}_{}", op.name(), at);
+                if fns.insert(f.clone()) {
+                    let e = op.wgsl(d).unwrap_or("a");
+                    let _ = writeln!(p, "fn {f}(a: {at}, b: {at}) -> {rt} {{ return {e}; }}");
+                }
+                format!("{f}({}, {})", a(0), a(1))
+            }
+            StepOp::Cast => {
+                let f = format!("c_{}_{}", at, rt);
+                if fns.insert(f.clone()) {
+                    let e = cast_expr(d, st.dtype.domain());
+                    let _ = writeln!(p, "fn {f}(x: {at}) -> {rt} {{ return {e}; }}");
+                }
+                format!("{f}({})", a(0))
+            }
+        };
+        let rounded = match st.op {
+            StepOp::Scalar(_) | StepOp::Where => call,
+            _ => round(st.dtype, &call, native_f16),
+        };
+        let _ = writeln!(body, "    let v{v} = {rounded};");
+    }
+    let params: Vec<String> = expr
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(k, &d)| format!("v{k}: {}", ty(d)))
+        .collect();
+    let _ = writeln!(
+        p,
+        "fn {name}({}) -> {} {{\n{body}    return v{};\n}}",
+        params.join(", "),
+        ty(expr.out_dtype()),
+        n_in + expr.steps.len() - 1
+    );
+}
+
+/// A generated kernel's description cut to at most ~120 characters (kernel labels).
+pub(super) fn clipped(mut d: String) -> String {
     if d.len() > 120 {
         let cut = (0..=120)
             .rev()
@@ -205,7 +223,12 @@ fn label(expr: &FusedExpr, layout: Layout) -> String {
         d.truncate(cut);
         d.push_str("...");
     }
-    format!("{}.{d}", fused_entry(layout))
+    d
+}
+
+/// The kernel's name: entry point and the expression's ops.
+fn label(expr: &FusedExpr, layout: Layout) -> String {
+    format!("{}.{}", fused_entry(layout), clipped(expr.describe()))
 }
 
 impl Gpu<'_> {

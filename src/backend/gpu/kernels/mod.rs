@@ -19,6 +19,7 @@ mod creation;
 mod custom;
 mod elementwise;
 mod fused;
+mod fused_reduce;
 mod gather;
 mod matmul;
 mod norm;
@@ -36,6 +37,7 @@ pub use copy::CopyKey;
 pub use creation::CreationKey;
 pub use elementwise::{ElementwiseKey, Layout};
 pub use fused::{fused_entry, fused_samples};
+pub use fused_reduce::fused_reduce_samples;
 pub use gather::{GatherKey, SCATTER_OPS};
 pub use matmul::{
     CoopTiling, CoopVariant, MatmulKey, matmul_coop_key, matmul_key, matmul_vec4_dtype,

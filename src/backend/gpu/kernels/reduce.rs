@@ -7,13 +7,24 @@ use super::{Family, KernelKey, WG, info_words, write_info};
 use crate::backend::Data;
 use crate::backend::gpu::{Gpu, buf, grid};
 use crate::dtype::{Domain, Dtype};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::primitive::{ArgReduceOp, ReduceOp};
 use crate::shape::{row_major_strides, size_of};
 use std::fmt::{self, Write};
 
-const REDUCE: &str = include_str!("../../../../shaders/reduce.wgsl");
+pub(super) const REDUCE: &str = include_str!("../../../../shaders/reduce.wgsl");
 const ARG_REDUCE: &str = include_str!("../../../../shaders/arg_reduce.wgsl");
+/// reduce.wgsl's value source for one input (`in0`) and a plain store.
+const PLAIN_SOURCE: &str = "@group(0) @binding(1) var<storage, read> in0: array<S_IN0>;
+@group(0) @binding(2) var<storage, read_write> out: array<S_OUT>;
+const NIN: u32 = 1u;
+alias Bases = array<i32, 1>;
+alias C_SRC = C_IN0;
+alias C_ACC = C_OUT;
+fn src_at(b: Bases) -> C_SRC { return load_in0(u32(b[0])); }
+fn src4_at(q: u32) -> vec4<C_SRC> { return load4_in0(q); }
+fn store_result(i: u32, v: C_ACC) { store_out1(i, v); }
+";
 
 /// One reduction kernel.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -71,6 +82,15 @@ info_words! {
     }
 }
 
+/// A reduction's dispatch (see [`Gpu::reduce_plan`]).
+pub(in crate::backend::gpu) struct ReducePlan {
+    pub shape: ReduceShape,
+    pub n_out: usize,
+    pub n_chunks: usize,
+    pub info: Vec<u32>,
+    pub groups: [u32; 3],
+}
+
 info_words! {
     /// The arg-reduce `info` table: `[n_out, axis_size, axis_stride, offset, on, out_shape[on],
     /// out_strides[on]]` (strides, offset: i32 bits).
@@ -80,6 +100,22 @@ info_words! {
         AXIS_STRIDE = 2,
         OFFSET = 3,
         KEPT_NDIM = 4,
+    }
+}
+
+/// The `INFO_*` words of the reduce table (the fused reductions share them).
+pub(super) fn reduce_info_prelude(p: &mut String) {
+    write_info(p, info::NAMED);
+}
+
+/// The WGSL combining accumulators `a` and `b` of domain `ad` for `op`.
+pub(super) fn combiner(op: ReduceOp, ad: Domain) -> &'static str {
+    match op {
+        ReduceOp::All => "min(a, b)",
+        ReduceOp::Any => "max(a, b)",
+        ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Max | ReduceOp::Min => {
+            op.combiner().wgsl(ad).unwrap_or("a")
+        }
     }
 }
 
@@ -156,15 +192,10 @@ impl Family for ReduceKey {
             } => {
                 write_info(p, info::NAMED);
                 let ad = acc.domain();
-                let comb = match op {
-                    ReduceOp::All => "min(a, b)",
-                    ReduceOp::Any => "max(a, b)",
-                    ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Max | ReduceOp::Min => {
-                        op.combiner().wgsl(ad).unwrap_or("a")
-                    }
-                };
+                let comb = combiner(op, ad);
                 let quads = shape == ReduceShape::Quads;
                 accumulator_prelude(p, input, acc, comb, op.identity(ad), native_f16, quads);
+                p.push_str(PLAIN_SOURCE);
                 REDUCE
             }
             ReduceKey::ArgReduce { op, dtype } => {
@@ -220,29 +251,35 @@ impl Family for ReduceKey {
 }
 
 impl Gpu<'_> {
-    /// Reduction of `x` over `axes`; output dense with the node's (keepdims) shape.
-    pub(in crate::backend::gpu) fn reduce(
+    /// How to reduce `views` (the inputs of one reduction, each a view of `in_shape`) over
+    /// `axes`: the kernel shape, the sizes and the `info` table (reduce.wgsl). `quads` allows
+    /// the quad shape (every input must then share input 0's dense layout).
+    pub(in crate::backend::gpu) fn reduce_plan(
         &self,
-        op: ReduceOp,
         in_shape: &[i32],
-        x: &Data,
+        views: &[&Data],
         axes: &[usize],
-        out_shape: &[i32],
-        out_dtype: Dtype,
-    ) -> Result<Data> {
-        let in_dtype = x.storage.dtype;
-        let nf16 = self.ctx.native_f16;
+        quads: bool,
+    ) -> Result<ReducePlan> {
+        let x = views.first().ok_or_else(|| Error::Backend {
+            op: "reduce",
+            msg: "invariant: a reduction without inputs".into(),
+        })?;
         let kept: Vec<usize> = (0..in_shape.len()).filter(|a| !axes.contains(a)).collect();
         let n_out: usize = kept.iter().map(|&a| in_shape[a] as usize).product();
         let rsize: usize = axes.iter().map(|&a| in_shape[a] as usize).product();
         self.check_index_range(n_out.max(rsize))?;
-        // Reduced axes as (size, stride) runs, merging neighbours that are contiguous with each
-        // other (a row-major trailing block becomes one run, which the kernel indexes directly).
-        let mut runs: Vec<(i64, i64)> = Vec::new();
+        // Reduced axes as runs of one size and a stride per input, merging neighbours that are
+        // contiguous with each other in every input (a row-major trailing block becomes one run,
+        // which the kernel indexes directly).
+        let mut runs: Vec<(i64, Vec<i64>)> = Vec::new();
         for &a in axes {
-            let (d, st) = (in_shape[a] as i64, x.strides[a] as i64);
+            let d = in_shape[a] as i64;
+            let st: Vec<i64> = views.iter().map(|v| v.strides[a] as i64).collect();
             match runs.last_mut() {
-                Some(last) if last.1 == d * st => *last = (last.0 * d, st),
+                Some(last) if last.1.iter().zip(&st).all(|(l, s)| *l == d * s) => {
+                    *last = (last.0 * d, st)
+                }
                 _ => runs.push((d, st)),
             }
         }
@@ -255,11 +292,14 @@ impl Gpu<'_> {
         };
         // Chunks of whole quads when the reduced run is dense (see ReduceShape::Quads).
         let chunk_len = rsize.div_ceil(n_chunks).next_multiple_of(4).max(1);
-        let quads = !per_thread
+        let quads = quads
+            && !per_thread
             && runs.len() == 1
-            && runs[0].1 == 1
+            && runs[0].1[0] == 1
             && rsize.is_multiple_of(4)
-            && x.offset.is_multiple_of(4)
+            && views
+                .iter()
+                .all(|v| v.strides == x.strides && v.offset.is_multiple_of(4))
             && kept
                 .iter()
                 .all(|&a| in_shape[a] == 1 || x.strides[a] % 4 == 0);
@@ -268,9 +308,6 @@ impl Gpu<'_> {
             (false, true) => ReduceShape::Quads,
             (false, false) => ReduceShape::Workgroup,
         };
-        let key = reduce_key(op, in_dtype, shape, nf16);
-        let acc = key.out_dtype();
-        let partial = self.out(acc, n_out * n_chunks)?;
         let mut info = vec![0u32; info::KEPT_NDIM];
         info[info::N_OUT] = n_out as u32;
         info[info::RSIZE] = rsize as u32;
@@ -278,38 +315,78 @@ impl Gpu<'_> {
         info[info::CHUNK_LEN] = chunk_len as u32;
         info.push(kept.len() as u32);
         info.extend(kept.iter().map(|&a| in_shape[a] as u32));
-        info.extend(kept.iter().map(|&a| x.strides[a] as i32 as u32));
+        for v in views {
+            info.extend(kept.iter().map(|&a| v.strides[a] as i32 as u32));
+        }
         info.push(runs.len() as u32);
-        info.extend(runs.iter().map(|&(d, _)| d as u32));
-        info.extend(runs.iter().map(|&(_, st)| st as i32 as u32));
-        info.push(x.offset as u32);
+        info.extend(runs.iter().map(|(d, _)| *d as u32));
+        for k in 0..views.len() {
+            info.extend(runs.iter().map(|(_, st)| st[k] as i32 as u32));
+        }
+        info.extend(views.iter().map(|v| v.offset as u32));
+        // Quads of input k sit (offset_k - offset_0) / 4 quads from input 0's.
+        info.extend(
+            views
+                .iter()
+                .map(|v| ((v.offset as i64 - x.offset as i64) / 4) as i32 as u32),
+        );
         let groups = if per_thread {
             (n_out as u64).div_ceil(WG as u64)
         } else {
             (n_out * n_chunks) as u64
         };
+        Ok(ReducePlan {
+            shape,
+            n_out,
+            n_chunks,
+            info,
+            groups: grid(groups, self.max_groups()),
+        })
+    }
+
+    /// The second pass of a chunked reduction: `partials` (`[n_out, n_chunks]` of `acc`)
+    /// reduced into `[n_out, 1]`.
+    pub(in crate::backend::gpu) fn reduce_partials(
+        &self,
+        op: ReduceOp,
+        partials: &Data,
+        plan: &ReducePlan,
+        acc: Dtype,
+    ) -> Result<Data> {
+        let op2 = match op {
+            ReduceOp::All => ReduceOp::Min,
+            ReduceOp::Any => ReduceOp::Max,
+            ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Max | ReduceOp::Min => op,
+        };
+        let (n_out, n_chunks) = (plan.n_out as i32, plan.n_chunks as i32);
+        self.reduce(op2, &[n_out, n_chunks], partials, &[1], &[n_out, 1], acc)
+    }
+
+    /// Reduction of `x` over `axes`; output dense with the node's (keepdims) shape.
+    pub(in crate::backend::gpu) fn reduce(
+        &self,
+        op: ReduceOp,
+        in_shape: &[i32],
+        x: &Data,
+        axes: &[usize],
+        out_shape: &[i32],
+        out_dtype: Dtype,
+    ) -> Result<Data> {
+        let plan = self.reduce_plan(in_shape, &[x], axes, true)?;
+        let key = reduce_key(op, x.storage.dtype, plan.shape, self.ctx.native_f16);
+        let acc = key.out_dtype();
+        let partial = self.out(acc, plan.n_out * plan.n_chunks)?;
         self.ctx.dispatch(
             self.stream,
             &key,
             &[buf(x)?, &partial],
-            &info,
-            grid(groups, self.max_groups()),
+            &plan.info,
+            plan.groups,
         )?;
-        let mut result = self.data(partial, acc, &[n_out as i32, n_chunks as i32]);
-        if n_chunks > 1 {
-            let op2 = match op {
-                ReduceOp::All => ReduceOp::Min,
-                ReduceOp::Any => ReduceOp::Max,
-                ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Max | ReduceOp::Min => op,
-            };
-            result = self.reduce(
-                op2,
-                &[n_out as i32, n_chunks as i32],
-                &result,
-                &[1],
-                &[n_out as i32, 1],
-                acc,
-            )?;
+        let n = [plan.n_out as i32, plan.n_chunks as i32];
+        let mut result = self.data(partial, acc, &n);
+        if plan.n_chunks > 1 {
+            result = self.reduce_partials(op, &result, &plan, acc)?;
         }
         let result = Data {
             strides: row_major_strides(out_shape),

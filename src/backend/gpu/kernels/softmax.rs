@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::shape::size_of;
 use std::fmt;
 
-const SOFTMAX: &str = include_str!("../../../../shaders/softmax.wgsl");
+pub(super) const SOFTMAX: &str = include_str!("../../../../shaders/softmax.wgsl");
 
 /// Softmax over the last axis of dense rows of `dtype` into an unpacked `out`; `vec4`: rows of a
 /// multiple of 4 elements, read and written as quads; one workgroup of `wg` invocations per row
@@ -40,6 +40,11 @@ pub fn softmax_key(dtype: Dtype, native_f16: bool, vec4: bool, wg: u32) -> Kerne
         vec4,
         wg,
     })
+}
+
+/// The `INFO_*` words of the softmax table (the fused softmax shares them).
+pub(super) fn softmax_info_prelude(p: &mut String) {
+    write_info(p, info::NAMED);
 }
 
 impl fmt::Display for SoftmaxKey {
@@ -92,6 +97,10 @@ impl Family for SoftmaxKey {
             input_slot(p, "in0", self.dtype, native_f16);
             output_slot(p, self.out, native_f16);
         }
+        p.push_str(
+            "@group(0) @binding(1) var<storage, read> in0: array<S_IN0>;\n\
+             @group(0) @binding(2) var<storage, read_write> out: array<S_OUT>;\n",
+        );
         SOFTMAX
     }
 
