@@ -264,15 +264,16 @@ device_tests! {
 
 /// The GPU kernel over several query and key tiles (the fixtures fit one), against the CPU's:
 /// causal with Lq < Lk and Lq > Lk (rows with no visible key), grouped heads, additive and
-/// boolean masks (some rows fully masked), Dv != D, ragged edges, f32/f16/bf16.
+/// boolean masks (some rows fully masked), Dv != D, ragged edges, f32/f16/bf16 (f16 takes the
+/// cooperative-matrix kernel where the device has one).
 #[test]
 fn attention_tiles_match_cpu() {
     let Some(gpu) = common::gpu() else { return };
     let cpu = Device::cpu();
     let key = mx::random::key(7);
     // (B, Hq, Hk, Lq, Lk, D, Dv, mask, dtype)
-    #[allow(clippy::type_complexity)]
-    let cases: &[(i32, i32, i32, i32, i32, i32, i32, &str, Dtype)] = &[
+    type TileCase = (i32, i32, i32, i32, i32, i32, i32, &'static str, Dtype);
+    let cases: &[TileCase] = &[
         (1, 4, 2, 150, 200, 64, 64, "causal", Dtype::Float32),
         (2, 2, 1, 200, 131, 128, 128, "causal", Dtype::Float32),
         (1, 2, 2, 70, 130, 80, 80, "add", Dtype::Float32),
@@ -280,6 +281,9 @@ fn attention_tiles_match_cpu() {
         (1, 2, 2, 64, 64, 256, 256, "none", Dtype::Float32),
         (1, 4, 4, 129, 129, 128, 128, "causal", Dtype::Float16),
         (1, 2, 1, 100, 190, 64, 64, "add", Dtype::Float16),
+        (1, 4, 2, 200, 131, 64, 64, "causal", Dtype::Float16),
+        (1, 3, 1, 65, 129, 32, 48, "bool", Dtype::Float16),
+        (2, 2, 2, 70, 70, 80, 80, "none", Dtype::Float16),
         (1, 4, 2, 150, 200, 128, 128, "causal", Dtype::Bfloat16),
     ];
     for (n, &(b, hq, hk, lq, lk, d, dv, mkind, dt)) in cases.iter().enumerate() {

@@ -6,7 +6,7 @@
 //! (`fast::wgsl_kernel`: template arguments, strided inputs, atomics, barriers, f16) go through
 //! the same steps, and one is a snapshot.
 //!
-//! The cooperative-matrix matmul (`matmul_coop`, wgpu's experimental feature) is validated with
+//! The cooperative-matrix kernels (`matmul_coop`, `attention_coop`: wgpu's experimental feature) are validated with
 //! the capabilities wgpu grants for it and translated to SPIR-V only: naga 30's HLSL writer has no
 //! cooperative matrices (`unimplemented!()` on their store), and Metal's simdgroup matrices are
 //! 8x8 only (wgpu's Metal adapter lists no 16x16 configuration, so Metal never picks this 16x16
@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use std::collections::HashSet;
 use std::error::Error as StdError;
 use std::fmt::Write as _;
-use wmx::kernels::{KernelKey, MatmulKey, all_keys, render};
+use wmx::kernels::{AttentionKey, KernelKey, MatmulKey, all_keys, render};
 
 /// Oldest Metal Shading Language version wgpu's Metal backend reports (macOS 10.15 / iOS 13).
 const MSL_VERSION: (u8, u8) = (2, 2);
@@ -45,7 +45,11 @@ fn capabilities(native_f16: bool) -> Capabilities {
 
 /// True for kernels that use wgpu's experimental cooperative matrices (and subgroup builtins).
 fn cooperative(key: &KernelKey) -> bool {
-    matches!(key, KernelKey::Matmul(MatmulKey::Coop { .. }))
+    matches!(
+        key,
+        KernelKey::Matmul(MatmulKey::Coop { .. })
+            | KernelKey::Attention(AttentionKey { coop: true, .. })
+    )
 }
 
 /// What wgpu grants a device opened with `EXPERIMENTAL_COOPERATIVE_MATRIX | SUBGROUP` on top of
@@ -366,6 +370,16 @@ fn snapshot_arg_reduce() {
 #[test]
 fn snapshot_matmul() {
     snapshot("matmul_tiled.f32.f32", false);
+}
+
+#[test]
+fn snapshot_attention() {
+    snapshot("attention_tiles.f32.f32.d128.dv128.causal", false);
+}
+
+#[test]
+fn snapshot_attention_coop() {
+    snapshot("attention_coop.f16.f16.d128.dv128.causal.coop", true);
 }
 
 #[test]

@@ -103,6 +103,9 @@ pub(crate) struct CoopShape {
     pub k: u32,
     /// The kernel's tiling (`WMX_COOP_VARIANT`, read when the device is created).
     pub variant: kernels::CoopVariant,
+    /// True when every subgroup has exactly 32 invocations (the f16 attention kernel's lane
+    /// layout, `shaders/attention_coop.wgsl`, needs it).
+    pub subgroups_of_32: bool,
 }
 
 /// The one fragment shape `matmul_coop.wgsl` is written for.
@@ -111,6 +114,7 @@ const COOP_FRAGMENT: CoopShape = CoopShape {
     n: 16,
     k: 16,
     variant: kernels::CoopVariant::DEFAULT,
+    subgroups_of_32: false,
 };
 
 /// The cooperative-matrix configuration the f16 matmul can use on this adapter, if any: the
@@ -160,6 +164,7 @@ pub(super) fn coop_shape(entry: &AdapterEntry) -> Option<CoopShape> {
     };
     let f = CoopShape {
         variant,
+        subgroups_of_32: entry.info.subgroup_min_size == 32 && entry.info.subgroup_max_size == 32,
         ..COOP_FRAGMENT
     };
     adapter

@@ -1,6 +1,8 @@
 //! The attention family (`shaders/attention.wgsl`: flash-attention-style scaled dot-product
-//! attention with an online softmax over key/value tiles in workgroup memory): its key, the
-//! tile sizes and the workgroup-memory check, its prelude, `info` table and dispatch.
+//! attention with an online softmax over key/value tiles in workgroup memory, f32 arithmetic;
+//! `shaders/attention_coop.wgsl`: the f16 kernel on cooperative matrices, generated fragment
+//! code in its prelude): its key, the tile sizes and the workgroup-memory checks, the preludes,
+//! the `info` table and dispatch.
 
 use super::slots::{input_slot, output_slot, short, widen};
 use super::{Family, KernelKey, info_words, write_info};
@@ -12,6 +14,7 @@ use crate::shape::size_of;
 use std::fmt::{self, Write};
 
 const ATTENTION: &str = include_str!("../../../../shaders/attention.wgsl");
+const ATTENTION_COOP: &str = include_str!("../../../../shaders/attention_coop.wgsl");
 
 /// Query rows per workgroup.
 const BQ: u32 = 64;
@@ -41,7 +44,8 @@ fn key_chunk(dv: u32) -> u32 {
 }
 
 /// Attention over dense q, k, v of `dtype` (head dimensions `d` and `dv`) into an unpacked
-/// `out`; `causal`, and `mask` for an f32 additive mask.
+/// `out`; `causal`, and `mask` for an f32 additive mask; `coop` for the cooperative-matrix
+/// kernel (f16 only, see [`attention_coop_fits`]).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AttentionKey {
     pub dtype: Dtype,
@@ -50,6 +54,7 @@ pub struct AttentionKey {
     pub dv: u32,
     pub causal: bool,
     pub mask: bool,
+    pub coop: bool,
 }
 
 info_words! {
@@ -95,11 +100,178 @@ pub fn attention_fits(d: u32, dv: u32, max_bytes: u32) -> bool {
         && workgroup_bytes(dv) <= max_bytes as u64
 }
 
+/// Query rows per workgroup of the cooperative kernel (4 subgroups of 16 rows).
+const COOP_BQ: u32 = 64;
+/// Keys per tile of the cooperative kernel.
+const COOP_BK: u32 = 32;
+/// Row padding (halves) of the cooperative kernel's f16 tiles: 16-byte aligned fragment rows.
+const COOP_PAD: u32 = 8;
+
+/// Halves of the cooperative kernel's shared q / k+v tile buffer.
+fn coop_tile_halves(d: u32, dv: u32) -> u32 {
+    (COOP_BQ * (d + COOP_PAD)).max(COOP_BK * (d + COOP_PAD + dv + COOP_PAD))
+}
+
+/// Workgroup memory of the cooperative kernel (bytes): the tiles, the f32 score scratch and the
+/// f16 probabilities of its 4 subgroups.
+fn coop_workgroup_bytes(d: u32, dv: u32) -> u64 {
+    2 * coop_tile_halves(d, dv) as u64
+        + 4 * (4 * 16 * COOP_BK) as u64
+        + 2 * (4 * 16 * (COOP_BK + COOP_PAD)) as u64
+}
+
+/// True when the cooperative-matrix kernel takes head dimensions `d` and `dv` (multiples of 16,
+/// at most 128) within `max_bytes` of workgroup memory.
+///
+/// ```
+/// use wmx::kernels::attention_coop_fits;
+/// assert!(attention_coop_fits(128, 128, 32768));
+/// assert!(!attention_coop_fits(80, 72, 32768));
+/// assert!(!attention_coop_fits(256, 256, 49152));
+/// ```
+pub fn attention_coop_fits(d: u32, dv: u32, max_bytes: u32) -> bool {
+    d > 0
+        && d.is_multiple_of(16)
+        && d <= 128
+        && dv > 0
+        && dv.is_multiple_of(16)
+        && dv <= 128
+        && coop_workgroup_bytes(d, dv) <= max_bytes as u64
+}
+
+/// The cooperative kernel's prelude: its sizes, the fragments (private: the subgroup's query
+/// fragments, output accumulators, score accumulator and a zero) and the functions that touch
+/// them, unrolled over the head dimensions. Every pointer index is bound to a `let` first
+/// (naga 30's SPIR-V writer panics on an index computed inline in a cooperative load).
+fn coop_prelude(p: &mut String, d: u32, dv: u32) {
+    let (ld, ldv, ldp) = (d + COOP_PAD, dv + COOP_PAD, COOP_BK + COOP_PAD);
+    for (name, value) in [
+        ("BQ", COOP_BQ),
+        ("BK", COOP_BK),
+        ("D", d),
+        ("DV", dv),
+        ("LDQ", ld),
+        ("LDK", ld),
+        ("LDV", ldv),
+        ("LDP", ldp),
+        ("V_AT", COOP_BK * ld),
+        ("TILE_HALVES", coop_tile_halves(d, dv)),
+    ] {
+        let _ = writeln!(p, "const {name}: u32 = {value}u;");
+    }
+    let (nq, no) = (d / 16, dv / 16);
+    for i in 0..nq {
+        let _ = writeln!(p, "var<private> qf_{i}: coop_mat16x16<f16, A>;");
+    }
+    for f in 0..no {
+        let _ = writeln!(p, "var<private> of_{f}: coop_mat16x16<f32, C>;");
+    }
+    p.push_str(
+        "var<private> sacc: coop_mat16x16<f32, C>;
+",
+    );
+    p.push_str(
+        "var<private> czero: coop_mat16x16<f32, C>;
+",
+    );
+    p.push_str(
+        "fn load_q_frags(base: u32) {
+",
+    );
+    for i in 0..nq {
+        let _ = writeln!(p, "    let iq{i} = base + {}u;", 16 * i);
+        let _ = writeln!(
+            p,
+            "    qf_{i} = coopLoadT<coop_mat16x16<f16, A>>(&tiles[iq{i}], LDQ);"
+        );
+    }
+    p.push_str(
+        "}
+",
+    );
+    p.push_str(
+        "fn scores(kb: u32, dst: u32) {
+    sacc = czero;
+",
+    );
+    for i in 0..nq {
+        let _ = writeln!(p, "    let ik{i} = kb * 16u * LDK + {}u;", 16 * i);
+        let _ = writeln!(
+            p,
+            "    let kf{i} = coopLoad<coop_mat16x16<f16, B>>(&tiles[ik{i}], LDK);"
+        );
+        let _ = writeln!(p, "    sacc = coopMultiplyAdd(qf_{i}, kf{i}, sacc);");
+    }
+    p.push_str(
+        "    coopStoreT(sacc, &sc[dst], BK);
+}
+",
+    );
+    p.push_str(
+        "fn pv(pbase: u32) {
+",
+    );
+    for kb in 0..COOP_BK / 16 {
+        let _ = writeln!(p, "    let ip{kb} = pbase + {}u;", 16 * kb);
+        let _ = writeln!(
+            p,
+            "    let pa{kb} = coopLoadT<coop_mat16x16<f16, A>>(&pf[ip{kb}], LDP);"
+        );
+        for f in 0..no {
+            let _ = writeln!(
+                p,
+                "    let iv{kb}_{f} = V_AT + {}u;",
+                16 * kb * ldv + 16 * f
+            );
+            let _ = writeln!(
+                p,
+                "    let vb{kb}_{f} = coopLoadT<coop_mat16x16<f16, B>>(&tiles[iv{kb}_{f}], LDV);"
+            );
+            let _ = writeln!(
+                p,
+                "    of_{f} = coopMultiplyAdd(pa{kb}, vb{kb}_{f}, of_{f});"
+            );
+        }
+    }
+    p.push_str(
+        "}
+",
+    );
+    // Each accumulator through the subgroup's scratch (16 x 16, row-major), then out.
+    p.push_str(
+        "fn store_o(scratch: u32, lane: u32, obase: u32, rows: u32) {
+",
+    );
+    for f in 0..no {
+        p.push_str(
+            "    workgroupBarrier();
+",
+        );
+        let _ = writeln!(p, "    coopStoreT(of_{f}, &sc[scratch], 16u);");
+        p.push_str(
+            "    workgroupBarrier();
+",
+        );
+        let _ = writeln!(
+            p,
+            "    for (var e = lane; e < 256u; e = e + 32u) {{
+        let r = e >> 4u;
+                     if (r < rows) {{ store_out1(obase + r * DV + {}u + (e & 15u), sc[scratch + e]); }}
+    }}",
+            16 * f
+        );
+    }
+    p.push_str(
+        "}
+",
+    );
+}
+
 impl fmt::Display for AttentionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}.{}.{}.d{}.dv{}{}{}",
+            "{}.{}.{}.d{}.dv{}{}{}{}",
             self.entry(),
             short(self.dtype),
             short(self.out),
@@ -107,13 +279,18 @@ impl fmt::Display for AttentionKey {
             self.dv,
             if self.causal { ".causal" } else { "" },
             if self.mask { ".mask" } else { "" },
+            if self.coop { ".coop" } else { "" },
         )
     }
 }
 
 impl Family for AttentionKey {
     fn entry(&self) -> &'static str {
-        "attention_tiles"
+        if self.coop {
+            "attention_coop"
+        } else {
+            "attention_tiles"
+        }
     }
 
     fn out_dtype(&self) -> Dtype {
@@ -128,12 +305,33 @@ impl Family for AttentionKey {
         self.dtype == Dtype::Float16 || self.out == Dtype::Float16
     }
 
+    fn extensions(&self) -> &'static str {
+        if self.coop {
+            "enable wgpu_cooperative_matrix;\n"
+        } else {
+            ""
+        }
+    }
+
     fn workgroup(&self) -> u32 {
-        256
+        if self.coop { 128 } else { 256 }
     }
 
     fn prelude(&self, p: &mut String, native_f16: bool) -> &'static str {
         write_info(p, info::NAMED);
+        if self.coop {
+            let _ = writeln!(p, "const CAUSAL: bool = {};", self.causal);
+            let _ = writeln!(p, "const HAS_MASK: bool = {};", self.mask);
+            let mk = if self.mask {
+                Dtype::Float32
+            } else {
+                self.dtype
+            };
+            input_slot(p, "mk", mk, native_f16);
+            output_slot(p, self.out, native_f16);
+            coop_prelude(p, self.d, self.dv);
+            return ATTENTION_COOP;
+        }
         let (fc, kc) = (feature_chunks(self.dv), key_chunk(self.dv));
         let kv_words = (DC * (BK + PAD)).max(kc * 64 * fc) / 4;
         for (name, value) in [
@@ -180,14 +378,19 @@ impl Family for AttentionKey {
                 (256, 256),
             ] {
                 for (causal, mask) in [(false, false), (true, false), (false, true), (true, true)] {
-                    keys.push(AttentionKey {
+                    let key = AttentionKey {
                         dtype,
                         out: widen(dtype, native_f16),
                         d,
                         dv,
                         causal,
                         mask,
-                    });
+                        coop: false,
+                    };
+                    keys.push(key);
+                    if native_f16 && dtype == Dtype::Float16 && attention_coop_fits(d, dv, 32768) {
+                        keys.push(AttentionKey { coop: true, ..key });
+                    }
                 }
             }
         }
@@ -227,13 +430,21 @@ impl Gpu<'_> {
             }
             None => None,
         };
+        let (d, dv) = (qs[3] as u32, vs[3] as u32);
+        // Tensor cores for f16 where the device has them (subgroups of 32: the kernel's lane
+        // layout); q, k and v are read as vec4<f16> quads (dense from element 0, D % 16 == 0).
+        let coop = dt == Dtype::Float16
+            && self.ctx.native_f16
+            && self.ctx.coop.is_some_and(|c| c.subgroups_of_32)
+            && attention_coop_fits(d, dv, self.ctx.limits.max_compute_workgroup_storage_size);
         let key = KernelKey::Attention(AttentionKey {
             dtype: dt,
             out: widen(dt, self.ctx.native_f16),
-            d: qs[3] as u32,
-            dv: vs[3] as u32,
+            d,
+            dv,
             causal,
             mask: mask.is_some(),
+            coop,
         });
         let acc = key.out_dtype();
         let n = size_of(shape);
@@ -245,7 +456,8 @@ impl Gpu<'_> {
         info[info::LQ] = qs[2] as u32;
         info[info::LK] = ks[2] as u32;
         info[info::SCALE] = scale.to_bits();
-        let groups = info[info::BH] as u64 * (qs[2] as u64).div_ceil(BQ as u64);
+        let rows = if coop { COOP_BQ } else { BQ };
+        let groups = info[info::BH] as u64 * (qs[2] as u64).div_ceil(rows as u64);
         if n > 0 {
             let m = match &mask {
                 Some(m) => buf(m)?,
