@@ -103,6 +103,10 @@ pub(crate) struct CoopShape {
     pub k: u32,
     /// The kernel's tiling (`WMX_COOP_VARIANT`, read when the device is created).
     pub variant: kernels::CoopVariant,
+    /// The tiling for products whose grid of `variant` tiles would leave the GPU mostly idle
+    /// (a 512-token prompt's projections, one decoded token): 128×128 tiles, unless
+    /// `WMX_COOP_VARIANT` pins one tiling for every product.
+    pub small: Option<kernels::CoopVariant>,
     /// True when every subgroup has exactly 32 invocations (the f16 attention kernel's lane
     /// layout, `shaders/attention_coop.wgsl`, needs it).
     pub subgroups_of_32: bool,
@@ -114,6 +118,7 @@ const COOP_FRAGMENT: CoopShape = CoopShape {
     n: 16,
     k: 16,
     variant: kernels::CoopVariant::DEFAULT,
+    small: None,
     subgroups_of_32: false,
 };
 
@@ -162,8 +167,10 @@ pub(super) fn coop_shape(entry: &AdapterEntry) -> Option<CoopShape> {
     } else {
         return None;
     };
+    let pinned = std::env::var("WMX_COOP_VARIANT").is_ok();
     let f = CoopShape {
         variant,
+        small: (!pinned && variant != fallback).then_some(fallback),
         subgroups_of_32: entry.info.subgroup_min_size == 32 && entry.info.subgroup_max_size == 32,
         ..COOP_FRAGMENT
     };
