@@ -274,7 +274,10 @@ fn scalar_inputs_unused_inputs_and_2d_grids() {
             // rounding instead of two, so allow an f32 ulp or two.
             let w = mv[r * 5 + c] as f32 * 3.0 + r as f32;
             let g = got[r * 5 + c];
-            assert!((g - w as f64).abs() <= 2.5e-7 * (w as f64).abs().max(1.0), "({r}, {c}): {g} vs {w}");
+            assert!(
+                (g - w as f64).abs() <= 2.5e-7 * (w as f64).abs().max(1.0),
+                "({r}, {c}): {g} vs {w}"
+            );
         }
     }
 }

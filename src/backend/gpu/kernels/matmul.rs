@@ -578,7 +578,10 @@ mod tests {
         // One decoded token through a 128,256-wide head: a short product, whatever its grid.
         assert_eq!(coop_variant(shape, 1, 128_256, 1), CoopVariant::B128x128x32);
         // `WMX_COOP_VARIANT` pins the tiling (no small one).
-        let pinned = CoopShape { small: None, ..shape };
+        let pinned = CoopShape {
+            small: None,
+            ..shape
+        };
         assert_eq!(coop_variant(pinned, 1, 2048, 1), CoopVariant::DEFAULT);
     }
 }
