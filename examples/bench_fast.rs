@@ -11,19 +11,22 @@
 use std::time::Instant;
 use wmx::{self as mx, Array, Device, Dtype, fast};
 
-fn time(iters: usize, f: &dyn Fn() -> mx::Result<Array>) -> mx::Result<f64> {
-    mx::eval(&[f()?])?;
-    let start = Instant::now();
-    let mut outs = Vec::new();
-    for _ in 0..iters {
-        outs.push(f()?);
-        if outs.len() == 4 {
-            mx::eval(&outs)?;
-            outs.clear();
-        }
-    }
-    mx::eval(&outs)?;
-    Ok(start.elapsed().as_secs_f64() / iters as f64)
+/// Median seconds per result of `f` over `rounds` rounds, each evaluating `batch` results
+/// together (one submit-and-wait spread over them, as torch's loop of launches before one
+/// synchronize), after a warm-up round.
+fn time(rounds: usize, batch: usize, f: &dyn Fn() -> mx::Result<Array>) -> mx::Result<f64> {
+    let round = || -> mx::Result<f64> {
+        let start = Instant::now();
+        let outs = (0..batch).map(|_| f()).collect::<mx::Result<Vec<_>>>()?;
+        mx::eval(&outs)?;
+        Ok(start.elapsed().as_secs_f64() / batch as f64)
+    };
+    round()?;
+    let mut t = (0..rounds.max(1))
+        .map(|_| round())
+        .collect::<mx::Result<Vec<_>>>()?;
+    t.sort_by(f64::total_cmp);
+    Ok(t[t.len() / 2])
 }
 
 fn main() -> mx::Result<()> {
@@ -61,7 +64,7 @@ fn main() -> mx::Result<()> {
         ),
     ];
     for (name, f) in rows.iter() {
-        let t = time(iters, f.as_ref())?;
+        let t = time(iters.div_ceil(4), 16, f.as_ref())?;
         println!(
             "{dev:?}/{name}/{n}x{n}/f32 {t:.6} {:.1} GB/s",
             bytes / t / 1e9
@@ -91,7 +94,7 @@ fn main() -> mx::Result<()> {
                 dev,
             )
         };
-        let t = time(iters.min(10), &f)?;
+        let t = time(3, iters.min(10), &f)?;
         let flops = 4.0 * (b * h) as f64 * (l as f64) * (l as f64) * d as f64 / 2.0;
         println!(
             "{dev:?}/sdpa_causal/B{b}H{h}L{l}D{d}/{dt:?} {t:.6} {:.2} TFLOP/s",

@@ -26,13 +26,16 @@ fn binary_strided(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     wmx_word_entry(gid, nwg);
 }
 
-// Quad layout: one invocation per four elements (n a multiple of 4; inputs dense or broadcasts
+// Quad layout: an invocation per quad of four elements, or several quads on large arrays
+// (the prelude's wmx_quad_entry over value4_at; n a multiple of 4; inputs dense or broadcasts
 // that the prelude's quad_in0/quad_in1 read).
 @compute @workgroup_size(WG)
 fn binary_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let q = wmx_word_id(gid, nwg);
-    if (q * 4u >= info[INFO_N]) { return; }
+    wmx_quad_entry(gid, nwg);
+}
+
+fn value4_at(q: u32) -> vec4<C_OUT> {
     let a = quad_in0(q);
     let b = quad_in1(q);
-    store4_out(q, vec4<C_OUT>(op(a.x, b.x), op(a.y, b.y), op(a.z, b.z), op(a.w, b.w)));
+    return vec4<C_OUT>(op(a.x, b.x), op(a.y, b.y), op(a.z, b.z), op(a.w, b.w));
 }

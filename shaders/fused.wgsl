@@ -21,11 +21,10 @@ fn fused_strided(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     wmx_word_entry(gid, nwg);
 }
 
-// Quad layout: one invocation per four elements (n a multiple of 4; inputs dense or broadcasts
+// Quad layout: an invocation per quad of four elements, or several quads on large arrays
+// (the prelude's wmx_quad_entry over value4_at; n a multiple of 4; inputs dense or broadcasts
 // that quad_in0..quad_inN read).
 @compute @workgroup_size(WG)
 fn fused_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let q = wmx_word_id(gid, nwg);
-    if (q * 4u >= info[INFO_N]) { return; }
-    store4_out(q, value4_at(q));
+    wmx_quad_entry(gid, nwg);
 }

@@ -28,14 +28,14 @@ fn ternary_strided(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     wmx_word_entry(gid, nwg);
 }
 
-// Quad layout: one invocation per four elements (n a multiple of 4; inputs dense or broadcasts
+// Quad layout: an invocation per quad of four elements, or several quads on large arrays
+// (the prelude's wmx_quad_entry over value4_at; n a multiple of 4; inputs dense or broadcasts
 // that the prelude's quad_in0..quad_in2 read).
 @compute @workgroup_size(WG)
 fn ternary_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let q = wmx_word_id(gid, nwg);
-    if (q * 4u >= info[INFO_N]) { return; }
-    let c = quad_in0(q);
-    let x = quad_in1(q);
-    let y = quad_in2(q);
-    store4_out(q, select(y, x, c));
+    wmx_quad_entry(gid, nwg);
+}
+
+fn value4_at(q: u32) -> vec4<C_OUT> {
+    return select(quad_in2(q), quad_in1(q), quad_in0(q));
 }

@@ -26,12 +26,15 @@ fn unary_strided(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     wmx_word_entry(gid, nwg);
 }
 
-// Quad layout: one invocation per four elements (n a multiple of 4; the input dense or a
+// Quad layout: an invocation per quad of four elements, or several quads on large arrays
+// (the prelude's wmx_quad_entry over value4_at; n a multiple of 4; the input dense or a
 // broadcast the prelude's quad_in0 reads, see quad_broadcast_loader in kernels/elementwise.rs).
 @compute @workgroup_size(WG)
 fn unary_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let q = wmx_word_id(gid, nwg);
-    if (q * 4u >= info[INFO_N]) { return; }
+    wmx_quad_entry(gid, nwg);
+}
+
+fn value4_at(q: u32) -> vec4<C_OUT> {
     let x = quad_in0(q);
-    store4_out(q, vec4<C_OUT>(op(x.x), op(x.y), op(x.z), op(x.w)));
+    return vec4<C_OUT>(op(x.x), op(x.y), op(x.z), op(x.w));
 }

@@ -81,11 +81,13 @@ fn validation_error_refused_allocation_then_device_loss() {
     .unwrap();
     mx::eval([&kept]).unwrap();
     let pending_on_s2 = mx::add(&kept, 1.0f32, s2).unwrap();
-    let x = mx::ones(&[384, 384], Dtype::Float32, s1).unwrap();
-    mx::eval([&x]).unwrap();
+    // K = 64: too shallow to be split (a split would allocate f32 partials first).
+    let x = mx::ones(&[384, 64], Dtype::Float32, s1).unwrap();
+    let xt = mx::ones(&[64, 384], Dtype::Float32, s1).unwrap();
+    mx::eval([&x, &xt]).unwrap();
     mx::synchronize(s1).unwrap();
     mx::clear_cache();
-    let y = mx::matmul(&x, &x, s1).unwrap();
+    let y = mx::matmul(&x, &xt, s1).unwrap();
     mx::testing::refuse_gpu_allocations(2);
     let e = expect_err(
         mx::eval([&y]),
@@ -111,10 +113,10 @@ fn validation_error_refused_allocation_then_device_loss() {
         want1,
         "another stream's pending op"
     );
-    let again = mx::sum(&mx::matmul(&x, &x, s1).unwrap(), &[], false, s1).unwrap();
+    let again = mx::sum(&mx::matmul(&x, &xt, s1).unwrap(), &[], false, s1).unwrap();
     assert_eq!(
         again.item::<f32>().unwrap(),
-        384.0 * 384.0 * 384.0,
+        384.0 * 384.0 * 64.0,
         "the failing stream works again"
     );
 

@@ -411,6 +411,39 @@ device_tests! {
 }
 
 device_tests! {
+    fn large_quad_dispatches_spread_quads_and_match_cpu(dev: Device) {
+        // Past 2^20 quads the GPU gives each invocation several quads a grid apart; a row
+        // count that leaves a partial last sweep, a row bias, a cast to packed halves, a select
+        // and a compiled (fused) chain must all equal the CPU.
+        let (rows, cols) = (1031, 4100);
+        let v: Vec<f32> = (0..rows * cols).map(|i| ((i * 37) % 1009) as f32 * 0.25 - 120.0).collect();
+        let a = Array::from_slice(&v, &[rows as i32, cols as i32]);
+        let bias = Array::from_slice(&v[..cols], &[cols as i32]);
+        let cpu = Device::cpu();
+        let chain = |x: &[Array]| -> mx::Result<Vec<Array>> {
+            let y = mx::maximum(&mx::multiply(&x[0], 0.5f32, None)?, -3.0f32, None)?;
+            Ok(vec![mx::subtract(&mx::abs(&y, None)?, &x[1], None)?])
+        };
+        let fused = mx::compile(chain);
+        let run = |on: Device| -> Vec<Vec<f64>> {
+            let _g = mx::stream(on);
+            vec![
+                values(&mx::add(&a, &bias, on).unwrap()),
+                values(&mx::negative(&a, on).unwrap()),
+                values(&mx::astype(&a, Dtype::Float16, on).unwrap()),
+                values(&mx::where_(mx::greater(&a, 0.0, on).unwrap(), &a, &bias, on).unwrap()),
+                values(&fused(&[a.clone(), bias.clone()]).unwrap()[0]),
+            ]
+        };
+        let (got, want) = (run(dev), run(cpu));
+        for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g.len(), rows * cols, "output {k}");
+            if let Some(i) = (0..g.len()).find(|&i| g[i] != w[i]) {
+                panic!("output {k} on {dev:?}: element {i} is {} (CPU {})", g[i], w[i]);
+            }
+        }
+    }
+
     fn strided_inputs_with_dense_and_repeated_blocks_match_cpu(dev: Device) {
         // The strided kernel indexes dense inputs and repeated row-major blocks (a bias row,
         // a trailing matrix) without division; every mix must equal the CPU.

@@ -204,3 +204,40 @@ device_tests! {
         }
     }
 }
+
+device_tests! {
+    fn split_k_products_match_the_reference(dev: Device) {
+        // Small grids with long K are split into slices summed in f32 on the GPU (k_splits):
+        // the quad kernel, the tiled kernel (N not a multiple of 4), a transposed operand and
+        // a broadcast batch must all give the exact products (the data are multiples of 1/4).
+        for dt in FLOATS {
+            for (m, k, n) in [(64, 1024, 64), (70, 2048, 30), (1, 8192, 512)] {
+                let a = data(m * k, 3);
+                let b = data(k * n, 4);
+                let r = mx::matmul(&make(&a, &[m as i32, k as i32], dt), &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
+                assert_close(&format!("split-K {m}x{k}x{n} {dt:?}"), dt, &values(&r), &reference(&a, &b, 1, m, k, n, dt));
+            }
+            // A transposed: built as [k, m] then transposed.
+            let (m, k, n) = (48, 2048, 64);
+            let a = data(m * k, 5);
+            let mut at = vec![0.0; m * k];
+            for i in 0..m {
+                for p in 0..k {
+                    at[p * m + i] = a[i * k + p];
+                }
+            }
+            let a_view = mx::transpose(&make(&at, &[k as i32, m as i32], dt), &[], dev).unwrap();
+            let b = data(k * n, 6);
+            let r = mx::matmul(&a_view, &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
+            assert_close(&format!("split-K transposed A {dt:?}"), dt, &values(&r), &reference(&a, &b, 1, m, k, n, dt));
+            // A batch of 2 against one broadcast B.
+            let (m, k, n) = (32, 1024, 64);
+            let a = data(2 * m * k, 7);
+            let b = data(k * n, 8);
+            let r = mx::matmul(&make(&a, &[2, m as i32, k as i32], dt), &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
+            assert_eq!(r.shape(), &[2, m as i32, n as i32]);
+            let bb: Vec<f64> = b.iter().chain(b.iter()).copied().collect();
+            assert_close(&format!("split-K batch {dt:?}"), dt, &values(&r), &reference(&a, &bb, 2, m, k, n, dt));
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Per-stream command batches: recording a dispatch (bind group, info table in the batch's arena),
-//! submitting a batch when it is full or flushed, and waiting for the queue (`done`).
+//! submitting a batch when it is full, flushed, or holds a large dispatch while the GPU is idle,
+//! and waiting for the queue (`done`).
 
 use super::buffer::GpuBuffer;
 use super::context::{GpuContext, Kernel, lock};
@@ -8,6 +9,7 @@ use super::lost::unless_lost;
 use crate::error::{Error, Result};
 use futures::channel::oneshot;
 use std::fmt;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 /// One command batch of a GPU stream: an encoder with an open compute pass.
@@ -39,6 +41,22 @@ fn max_dispatches_per_batch() -> usize {
 
 /// Bytes of a batch's info buffer; a batch whose tables would not fit is submitted first.
 const INFO_ARENA_BYTES: u64 = 64 << 10;
+
+/// A dispatch binding at least this many bytes, recorded while no batch is in flight (the GPU
+/// idle, as at the start of an eval), is submitted at once with what precedes it: the GPU works
+/// on it while the stream records the rest, instead of waiting for the batch to fill or the eval
+/// to flush. Smaller dispatches take too little GPU time to be worth a submit of their own.
+/// `WMX_EARLY_SUBMIT_BYTES` overrides the size (`off` never submits early; for measuring).
+fn early_submit_bytes() -> u64 {
+    static N: OnceLock<u64> = OnceLock::new();
+    *N.get_or_init(
+        || match std::env::var("WMX_EARLY_SUBMIT_BYTES").as_deref() {
+            Ok("off") => u64::MAX,
+            Ok(v) => v.parse().unwrap_or(8 << 20),
+            Err(_) => 8 << 20,
+        },
+    )
+}
 
 impl GpuContext {
     /// Records one dispatch of `key` on `stream`: bindings are `info`, then `buffers` in order.
@@ -151,7 +169,9 @@ impl GpuContext {
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         batch.dispatches += 1;
         batch.retained.extend(buffers.iter().map(|b| Arc::clone(b)));
-        if batch.dispatches >= max_dispatches_per_batch()
+        let large = buffers.iter().map(|b| b.buffer.size()).sum::<u64>() >= early_submit_bytes();
+        let idle = self.in_flight.load(Ordering::Acquire) == 0;
+        if (batch.dispatches >= max_dispatches_per_batch() || (large && idle))
             && let Some(b) = batches.remove(&stream)
         {
             self.submit(b);
@@ -186,7 +206,12 @@ impl GpuContext {
             self.queue
                 .write_buffer(&b.info.buffer, 0, bytemuck::cast_slice(&b.info_words));
         }
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.queue.submit([b.encoder.finish()]);
+        let in_flight = Arc::clone(&self.in_flight);
+        self.queue.on_submitted_work_done(move || {
+            in_flight.fetch_sub(1, Ordering::AcqRel);
+        });
     }
 
     /// Submits the pending work of one stream.

@@ -46,6 +46,11 @@ pub(crate) struct GpuContext {
     /// Set once wgpu reports the device lost: every later GPU call is an `Err`, and waits wake.
     pub(super) lost: Lost,
     pub(super) pool: SharedPool,
+    /// Batches submitted whose completion callback has not run yet (see `batch.rs`: a large
+    /// dispatch recorded while this is 0 is submitted at once, so the GPU starts on it while the
+    /// rest of the eval is recorded). Callbacks run when the poller polls, so this may stay
+    /// above 0 for a while after the GPU has finished: it only ever delays that early submit.
+    pub(super) in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -351,6 +356,7 @@ impl GpuContext {
             pool: Pool::new(memory::default_cache_limit(
                 entry.info.device_type == wgpu::DeviceType::Cpu,
             )),
+            in_flight: Arc::default(),
         };
         ctx.precompile();
         if let Some(shape) = ctx.coop

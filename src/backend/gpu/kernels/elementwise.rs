@@ -247,7 +247,8 @@ pub(super) fn info_prelude(p: &mut String) {
     write_info(p, info::NAMED);
 }
 
-/// `wmx_index` for `layout` and the shared index helpers (index.wgsl).
+/// `wmx_index` for `layout`, the shared index helpers (index.wgsl) and the quad layout's entry
+/// body (`wmx_quad_entry`, over the family's `value4_at(q)`).
 pub(super) fn index_prelude(p: &mut String, layout: Layout) {
     let f = match layout {
         Layout::Strided => "wmx_strided_index",
@@ -258,6 +259,67 @@ pub(super) fn index_prelude(p: &mut String, layout: Layout) {
         "fn wmx_index(i: u32, k: u32) -> u32 {{ return {f}(i, k); }}"
     );
     p.push_str(INDEX);
+    quad_entry(p);
+}
+
+/// Quads per invocation of a quad-layout dispatch over at least [`SPREAD_MIN_QUADS`] quads
+/// (`WMX_QUADS_PER_INVOCATION` overrides it, for measuring). Measured on an H100 (2026-12-05,
+/// 8192² f32, two runs each): 2 quads gave compiled gelu 2,712 / 2,693 GB/s and a copy 2,765 /
+/// 2,745; 1 quad 2,696 / 2,610 and 2,744 / 2,733; 4 quads 2,708 / 2,677 and 2,725 / 2,669;
+/// 8 quads halved the fused kernels' bandwidth.
+pub(super) fn quads_per_invocation() -> u32 {
+    static N: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("WMX_QUADS_PER_INVOCATION")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n: &u32| (1..=16).contains(&n))
+            .unwrap_or(2)
+    })
+}
+
+/// Quad-layout dispatches of at least this many quads give each invocation
+/// [`quads_per_invocation`] of them; smaller ones one each (they need every invocation).
+pub(super) const SPREAD_MIN_QUADS: u64 = 1 << 20;
+
+/// Invocations a quad-layout dispatch of `quads` quads asks for (see [`quads_per_invocation`]).
+pub(super) fn quad_invocations(quads: u64) -> u64 {
+    if quads >= SPREAD_MIN_QUADS {
+        quads.div_ceil(quads_per_invocation() as u64)
+    } else {
+        quads
+    }
+}
+
+/// `wmx_quad_entry(gid, nwg)`: the body of every quad-layout entry point. With an invocation per
+/// quad it stores `value4_at(q)` for its own quad; on a grid of fewer invocations than quads
+/// (large arrays, see [`quad_invocations`]) each takes `QUADS_PER_INVOCATION` quads a grid
+/// apart (neighbouring invocations still touch neighbouring quads), loading all of them before
+/// storing any, so the loads are in flight together.
+fn quad_entry(p: &mut String) {
+    let _ = writeln!(
+        p,
+        "const QUADS_PER_INVOCATION: u32 = {}u;
+fn wmx_quad_entry(gid: vec3<u32>, nwg: vec3<u32>) {{
+    let nq = info[INFO_N] >> 2u;
+    let total = nwg.x * nwg.y * WG;
+    let q0 = wmx_word_id(gid, nwg);
+    if (total >= nq) {{
+        if (q0 < nq) {{ store4_out(q0, value4_at(q0)); }}
+        return;
+    }}
+    var v: array<vec4<C_OUT>, QUADS_PER_INVOCATION>;
+    for (var j = 0u; j < QUADS_PER_INVOCATION; j = j + 1u) {{
+        let q = q0 + j * total;
+        if (q < nq) {{ v[j] = value4_at(q); }}
+    }}
+    for (var j = 0u; j < QUADS_PER_INVOCATION; j = j + 1u) {{
+        let q = q0 + j * total;
+        if (q < nq) {{ store4_out(q, v[j]); }}
+    }}
+}}",
+        quads_per_invocation()
+    );
 }
 
 /// An elementwise kernel's input slot `k` of `n_inputs`, element-wise or (`quads`) quad-wise.
@@ -382,15 +444,15 @@ impl Gpu<'_> {
                 info.extend([period, repeat]);
             }
         }
-        let words = if layout == Layout::Vec4 {
-            (n / 4) as u64
+        let invocations = if layout == Layout::Vec4 {
+            quad_invocations((n / 4) as u64)
         } else {
             n.div_ceil(per_word(out_dtype, self.ctx.native_f16) as usize) as u64
         };
         Ok(ElementwisePlan {
             layout,
             info,
-            groups: grid(words.div_ceil(WG as u64), self.max_groups()),
+            groups: grid(invocations.div_ceil(WG as u64), self.max_groups()),
             out,
             out_dtype,
         })

@@ -10,6 +10,7 @@ use crate::backend::gpu::adapters::CoopShape;
 use crate::backend::gpu::{Gpu, buf};
 use crate::dtype::Dtype;
 use crate::error::{Error, Result};
+use crate::primitive::ReduceOp;
 use crate::shape::size_of;
 use std::fmt::{self, Write};
 
@@ -84,6 +85,22 @@ impl MatmulKey {
             dtype: Dtype::Float16,
             out: Dtype::Float16,
             variant,
+        }
+    }
+
+    /// The same kernel writing f32 (the partial products of a split K, see [`k_splits`]).
+    fn with_f32_out(self) -> MatmulKey {
+        match self {
+            MatmulKey::Tiled { dtype, vec4, .. } => MatmulKey::Tiled {
+                dtype,
+                out: Dtype::Float32,
+                vec4,
+            },
+            MatmulKey::Coop { dtype, variant, .. } => MatmulKey::Coop {
+                dtype,
+                out: Dtype::Float32,
+                variant,
+            },
         }
     }
 }
@@ -172,12 +189,19 @@ impl Family for MatmulKey {
     fn all(native_f16: bool) -> Vec<Self> {
         let mut keys = Vec::new();
         for dtype in Dtype::ALL.into_iter().filter(|d| d.is_float()) {
-            keys.push(MatmulKey::tiled(dtype, native_f16, false));
+            let mut family = vec![MatmulKey::tiled(dtype, native_f16, false)];
             if matmul_vec4_dtype(dtype, native_f16) {
-                keys.push(MatmulKey::tiled(dtype, native_f16, true));
+                family.push(MatmulKey::tiled(dtype, native_f16, true));
             }
             if dtype == Dtype::Float16 && native_f16 {
-                keys.extend(CoopVariant::ALL.map(MatmulKey::coop));
+                family.extend(CoopVariant::ALL.map(MatmulKey::coop));
+            }
+            // Split-K partials are f32 whatever the output.
+            for key in family {
+                keys.push(key);
+                if key.with_f32_out() != key {
+                    keys.push(key.with_f32_out());
+                }
             }
         }
         keys
@@ -467,6 +491,52 @@ fn coop_variant(shape: CoopShape, m: i32, n: i32, batch: usize) -> CoopVariant {
     }
 }
 
+/// Workgroups a split K aims for: about two per multiprocessor of a large GPU (see
+/// [`SMALL_GRID`]).
+const SPLIT_TARGET_GROUPS: u64 = 256;
+
+/// The fewest elements of K each split multiplies over.
+const SPLIT_MIN_DEPTH: i32 = 128;
+
+/// Products of fewer multiply-adds (all batch entries) are not split: they take microseconds
+/// either way, and a split costs a second dispatch.
+const SPLIT_MIN_MACS: u64 = 1 << 22;
+
+/// How many slices of K a product of `macs` multiply-adds whose grid has `groups` workgroups is
+/// split into: 1 (no split, also below [`SPLIT_MIN_MACS`]), or a power of two `s` that brings the grid to at most [`SPLIT_TARGET_GROUPS`], with
+/// every slice at least [`SPLIT_MIN_DEPTH`] deep and a multiple of 4 (`k % (4 s) == 0`, so the
+/// quad kernels read aligned slices). Each slice is one more batch entry of the same kernel,
+/// written in f32; a sum over the slices gives the product. Small grids with long K (a 512-token
+/// prompt's 2048-wide projections, an MLP's 256-row batches, one decoded token) then fill the
+/// GPU. `WMX_SPLIT_K=off` turns it off (for measuring).
+///
+/// ```
+/// use wmx::kernels::k_splits;
+/// // A 512-token prompt's down projection, 128x128 tiles: 64 workgroups, then 256.
+/// assert_eq!(k_splits(64, 8192, 512 * 2048 * 8192), 4);
+/// // An MLP layer 256x784 @ 784x1024: 784 = 4 · 196 (8 slices would be 98 deep).
+/// assert_eq!(k_splits(16, 784, 256 * 784 * 1024), 4);
+/// assert_eq!(k_splits(512, 4096, 1 << 36), 1); // the grid is full already
+/// assert_eq!(k_splits(16, 130, 1 << 30), 1); // no aligned slices
+/// assert_eq!(k_splits(1, 1024, 16 * 1024), 1); // too small to be worth a second dispatch
+/// ```
+pub fn k_splits(groups: u64, k: i32, macs: u64) -> u32 {
+    static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if macs < SPLIT_MIN_MACS
+        || *OFF.get_or_init(|| std::env::var("WMX_SPLIT_K").as_deref() == Ok("off"))
+    {
+        return 1;
+    }
+    let mut s: i32 = 1;
+    while groups * 2 * s as u64 <= SPLIT_TARGET_GROUPS
+        && k % (8 * s) == 0
+        && k / (2 * s) >= SPLIT_MIN_DEPTH
+    {
+        s *= 2;
+    }
+    s as u32
+}
+
 impl Gpu<'_> {
     /// Batched `a @ b` (`sa`: [.., M, K], `sb`: [.., K, N]) into a dense `out_shape` of `out_dtype`.
     pub(in crate::backend::gpu) fn matmul(
@@ -506,7 +576,7 @@ impl Gpu<'_> {
             .ctx
             .coop
             .filter(|_| vec4 && a.storage.dtype == Dtype::Float16);
-        let key = match coop {
+        let mut key = match coop {
             Some(shape) => MatmulKey::coop(coop_variant(shape, m, n, batch)),
             None => MatmulKey::tiled(a.storage.dtype, self.ctx.native_f16, vec4),
         };
@@ -519,27 +589,44 @@ impl Gpu<'_> {
             MatmulKey::Tiled { vec4: true, .. } => (128, 128),
             MatmulKey::Tiled { vec4: false, .. } => (64, 64),
         };
+        let grid = [(n as u32).div_ceil(tile_n), (m as u32).div_ceil(tile_m)];
+        let macs = m as u64 * n as u64 * k as u64 * batch as u64;
+        let mut splits = k_splits(grid[0] as u64 * grid[1] as u64 * batch as u64, k, macs);
+        if batch * splits as usize > self.max_groups() as usize {
+            splits = 1;
+        }
+        if splits > 1 {
+            key = key.with_f32_out();
+        }
+        // A split K is one more (leading) batch axis: slice s reads A's columns and B's rows
+        // from s·K/S on.
+        let depth = k / splits as i32;
+        let (a_cs, b_rs) = (a.strides[nd - 1], b.strides[nd - 2]);
+        let mut batch_shape = sa[..bn].to_vec();
+        let mut a_batch = a.strides[..bn].to_vec();
+        let mut b_batch = b.strides[..bn].to_vec();
+        if splits > 1 {
+            batch_shape.insert(0, splits as i32);
+            a_batch.insert(0, depth as isize * a_cs);
+            b_batch.insert(0, depth as isize * b_rs);
+        }
         let acc = key.out_dtype();
-        let out = self.out(acc, size_of(out_shape))?;
+        let out = self.out(acc, size_of(out_shape) * splits as usize)?;
         let mut info = vec![0u32; info::BATCH_NDIM + 1];
         info[info::M] = m as u32;
         info[info::N] = n as u32;
-        info[info::K] = k as u32;
+        info[info::K] = depth as u32;
         info[info::A_ROW_STRIDE] = a.strides[nd - 2] as i32 as u32;
-        info[info::A_COL_STRIDE] = a.strides[nd - 1] as i32 as u32;
-        info[info::B_ROW_STRIDE] = b.strides[nd - 2] as i32 as u32;
+        info[info::A_COL_STRIDE] = a_cs as i32 as u32;
+        info[info::B_ROW_STRIDE] = b_rs as i32 as u32;
         info[info::B_COL_STRIDE] = b.strides[nd - 1] as i32 as u32;
-        info[info::BATCH_NDIM] = bn as u32;
-        info.extend(sa[..bn].iter().map(|&d| d as u32));
-        info.extend(a.strides[..bn].iter().map(|&s| s as i32 as u32));
-        info.extend(b.strides[..bn].iter().map(|&s| s as i32 as u32));
+        info[info::BATCH_NDIM] = batch_shape.len() as u32;
+        info.extend(batch_shape.iter().map(|&d| d as u32));
+        info.extend(a_batch.iter().map(|&s| s as i32 as u32));
+        info.extend(b_batch.iter().map(|&s| s as i32 as u32));
         info.push(a.offset as u32);
         info.push(b.offset as u32);
-        let groups = [
-            (n as u32).div_ceil(tile_n),
-            (m as u32).div_ceil(tile_m),
-            batch as u32,
-        ];
+        let groups = [grid[0], grid[1], batch as u32 * splits];
         self.ctx.dispatch(
             self.stream,
             &key.into(),
@@ -547,6 +634,19 @@ impl Gpu<'_> {
             &info,
             groups,
         )?;
+        if splits > 1 {
+            let mut partial_shape = vec![splits as i32];
+            partial_shape.extend_from_slice(out_shape);
+            let partials = self.data(out, acc, &partial_shape);
+            return self.reduce(
+                ReduceOp::Sum,
+                &partial_shape,
+                &partials,
+                &[0],
+                out_shape,
+                out_dtype,
+            );
+        }
         let result = self.data(out, acc, out_shape);
         if acc != out_dtype {
             return self.cast(out_shape, &result, acc, out_dtype);
