@@ -492,8 +492,16 @@ fn coop_variant(shape: CoopShape, m: i32, n: i32, batch: usize) -> CoopVariant {
 }
 
 /// Workgroups a split K aims for: about two per multiprocessor of a large GPU (see
-/// [`SMALL_GRID`]).
-const SPLIT_TARGET_GROUPS: u64 = 256;
+/// [`SMALL_GRID`]); `WMX_SPLIT_TARGET` overrides it (for measuring).
+fn split_target_groups() -> u64 {
+    static N: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("WMX_SPLIT_TARGET")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256)
+    })
+}
 
 /// The fewest elements of K each split multiplies over.
 const SPLIT_MIN_DEPTH: i32 = 128;
@@ -503,9 +511,9 @@ const SPLIT_MIN_DEPTH: i32 = 128;
 const SPLIT_MIN_MACS: u64 = 1 << 22;
 
 /// How many slices of K a product of `macs` multiply-adds whose grid has `groups` workgroups is
-/// split into: 1 (no split, also below [`SPLIT_MIN_MACS`]), or a power of two `s` that brings the grid to at most [`SPLIT_TARGET_GROUPS`], with
-/// every slice at least [`SPLIT_MIN_DEPTH`] deep and a multiple of 4 (`k % (4 s) == 0`, so the
-/// quad kernels read aligned slices). Each slice is one more batch entry of the same kernel,
+/// split into: 1 (no split, also below 2^22 multiply-adds), or a power of two `s` that brings
+/// the grid to at most 256 workgroups (`WMX_SPLIT_TARGET` changes it), with every slice at least
+/// 128 deep and a multiple of 4 (`k % (4 s) == 0`, so the quad kernels read aligned slices). Each slice is one more batch entry of the same kernel,
 /// written in f32; a sum over the slices gives the product. Small grids with long K (a 512-token
 /// prompt's 2048-wide projections, an MLP's 256-row batches, one decoded token) then fill the
 /// GPU. `WMX_SPLIT_K=off` turns it off (for measuring).
@@ -528,7 +536,7 @@ pub fn k_splits(groups: u64, k: i32, macs: u64) -> u32 {
         return 1;
     }
     let mut s: i32 = 1;
-    while groups * 2 * s as u64 <= SPLIT_TARGET_GROUPS
+    while groups * 2 * s as u64 <= split_target_groups()
         && k % (8 * s) == 0
         && k / (2 * s) >= SPLIT_MIN_DEPTH
     {
