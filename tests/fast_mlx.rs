@@ -139,7 +139,7 @@ fn run_case(c: &Case, dev: Device) {
             )?,
             _ => {
                 let m = match mkind.as_str() {
-                    "causal" => Some(AttentionMask::Causal),
+                    "causal" | "rise-causal" => Some(AttentionMask::Causal),
                     "bool" | "add" => Some(AttentionMask::Array(mask.as_ref().unwrap())),
                     _ => None,
                 };
@@ -265,7 +265,8 @@ device_tests! {
 /// The GPU kernel over several query and key tiles (the fixtures fit one), against the CPU's:
 /// causal with Lq < Lk and Lq > Lk (rows with no visible key), grouped heads, additive and
 /// boolean masks (some rows fully masked), Dv != D, ragged edges, f32/f16/bf16 (f16 takes the
-/// cooperative-matrix kernel where the device has one).
+/// cooperative-matrix kernel where the device has one); "rise" scales key j by 1 + j / 8, so the
+/// rows' maxima keep growing across key tiles (every tile rescales the running softmax).
 #[test]
 fn attention_tiles_match_cpu() {
     let Some(gpu) = common::gpu() else { return };
@@ -285,6 +286,9 @@ fn attention_tiles_match_cpu() {
         (1, 3, 1, 65, 129, 32, 48, "bool", Dtype::Float16),
         (2, 2, 2, 70, 70, 80, 80, "none", Dtype::Float16),
         (1, 4, 2, 150, 200, 128, 128, "causal", Dtype::Bfloat16),
+        (1, 2, 2, 150, 300, 128, 128, "rise", Dtype::Float16),
+        (1, 4, 2, 200, 200, 64, 64, "rise-causal", Dtype::Float16),
+        (1, 2, 1, 100, 170, 64, 64, "rise", Dtype::Float32),
     ];
     for (n, &(b, hq, hk, lq, lk, d, dv, mkind, dt)) in cases.iter().enumerate() {
         let ks = mx::random::split(&key, 4, None).unwrap();
@@ -294,7 +298,14 @@ fn attention_tiles_match_cpu() {
             mx::astype(&x.unwrap(), dt, cpu).unwrap()
         };
         let q = normal(&[b, hq, lq, d], 0);
-        let k = normal(&[b, hk, lk, d], 1);
+        let mut k = normal(&[b, hk, lk, d], 1);
+        if mkind.starts_with("rise") {
+            let j = mx::arange(0.0, lk as f64, 1.0, Dtype::Float32, cpu).unwrap();
+            let ramp = mx::add(mx::multiply(&j, 0.125f32, cpu).unwrap(), 1.0f32, cpu).unwrap();
+            let ramp = mx::reshape(&ramp, &[1, 1, lk, 1], cpu).unwrap();
+            let ramp = mx::astype(&ramp, dt, cpu).unwrap();
+            k = mx::multiply(&k, &ramp, cpu).unwrap();
+        }
         let v = normal(&[b, hk, lk, dv], 2);
         let m = normal(&[lq, lk], 3);
         // Boolean: every row of the first 3 masked out entirely, else about half kept.
@@ -309,7 +320,7 @@ fn attention_tiles_match_cpu() {
         let scale = 1.0 / (d as f32).sqrt();
         let run = |dev: Device| {
             let mask = match mkind {
-                "causal" => Some(AttentionMask::Causal),
+                "causal" | "rise-causal" => Some(AttentionMask::Causal),
                 "add" => Some(AttentionMask::Array(&m)),
                 "bool" => Some(AttentionMask::Array(&keep)),
                 _ => None,
