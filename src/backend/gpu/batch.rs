@@ -1,9 +1,11 @@
-//! Per-stream command batches: recording a dispatch (bind group, info table in the batch's arena),
+//! Per-stream command batches: recording a dispatch (bind group, reused when the same buffers
+//! were bound before; info table in the stream's arena at a dynamic offset),
 //! submitting a batch when it is full, flushed, or holds a large dispatch while the GPU is idle,
 //! and waiting for the queue (`done`).
 
 use super::buffer::GpuBuffer;
 use super::context::{GpuContext, Kernel, lock};
+use super::groups::GroupKey;
 use super::kernels::KernelKey;
 use super::lost::unless_lost;
 use crate::error::{Error, Result};
@@ -19,10 +21,11 @@ pub(super) struct Batch {
     dispatches: usize,
     /// Buffers the batch's dispatches use: they stay out of the cache until it is submitted.
     retained: Vec<Arc<GpuBuffer>>,
-    /// The info tables of the batch's dispatches, each at an aligned offset of one buffer that
-    /// is written once, just before the batch is submitted (one small copy per batch instead of
-    /// an upload per dispatch).
-    info: Arc<GpuBuffer>,
+    /// The info tables of the batch's dispatches, each at an aligned offset of the stream's
+    /// arena, which is written once, just before the batch is submitted (one small copy per
+    /// batch instead of an upload per dispatch). The queue orders that write after the stream's
+    /// earlier batches, which read the same arena.
+    info: wgpu::Buffer,
     info_words: Vec<u32>,
 }
 
@@ -40,7 +43,7 @@ fn max_dispatches_per_batch() -> usize {
 }
 
 /// Bytes of a batch's info buffer; a batch whose tables would not fit is submitted first.
-const INFO_ARENA_BYTES: u64 = 64 << 10;
+pub(super) const INFO_ARENA_BYTES: u64 = 64 << 10;
 
 /// A dispatch binding at least this many bytes, recorded while no batch is in flight (the GPU
 /// idle, as at the start of an eval), is submitted at once with what precedes it: the GPU works
@@ -130,7 +133,7 @@ impl GpuContext {
         }
         let batch = match batches.entry(stream) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(self.new_batch()?),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(self.new_batch(stream)?),
         };
         let at = batch.info_words.len().next_multiple_of(align);
         batch.info_words.resize(at, 0);
@@ -139,25 +142,43 @@ impl GpuContext {
         } else {
             batch.info_words.extend_from_slice(info);
         }
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &batch.info.buffer,
-                offset: (at * 4) as u64,
-                size: std::num::NonZeroU64::new((words * 4) as u64),
-            }),
-        }];
-        for (i, b) in buffers.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
-                resource: b.buffer.as_entire_binding(),
-            });
-        }
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &pipeline.layout,
-            entries: &entries,
-        });
+        let key = GroupKey {
+            layout: pipeline.layout.clone(),
+            buffers: std::iter::once(batch.info.clone())
+                .chain(buffers.iter().map(|b| b.buffer.clone()))
+                .collect(),
+            info_bytes: (words * 4) as u64,
+        };
+        let cached = lock(&self.pool).groups.get(&key);
+        let bind_group = match cached {
+            Some(g) => g,
+            None => {
+                let entries: Vec<wgpu::BindGroupEntry> = key
+                    .buffers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| wgpu::BindGroupEntry {
+                        binding: i as u32,
+                        resource: if i == 0 {
+                            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                buffer: b,
+                                offset: 0,
+                                size: std::num::NonZeroU64::new(key.info_bytes),
+                            })
+                        } else {
+                            b.as_entire_binding()
+                        },
+                    })
+                    .collect();
+                let g = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: None,
+                    layout: &pipeline.layout,
+                    entries: &entries,
+                });
+                lock(&self.pool).groups.insert(key, g.clone());
+                g
+            }
+        };
         let pass = batch.pass.get_or_insert_with(|| {
             batch
                 .encoder
@@ -165,7 +186,7 @@ impl GpuContext {
                 .forget_lifetime()
         });
         pass.set_pipeline(&pipeline.pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
+        pass.set_bind_group(0, &bind_group, &[(at * 4) as u32]);
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         batch.dispatches += 1;
         batch.retained.extend(buffers.iter().map(|b| Arc::clone(b)));
@@ -179,7 +200,7 @@ impl GpuContext {
         Ok(())
     }
 
-    fn new_batch(&self) -> Result<Batch> {
+    fn new_batch(&self, stream: usize) -> Result<Batch> {
         let encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -190,7 +211,7 @@ impl GpuContext {
             pass: None,
             dispatches: 0,
             retained: Vec::new(),
-            info: self.alloc("gpu", INFO_ARENA_BYTES)?,
+            info: self.arena(stream),
             info_words: Vec::new(),
         })
     }
@@ -204,7 +225,7 @@ impl GpuContext {
         }
         if !b.info_words.is_empty() {
             self.queue
-                .write_buffer(&b.info.buffer, 0, bytemuck::cast_slice(&b.info_words));
+                .write_buffer(&b.info, 0, bytemuck::cast_slice(&b.info_words));
         }
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.queue.submit([b.encoder.finish()]);

@@ -6,8 +6,9 @@
 
 pub(crate) use super::adapters::{CoopShape, adapters};
 use super::adapters::{coop_shape, forced_packed_f16};
-use super::batch::Batch;
+use super::batch::{Batch, INFO_ARENA_BYTES};
 pub(crate) use super::buffer::GpuBuffer;
+use super::groups;
 use super::kernels::{self, CreationKey, ElementwiseKey, KernelKey, Layout};
 use super::lost::Lost;
 use super::pool::{Pool, SharedPool};
@@ -18,8 +19,8 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-/// A built kernel: its pipeline and the layout of its bind group 0 (fetched once: wgpu hands
-/// out a new layout handle per call).
+/// A built kernel: its pipeline and the layout of its bind group 0 (shared by the kernels with
+/// the same bindings).
 pub(crate) struct Kernel {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
@@ -41,6 +42,10 @@ pub(crate) struct GpuContext {
     /// Pipelines of generated sources (fused kernels, `fast::wgsl_kernel`), keyed by source.
     pub(super) generated: Mutex<HashMap<String, Arc<Kernel>>>,
     pub(super) batches: Mutex<HashMap<usize, Batch>>,
+    /// Group-0 layouts by their bindings (see groups.rs).
+    pub(super) layouts: LayoutCache,
+    /// Each stream's info arena (see [`GpuContext::arena`]).
+    pub(super) arenas: Mutex<HashMap<usize, wgpu::Buffer>>,
     pub(super) poller: Mutex<mpsc::Sender<()>>,
     pub(super) uncaptured: Arc<Mutex<Option<String>>>,
     /// Set once wgpu reports the device lost: every later GPU call is an `Err`, and waits wake.
@@ -52,6 +57,8 @@ pub(crate) struct GpuContext {
     /// above 0 for a while after the GPU has finished: it only ever delays that early submit.
     pub(super) in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
+
+type LayoutCache = Mutex<HashMap<Vec<groups::Slot>, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>;
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -350,6 +357,8 @@ impl GpuContext {
             pipelines: Mutex::new(HashMap::new()),
             generated: Mutex::new(HashMap::new()),
             batches: Mutex::new(HashMap::new()),
+            layouts: Mutex::default(),
+            arenas: Mutex::default(),
             poller: Mutex::new(tx),
             uncaptured,
             lost,
@@ -463,6 +472,7 @@ impl GpuContext {
         // rejected kernel reaches the uncaptured-error handler and the next wait instead.
         #[cfg(not(target_arch = "wasm32"))]
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let reflected = groups::reflect(label, &source, entry);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(label),
             source: wgpu::ShaderSource::Wgsl(source.into()),
@@ -477,11 +487,27 @@ impl GpuContext {
         } else {
             self.device.create_shader_module(desc)
         };
+        // The layout wgpu would derive, but with a dynamic offset on the info table (see
+        // groups.rs). A source naga cannot read fails here, after wgpu has reported why.
+        let slots = match reflected {
+            Ok(s) => s,
+            Err(e) => {
+                #[cfg(not(target_arch = "wasm32"))]
+                if let Some(w) = pollster::block_on(scope.pop()) {
+                    return Err(Error::Backend {
+                        op: "gpu",
+                        msg: format!("kernel {label} failed to build: {w}"),
+                    });
+                }
+                return Err(e);
+            }
+        };
+        let (layout, pipeline_layout) = self.layout(&slots);
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(label),
-                layout: None,
+                layout: Some(&pipeline_layout),
                 module: &module,
                 entry_point: Some(entry),
                 compilation_options: wgpu::PipelineCompilationOptions {
@@ -501,10 +527,50 @@ impl GpuContext {
             });
         }
         Ok(Arc::new(Kernel {
-            layout: pipeline.get_bind_group_layout(0),
+            layout,
             pipeline,
             label: label.to_string(),
         }))
+    }
+
+    /// The bind-group and pipeline layouts of kernels binding `slots`, made once per distinct
+    /// list and shared.
+    fn layout(&self, slots: &[groups::Slot]) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+        lock(&self.layouts)
+            .entry(slots.to_vec())
+            .or_insert_with(|| {
+                let bgl = self
+                    .device
+                    .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                        label: Some("wmx group 0"),
+                        entries: &groups::layout_entries(slots),
+                    });
+                let pl = self
+                    .device
+                    .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                        label: Some("wmx"),
+                        bind_group_layouts: &[Some(&bgl)],
+                        immediate_size: 0,
+                    });
+                (bgl, pl)
+            })
+            .clone()
+    }
+
+    /// The info arena of `stream`: one buffer per stream that every batch of the stream writes
+    /// its info tables into (see batch.rs), so bind groups naming it can be reused.
+    pub(super) fn arena(&self, stream: usize) -> wgpu::Buffer {
+        lock(&self.arenas)
+            .entry(stream)
+            .or_insert_with(|| {
+                self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("wmx info arena"),
+                    size: INFO_ARENA_BYTES,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            })
+            .clone()
     }
 
     /// Names of the kernels whose pipelines this device has built so far: one per key, and one

@@ -9,6 +9,7 @@ mod adapters;
 mod batch;
 pub(crate) mod buffer;
 pub(crate) mod context;
+mod groups;
 pub mod kernels;
 mod lost;
 pub(crate) mod pool;

@@ -5,7 +5,10 @@
 //! cache when a buffer of that bucket is free. Allocation and clearing of large buffers costs
 //! milliseconds per call on real drivers; reuse makes repeated evals cheap. Past the cache limit,
 //! the buffers freed longest ago go first (a loop over big arrays keeps its own buffers).
+//! The bind groups over the pool's buffers are kept here too (see groups.rs): a buffer the pool
+//! lets go takes its groups with it.
 
+use super::groups::BindGroups;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -28,6 +31,8 @@ pub(crate) struct Pool {
     limit: u64,
     active: u64,
     peak: u64,
+    /// Bind groups over these buffers (and the streams' info arenas), for reuse.
+    pub(crate) groups: BindGroups,
 }
 
 pub(crate) type SharedPool = Arc<Mutex<Pool>>;
@@ -41,6 +46,7 @@ impl Pool {
             limit,
             active: 0,
             peak: 0,
+            groups: BindGroups::default(),
         }))
     }
 
@@ -69,6 +75,7 @@ impl Pool {
         let size = b.size();
         self.active = self.active.saturating_sub(size);
         if size > self.limit {
+            self.groups.forget(&b);
             return;
         }
         self.returned += 1;
@@ -87,7 +94,8 @@ impl Pool {
                 .min();
             let Some((_, size)) = oldest else { break };
             if let Some(v) = self.free.get_mut(&size) {
-                v.remove(0);
+                let (_, b) = v.remove(0);
+                self.groups.forget(&b);
                 if v.is_empty() {
                     self.free.remove(&size);
                 }
@@ -123,8 +131,9 @@ impl Pool {
         old
     }
 
-    /// Drops every free buffer.
+    /// Drops every free buffer (and every cached bind group).
     pub(crate) fn clear(&mut self) {
+        self.groups.clear();
         self.free.clear();
         self.cached = 0;
     }
