@@ -132,6 +132,7 @@ impl BindGroups {
     }
 
     /// How many kept groups bind `buffer`.
+    #[cfg(test)]
     pub(crate) fn binding(&self, buffer: &wgpu::Buffer) -> usize {
         self.by_buffer.get(buffer).map_or(0, Vec::len)
     }
@@ -189,8 +190,8 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
         // no other test of this binary uses (so a freed buffer comes back to this test).
         let s = crate::new_stream(Device::gpu(0));
         let n = (7 << 18) + 1;
-        let a = crate::ones(&[n], Dtype::Float32, &s).unwrap();
-        let b = crate::add(&a, &a, &s).unwrap();
+        let a = crate::ones(&[n], Dtype::Float32, s).unwrap();
+        let b = crate::add(&a, &a, s).unwrap();
         crate::eval([&b]).unwrap();
         assert_eq!(b.to_vec::<f32>().unwrap()[n as usize - 1], 2.0);
         let arena = ctx.arena(s.index);
@@ -199,11 +200,11 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
         drop(b);
         // Same kernel over the same buffers (b's buffer back from the pool), then another
         // kernel with the same bindings: no new group (a concurrent clear could only lower it).
-        let c = crate::add(&a, &a, &s).unwrap();
+        let c = crate::add(&a, &a, s).unwrap();
         crate::eval([&c]).unwrap();
         assert_eq!(c.to_vec::<f32>().unwrap()[0], 2.0);
         drop(c);
-        let d = crate::multiply(&a, &a, &s).unwrap();
+        let d = crate::multiply(&a, &a, s).unwrap();
         crate::eval([&d]).unwrap();
         assert_eq!(d.to_vec::<f32>().unwrap()[n as usize - 1], 1.0);
         assert!(ctx.pool().groups.binding(&arena) <= before);
