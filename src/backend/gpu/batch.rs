@@ -61,6 +61,13 @@ fn early_submit_bytes() -> u64 {
     )
 }
 
+/// Whether dispatches reuse bind groups (see groups.rs); `WMX_BIND_GROUPS=fresh` creates one
+/// per dispatch instead (for measuring).
+fn reuse_groups() -> bool {
+    static R: OnceLock<bool> = OnceLock::new();
+    *R.get_or_init(|| std::env::var("WMX_BIND_GROUPS").as_deref() != Ok("fresh"))
+}
+
 impl GpuContext {
     /// Records one dispatch of `key` on `stream`: bindings are `info`, then `buffers` in order.
     pub(crate) fn dispatch(
@@ -149,7 +156,11 @@ impl GpuContext {
                 .collect(),
             info_bytes: (words * 4) as u64,
         };
-        let cached = lock(&self.pool).groups.get(&key);
+        let cached = if reuse_groups() {
+            lock(&self.pool).groups.get(&key)
+        } else {
+            None
+        };
         let bind_group = match cached {
             Some(g) => g,
             None => {
@@ -175,7 +186,9 @@ impl GpuContext {
                     layout: &pipeline.layout,
                     entries: &entries,
                 });
-                lock(&self.pool).groups.insert(key, g.clone());
+                if reuse_groups() {
+                    lock(&self.pool).groups.insert(key, g.clone());
+                }
                 g
             }
         };
