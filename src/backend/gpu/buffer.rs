@@ -4,6 +4,7 @@
 use super::context::{GpuContext, lock};
 use super::lost::unless_lost;
 use super::pool::{Pool, SharedPool, bucket};
+use crate::dtype::Dtype;
 use crate::error::{Error, Result};
 use crate::memory;
 use futures::channel::oneshot;
@@ -23,6 +24,9 @@ impl Drop for GpuBuffer {
         lock(&self.pool).give(self.buffer.clone());
     }
 }
+
+/// Distinct one-element constants a device keeps (see [`GpuContext::constant`]).
+const MAX_CONSTANTS: usize = 4096;
 
 /// Buffer creations still to be refused as if the driver were out of memory (fault tests).
 static REFUSE: AtomicU32 = AtomicU32::new(0);
@@ -167,6 +171,53 @@ impl GpuContext {
         lock(&self.pool).clear();
     }
 
+    /// The buffer holding the one-element constant `bits` of `dtype` (as the creation kernel
+    /// would write it: f32 bits, rounded to nearest even for f16 and bf16, the low byte for
+    /// bool and uint8), made once and shared: a scalar operand (`x * 0.5`) costs no dispatch.
+    /// Constants are never freed, and not counted as active memory (they are not the pool's:
+    /// kept forever, never dropped back into it). Past `MAX_CONSTANTS` distinct ones, `None`.
+    pub(crate) fn constant(&self, dtype: Dtype, bits: u32) -> Option<Arc<GpuBuffer>> {
+        let mut c = lock(&self.constants);
+        if let Some(b) = c.get(&(dtype, bits)) {
+            return Some(b.clone());
+        }
+        if c.len() >= MAX_CONSTANTS || self.lost.reason().is_some() {
+            return None;
+        }
+        let bytes: Vec<u8> = match dtype {
+            Dtype::Float32 | Dtype::Int32 | Dtype::Uint32 => bits.to_le_bytes().to_vec(),
+            Dtype::Float16 => half::f16::from_f32(f32::from_bits(bits))
+                .to_le_bytes()
+                .to_vec(),
+            Dtype::Bfloat16 => half::bf16::from_f32(f32::from_bits(bits))
+                .to_le_bytes()
+                .to_vec(),
+            Dtype::Uint8 | Dtype::Bool => vec![bits as u8],
+        };
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("wmx constant"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: true,
+        });
+        let mut padded = [0u8; 16];
+        padded[..bytes.len()].copy_from_slice(&bytes);
+        match buffer.slice(..).get_mapped_range_mut() {
+            Ok(mut view) => view.copy_from_slice(&padded),
+            Err(_) => return None,
+        }
+        buffer.unmap();
+        let b = Arc::new(GpuBuffer {
+            buffer,
+            bytes: bytes.len() as u64,
+            pool: self.pool.clone(),
+        });
+        c.insert((dtype, bits), b.clone());
+        Some(b)
+    }
+
     /// Copies host bytes into a (possibly cached) buffer. The copy is staged on the queue and runs
     /// before any later submission, so work recorded afterwards sees the data.
     pub(crate) fn upload(&self, bytes: &[u8]) -> Result<Arc<GpuBuffer>> {
@@ -247,6 +298,53 @@ impl GpuContext {
 mod tests {
     use crate::backend::gpu::context::context;
     use std::cell::Cell;
+
+    #[test]
+    fn one_element_constants_are_shared_and_match_the_creation_kernel() {
+        use crate::{Device, Dtype};
+        if let Err(e) = context(0) {
+            assert!(
+                std::env::var("WMX_REQUIRE_GPU").as_deref() != Ok("1"),
+                "{e}"
+            );
+            return;
+        }
+        let gpu = Device::gpu(0);
+        let storage = |a: &crate::Array| {
+            let st = a.0.lock_status();
+            match &st.state {
+                crate::array::NodeState::Ready(d) => d.storage.clone(),
+                _ => panic!("not evaluated"),
+            }
+        };
+        let buffer = |a: &crate::Array| storage(a).as_gpu().cloned().expect("a GPU array");
+        let bits = |a: &crate::Array| {
+            let host = storage(a).on_device(Device::cpu()).unwrap();
+            host.as_host().expect("host data").bytes().to_vec()
+        };
+        for (dt, v) in [
+            (Dtype::Float32, 0.999),
+            (Dtype::Float32, -0.0),
+            (Dtype::Float16, 0.1),
+            (Dtype::Bfloat16, -3.3),
+            (Dtype::Int32, -7.0),
+            (Dtype::Uint32, 4e9),
+            (Dtype::Uint8, 200.0),
+            (Dtype::Bool, 2.0),
+        ] {
+            let a = crate::full(&[], v, dt, gpu).unwrap();
+            let b = crate::full(&[1, 1], v, dt, gpu).unwrap();
+            // Two elements: the creation kernel.
+            let k = crate::full(&[2], v, dt, gpu).unwrap();
+            crate::eval([&a, &b, &k]).unwrap();
+            assert!(
+                std::sync::Arc::ptr_eq(&buffer(&a), &buffer(&b)),
+                "{dt} {v}: one buffer"
+            );
+            let want = bits(&k);
+            assert_eq!(bits(&a), want[..want.len() / 2], "{dt} {v}");
+        }
+    }
 
     thread_local! {
         /// Buffer creations on this thread still to be reported out of memory.

@@ -46,6 +46,8 @@ pub(crate) struct GpuContext {
     pub(super) layouts: LayoutCache,
     /// Each stream's info arena (see [`GpuContext::arena`]).
     pub(super) arenas: Mutex<HashMap<usize, wgpu::Buffer>>,
+    /// One-element constants by dtype and bits (see [`GpuContext::constant`]).
+    pub(super) constants: Mutex<HashMap<(crate::dtype::Dtype, u32), Arc<GpuBuffer>>>,
     pub(super) poller: Mutex<mpsc::Sender<()>>,
     pub(super) uncaptured: Arc<Mutex<Option<String>>>,
     /// Set once wgpu reports the device lost: every later GPU call is an `Err`, and waits wake.
@@ -359,6 +361,7 @@ impl GpuContext {
             batches: Mutex::new(HashMap::new()),
             layouts: Mutex::default(),
             arenas: Mutex::default(),
+            constants: Mutex::default(),
             poller: Mutex::new(tx),
             uncaptured,
             lost,
