@@ -25,6 +25,11 @@ impl Drop for GpuBuffer {
     }
 }
 
+/// Held by the lib's GPU tests that allocate or free buffers of this process's pool, so the
+/// one that counts the cached bytes sees only its own.
+#[cfg(test)]
+pub(crate) static POOL_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Distinct one-element constants a device keeps (see [`GpuContext::constant`]).
 const MAX_CONSTANTS: usize = 4096;
 
@@ -302,6 +307,7 @@ mod tests {
     #[test]
     fn one_element_constants_are_shared_and_match_the_creation_kernel() {
         use crate::{Device, Dtype};
+        let _pool = super::POOL_TESTS.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = context(0) {
             assert!(
                 std::env::var("WMX_REQUIRE_GPU").as_deref() != Ok("1"),
@@ -366,6 +372,7 @@ mod tests {
 
     #[test]
     fn out_of_memory_gives_the_cache_back_then_fails_clearly() {
+        let _pool = super::POOL_TESTS.lock().unwrap_or_else(|p| p.into_inner());
         let ctx = match context(0) {
             Ok(ctx) => ctx,
             Err(e) if std::env::var("WMX_REQUIRE_GPU").as_deref() == Ok("1") => panic!("{e}"),

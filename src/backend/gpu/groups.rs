@@ -181,6 +181,9 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
     #[test]
     fn dispatches_over_the_same_buffers_reuse_one_group() {
         use crate::{Device, Dtype};
+        let _pool = super::super::buffer::POOL_TESTS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let ctx = match super::super::context::context(0) {
             Ok(ctx) => ctx,
             Err(e) if std::env::var("WMX_REQUIRE_GPU").as_deref() == Ok("1") => panic!("{e}"),
