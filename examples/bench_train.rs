@@ -84,6 +84,9 @@ fn run(dev: Device, steps: usize, compiled: bool) -> mx::Result<()> {
     let mut first_loss = 0.0;
     let mut loss_v = 0.0;
     for i in 0..steps + 5 {
+        if i == 5 {
+            mx::gpu_kernel_times()?; // WMX_PROFILE: count the timed steps only
+        }
         let t = Instant::now();
         let loss = if compiled {
             let mut out = cstep(&p)?;
@@ -110,6 +113,7 @@ fn run(dev: Device, steps: usize, compiled: bool) -> mx::Result<()> {
     }
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
+    print_profile(steps)?;
     let name = match dev.kind {
         DeviceType::Cpu => "cpu",
         DeviceType::Gpu => "gpu",
@@ -141,6 +145,25 @@ fn run(dev: Device, steps: usize, compiled: bool) -> mx::Result<()> {
         build / nodes as f64 * 1e6,
         nodes / reps
     );
+    Ok(())
+}
+
+/// With `WMX_PROFILE=1` (see `wmx::set_gpu_profiling`): the GPU time per step of each kernel
+/// over the timed steps.
+fn print_profile(steps: usize) -> mx::Result<()> {
+    let times = mx::gpu_kernel_times()?;
+    let total: f64 = times.iter().map(|k| k.seconds).sum();
+    if !times.is_empty() {
+        eprintln!("  GPU time per step: {:.1} µs", total / steps as f64 * 1e6);
+    }
+    for k in times.iter().take(20) {
+        eprintln!(
+            "    {:>8.1} µs {:>5.1} dispatches  {}",
+            k.seconds / steps as f64 * 1e6,
+            k.count as f64 / steps as f64,
+            k.kernel
+        );
+    }
     Ok(())
 }
 

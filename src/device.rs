@@ -117,6 +117,8 @@ pub struct DeviceInfo {
     /// f16 matmuls run on cooperative matrices (tensor cores): the adapter offers 16×16×16
     /// f16×f16→f32 fragments through wgpu's experimental feature and `WMX_NO_COOP=1` is unset.
     pub cooperative_matrix: bool,
+    /// Dispatches can be timed (timestamp queries; see [`crate::set_gpu_profiling`]).
+    pub timestamps: bool,
     /// Worker threads (CPU) or 0.
     pub threads: usize,
 }
@@ -139,6 +141,7 @@ pub fn device_info(d: Device) -> Result<DeviceInfo> {
             max_workgroups_per_dimension: 0,
             native_f16: false,
             cooperative_matrix: false,
+            timestamps: false,
             threads: rayon::current_num_threads(),
         }),
         DeviceType::Gpu => context::device_info(d.index),

@@ -41,6 +41,7 @@ mod stream;
 mod transforms;
 
 pub use array::Array;
+pub use backend::gpu::profile::{KernelTime, gpu_kernel_times, set_gpu_profiling};
 pub use compile::{
     CompileOptions, compile, compile_enabled, compile_with, disable_compile, enable_compile,
 };

@@ -376,6 +376,23 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         let mut s = Sampler::new(args.sampling, args.seed)?;
         generate(&model, &prompt, args.max_tokens.min(4), &mut s, &[], |_| {})?;
     }
+    if std::env::var_os("WMX_PROFILE").is_some() {
+        // The prompt's kernels alone (one untimed prompt pass), longest first.
+        mx::gpu_kernel_times()?;
+        let mut s = Sampler::new(args.sampling, args.seed)?;
+        generate(&model, &prompt, 1, &mut s, &[], |_| {})?;
+        let times = mx::gpu_kernel_times()?;
+        let total: f64 = times.iter().map(|k| k.seconds).sum();
+        eprintln!("prompt: GPU time {:.3} ms", total * 1e3);
+        for k in times.iter().take(25) {
+            eprintln!(
+                "  {:>9.1} µs {:>4}×  {}",
+                k.seconds * 1e6,
+                k.count,
+                k.kernel
+            );
+        }
+    }
     let mut printer = Printer {
         vocab: &vocab,
         ids: Vec::new(),

@@ -8,6 +8,7 @@ use super::context::{GpuContext, Kernel, lock};
 use super::groups::GroupKey;
 use super::kernels::KernelKey;
 use super::lost::unless_lost;
+use super::profile::Stamps;
 use crate::error::{Error, Result};
 use futures::channel::oneshot;
 use std::fmt;
@@ -27,6 +28,8 @@ pub(super) struct Batch {
     /// earlier batches, which read the same arena.
     info: wgpu::Buffer,
     info_words: Vec<u32>,
+    /// Timestamps of each dispatch, when profiling (see profile.rs).
+    stamps: Option<Stamps>,
 }
 
 /// Dispatches per submit before a stream flushes by itself (MLX uses 40 ops per command buffer).
@@ -134,6 +137,7 @@ impl GpuContext {
         let mut batches = lock(&self.batches);
         let full = batches.get(&stream).is_some_and(|b| {
             (b.info_words.len().next_multiple_of(align) + words) * 4 > INFO_ARENA_BYTES as usize
+                || b.stamps.as_ref().is_some_and(|s| !s.has_room())
         });
         if full && let Some(b) = batches.remove(&stream) {
             self.submit(b);
@@ -192,12 +196,22 @@ impl GpuContext {
                 g
             }
         };
-        let pass = batch.pass.get_or_insert_with(|| {
-            batch
-                .encoder
-                .begin_compute_pass(&wgpu::ComputePassDescriptor::default())
-                .forget_lifetime()
-        });
+        let pass = match batch.stamps.as_mut() {
+            // Profiling: a pass per dispatch, stamped at both ends.
+            Some(stamps) => {
+                drop(batch.pass.take());
+                batch.pass.insert(stamps.begin(
+                    &mut batch.encoder,
+                    format!("{label} [{}x{}x{}]", groups[0], groups[1], groups[2]),
+                ))
+            }
+            None => batch.pass.get_or_insert_with(|| {
+                batch
+                    .encoder
+                    .begin_compute_pass(&wgpu::ComputePassDescriptor::default())
+                    .forget_lifetime()
+            }),
+        };
         pass.set_pipeline(&pipeline.pipeline);
         pass.set_bind_group(0, &bind_group, &[(at * 4) as u32]);
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
@@ -226,12 +240,18 @@ impl GpuContext {
             retained: Vec::new(),
             info: self.arena(stream),
             info_words: Vec::new(),
+            stamps: (self.profile && super::profile::on())
+                .then(|| Stamps::new(&self.device, max_dispatches_per_batch())),
         })
     }
 
     /// Writes the batch's info tables, then submits it (the write is ordered before it).
     pub(super) fn submit(&self, mut b: Batch) {
         drop(b.pass.take());
+        let readback = b
+            .stamps
+            .take()
+            .and_then(|s| s.resolve(&self.device, &mut b.encoder));
         if self.lost.reason().is_some() {
             // Nothing runs on a lost device; its waits end with the loss.
             return;
@@ -242,6 +262,9 @@ impl GpuContext {
         }
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.queue.submit([b.encoder.finish()]);
+        if let Some(r) = readback {
+            r.start(self.queue.get_timestamp_period());
+        }
         let in_flight = Arc::clone(&self.in_flight);
         self.queue.on_submitted_work_done(move || {
             in_flight.fetch_sub(1, Ordering::AcqRel);

@@ -58,6 +58,8 @@ pub(crate) struct GpuContext {
     /// rest of the eval is recorded). Callbacks run when the poller polls, so this may stay
     /// above 0 for a while after the GPU has finished: it only ever delays that early submit.
     pub(super) in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// Set when the device has timestamp queries, so its dispatches can be timed (profile.rs).
+    pub(super) profile: bool,
 }
 
 type LayoutCache = Mutex<HashMap<Vec<groups::Slot>, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>;
@@ -286,6 +288,10 @@ pub(crate) fn device_info(index: usize) -> Result<DeviceInfo> {
             Some(Ok(ctx)) => ctx.coop.is_some(),
             _ => coop_shape(e).is_some(),
         },
+        timestamps: e
+            .adapter
+            .features()
+            .contains(wgpu::Features::TIMESTAMP_QUERY),
         threads: 0,
     })
 }
@@ -299,6 +305,11 @@ impl GpuContext {
         let mut required_features = wgpu::Features::empty();
         if native_f16 {
             required_features |= wgpu::Features::SHADER_F16;
+        }
+        // Timestamps cost nothing until profiling asks for them (see profile.rs).
+        let profile = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        if profile {
+            required_features |= wgpu::Features::TIMESTAMP_QUERY;
         }
         let mut coop = coop_shape(entry);
         let coop_features =
@@ -369,6 +380,7 @@ impl GpuContext {
                 entry.info.device_type == wgpu::DeviceType::Cpu,
             )),
             in_flight: Arc::default(),
+            profile,
         };
         ctx.precompile();
         if let Some(shape) = ctx.coop

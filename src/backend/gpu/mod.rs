@@ -13,6 +13,7 @@ mod groups;
 pub mod kernels;
 mod lost;
 pub(crate) mod pool;
+pub(crate) mod profile;
 
 use crate::array::Node;
 use crate::backend::{Data, Storage, dense};
