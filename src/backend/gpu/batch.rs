@@ -144,7 +144,7 @@ impl GpuContext {
         }
         let batch = match batches.entry(stream) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(self.new_batch(stream)?),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(self.new_batch(stream)),
         };
         let at = batch.info_words.len().next_multiple_of(align);
         batch.info_words.resize(at, 0);
@@ -227,13 +227,13 @@ impl GpuContext {
         Ok(())
     }
 
-    fn new_batch(&self, stream: usize) -> Result<Batch> {
+    fn new_batch(&self, stream: usize) -> Batch {
         let encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("wmx stream"),
             });
-        Ok(Batch {
+        Batch {
             encoder,
             pass: None,
             dispatches: 0,
@@ -242,7 +242,7 @@ impl GpuContext {
             info_words: Vec::new(),
             stamps: (self.profile && super::profile::on())
                 .then(|| Stamps::new(&self.device, max_dispatches_per_batch())),
-        })
+        }
     }
 
     /// Writes the batch's info tables, then submits it (the write is ordered before it).
