@@ -6,26 +6,35 @@
 // multiples of 16 (at most 128); attention.wgsl is the fallback and the reference semantics.
 // One workgroup of 4 subgroups per tile of BQ = 64 query rows of one head; subgroup sg owns rows
 // 16 sg..16 sg + 15, its query fragments (D / 16 of them) held in registers for the whole run.
-// Keys and values stream through workgroup memory BK = 32 rows at a time. Two passes over the
-// key tiles, so the output accumulators (DV / 16 fragments, f32) never need a per-row rescale:
-// pass 1 computes each row's max M and sum L of exp(s - M) (lane 2r + h of the subgroup keeps
-// the online max and sum of row r over keys 16h..16h+15 of each tile; the halves combine at the
-// end); pass 2 recomputes the scores, writes p = exp(s - M) / L as f16 and multiplies them into
-// the accumulators with the value tile. Scores go through a per-subgroup f32 scratch (row-major
-// 16 x BK) because fragment elements are opaque. Masking as attention.wgsl: masked scores are
-// f32::MIN (a fully masked row averages v), keys past the end -inf (excluded), causal tiles
-// past the diagonal skipped when every row of the query tile has a visible key, grouped heads
-// map query head h to key head h / (Hq / Hk). Query tiles are dispatched heaviest first.
-// Every fragment pointer index is bound to a `let` first (naga 30's SPIR-V writer panics on an
-// index computed inline in a cooperative load's pointer). The module is created trusted: every
-// global index is guarded by the row, key and feature checks below.
+// Keys and values stream through workgroup memory BK = 32 rows at a time, in one pass with an
+// online softmax whose rescales are lazy: each row keeps a reference max M and sum L of
+// exp(s - M); M moves only when a tile's max exceeds it by more than RESCALE_AT (so p = exp(s -
+// M) stays below e^RESCALE_AT, well inside f16), and only then are the output accumulators
+// (DV / 16 fragments, f32, opaque) rescaled, through the subgroup's scratch, by exp(M_old -
+// M_new) per row. The decision is made workgroup-uniform (a flag per subgroup read back with
+// workgroupUniformLoad) because the rescale has barriers and cooperative operations. After the
+// first tiles of a row it is rare. The output is divided by L on the way out.
+// Lane layout: lane = 16 h + r handles row r of the subgroup's 16 and keys 16h..16h + 15 of
+// each tile. Scores go through a per-subgroup f32 scratch, column-major (element (r, c) of
+// block kb at kb * SCB + (c % 16) * 16 + r), so a lane's reads are conflict-free across rows; the
+// block stride SCB = 272 puts the two halves in different banks. Probabilities go to `pf` as
+// f16, column-major too (block stride PFB), the A operand of the p·v products.
+// Masking as attention.wgsl: masked scores are f32::MIN (a fully masked row averages v), keys
+// past the end -inf (excluded), causal tiles past the diagonal skipped when every row of the
+// query tile has a visible key, grouped heads map query head h to key head h / (Hq / Hk). Query
+// tiles are dispatched heaviest first. Every fragment pointer index is bound to a `let` first
+// (naga 30's SPIR-V writer panics on an index computed inline in a cooperative load's pointer).
+// The module is created trusted: every global index is guarded by the row, key and feature
+// checks below.
 // Prelude provides: BQ (64), BK (32), D, DV, LDQ (= D + 8), LDK (= D + 8), LDV (= DV + 8),
-//   LDP (= BK + 8), V_AT (= BK * LDK, the value tile's offset in `tiles`), TILE_HALVES, CAUSAL,
-//   HAS_MASK, the fragments (qf_*, of_*, sacc, czero: private), load_q_frags(base),
-//   scores(kb, dst) (the 16 x 16 score block of keys 16kb.. into sc[dst..], stride BK),
-//   pv(pbase) (accumulates the subgroup's p block times the value tile), store_o(..)
-//   (each accumulator through the subgroup's scratch into out, bounds-checked, barriers
-//   inside); load_mk(i) -> f32, store_out1(i, f32), INFO_* word offsets.
+//   LDPC (= 24, a p column's stride), SCB (272), SCS (= BK / 16 * SCB), PFB (= 16 LDPC + 16),
+//   PFS (= BK / 16 * PFB), V_AT (= BK * LDK, the value tile's offset in `tiles`), TILE_HALVES,
+//   CAUSAL, HAS_MASK, the fragments (qf_*, of_*, sacc, czero: private), load_q_frags(base),
+//   scores(kb, dst) (the 16 x 16 score block of keys 16kb.. into sc[dst..], column-major),
+//   pv(pbase) (accumulates the subgroup's p block times the value tile), rescale(scratch,
+//   lane, a) (multiplies row r of every accumulator by lane r's `a`), store_o(scratch, lane,
+//   obase, rows, a) (each accumulator times lane r's `a` per row into out, bounds-checked;
+//   barriers inside); load_mk(i) -> f32, store_out1(i, f32), INFO_* word offsets.
 // Bindings: 0 info, 1 q, 2 k, 3 v (read, vec4<f16> quads, dense), 4 mk (f32 mask view; q again
 // when absent), 5 out (f16).
 // info: [B*Hq, Hq, Hk, Lq, Lk, scale bits, mask offset, mask strides b, h, i, j (i32 bits)]
@@ -40,14 +49,17 @@
 // The query tile [BQ][LDQ] at the start, then the key tile [BK][LDK] and the value tile
 // [BK][LDV] at V_AT.
 var<workgroup> tiles: array<f16, TILE_HALVES>;
-// Per subgroup: 16 x BK f32 scores (row-major, stride BK); also the output and the row-sum
-// exchange.
-var<workgroup> sc: array<f32, 4u * 16u * BK>;
-// Per subgroup: 16 x BK f16 probabilities (row-major, stride LDP).
-var<workgroup> pf: array<f16, 4u * 16u * LDP>;
+// Per subgroup: the BK scores of its 16 rows (SCS f32, column-major blocks); also the
+// accumulators' row-major 16 x 16 scratch for rescales and the output.
+var<workgroup> sc: array<f32, 4u * SCS>;
+// Per subgroup: the f16 probabilities (PFS halves, column-major blocks).
+var<workgroup> pf: array<f16, 4u * PFS>;
+// Per subgroup: 1 when one of its rows moved its reference max this tile.
+var<workgroup> moved: array<u32, 4>;
 
 const MIN_F32: f32 = -3.40282346638528859812e+38;
-const SC: u32 = 16u * BK;
+// A row's reference max moves once a score exceeds it by this much (p <= e^8 < 3000).
+const RESCALE_AT: f32 = 8.0;
 
 fn mask_at(b: u32, h: u32, i: u32, j: u32) -> f32 {
     let at = bitcast<i32>(info[INFO_MOFF]) + i32(b) * bitcast<i32>(info[INFO_MSB])
@@ -64,9 +76,9 @@ fn put4(at: u32, x: vec4<f16>) {
     tiles[at + 3u] = x.w;
 }
 
-/// Stages BK rows of keys (and of values when `with_v`) from key row `j0` of head `kvh`,
-/// zero past the end; 128 invocations, `li` this one.
-fn stage_kv(li: u32, kvh: u32, j0: u32, lk: u32, with_v: bool) {
+/// Stages BK rows of keys and of values from key row `j0` of head `kvh`, zero past the end;
+/// 128 invocations, `li` this one.
+fn stage_kv(li: u32, kvh: u32, j0: u32, lk: u32) {
     for (var e = li; e < BK * (D / 4u); e = e + 128u) {
         let r = e / (D / 4u);
         let c = (e % (D / 4u)) * 4u;
@@ -74,25 +86,23 @@ fn stage_kv(li: u32, kvh: u32, j0: u32, lk: u32, with_v: bool) {
         if (j0 + r < lk) { x = k[((kvh * lk + j0 + r) * D + c) / 4u]; }
         put4(r * LDK + c, x);
     }
-    if (with_v) {
-        for (var e = li; e < BK * (DV / 4u); e = e + 128u) {
-            let r = e / (DV / 4u);
-            let c = (e % (DV / 4u)) * 4u;
-            var x = vec4<f16>(0.0h);
-            if (j0 + r < lk) { x = v[((kvh * lk + j0 + r) * DV + c) / 4u]; }
-            put4(V_AT + r * LDV + c, x);
-        }
+    for (var e = li; e < BK * (DV / 4u); e = e + 128u) {
+        let r = e / (DV / 4u);
+        let c = (e % (DV / 4u)) * 4u;
+        var x = vec4<f16>(0.0h);
+        if (j0 + r < lk) { x = v[((kvh * lk + j0 + r) * DV + c) / 4u]; }
+        put4(V_AT + r * LDV + c, x);
     }
 }
 
-/// The lane's 16 scores of row `i` (keys `j0`..`j0 + 15`), read from `sc[at..]`, scaled and
-/// masked.
+/// The lane's 16 scores of row `i` (keys `j0`..`j0 + 15`), read from `sc[at + 16 c]`, scaled
+/// and masked.
 fn lane_scores(at: u32, i: u32, j0: u32, lq: u32, lk: u32, shift: i32, scale: f32, bi: u32,
                h: u32) -> array<f32, 16> {
     var s: array<f32, 16>;
     for (var c = 0u; c < 16u; c = c + 1u) {
         let j = j0 + c;
-        var x = sc[at + c] * scale;
+        var x = sc[at + 16u * c] * scale;
         if (j >= lk) {
             x = -wmx_inf();
         } else {
@@ -145,58 +155,45 @@ fn attention_coop(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     load_q_frags(sg * 16u * LDQ);
 
     // This lane's row and half tile.
-    let row = lane >> 1u;
-    let half = lane & 1u;
+    let row = lane & 15u;
+    let half = lane >> 4u;
     let i = q0 + sg * 16u + row;
-    let s_at = sg * SC + row * BK + half * 16u;
+    let s_at = sg * SCS + half * SCB + row;
+    let p_at = sg * PFS + half * PFB + row;
     var m = neg_inf;
     var l = 0.0;
 
-    // Pass 1: row max and sum.
     for (var t = 0u; t < k_tiles; t = t + 1u) {
         let k0 = t * BK;
         workgroupBarrier();
-        stage_kv(li, kvh, k0, lk, false);
+        stage_kv(li, kvh, k0, lk);
         workgroupBarrier();
-        scores(0u, sg * SC);
-        scores(1u, sg * SC + 16u);
-        workgroupBarrier();
-        let s = lane_scores(s_at, i, k0 + half * 16u, lq, lk, shift, scale, bi, h);
-        var mt = m;
-        for (var c = 0u; c < 16u; c = c + 1u) { mt = max(mt, s[c]); }
-        l = l * select(exp(m - mt), 1.0, m == mt);
-        for (var c = 0u; c < 16u; c = c + 1u) {
-            l = l + select(exp(s[c] - mt), 0.0, s[c] == neg_inf);
-        }
-        m = mt;
-    }
-    // Combine the two halves of each row through the scratch.
-    workgroupBarrier();
-    sc[sg * SC + lane] = m;
-    sc[sg * SC + 32u + lane] = l;
-    workgroupBarrier();
-    let mo = sc[sg * SC + (lane ^ 1u)];
-    let lo = sc[sg * SC + 32u + (lane ^ 1u)];
-    let mm = max(m, mo);
-    let lsum = select(l * exp(m - mm), 0.0, l == 0.0) + select(lo * exp(mo - mm), 0.0, lo == 0.0);
-    let inv = 1.0 / lsum;
-    let p_at = sg * 16u * LDP + row * LDP + half * 16u;
-
-    // Pass 2: normalised probabilities times the values.
-    for (var t = 0u; t < k_tiles; t = t + 1u) {
-        let k0 = t * BK;
-        workgroupBarrier();
-        stage_kv(li, kvh, k0, lk, true);
-        workgroupBarrier();
-        scores(0u, sg * SC);
-        scores(1u, sg * SC + 16u);
+        scores(0u, sg * SCS);
+        scores(1u, sg * SCS + SCB);
         workgroupBarrier();
         let s = lane_scores(s_at, i, k0 + half * 16u, lq, lk, shift, scale, bi, h);
+        var mt = s[0];
+        for (var c = 1u; c < 16u; c = c + 1u) { mt = max(mt, s[c]); }
+        mt = max(mt, subgroupShuffleXor(mt, 16u));
+        // The reference max moves (the first time from -inf, later only by more than
+        // RESCALE_AT); the accumulators need the rescale only when they may hold something.
+        let go = mt > m + RESCALE_AT;
+        let a = select(1.0, exp(m - mt), go && m != neg_inf);
+        let any = subgroupAny(go && m != neg_inf);
+        if (go) { m = mt; }
+        l = l * a;
         for (var c = 0u; c < 16u; c = c + 1u) {
-            pf[p_at + c] = f16(select(exp(s[c] - mm) * inv, 0.0, s[c] == neg_inf));
+            let p = select(exp(s[c] - m), 0.0, s[c] == neg_inf);
+            l = l + p;
+            pf[p_at + c * LDPC] = f16(p);
         }
-        workgroupBarrier();
-        pv(sg * 16u * LDP);
+        if (lane == 0u) { moved[sg] = select(0u, 1u, any); }
+        let fl = workgroupUniformLoad(&moved);
+        if ((fl[0] | fl[1] | fl[2] | fl[3]) != 0u) {
+            rescale(sg * SCS, lane, a);
+        }
+        pv(sg * PFS);
     }
-    store_o(sg * SC, lane, (bh * lq + q0 + sg * 16u) * DV, lq - min(lq, q0 + sg * 16u));
+    let lsum = l + subgroupShuffleXor(l, 16u);
+    store_o(sg * SCS, lane, (bh * lq + q0 + sg * 16u) * DV, lq - min(lq, q0 + sg * 16u), 1.0 / lsum);
 }

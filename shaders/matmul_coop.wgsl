@@ -23,28 +23,40 @@
 // (r, c) at ptr[r * stride + c], stride in elements) and stored with coopStoreT likewise.
 // The module is created trusted: every global index below is guarded by the M, N, K checks.
 // Prelude provides: S_OUT (f16 or f32), store_out1(i, v: f32), the tile constants, a_tiles,
-// b_tiles (f16, or u32 words of two halves in the packed variants, indexed in halves / TW),
-// Quad (vec4<f16>, or vec2<u32> when packed: four halves as loaded and staged), put4 (stores
-// one quad into a tile at a half index), c_frags, the accumulators, mma16(ia, ib),
-// store_accumulators(..),
+// b_tiles, c_frags, the accumulators, mma16(ia, ib), store_accumulators(..),
 // INFO_* word offsets, matmul_batch.wgsl (matmul_quad_dims(z)).
-// Bindings: 0 info, 1 a (read, quads), 2 b (read, quads), 3 out (read_write).
+// Bindings: 0 info, 1 a (read, vec4<f16> quads), 2 b (read, vec4<f16> quads), 3 out (read_write).
 // info: [M, N, K, a_row_stride, a_col_stride, b_row_stride, b_col_stride, bn,
 //        batch_shape[bn], a_batch_strides[bn], b_batch_strides[bn], a_offset, b_offset]
 //       (strides and offsets in halves, as matmul.wgsl's table; the column strides are 1)
 
 @group(0) @binding(0) var<storage, read> info: array<u32>;
-@group(0) @binding(1) var<storage, read> in0: array<Quad>;
-@group(0) @binding(2) var<storage, read> in1: array<Quad>;
+@group(0) @binding(1) var<storage, read> in0: array<vec4<f16>>;
+@group(0) @binding(2) var<storage, read> in1: array<vec4<f16>>;
 @group(0) @binding(3) var<storage, read_write> out: array<S_OUT>;
 
 const FRAG: u32 = 256u;        // 16 x 16 accumulator elements
 
+/// Stores 4 halves at `base` of the A (`which` 0) or B (1) workgroup tiles.
+fn put4(which: u32, base: u32, v: vec4<f16>) {
+    if (which == 0u) {
+        a_tiles[base] = v.x;
+        a_tiles[base + 1u] = v.y;
+        a_tiles[base + 2u] = v.z;
+        a_tiles[base + 3u] = v.w;
+    } else {
+        b_tiles[base] = v.x;
+        b_tiles[base + 1u] = v.y;
+        b_tiles[base + 2u] = v.z;
+        b_tiles[base + 3u] = v.w;
+    }
+}
+
 /// Loads step `s`'s quads of A and B (zeros outside the matrices): A row `ar` + A_RSTEP i (global
 /// row `gr` + A_RSTEP i), i < A_LOADS, and B row `bk` + B_RSTEP i of the step, i < B_LOADS;
 /// `*_q` index step 0's first quad, `*_q_rows` the quads between consecutive loads.
-fn load_step(s: u32, pa: ptr<function, array<Quad, A_LOADS>>,
-             pb: ptr<function, array<Quad, B_LOADS>>,
+fn load_step(s: u32, pa: ptr<function, array<vec4<f16>, A_LOADS>>,
+             pb: ptr<function, array<vec4<f16>, B_LOADS>>,
              a_q: u32, b_q: u32, a_q_rows: u32, b_q_rows: u32, gr: u32, ak: u32, bk: u32,
              b_ok: bool, M: u32, K: u32) {
     let k0 = s * CK;
@@ -52,20 +64,20 @@ fn load_step(s: u32, pa: ptr<function, array<Quad, A_LOADS>>,
     let qa = a_q + s * (CK >> 2u);
     let qb = b_q + s * B_LOADS * b_q_rows;
     for (var i = 0u; i < A_LOADS; i = i + 1u) {
-        var va = Quad();
+        var va = vec4<f16>(0.0h);
         if (a_k_ok && gr + A_RSTEP * i < M) { va = in0[qa + i * a_q_rows]; }
         (*pa)[i] = va;
     }
     for (var i = 0u; i < B_LOADS; i = i + 1u) {
-        var vb = Quad();
+        var vb = vec4<f16>(0.0h);
         if (b_ok && k0 + bk + B_RSTEP * i < K) { vb = in1[qb + i * b_q_rows]; }
         (*pb)[i] = vb;
     }
 }
 
 /// Writes registers `pa`, `pb` into tile buffer `buf`.
-fn put_step(buf: u32, pa: ptr<function, array<Quad, A_LOADS>>,
-            pb: ptr<function, array<Quad, B_LOADS>>, a_put: u32, b_put: u32) {
+fn put_step(buf: u32, pa: ptr<function, array<vec4<f16>, A_LOADS>>,
+            pb: ptr<function, array<vec4<f16>, B_LOADS>>, a_put: u32, b_put: u32) {
     for (var i = 0u; i < A_LOADS; i = i + 1u) {
         put4(0u, buf * A_TILE + a_put + i * A_RSTEP * A_LD, (*pa)[i]);
     }
@@ -120,8 +132,8 @@ fn matmul_coop(@builtin(workgroup_id) wid: vec3<u32>,
     let b_frag = wn;
 
     // Step 0's tiles into buffer 0.
-    var pa: array<Quad, A_LOADS>;
-    var pb: array<Quad, B_LOADS>;
+    var pa: array<vec4<f16>, A_LOADS>;
+    var pb: array<vec4<f16>, B_LOADS>;
     load_step(0u, &pa, &pb, a_q, b_q, a_q_rows, b_q_rows, row0 + ar, ak, bk, b_ok, M, K);
     put_step(0u, &pa, &pb, a_put, b_put);
     workgroupBarrier();

@@ -112,12 +112,22 @@ fn coop_tile_halves(d: u32, dv: u32) -> u32 {
     (COOP_BQ * (d + COOP_PAD)).max(COOP_BK * (d + COOP_PAD + dv + COOP_PAD))
 }
 
+/// A column's stride (halves) in the cooperative kernel's f16 probability blocks.
+const COOP_LDPC: u32 = 24;
+/// Stride (f32) of the cooperative kernel's 16 x 16 score blocks: 256 plus 16, so the two
+/// halves of a tile's scores sit in different banks.
+const COOP_SCB: u32 = 272;
+/// Stride (halves) of the cooperative kernel's 16 x 16 probability blocks, padded likewise.
+const COOP_PFB: u32 = 16 * COOP_LDPC + 16;
+
 /// Workgroup memory of the cooperative kernel (bytes): the tiles, the f32 score scratch and the
-/// f16 probabilities of its 4 subgroups.
+/// f16 probabilities of its 4 subgroups, and their 4 rescale flags.
 fn coop_workgroup_bytes(d: u32, dv: u32) -> u64 {
+    let blocks = (COOP_BK / 16) as u64;
     2 * coop_tile_halves(d, dv) as u64
-        + 4 * (4 * 16 * COOP_BK) as u64
-        + 2 * (4 * 16 * (COOP_BK + COOP_PAD)) as u64
+        + 4 * 4 * blocks * COOP_SCB as u64
+        + 2 * 4 * blocks * COOP_PFB as u64
+        + 16
 }
 
 /// True when the cooperative-matrix kernel takes head dimensions `d` and `dv` (multiples of 16,
@@ -144,7 +154,7 @@ pub fn attention_coop_fits(d: u32, dv: u32, max_bytes: u32) -> bool {
 /// them, unrolled over the head dimensions. Every pointer index is bound to a `let` first
 /// (naga 30's SPIR-V writer panics on an index computed inline in a cooperative load).
 fn coop_prelude(p: &mut String, d: u32, dv: u32) {
-    let (ld, ldv, ldp) = (d + COOP_PAD, dv + COOP_PAD, COOP_BK + COOP_PAD);
+    let (ld, ldv) = (d + COOP_PAD, dv + COOP_PAD);
     for (name, value) in [
         ("BQ", COOP_BQ),
         ("BK", COOP_BK),
@@ -153,7 +163,11 @@ fn coop_prelude(p: &mut String, d: u32, dv: u32) {
         ("LDQ", ld),
         ("LDK", ld),
         ("LDV", ldv),
-        ("LDP", ldp),
+        ("LDPC", COOP_LDPC),
+        ("SCB", COOP_SCB),
+        ("SCS", COOP_BK / 16 * COOP_SCB),
+        ("PFB", COOP_PFB),
+        ("PFS", COOP_BK / 16 * COOP_PFB),
         ("V_AT", COOP_BK * ld),
         ("TILE_HALVES", coop_tile_halves(d, dv)),
     ] {
@@ -203,7 +217,7 @@ fn coop_prelude(p: &mut String, d: u32, dv: u32) {
         let _ = writeln!(p, "    sacc = coopMultiplyAdd(qf_{i}, kf{i}, sacc);");
     }
     p.push_str(
-        "    coopStoreT(sacc, &sc[dst], BK);
+        "    coopStore(sacc, &sc[dst], 16u);
 }
 ",
     );
@@ -212,10 +226,10 @@ fn coop_prelude(p: &mut String, d: u32, dv: u32) {
 ",
     );
     for kb in 0..COOP_BK / 16 {
-        let _ = writeln!(p, "    let ip{kb} = pbase + {}u;", 16 * kb);
+        let _ = writeln!(p, "    let ip{kb} = pbase + {}u;", COOP_PFB * kb);
         let _ = writeln!(
             p,
-            "    let pa{kb} = coopLoadT<coop_mat16x16<f16, A>>(&pf[ip{kb}], LDP);"
+            "    let pa{kb} = coopLoad<coop_mat16x16<f16, A>>(&pf[ip{kb}], LDPC);"
         );
         for f in 0..no {
             let _ = writeln!(
@@ -237,34 +251,37 @@ fn coop_prelude(p: &mut String, d: u32, dv: u32) {
         "}
 ",
     );
-    // Each accumulator through the subgroup's scratch (16 x 16, row-major), then out.
-    p.push_str(
-        "fn store_o(scratch: u32, lane: u32, obase: u32, rows: u32) {
-",
-    );
-    for f in 0..no {
-        p.push_str(
-            "    workgroupBarrier();
-",
-        );
-        let _ = writeln!(p, "    coopStoreT(of_{f}, &sc[scratch], 16u);");
-        p.push_str(
-            "    workgroupBarrier();
-",
-        );
-        let _ = writeln!(
-            p,
-            "    for (var e = lane; e < 256u; e = e + 32u) {{
+    // Each accumulator through the subgroup's scratch (16 x 16, row-major): rescaled in place
+    // (`rescale`) or times the row's factor into out (`store_o`). Row r's factor is lane r's
+    // `a`; every lane takes part in the shuffle before the bounds check.
+    for (name, args) in [("rescale", ""), ("store_o", ", obase: u32, rows: u32")] {
+        let _ = writeln!(p, "fn {name}(scratch: u32, lane: u32{args}, a: f32) {{");
+        for f in 0..no {
+            p.push_str("    workgroupBarrier();\n");
+            let _ = writeln!(p, "    coopStoreT(of_{f}, &sc[scratch], 16u);");
+            p.push_str("    workgroupBarrier();\n");
+            p.push_str(
+                "    for (var e = lane; e < 256u; e = e + 32u) {
         let r = e >> 4u;
-                     if (r < rows) {{ store_out1(obase + r * DV + {}u + (e & 15u), sc[scratch + e]); }}
-    }}",
-            16 * f
-        );
-    }
-    p.push_str(
-        "}
+        let x = sc[scratch + e] * subgroupShuffle(a, r);
 ",
-    );
+            );
+            if name == "rescale" {
+                p.push_str("        sc[scratch + e] = x;\n    }\n    workgroupBarrier();\n");
+                let _ = writeln!(
+                    p,
+                    "    of_{f} = coopLoadT<coop_mat16x16<f32, C>>(&sc[scratch], 16u);"
+                );
+            } else {
+                let _ = writeln!(
+                    p,
+                    "        if (r < rows) {{ store_out1(obase + r * DV + {}u + (e & 15u), x); }}\n    }}",
+                    16 * f
+                );
+            }
+        }
+        p.push_str("}\n");
+    }
 }
 
 impl fmt::Display for AttentionKey {

@@ -211,9 +211,7 @@ impl Family for MatmulKey {
 /// One tiling of `shaders/matmul_coop.wgsl`, chosen once per device (`WMX_COOP_VARIANT=<name>`,
 /// see [`CoopVariant::from_env`]). Named `<block rows>x<block columns>x<K per step>`, `s` for a
 /// single workgroup buffer (two barriers per step instead of double buffering), `w4` for 4
-/// subgroups instead of 8, `p` for tiles packed two halves per `u32` word in workgroup memory
-/// (one 32-bit store per pair instead of two 16-bit ones; fragments are loaded through `u32`
-/// pointers, which cooperative loads allow, with the stride in words).
+/// subgroups instead of 8.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CoopVariant {
     /// 8 subgroups in 2x4, each 64x32 (4x2 accumulators), K 32, double-buffered (the first kernel).
@@ -230,12 +228,6 @@ pub enum CoopVariant {
     B256x128x32s,
     /// 4 subgroups in 2x2, each 64x64, K 32, double-buffered.
     B128x128x32w4,
-    /// [`Self::B128x128x32`] with packed tiles.
-    B128x128x32p,
-    /// [`Self::B128x256x32s`] with packed tiles.
-    B128x256x32sp,
-    /// [`Self::B256x128x32s`] with packed tiles.
-    B256x128x32sp,
 }
 
 /// The shape parameters of a [`CoopVariant`].
@@ -251,8 +243,6 @@ pub struct CoopTiling {
     pub k: u32,
     /// Workgroup tile buffers: 2 (double-buffered) or 1.
     pub buffers: u32,
-    /// Tiles stored as `u32` words of two halves (see [`CoopVariant`]).
-    pub packed: bool,
 }
 
 /// Halves of padding per workgroup tile row (16-byte aligned rows, staggered banks).
@@ -289,7 +279,7 @@ impl CoopTiling {
 
 impl CoopVariant {
     /// Every variant.
-    pub const ALL: [CoopVariant; 10] = [
+    pub const ALL: [CoopVariant; 7] = [
         CoopVariant::B128x128x32,
         CoopVariant::B128x128x64s,
         CoopVariant::B128x256x16,
@@ -297,9 +287,6 @@ impl CoopVariant {
         CoopVariant::B256x128x16,
         CoopVariant::B256x128x32s,
         CoopVariant::B128x128x32w4,
-        CoopVariant::B128x128x32p,
-        CoopVariant::B128x256x32sp,
-        CoopVariant::B256x128x32sp,
     ];
 
     /// The variant used when `WMX_COOP_VARIANT` is unset.
@@ -315,9 +302,6 @@ impl CoopVariant {
             CoopVariant::B256x128x16 => "256x128x16",
             CoopVariant::B256x128x32s => "256x128x32s",
             CoopVariant::B128x128x32w4 => "128x128x32w4",
-            CoopVariant::B128x128x32p => "128x128x32p",
-            CoopVariant::B128x256x32sp => "128x256x32sp",
-            CoopVariant::B256x128x32sp => "256x128x32sp",
         }
     }
 
@@ -350,9 +334,7 @@ impl CoopVariant {
             frag_n,
             k,
             buffers,
-            packed: false,
         };
-        let packed = |t: CoopTiling| CoopTiling { packed: true, ..t };
         match self {
             CoopVariant::B128x128x32 => t(2, 4, 4, 2, 32, 2),
             CoopVariant::B128x128x64s => t(2, 4, 4, 2, 64, 1),
@@ -361,9 +343,6 @@ impl CoopVariant {
             CoopVariant::B256x128x16 => t(4, 2, 4, 4, 16, 2),
             CoopVariant::B256x128x32s => t(4, 2, 4, 4, 32, 1),
             CoopVariant::B128x128x32w4 => t(2, 2, 4, 4, 32, 2),
-            CoopVariant::B128x128x32p => packed(t(2, 4, 4, 2, 32, 2)),
-            CoopVariant::B128x256x32sp => packed(t(2, 4, 4, 4, 32, 1)),
-            CoopVariant::B256x128x32sp => packed(t(4, 2, 4, 4, 32, 1)),
         }
     }
 }
@@ -415,54 +394,16 @@ fn coop_prelude(p: &mut String, variant: CoopVariant) {
     for (name, v) in consts {
         let _ = writeln!(p, "const {name}: u32 = {v}u;");
     }
-    // Packed tiles hold two halves per word: tile indices and strides are in words (`/ TW`).
-    let (elem, tw) = if t.packed { ("u32", 2) } else { ("f16", 1) };
-    let _ = writeln!(p, "const TW: u32 = {tw}u;");
     let _ = writeln!(
         p,
-        "var<workgroup> a_tiles: array<{elem}, {}>;",
-        t.buffers * a_tile / tw
+        "var<workgroup> a_tiles: array<f16, {}>;",
+        t.buffers * a_tile
     );
     let _ = writeln!(
         p,
-        "var<workgroup> b_tiles: array<{elem}, {}>;",
-        t.buffers * b_tile / tw
+        "var<workgroup> b_tiles: array<f16, {}>;",
+        t.buffers * b_tile
     );
-    // The staging quads (four halves; two words when packed) and `put4`, which stores one.
-    if t.packed {
-        p.push_str(
-            "alias Quad = vec2<u32>;
-fn put4(which: u32, base: u32, v: Quad) {
-    let w = base >> 1u;
-    if (which == 0u) {
-        a_tiles[w] = v.x;
-        a_tiles[w + 1u] = v.y;
-    } else {
-        b_tiles[w] = v.x;
-        b_tiles[w + 1u] = v.y;
-    }
-}
-",
-        );
-    } else {
-        p.push_str(
-            "alias Quad = vec4<f16>;
-fn put4(which: u32, base: u32, v: Quad) {
-    if (which == 0u) {
-        a_tiles[base] = v.x;
-        a_tiles[base + 1u] = v.y;
-        a_tiles[base + 2u] = v.z;
-        a_tiles[base + 3u] = v.w;
-    } else {
-        b_tiles[base] = v.x;
-        b_tiles[base + 1u] = v.y;
-        b_tiles[base + 2u] = v.z;
-        b_tiles[base + 3u] = v.w;
-    }
-}
-",
-        );
-    }
     let _ = writeln!(
         p,
         "var<workgroup> c_frags: array<f32, {}>;",
@@ -481,17 +422,17 @@ fn put4(which: u32, base: u32, v: Quad) {
 ",
     );
     for i in 0..t.frag_m {
-        let _ = writeln!(p, "    let ia{i} = (ia + {}u) / TW;", 16 * i * a_ld);
+        let _ = writeln!(p, "    let ia{i} = ia + {}u;", 16 * i * a_ld);
         let _ = writeln!(
             p,
-            "    let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&a_tiles[ia{i}], A_LD / TW);"
+            "    let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&a_tiles[ia{i}], A_LD);"
         );
     }
     for j in 0..t.frag_n {
-        let _ = writeln!(p, "    let ib{j} = (ib + {}u) / TW;", 16 * j);
+        let _ = writeln!(p, "    let ib{j} = ib + {}u;", 16 * j);
         let _ = writeln!(
             p,
-            "    let b{j} = coopLoadT<coop_mat16x16<f16, B>>(&b_tiles[ib{j}], B_LD / TW);"
+            "    let b{j} = coopLoadT<coop_mat16x16<f16, B>>(&b_tiles[ib{j}], B_LD);"
         );
     }
     for i in 0..t.frag_m {
