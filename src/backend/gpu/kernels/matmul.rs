@@ -503,15 +503,19 @@ fn split_target_groups() -> u64 {
     })
 }
 
+/// Products of at least this many multiply-adds copy an unaligned (transposed) operand dense
+/// rather than take the tiled kernel.
+const COPY_MIN_MACS: u64 = 1 << 20;
+
 /// The fewest elements of K each split multiplies over.
 const SPLIT_MIN_DEPTH: i32 = 128;
 
 /// Products of fewer multiply-adds (all batch entries) are not split: they take microseconds
 /// either way, and a split costs a second dispatch.
-const SPLIT_MIN_MACS: u64 = 1 << 22;
+const SPLIT_MIN_MACS: u64 = 1 << 21;
 
 /// How many slices of K a product of `macs` multiply-adds whose grid has `groups` workgroups is
-/// split into: 1 (no split, also below 2^22 multiply-adds), or a power of two `s` that brings
+/// split into: 1 (no split, also below 2^21 multiply-adds), or a power of two `s` that brings
 /// the grid to at most 256 workgroups (`WMX_SPLIT_TARGET` changes it), with every slice at least
 /// 128 deep and a multiple of 4 (`k % (4 s) == 0`, so the quad kernels read aligned slices). Each slice is one more batch entry of the same kernel,
 /// written in f32; a sum over the slices gives the product. Small grids with long K (a 512-token
@@ -527,6 +531,8 @@ const SPLIT_MIN_MACS: u64 = 1 << 22;
 /// assert_eq!(k_splits(512, 4096, 1 << 36), 1); // the grid is full already
 /// assert_eq!(k_splits(16, 130, 1 << 30), 1); // no aligned slices
 /// assert_eq!(k_splits(1, 1024, 16 * 1024), 1); // too small to be worth a second dispatch
+/// // An MLP's logits, 256x1024 @ 1024x10 on 64x64 tiles: 4 workgroups, 8 slices of 128.
+/// assert_eq!(k_splits(4, 1024, 256 * 1024 * 10), 8);
 /// ```
 pub fn k_splits(groups: u64, k: i32, macs: u64) -> u32 {
     static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -577,6 +583,20 @@ impl Gpu<'_> {
                 && d.offset.is_multiple_of(4)
                 && d.strides[..nd - 1].iter().all(|&s| s % 4 == 0)
         };
+        let macs = m as u64 * n as u64 * k as u64 * batch as u64;
+        // A transposed operand (a backward pass's xᵀ or Wᵀ) would send the product to the
+        // 64×64 tiled kernel, several times slower: one dense copy of it buys the vec4 (or
+        // cooperative) kernel.
+        let (a, b) = if k % 4 == 0
+            && n % 4 == 0
+            && !(aligned(a) && aligned(b))
+            && macs >= COPY_MIN_MACS
+        {
+            (self.dense_from_start(sa, a)?, self.dense_from_start(sb, b)?)
+        } else {
+            (a.clone(), b.clone())
+        };
+        let (a, b) = (&a, &b);
         let vec4 = k % 4 == 0 && n % 4 == 0 && aligned(a) && aligned(b);
         // Tensor cores where the device has them: the cooperative kernel reads the same quads
         // as the vec4 kernel (f16 only; it writes f16, accumulating in f32).
@@ -598,7 +618,6 @@ impl Gpu<'_> {
             MatmulKey::Tiled { vec4: false, .. } => (64, 64),
         };
         let grid = [(n as u32).div_ceil(tile_n), (m as u32).div_ceil(tile_m)];
-        let macs = m as u64 * n as u64 * k as u64 * batch as u64;
         let mut splits = k_splits(grid[0] as u64 * grid[1] as u64 * batch as u64, k, macs);
         if batch * splits as usize > self.max_groups() as usize {
             splits = 1;
