@@ -177,6 +177,38 @@ fn common_subexpressions_are_computed_once() {
     assert_eq!(ours[0].matches("log1p").count(), 1, "{ours:?}");
 }
 
+/// A producer with two elementwise consumers (an MLP layer's `x·W - b` feeding the activation
+/// and its mask) is recomputed inside both fused kernels rather than written out.
+#[test]
+fn a_shared_producer_is_recomputed_in_each_consumer() {
+    for dev in [Some(Device::cpu()), common::gpu()].into_iter().flatten() {
+        let f = move |p: &[Array]| {
+            let z = mx::subtract(&mx::matmul(&p[0], &p[1], dev)?, &p[2], dev)?;
+            let act = mx::minimum(&z, 0.5f32, dev)?;
+            let mask = mx::astype(&mx::less(&z, 0.5f32, dev)?, Dtype::Float32, dev)?;
+            Ok(vec![act, mx::multiply(&mask, &p[3], dev)?])
+        };
+        let k = mx::random::key(3);
+        let p = vec![
+            mx::random::normal(&[6, 5], Dtype::Float32, None, None, Some(&k), dev).unwrap(),
+            mx::random::uniform(-1.0f32, 1.0f32, &[5, 4], Dtype::Float32, Some(&k), dev).unwrap(),
+            Array::from_slice(&[0.1f32, -0.2, 0.3, 0.0], &[4]),
+            mx::full(&[6, 4], 2.0, Dtype::Float32, dev).unwrap(),
+        ];
+        let want: Vec<Vec<f64>> = f(&p).unwrap().iter().map(f64s).collect();
+        let got: Vec<Vec<f64>> = mx::compile(f)(&p).unwrap().iter().map(f64s).collect();
+        for (g, w) in got.iter().zip(&want) {
+            assert!(same(g, w, 1e-6), "{g:?} vs {w:?}");
+        }
+        if dev != Device::cpu() {
+            let k = fused_kernels(dev);
+            for ops in ["subtract.minimum.", "subtract.less.astype.multiply."] {
+                assert!(k.iter().any(|n| n.contains(ops)), "no {ops} in {k:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn new_shapes_trace_again_and_shapeless_replays() {
     let calls = Arc::new(Mutex::new(0));

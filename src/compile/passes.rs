@@ -177,12 +177,12 @@ fn fuse(tape: &mut Tape) {
         if taken[root] || !fusable(&tape.nodes[root]) {
             continue;
         }
-        let region = grow(tape, root, &consumers, &is_output, &taken, &scalars);
+        let (region, copies) = grow(tape, root, &consumers, &is_output, &taken, &scalars);
         if region.len() < 2 {
             continue;
         }
         let (expr, leaves) = build(tape, &region, &scalars);
-        for &k in &region {
+        for &k in region.difference(&copies) {
             taken[k] = true;
         }
         let node = &mut tape.nodes[root];
@@ -325,8 +325,27 @@ fn leaves_of(tape: &Tape, region: &BTreeSet<usize>, scalars: &[Option<f64>]) -> 
     out
 }
 
+/// True when `c` may be recomputed inside each of its consumers' regions instead of written
+/// out once: a single elementwise op over inputs that are not elementwise themselves (so the
+/// copy costs one op, never a chain) whose consumers are all elementwise on its stream (so once
+/// each has its copy, `c` itself is dead). An MLP layer's `x·W + b` feeds both the activation
+/// and, in the backward pass, the activation's mask: two regions, no intermediate.
+fn copyable(tape: &Tape, c: usize, consumers: &[Vec<usize>]) -> bool {
+    let node = &tape.nodes[c];
+    let fused_input = node
+        .inputs
+        .iter()
+        .any(|r| matches!(r, Ref::Node(j) if fusable(&tape.nodes[*j])));
+    !fused_input
+        && consumers[c]
+            .iter()
+            .all(|&u| fusable(&tape.nodes[u]) && tape.nodes[u].stream == node.stream)
+}
+
 /// The largest region rooted at `root`: fusable producers on its stream whose every consumer is
-/// already in it (so no intermediate is needed outside), within the input limit.
+/// already in it (so no intermediate is needed outside), within the input limit; and the
+/// [`copyable`] producers it recomputes though other regions read them too (returned second,
+/// also members of the first).
 fn grow(
     tape: &Tape,
     root: usize,
@@ -334,9 +353,10 @@ fn grow(
     is_output: &[bool],
     taken: &[bool],
     scalars: &[Option<f64>],
-) -> BTreeSet<usize> {
+) -> (BTreeSet<usize>, BTreeSet<usize>) {
     let stream = tape.nodes[root].stream;
     let mut region = BTreeSet::from([root]);
+    let mut copies = BTreeSet::new();
     let mut rejected = BTreeSet::new();
     loop {
         let candidates: Vec<usize> = region
@@ -357,7 +377,8 @@ fn grow(
                 rejected.insert(c);
                 continue;
             }
-            if !consumers[c].iter().all(|u| region.contains(u)) {
+            let copy = !consumers[c].iter().all(|u| region.contains(u));
+            if copy && !copyable(tape, c, consumers) {
                 continue;
             }
             region.insert(c);
@@ -366,10 +387,13 @@ fn grow(
                 rejected.insert(c);
                 continue;
             }
+            if copy {
+                copies.insert(c);
+            }
             grew = true;
         }
         if !grew {
-            return region;
+            return (region, copies);
         }
     }
 }
