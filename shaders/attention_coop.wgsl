@@ -6,7 +6,8 @@
 // multiples of 16 (at most 128); attention.wgsl is the fallback and the reference semantics.
 // One workgroup of 4 subgroups per tile of BQ = 64 query rows of one head; subgroup sg owns rows
 // 16 sg..16 sg + 15, its query fragments (D / 16 of them) held in registers for the whole run.
-// Keys and values stream through workgroup memory BK = 32 rows at a time, in one pass with an
+// Keys and values stream through workgroup memory BK = 32 rows at a time (each tile fetched into
+// registers while the one before is computed on), in one pass with an
 // online softmax whose rescales are lazy: each row keeps a reference max M and sum L of
 // exp(s - M); M moves only when a tile's max exceeds it by more than RESCALE_AT (so p = exp(s -
 // M) stays below e^RESCALE_AT, well inside f16), and only then are the output accumulators
@@ -28,7 +29,7 @@
 // checks below.
 // Prelude provides: BQ (64), BK (32), D, DV, LDQ (= D + 8), LDK (= D + 8), LDV (= DV + 8),
 //   LDPC (= 24, a p column's stride), SCB (272), SCS (= BK / 16 * SCB), PFB (= 16 LDPC + 16),
-//   PFS (= BK / 16 * PFB), V_AT (= BK * LDK, the value tile's offset in `tiles`), TILE_HALVES,
+//   PFS (= BK / 16 * PFB), NKV (= BK (D + DV) / 512, quads per invocation per tile), V_AT (= BK * LDK, the value tile's offset in `tiles`), TILE_HALVES,
 //   CAUSAL, HAS_MASK, the fragments (qf_*, of_*, sacc, czero: private), load_q_frags(base),
 //   scores(kb, dst) (the 16 x 16 score block of keys 16kb.. into sc[dst..], column-major),
 //   pv(pbase) (accumulates the subgroup's p block times the value tile), rescale(scratch,
@@ -54,6 +55,8 @@ var<workgroup> tiles: array<f16, TILE_HALVES>;
 var<workgroup> sc: array<f32, 4u * SCS>;
 // Per subgroup: the f16 probabilities (PFS halves, column-major blocks).
 var<workgroup> pf: array<f16, 4u * PFS>;
+// This invocation's share of the next key and value tiles.
+var<private> kv_next: array<vec4<f16>, NKV>;
 // Per subgroup: 1 when one of its rows moved its reference max this tile.
 var<workgroup> moved: array<u32, 4>;
 
@@ -76,22 +79,35 @@ fn put4(at: u32, x: vec4<f16>) {
     tiles[at + 3u] = x.w;
 }
 
-/// Stages BK rows of keys and of values from key row `j0` of head `kvh`, zero past the end;
-/// 128 invocations, `li` this one.
-fn stage_kv(li: u32, kvh: u32, j0: u32, lk: u32) {
-    for (var e = li; e < BK * (D / 4u); e = e + 128u) {
-        let r = e / (D / 4u);
-        let c = (e % (D / 4u)) * 4u;
+/// Loads this invocation's share (NKV quads) of BK rows of keys and of values from key row
+/// `j0` of head `kvh` into `kv_next`, zero past the end; 128 invocations, `li` this one. The
+/// next tile is fetched while the current one is computed on.
+fn fetch_kv(li: u32, kvh: u32, j0: u32, lk: u32) {
+    for (var n = 0u; n < NKV; n = n + 1u) {
+        let e = li + 128u * n;
         var x = vec4<f16>(0.0h);
-        if (j0 + r < lk) { x = k[((kvh * lk + j0 + r) * D + c) / 4u]; }
-        put4(r * LDK + c, x);
+        if (e < BK * (D / 4u)) {
+            let r = e / (D / 4u);
+            if (j0 + r < lk) { x = k[((kvh * lk + j0 + r) * D) / 4u + e % (D / 4u)]; }
+        } else {
+            let ev = e - BK * (D / 4u);
+            let r = ev / (DV / 4u);
+            if (j0 + r < lk) { x = v[((kvh * lk + j0 + r) * DV) / 4u + ev % (DV / 4u)]; }
+        }
+        kv_next[n] = x;
     }
-    for (var e = li; e < BK * (DV / 4u); e = e + 128u) {
-        let r = e / (DV / 4u);
-        let c = (e % (DV / 4u)) * 4u;
-        var x = vec4<f16>(0.0h);
-        if (j0 + r < lk) { x = v[((kvh * lk + j0 + r) * DV + c) / 4u]; }
-        put4(V_AT + r * LDV + c, x);
+}
+
+/// Stores `kv_next` into the key and value tiles.
+fn put_kv(li: u32) {
+    for (var n = 0u; n < NKV; n = n + 1u) {
+        let e = li + 128u * n;
+        if (e < BK * (D / 4u)) {
+            put4((e / (D / 4u)) * LDK + (e % (D / 4u)) * 4u, kv_next[n]);
+        } else {
+            let ev = e - BK * (D / 4u);
+            put4(V_AT + (ev / (DV / 4u)) * LDV + (ev % (DV / 4u)) * 4u, kv_next[n]);
+        }
     }
 }
 
@@ -163,11 +179,13 @@ fn attention_coop(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     var m = neg_inf;
     var l = 0.0;
 
+    fetch_kv(li, kvh, 0u, lk);
     for (var t = 0u; t < k_tiles; t = t + 1u) {
         let k0 = t * BK;
         workgroupBarrier();
-        stage_kv(li, kvh, k0, lk);
+        put_kv(li);
         workgroupBarrier();
+        if (t + 1u < k_tiles) { fetch_kv(li, kvh, k0 + BK, lk); }
         scores(0u, sg * SCS);
         scores(1u, sg * SCS + SCB);
         workgroupBarrier();

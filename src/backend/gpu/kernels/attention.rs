@@ -168,6 +168,7 @@ fn coop_prelude(p: &mut String, d: u32, dv: u32) {
         ("SCS", COOP_BK / 16 * COOP_SCB),
         ("PFB", COOP_PFB),
         ("PFS", COOP_BK / 16 * COOP_PFB),
+        ("NKV", COOP_BK * (d + dv) / 4 / 128),
         ("V_AT", COOP_BK * ld),
         ("TILE_HALVES", coop_tile_halves(d, dv)),
     ] {
