@@ -587,15 +587,12 @@ impl Gpu<'_> {
         // A transposed operand (a backward pass's xᵀ or Wᵀ) would send the product to the
         // 64×64 tiled kernel, several times slower: one dense copy of it buys the vec4 (or
         // cooperative) kernel.
-        let (a, b) = if k % 4 == 0
-            && n % 4 == 0
-            && !(aligned(a) && aligned(b))
-            && macs >= COPY_MIN_MACS
-        {
-            (self.dense_from_start(sa, a)?, self.dense_from_start(sb, b)?)
-        } else {
-            (a.clone(), b.clone())
-        };
+        let (a, b) =
+            if k % 4 == 0 && n % 4 == 0 && !(aligned(a) && aligned(b)) && macs >= COPY_MIN_MACS {
+                (self.dense_from_start(sa, a)?, self.dense_from_start(sb, b)?)
+            } else {
+                (a.clone(), b.clone())
+            };
         let (a, b) = (&a, &b);
         let vec4 = k % 4 == 0 && n % 4 == 0 && aligned(a) && aligned(b);
         // Tensor cores where the device has them: the cooperative kernel reads the same quads
