@@ -7,14 +7,14 @@
 // One workgroup of 4 subgroups per tile of BQ = 64 query rows of one head; subgroup sg owns rows
 // 16 sg..16 sg + 15, its query fragments (D / 16 of them) held in registers for the whole run.
 // Keys and values stream through workgroup memory BK = 32 rows at a time (each tile fetched into
-// registers while the one before is computed on), in one pass with an
-// online softmax whose rescales are lazy: each row keeps a reference max M and sum L of
-// exp(s - M); M moves only when a tile's max exceeds it by more than RESCALE_AT (so p = exp(s -
-// M) stays below e^RESCALE_AT, well inside f16), and only then are the output accumulators
-// (DV / 16 fragments, f32, opaque) rescaled, through the subgroup's scratch, by exp(M_old -
-// M_new) per row. The decision is made workgroup-uniform (a flag per subgroup read back with
-// workgroupUniformLoad) because the rescale has barriers and cooperative operations. After the
-// first tiles of a row it is rare. The output is divided by L on the way out.
+// registers while the one before is computed on), in one pass with an online softmax whose
+// rescales are lazy: each row keeps a reference max M and sum L of exp(s - M); M moves only when
+// a tile's max exceeds it by more than RESCALE_AT (so p = exp(s - M) stays below e^RESCALE_AT,
+// well inside f16), and only then are the output accumulators (DV / 16 fragments, f32, opaque)
+// rescaled, through the subgroup's scratch, by exp(M_old - M_new) per row. The decision is made
+// workgroup-uniform (a flag per subgroup read back with workgroupUniformLoad) because the rescale
+// has barriers and cooperative operations. After the first tiles of a row it is rare. The output
+// is divided by L on the way out.
 // Lane layout: lane = 16 h + r handles row r of the subgroup's 16 and keys 16h..16h + 15 of
 // each tile. Scores go through a per-subgroup f32 scratch, column-major (element (r, c) of
 // block kb at kb * SCB + (c % 16) * 16 + r), so a lane's reads are conflict-free across rows; the
@@ -29,13 +29,14 @@
 // checks below.
 // Prelude provides: BQ (64), BK (32), D, DV, LDQ (= D + 8), LDK (= D + 8), LDV (= DV + 8),
 //   LDPC (= 24, a p column's stride), SCB (272), SCS (= BK / 16 * SCB), PFB (= 16 LDPC + 16),
-//   PFS (= BK / 16 * PFB), NKV (= BK (D + DV) / 512, quads per invocation per tile), V_AT (= BK * LDK, the value tile's offset in `tiles`), TILE_HALVES,
-//   CAUSAL, HAS_MASK, the fragments (qf_*, of_*, sacc, czero: private), load_q_frags(base),
-//   scores(kb, dst) (the 16 x 16 score block of keys 16kb.. into sc[dst..], column-major),
-//   pv(pbase) (accumulates the subgroup's p block times the value tile), rescale(scratch,
-//   lane, a) (multiplies row r of every accumulator by lane r's `a`), store_o(scratch, lane,
-//   obase, rows, a) (each accumulator times lane r's `a` per row into out, bounds-checked;
-//   barriers inside); load_mk(i) -> f32, store_out1(i, f32), INFO_* word offsets.
+//   PFS (= BK / 16 * PFB), NKV (= BK (D + DV) / 512, quads per invocation per tile),
+//   V_AT (= BK * LDK, the value tile's offset in `tiles`), TILE_HALVES, CAUSAL, HAS_MASK,
+//   the fragments (qf_*, of_*, sacc, czero: private), load_q_frags(base), scores(kb, dst)
+//   (the 16 x 16 score block of keys 16kb.. into sc[dst..], column-major), pv(pbase)
+//   (accumulates the subgroup's p block times the value tile), rescale(scratch, lane, a)
+//   (multiplies row r of every accumulator by lane r's `a`), store_o(scratch, lane, obase,
+//   rows, a) (each accumulator times lane r's `a` per row into out, bounds-checked; barriers
+//   inside); load_mk(i) -> f32, store_out1(i, f32), INFO_* word offsets.
 // Bindings: 0 info, 1 q, 2 k, 3 v (read, vec4<f16> quads, dense), 4 mk (f32 mask view; q again
 // when absent), 5 out (f16).
 // info: [B*Hq, Hq, Hk, Lq, Lk, scale bits, mask offset, mask strides b, h, i, j (i32 bits)]
@@ -213,5 +214,6 @@ fn attention_coop(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
         pv(sg * PFS);
     }
     let lsum = l + subgroupShuffleXor(l, 16u);
-    store_o(sg * SCS, lane, (bh * lq + q0 + sg * 16u) * DV, lq - min(lq, q0 + sg * 16u), 1.0 / lsum);
+    let rows = lq - min(lq, q0 + sg * 16u);
+    store_o(sg * SCS, lane, (bh * lq + q0 + sg * 16u) * DV, rows, 1.0 / lsum);
 }

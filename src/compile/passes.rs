@@ -356,7 +356,6 @@ fn grow(
 ) -> (BTreeSet<usize>, BTreeSet<usize>) {
     let stream = tape.nodes[root].stream;
     let mut region = BTreeSet::from([root]);
-    let mut copies = BTreeSet::new();
     let mut rejected = BTreeSet::new();
     loop {
         let candidates: Vec<usize> = region
@@ -377,8 +376,7 @@ fn grow(
                 rejected.insert(c);
                 continue;
             }
-            let copy = !consumers[c].iter().all(|u| region.contains(u));
-            if copy && !copyable(tape, c, consumers) {
+            if !consumers[c].iter().all(|u| region.contains(u)) && !copyable(tape, c, consumers) {
                 continue;
             }
             region.insert(c);
@@ -387,12 +385,15 @@ fn grow(
                 rejected.insert(c);
                 continue;
             }
-            if copy {
-                copies.insert(c);
-            }
             grew = true;
         }
         if !grew {
+            // The copies: members other than the root still read outside the region.
+            let copies = region
+                .iter()
+                .filter(|&&k| k != root && !consumers[k].iter().all(|u| region.contains(u)))
+                .copied()
+                .collect();
             return (region, copies);
         }
     }

@@ -584,17 +584,18 @@ impl Gpu<'_> {
                 && d.strides[..nd - 1].iter().all(|&s| s % 4 == 0)
         };
         let macs = m as u64 * n as u64 * k as u64 * batch as u64;
+        let quads = k % 4 == 0 && n % 4 == 0;
         // A transposed operand (a backward pass's xᵀ or Wᵀ) would send the product to the
         // 64×64 tiled kernel, several times slower: one dense copy of it buys the vec4 (or
         // cooperative) kernel.
-        let (a, b) =
-            if k % 4 == 0 && n % 4 == 0 && !(aligned(a) && aligned(b)) && macs >= COPY_MIN_MACS {
-                (self.dense_from_start(sa, a)?, self.dense_from_start(sb, b)?)
-            } else {
-                (a.clone(), b.clone())
-            };
-        let (a, b) = (&a, &b);
-        let vec4 = k % 4 == 0 && n % 4 == 0 && aligned(a) && aligned(b);
+        let copied;
+        let (a, b) = if quads && !(aligned(a) && aligned(b)) && macs >= COPY_MIN_MACS {
+            copied = (self.dense_from_start(sa, a)?, self.dense_from_start(sb, b)?);
+            (&copied.0, &copied.1)
+        } else {
+            (a, b)
+        };
+        let vec4 = quads && aligned(a) && aligned(b);
         // Tensor cores where the device has them: the cooperative kernel reads the same quads
         // as the vec4 kernel (f16 only; it writes f16, accumulating in f32).
         let coop = self
