@@ -81,6 +81,8 @@ fn run(dev: Device, steps: usize, compiled: bool) -> mx::Result<()> {
     let step = mx::value_and_grad_argnums(loss_fn, &[0, 1, 2, 3, 4, 5]);
     let cstep = mx::compile(sgd_step);
     let mut times = Vec::new();
+    // Per step: building the graph (the call), `eval`, and the loss's `item`.
+    let mut phases: [Vec<f64>; 3] = Default::default();
     let mut first_loss = 0.0;
     let mut loss_v = 0.0;
     for i in 0..steps + 5 {
@@ -102,17 +104,29 @@ fn run(dev: Device, steps: usize, compiled: bool) -> mx::Result<()> {
             }
             loss
         };
+        let built = t.elapsed().as_secs_f64();
         mx::eval(p[..6].iter().chain([&loss]))?;
+        let evaluated = t.elapsed().as_secs_f64();
         loss_v = loss.item::<f32>()?;
         if i == 0 {
             first_loss = loss_v;
         }
         if i >= 5 {
-            times.push(t.elapsed().as_secs_f64());
+            let total = t.elapsed().as_secs_f64();
+            times.push(total);
+            phases[0].push(built);
+            phases[1].push(evaluated - built);
+            phases[2].push(total - evaluated);
         }
     }
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
+    let phase = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2] * 1e6
+    };
+    let [b, e, r] = &mut phases;
+    let (b, e, r) = (phase(b), phase(e), phase(r));
     print_profile(steps)?;
     let name = match dev.kind {
         DeviceType::Cpu => "cpu",
@@ -121,7 +135,8 @@ fn run(dev: Device, steps: usize, compiled: bool) -> mx::Result<()> {
     let tag = if compiled { "/compiled" } else { "" };
     println!("{name}/train/mlp784/f32{tag} {median:.6}");
     eprintln!(
-        "  {name}{tag}: {:.3} ms/step (median of {steps}), loss {first_loss:.4} -> {loss_v:.4}",
+        "  {name}{tag}: {:.3} ms/step (median of {steps}; build {b:.0} µs, eval {e:.0} µs, \
+         item {r:.0} µs), loss {first_loss:.4} -> {loss_v:.4}",
         median * 1e3
     );
     if compiled {

@@ -319,6 +319,48 @@ pub(crate) async fn done(device: Device) -> Result<()> {
     }
 }
 
+/// Results of at most this many bytes (one element of any dtype) are read back within `eval`'s
+/// own wait (see [`done_reading`]).
+const SMALL_READ_BYTES: u64 = 8;
+
+/// Whether `eval` reads small results in its wait; `WMX_SMALL_READS=off` turns it off (for
+/// measuring).
+fn small_reads() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("WMX_SMALL_READS").as_deref() != Ok("off"))
+}
+
+/// [`done`], and on a GPU the one-element storages among `outputs` (a loss, a metric: at most
+/// [`SMALL_READ_BYTES`]) are read back in the same wait and kept as their host copies, so the
+/// `item()` that usually follows an `eval` costs no second round trip to the GPU.
+pub(crate) async fn done_reading(device: Device, outputs: &[Arc<Storage>]) -> Result<()> {
+    if device.kind != DeviceType::Gpu {
+        return done(device).await;
+    }
+    let ctx = gpu::context::context(device.index)?;
+    let mut small: Vec<(&Arc<Storage>, &Arc<GpuBuffer>)> = Vec::new();
+    for s in outputs.iter().filter(|_| small_reads()) {
+        if let StorageKind::Gpu(b) = &s.kind
+            && s.device == device
+            && b.bytes <= SMALL_READ_BYTES
+            && s.cached(Device::cpu()).is_none()
+            && !small.iter().any(|(t, _)| Arc::ptr_eq(s, t))
+        {
+            small.push((s, b));
+        }
+    }
+    if small.is_empty() {
+        return ctx.done().await;
+    }
+    let bufs: Vec<&GpuBuffer> = small.iter().map(|(_, b)| b.as_ref()).collect();
+    let bytes = ctx.read_all("eval", &bufs).await?;
+    for ((s, b), v) in small.iter().zip(bytes) {
+        let n = b.bytes as usize / s.dtype.size();
+        s.remember(Arc::new(Storage::host(HostVec::from_bytes(s.dtype, n, &v))));
+    }
+    Ok(())
+}
+
 /// Destroys a GPU's device and waits until wgpu reports it lost (fault tests only).
 pub(crate) fn lose_device(device: Device) -> Result<()> {
     match device.kind {

@@ -52,6 +52,11 @@ impl Pending {
             self.zero.notify_all();
         }
     }
+    /// Whether only the `n` tasks just added are pending (nothing else queued or running).
+    fn idle_with(&self, n: usize) -> bool {
+        *self.count.lock().unwrap_or_else(|p| p.into_inner()) == n
+    }
+
     fn wait_zero(&self) {
         let mut c = self.count.lock().unwrap_or_else(|p| p.into_inner());
         while *c > 0 {
@@ -125,10 +130,20 @@ fn queue_of(stream: Stream) -> Queue {
         .clone()
 }
 
+/// Whether a blocking `eval` may run its tasks on the calling thread (see [`spawn_all`]);
+/// `WMX_INLINE_EVAL=off` always hands them to the workers (for measuring).
+fn inline_allowed() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("WMX_INLINE_EVAL").as_deref() != Ok("off"))
+}
+
 /// Queues each future on its stream; each runs on that stream's worker, after the tasks queued
 /// on it before, in the order given. A stream's share of `futures` reaches its worker in one
-/// message.
-pub(crate) fn spawn_all(futures: Vec<(Stream, BoxFuture<'static, ()>)>) {
+/// message. With `inline` (a blocking `eval`, whose thread would only wait), a stream with
+/// nothing queued runs its share on the calling thread instead, in the same order: no hand-off
+/// to the worker and back. A task that must wait for an input is re-queued on its stream's
+/// worker when the input is ready, as any task is.
+pub(crate) fn spawn_all(futures: Vec<(Stream, BoxFuture<'static, ()>)>, inline: bool) {
     let mut by_stream: Vec<(Stream, Vec<BoxFuture<'static, ()>>)> = Vec::new();
     for (stream, fut) in futures {
         match by_stream.iter_mut().find(|(s, _)| *s == stream) {
@@ -149,7 +164,11 @@ pub(crate) fn spawn_all(futures: Vec<(Stream, BoxFuture<'static, ()>)>) {
                 })
             })
             .collect();
-        let _ = queue.send(Message::Many(tasks));
+        if inline && inline_allowed() && pending.idle_with(tasks.len()) {
+            Message::Many(tasks).run();
+        } else {
+            let _ = queue.send(Message::Many(tasks));
+        }
     }
 }
 

@@ -73,7 +73,7 @@ fn drain() {
 }
 
 /// Queues each future on its stream and runs what can run now, in the order given.
-pub(crate) fn spawn_all(futures: Vec<(Stream, BoxFuture<'static, ()>)>) {
+pub(crate) fn spawn_all(futures: Vec<(Stream, BoxFuture<'static, ()>)>, _inline: bool) {
     for (stream, fut) in futures {
         PENDING.with(|p| *p.borrow_mut().entry(stream.index).or_insert(0) += 1);
         READY.with(|q| {

@@ -101,7 +101,7 @@ async fn execute(a: &Array, turn: Option<&backend::Turn>) -> Result<Data> {
     backend::run(node, dev, &datas)
 }
 
-fn schedule(outputs: &[Array]) {
+fn schedule(outputs: &[Array], inline: bool) {
     let tasks = claim_in_order(outputs)
         .into_iter()
         .map(|a| {
@@ -120,7 +120,22 @@ fn schedule(outputs: &[Array]) {
             (stream, fut)
         })
         .collect();
-    executor::spawn_all(tasks);
+    executor::spawn_all(tasks, inline);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+thread_local! {
+    /// Set while this thread is inside [`block_on`]: a GPU wait may then block it in wgpu's
+    /// own poll instead of handing the wait to the poller thread (see `GpuContext::wait_or_kick`).
+    static BLOCKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is blocked in [`block_on`] (so a wait may block it).
+pub(crate) fn blocking() -> bool {
+    #[cfg(not(target_arch = "wasm32"))]
+    return BLOCKING.with(|b| b.get());
+    #[cfg(target_arch = "wasm32")]
+    false
 }
 
 /// Runs `fut` to its end, blocking the thread. In a browser (wasm32), where a page must never
@@ -129,7 +144,10 @@ pub(crate) fn block_on<F: Future>(op: &'static str, fut: F) -> Result<F::Output>
     #[cfg(not(target_arch = "wasm32"))]
     {
         let _ = op;
-        Ok(pollster::block_on(fut))
+        let outer = BLOCKING.with(|b| b.replace(true));
+        let out = pollster::block_on(fut);
+        BLOCKING.with(|b| b.set(outer));
+        Ok(out)
     }
     #[cfg(target_arch = "wasm32")]
     {
@@ -179,16 +197,24 @@ impl Evaluation {
 /// assert!(b.is_evaluated());
 /// ```
 pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Evaluation {
-    let outputs: Vec<Array> = arrays.into_iter().cloned().collect();
-    schedule(&outputs);
+    // Inside a blocking wait (`item`, `to_vec`) the thread would only wait: it may run the work.
+    evaluation(arrays.into_iter().cloned().collect(), blocking())
+}
+
+/// The work of [`async_eval`]; `inline` when the caller will block on it (see
+/// `executor::spawn_all`).
+fn evaluation(outputs: Vec<Array>, inline: bool) -> Evaluation {
+    schedule(&outputs, inline);
     Evaluation {
         inner: Box::pin(async move {
             let mut devices = BTreeSet::new();
+            let mut storages = Vec::new();
             let mut first_err = None;
             for a in &outputs {
                 match NodeReady(a.0.clone()).await {
                     Ok(d) => {
                         devices.insert(d.storage.device);
+                        storages.push(d.storage);
                     }
                     Err(e) => {
                         first_err.get_or_insert(e);
@@ -196,7 +222,7 @@ pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Evaluation
                 }
             }
             for d in devices {
-                backend::done(d).await?;
+                backend::done_reading(d, &storages).await?;
             }
             first_err.map_or(Ok(()), Err)
         }),
@@ -213,7 +239,11 @@ pub fn async_eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Evaluation
 /// assert!(b.is_evaluated());
 /// ```
 pub fn eval<'a>(arrays: impl IntoIterator<Item = &'a Array>) -> Result<()> {
-    async_eval(arrays).wait()
+    evaluation(
+        arrays.into_iter().cloned().collect(),
+        !cfg!(target_arch = "wasm32"),
+    )
+    .wait()
 }
 
 /// Waits until everything queued on the stream (or the device's default stream) has finished, and

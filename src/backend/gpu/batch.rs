@@ -219,12 +219,25 @@ impl GpuContext {
         batch.retained.extend(buffers.iter().map(|b| Arc::clone(b)));
         let large = buffers.iter().map(|b| b.buffer.size()).sum::<u64>() >= early_submit_bytes();
         let idle = self.in_flight.load(Ordering::Acquire) == 0;
-        if (batch.dispatches >= max_dispatches_per_batch() || (large && idle))
+        if (batch.dispatches >= self.batch_limit() || (large && idle))
             && let Some(b) = batches.remove(&stream)
         {
             self.submit(b);
         }
         Ok(())
+    }
+
+    /// Dispatches after which a batch is submitted: with `WMX_BATCH_RAMP=1`, 8 for the first
+    /// batch after a wait, doubling per batch up to the maximum (for measuring).
+    fn batch_limit(&self) -> usize {
+        static RAMP: OnceLock<bool> = OnceLock::new();
+        let max = max_dispatches_per_batch();
+        if *RAMP.get_or_init(|| std::env::var("WMX_BATCH_RAMP").as_deref() == Ok("1")) {
+            let n = self.since_wait.load(Ordering::Relaxed).min(8);
+            max.min(8 << n)
+        } else {
+            max
+        }
     }
 
     fn new_batch(&self, stream: usize) -> Batch {
@@ -261,6 +274,7 @@ impl GpuContext {
                 .write_buffer(&b.info, 0, bytemuck::cast_slice(&b.info_words));
         }
         self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.since_wait.fetch_add(1, Ordering::Relaxed);
         self.queue.submit([b.encoder.finish()]);
         if let Some(r) = readback {
             r.start(self.queue.get_timestamp_period());
@@ -301,6 +315,38 @@ impl GpuContext {
         let _ = lock(&self.poller).send(());
     }
 
+    /// Makes the callbacks of the work submitted so far fire: when the thread is inside a
+    /// blocking wait anyway (`eval`, `item`), by waiting for that work here (no hand-off to the
+    /// poller thread and back); otherwise, and on wgpu's GL backend (see the poller), by
+    /// kicking the poller. A wgpu panic in the wait marks the device lost, as in the poller.
+    /// `WMX_INLINE_WAIT=off` always kicks (for measuring).
+    pub(super) fn wait_or_kick(&self) {
+        static INLINE: OnceLock<bool> = OnceLock::new();
+        let inline =
+            *INLINE.get_or_init(|| std::env::var("WMX_INLINE_WAIT").as_deref() != Ok("off"));
+        #[cfg(not(target_arch = "wasm32"))]
+        if inline && crate::graph::blocking() && self.info.backend != wgpu::Backend::Gl {
+            let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.device.poll(wgpu::PollType::wait_indefinitely())
+            }));
+            if let Err(p) = waited {
+                let what = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                self.lost.set(super::context::lost_message(
+                    self.index,
+                    &self.info.name,
+                    &format!("waiting for it failed: {what}"),
+                ));
+            }
+            return;
+        }
+        let _ = inline;
+        self.kick();
+    }
+
     /// Submits every stream's pending work and resolves when it has finished; reports a
     /// captured wgpu error, or the loss of the device (which ends the wait: its callback may
     /// never come).
@@ -311,8 +357,9 @@ impl GpuContext {
         self.queue.on_submitted_work_done(move || {
             let _ = tx.send(());
         });
-        self.kick();
+        self.wait_or_kick();
         let _ = unless_lost(&self.lost, "gpu", rx).await?;
+        self.since_wait.store(0, Ordering::Relaxed);
         self.lost.check("gpu")?;
         self.take_error()
     }

@@ -30,6 +30,9 @@ impl Drop for GpuBuffer {
 #[cfg(test)]
 pub(crate) static POOL_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Bytes of the mappable buffers kept for small readbacks (see [`GpuContext::read_all`]).
+pub(super) const SMALL_STAGING: u64 = 256;
+
 /// Distinct one-element constants a device keeps (see [`GpuContext::constant`]).
 const MAX_CONSTANTS: usize = 4096;
 
@@ -244,26 +247,64 @@ impl GpuContext {
 
     /// Reads a buffer back to the host (submits every stream's pending work first).
     pub(crate) async fn read(&self, src: &GpuBuffer) -> Result<Vec<u8>> {
-        self.lost.check("read")?;
-        let size = src.buffer.size();
-        let staging = self.create_or_free_cache(
-            "readback",
-            src.bytes,
-            &wgpu::BufferDescriptor {
-                label: Some("readback"),
-                size,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            },
-        )?;
+        let mut all = self.read_all("read", &[src]).await?;
+        all.pop().ok_or_else(|| Error::Backend {
+            op: "read",
+            msg: "invariant: one buffer read, none returned".into(),
+        })
+    }
+
+    /// Submits every stream's pending work with one copy of each of `srcs` into a shared
+    /// mappable buffer, and resolves, once all of it has finished, with their bytes (the work is
+    /// done when the map is: the queue completes submissions in order). `eval` reads its small
+    /// results this way in its own wait, so a later `item()` costs no second round trip.
+    pub(crate) async fn read_all(
+        &self,
+        op: &'static str,
+        srcs: &[&GpuBuffer],
+    ) -> Result<Vec<Vec<u8>>> {
+        self.lost.check(op)?;
+        // Each copy covers the meaningful bytes, rounded up to wgpu's 4-byte copy alignment
+        // (buffers are size buckets of at least that).
+        let spans: Vec<u64> = srcs.iter().map(|b| b.bytes.div_ceil(4) * 4).collect();
+        let total: u64 = spans.iter().sum::<u64>().max(4);
+        // Small reads (a loss, an `item()`) reuse a kept buffer instead of creating one.
+        let small = total <= SMALL_STAGING;
+        let kept = if small {
+            lock(&self.staging).pop()
+        } else {
+            None
+        };
+        let staging = match kept {
+            Some(b) => b,
+            None => {
+                let size = if small { SMALL_STAGING } else { total };
+                self.create_or_free_cache(
+                    op,
+                    size,
+                    &wgpu::BufferDescriptor {
+                        label: Some("readback"),
+                        size,
+                        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                        mapped_at_creation: false,
+                    },
+                )?
+            }
+        };
         let mut enc = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("readback"),
             });
-        enc.copy_buffer_to_buffer(&src.buffer, 0, &staging, 0, size);
+        let mut at = 0;
+        for (src, &n) in srcs.iter().zip(&spans) {
+            if n > 0 {
+                enc.copy_buffer_to_buffer(&src.buffer, 0, &staging, at, n);
+            }
+            at += n;
+        }
         {
-            // Pending batches (which may write `src`) go to the queue before the copy.
+            // Pending batches (which may write the sources) go to the queue before the copies.
             let mut batches = lock(&self.batches);
             for (_, b) in batches.drain() {
                 self.submit(b);
@@ -271,31 +312,48 @@ impl GpuContext {
             self.queue.submit([enc.finish()]);
         }
         let (tx, rx) = oneshot::channel();
-        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        self.kick();
+        staging
+            .slice(..total)
+            .map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send(r);
+            });
+        self.wait_or_kick();
         // After a loss the map's callback may never come: the loss ends the wait.
-        let mapped = unless_lost(&self.lost, "read", rx)
+        let mapped = unless_lost(&self.lost, op, rx)
             .await?
             .map_err(|_| Error::Backend {
-                op: "read",
+                op,
                 msg: "the buffer map was cancelled (the device was lost)".into(),
             })?;
         mapped.map_err(|e| Error::Backend {
-            op: "read",
+            op,
             msg: format!("mapping failed: {e}"),
         })?;
+        self.lost.check(op)?;
+        self.since_wait
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         self.take_error()?;
-        let bytes = {
-            let view = staging.get_mapped_range(..).map_err(|e| Error::Backend {
-                op: "read",
-                msg: format!("mapping failed: {e}"),
-            })?;
-            view[..src.bytes as usize].to_vec()
+        let out = {
+            let view = staging
+                .slice(..total)
+                .get_mapped_range()
+                .map_err(|e| Error::Backend {
+                    op,
+                    msg: format!("mapping failed: {e}"),
+                })?;
+            let mut at = 0;
+            let mut out = Vec::with_capacity(srcs.len());
+            for (src, &n) in srcs.iter().zip(&spans) {
+                out.push(view[at as usize..(at + src.bytes) as usize].to_vec());
+                at += n;
+            }
+            out
         };
         staging.unmap();
-        Ok(bytes)
+        if small {
+            lock(&self.staging).push(staging);
+        }
+        Ok(out)
     }
 }
 

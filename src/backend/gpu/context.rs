@@ -58,6 +58,10 @@ pub(crate) struct GpuContext {
     /// rest of the eval is recorded). Callbacks run when the poller polls, so this may stay
     /// above 0 for a while after the GPU has finished: it only ever delays that early submit.
     pub(super) in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// Batches submitted since the last wait (see `batch_limit` in batch.rs).
+    pub(super) since_wait: std::sync::atomic::AtomicUsize,
+    /// Mappable buffers of [`super::buffer::SMALL_STAGING`] bytes kept for small readbacks.
+    pub(super) staging: Mutex<Vec<wgpu::Buffer>>,
     /// Set when the device has timestamp queries, so its dispatches can be timed (profile.rs).
     pub(super) profile: bool,
 }
@@ -208,7 +212,7 @@ async fn open_device(
 }
 
 /// The message of every `Err` after GPU `index` is lost, `why` in parentheses.
-fn lost_message(index: usize, name: &str, why: &str) -> String {
+pub(super) fn lost_message(index: usize, name: &str, why: &str) -> String {
     format!(
         "GPU {index} ({name}) is lost ({why}); its arrays are gone, the CPU and other GPUs still \
          work"
@@ -380,6 +384,8 @@ impl GpuContext {
                 entry.info.device_type == wgpu::DeviceType::Cpu,
             )),
             in_flight: Arc::default(),
+            staging: Mutex::new(Vec::new()),
+            since_wait: Default::default(),
             profile,
         };
         ctx.precompile();
