@@ -410,6 +410,41 @@ mod tests {
         }
     }
 
+    #[test]
+    fn eval_reads_one_element_gpu_results_in_its_own_wait() {
+        use crate::{Device, Dtype};
+        if let Err(e) = context(0) {
+            assert!(
+                std::env::var("WMX_REQUIRE_GPU").as_deref() != Ok("1"),
+                "{e}"
+            );
+            return;
+        }
+        let gpu = Device::gpu(0);
+        let host_copy = |a: &crate::Array| {
+            let st = a.0.lock_status();
+            match &st.state {
+                crate::array::NodeState::Ready(d) => d.storage.cached(Device::cpu()).is_some(),
+                _ => panic!("not evaluated"),
+            }
+        };
+        let x = crate::arange(0.0, 6.0, 1.0, Dtype::Float32, gpu).unwrap();
+        let loss = crate::sum(&crate::multiply(&x, &x, gpu).unwrap(), &[], false, gpu).unwrap();
+        let pair = crate::add(&x, 1.0, gpu).unwrap();
+        let pair = crate::slice(&pair, &[0], &[2], &[1], gpu).unwrap();
+        let big = crate::exp(&x, gpu).unwrap();
+        crate::eval([&loss, &pair, &big]).unwrap();
+        // The scalar came back with the wait; the others stay on the GPU until asked for.
+        assert!(host_copy(&loss));
+        assert!(!host_copy(&big));
+        assert_eq!(loss.item::<f32>().unwrap(), 55.0);
+        assert_eq!(pair.to_vec::<f32>().unwrap(), vec![1.0, 2.0]);
+        // An item() of an array evaluated earlier makes the copy in one wait too.
+        let late = crate::max(&x, &[], false, gpu).unwrap();
+        crate::async_eval([&late]).wait().unwrap();
+        assert_eq!(late.item::<i32>().unwrap(), 5);
+    }
+
     thread_local! {
         /// Buffer creations on this thread still to be reported out of memory.
         static FAIL_CREATES: Cell<u32> = const { Cell::new(0) };
