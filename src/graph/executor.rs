@@ -2,6 +2,7 @@
 //! FIFO order. A task is a future that first awaits its inputs; while it waits it leaves the
 //! worker free, and the input's completion re-queues it, so streams never deadlock on each other.
 //! When a GPU stream's queue runs dry, its worker submits the stream's pending command batch.
+//! A blocking `eval` runs the tasks of a stream with nothing queued on its own thread instead.
 
 use crate::stream::Stream;
 use futures::future::BoxFuture;

@@ -1,7 +1,8 @@
 //! Per-stream command batches: recording a dispatch (bind group, reused when the same buffers
-//! were bound before; info table in the stream's arena at a dynamic offset),
-//! submitting a batch when it is full, flushed, or holds a large dispatch while the GPU is idle,
-//! and waiting for the queue (`done`).
+//! were bound before; info table in the stream's arena at a dynamic offset), submitting a batch
+//! when it reaches its size (8 dispatches after a wait, doubling up to 64), is flushed, or holds
+//! a large dispatch while the GPU is idle, and waiting for the queue (`done`), in wgpu's poll
+//! when the thread blocks anyway, else through the poller thread.
 
 use super::buffer::GpuBuffer;
 use super::context::{GpuContext, Kernel, lock};
@@ -227,12 +228,15 @@ impl GpuContext {
         Ok(())
     }
 
-    /// Dispatches after which a batch is submitted: with `WMX_BATCH_RAMP=1`, 8 for the first
-    /// batch after a wait, doubling per batch up to the maximum (for measuring).
+    /// Dispatches after which a batch is submitted: 8 for the first batch after a wait, then
+    /// twice the one before, up to [`max_dispatches_per_batch`]. A short evaluation (a training
+    /// step: ~30 dispatches) so reaches the GPU after its first few dispatches and is recorded
+    /// while the GPU runs them, instead of after the last one; a long one still submits in
+    /// batches of 64. `WMX_BATCH_RAMP=0` always waits for the maximum (for measuring).
     fn batch_limit(&self) -> usize {
         static RAMP: OnceLock<bool> = OnceLock::new();
         let max = max_dispatches_per_batch();
-        if *RAMP.get_or_init(|| std::env::var("WMX_BATCH_RAMP").as_deref() == Ok("1")) {
+        if *RAMP.get_or_init(|| std::env::var("WMX_BATCH_RAMP").as_deref() != Ok("0")) {
             let n = self.since_wait.load(Ordering::Relaxed).min(8);
             max.min(8 << n)
         } else {
