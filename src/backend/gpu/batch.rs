@@ -1,8 +1,8 @@
 //! Per-stream command batches: recording a dispatch (bind group, reused when the same buffers
 //! were bound before; info table in the stream's arena at a dynamic offset), submitting a batch
-//! when it reaches its size (8 dispatches after a wait, doubling up to 64), is flushed, or holds
-//! a large dispatch while the GPU is idle, and waiting for the queue (`done`), in wgpu's poll
-//! when the thread blocks anyway, else through the poller thread.
+//! when it reaches its size (16 dispatches for the first 8 batches after a wait, then 64), is
+//! flushed, or holds a large dispatch while the GPU is idle, and waiting for the queue (`done`),
+//! in wgpu's poll when the thread blocks anyway, else through the poller thread.
 
 use super::buffer::GpuBuffer;
 use super::context::{GpuContext, Kernel, lock};
@@ -45,6 +45,12 @@ fn max_dispatches_per_batch() -> usize {
             .unwrap_or(64)
     })
 }
+
+/// Dispatches per batch for the first batches after a wait (see `GpuContext::batch_limit`).
+const EARLY_BATCH: usize = 16;
+
+/// How many batches after a wait are [`EARLY_BATCH`] dispatches long.
+const EARLY_BATCHES: usize = 8;
 
 /// Bytes of a batch's info buffer; a batch whose tables would not fit is submitted first.
 pub(super) const INFO_ARENA_BYTES: u64 = 64 << 10;
@@ -228,20 +234,17 @@ impl GpuContext {
         Ok(())
     }
 
-    /// Dispatches after which a batch is submitted: 8 for the first batch after a wait, then
-    /// twice the one before, up to [`max_dispatches_per_batch`]. A short evaluation (a training
-    /// step: ~30 dispatches) so reaches the GPU after its first few dispatches and is recorded
-    /// while the GPU runs them, instead of after the last one; a long one still submits in
-    /// batches of 64. `WMX_BATCH_RAMP=0` always waits for the maximum (for measuring).
+    /// Dispatches after which a batch is submitted: [`EARLY_BATCH`] for the first
+    /// [`EARLY_BATCHES`] batches after a wait, then [`max_dispatches_per_batch`]. A short
+    /// evaluation (a training step: a few dozen dispatches) so reaches the GPU in small batches
+    /// that it runs while the next are recorded, and waits at the end only for the last small
+    /// one; a long one (a chain of a thousand ops) still submits in batches of 64, each submit
+    /// costing tens of µs. `WMX_BATCH_RAMP=0` always waits for the maximum (for measuring).
     fn batch_limit(&self) -> usize {
         static RAMP: OnceLock<bool> = OnceLock::new();
         let max = max_dispatches_per_batch();
-        if *RAMP.get_or_init(|| std::env::var("WMX_BATCH_RAMP").as_deref() != Ok("0")) {
-            let n = self.since_wait.load(Ordering::Relaxed).min(8);
-            max.min(8 << n)
-        } else {
-            max
-        }
+        let ramp = *RAMP.get_or_init(|| std::env::var("WMX_BATCH_RAMP").as_deref() != Ok("0"));
+        limit_after(self.since_wait.load(Ordering::Relaxed), max, ramp)
     }
 
     fn new_batch(&self, stream: usize) -> Batch {
@@ -374,5 +377,30 @@ impl GpuContext {
             Some(msg) => Err(Error::Backend { op: "gpu", msg }),
             None => Ok(()),
         }
+    }
+}
+
+/// The batch size once `batches` batches have been submitted since the last wait (see
+/// `GpuContext::batch_limit`).
+fn limit_after(batches: usize, max: usize, ramp: bool) -> usize {
+    if ramp && batches < EARLY_BATCHES {
+        max.min(EARLY_BATCH)
+    } else {
+        max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::limit_after;
+
+    #[test]
+    fn batches_are_short_after_a_wait_then_long() {
+        let sizes: Vec<usize> = (0..10).map(|b| limit_after(b, 64, true)).collect();
+        assert_eq!(sizes, [16, 16, 16, 16, 16, 16, 16, 16, 64, 64]);
+        // A smaller maximum (`WMX_BATCH_DISPATCHES`) caps the early batches too.
+        assert_eq!(limit_after(0, 4, true), 4);
+        // Without the ramp every batch waits for the maximum.
+        assert_eq!(limit_after(0, 64, false), 64);
     }
 }
