@@ -333,21 +333,13 @@ impl GpuContext {
             *INLINE.get_or_init(|| std::env::var("WMX_INLINE_WAIT").as_deref() != Ok("off"));
         #[cfg(not(target_arch = "wasm32"))]
         if inline && crate::graph::blocking() && self.info.backend != wgpu::Backend::Gl {
-            let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.device.poll(wgpu::PollType::wait_indefinitely())
-            }));
-            if let Err(p) = waited {
-                let what = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                self.lost.set(super::context::lost_message(
-                    self.index,
-                    &self.info.name,
-                    &format!("waiting for it failed: {what}"),
-                ));
-            }
+            let _ = super::context::poll_guarded(
+                &self.device,
+                &self.lost,
+                self.index,
+                &self.info.name,
+                wgpu::PollType::wait_indefinitely(),
+            );
             return;
         }
         let _ = inline;

@@ -362,25 +362,31 @@ mod tests {
     use crate::backend::gpu::context::context;
     use std::cell::Cell;
 
+    /// Whether GPU 0 opens (without it the test is skipped, unless `WMX_REQUIRE_GPU=1`).
+    fn have_gpu() -> bool {
+        match context(0) {
+            Ok(_) => true,
+            Err(e) if std::env::var("WMX_REQUIRE_GPU").as_deref() == Ok("1") => panic!("{e}"),
+            Err(_) => false,
+        }
+    }
+
+    /// The storage of an evaluated array.
+    fn storage(a: &crate::Array) -> std::sync::Arc<crate::backend::Storage> {
+        match &a.0.lock_status().state {
+            crate::array::NodeState::Ready(d) => d.storage.clone(),
+            _ => panic!("not evaluated"),
+        }
+    }
+
     #[test]
     fn one_element_constants_are_shared_and_match_the_creation_kernel() {
         use crate::{Device, Dtype};
         let _pool = super::POOL_TESTS.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = context(0) {
-            assert!(
-                std::env::var("WMX_REQUIRE_GPU").as_deref() != Ok("1"),
-                "{e}"
-            );
+        if !have_gpu() {
             return;
         }
         let gpu = Device::gpu(0);
-        let storage = |a: &crate::Array| {
-            let st = a.0.lock_status();
-            match &st.state {
-                crate::array::NodeState::Ready(d) => d.storage.clone(),
-                _ => panic!("not evaluated"),
-            }
-        };
         let buffer = |a: &crate::Array| storage(a).as_gpu().cloned().expect("a GPU array");
         let bits = |a: &crate::Array| {
             let host = storage(a).on_device(Device::cpu()).unwrap();
@@ -413,21 +419,11 @@ mod tests {
     #[test]
     fn eval_reads_one_element_gpu_results_in_its_own_wait() {
         use crate::{Device, Dtype};
-        if let Err(e) = context(0) {
-            assert!(
-                std::env::var("WMX_REQUIRE_GPU").as_deref() != Ok("1"),
-                "{e}"
-            );
+        if !have_gpu() {
             return;
         }
         let gpu = Device::gpu(0);
-        let host_copy = |a: &crate::Array| {
-            let st = a.0.lock_status();
-            match &st.state {
-                crate::array::NodeState::Ready(d) => d.storage.cached(Device::cpu()).is_some(),
-                _ => panic!("not evaluated"),
-            }
-        };
+        let host_copy = |a: &crate::Array| storage(a).cached(Device::cpu()).is_some();
         let x = crate::arange(0.0, 6.0, 1.0, Dtype::Float32, gpu).unwrap();
         let loss = crate::sum(&crate::multiply(&x, &x, gpu).unwrap(), &[], false, gpu).unwrap();
         let pair = crate::add(&x, 1.0, gpu).unwrap();

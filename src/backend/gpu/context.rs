@@ -151,22 +151,7 @@ fn spawn_poller(
     std::thread::Builder::new()
         .name(format!("wmx-gpu{index}-poller"))
         .spawn(move || {
-            // wgpu panics when a wait fails (a lost device); the device is then lost for good.
-            let poll = |ty: wgpu::PollType| {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_device.poll(ty)))
-                    .map_err(|p| {
-                        let what = p
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_default();
-                        poll_lost.set(lost_message(
-                            index,
-                            &name,
-                            &format!("waiting for it failed: {what}"),
-                        ));
-                    })
-            };
+            let poll = |ty| poll_guarded(&poll_device, &poll_lost, index, &name, ty);
             while rx.recv().is_ok() {
                 while rx.try_recv().is_ok() {}
                 if blocking {
@@ -187,6 +172,30 @@ fn spawn_poller(
             op: "gpu",
             msg: format!("cannot start the poller thread: {e}"),
         })
+}
+
+/// Polls `device`; wgpu panics when a wait fails (a lost device), and the device is then marked
+/// lost for good (`Err`). Used by the poller and by waits on a blocked thread (batch.rs).
+#[cfg(not(target_arch = "wasm32"))]
+pub(super) fn poll_guarded(
+    device: &wgpu::Device,
+    lost: &Lost,
+    index: usize,
+    name: &str,
+    ty: wgpu::PollType,
+) -> std::result::Result<std::result::Result<wgpu::PollStatus, wgpu::PollError>, ()> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| device.poll(ty))).map_err(|p| {
+        let what = p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        lost.set(lost_message(
+            index,
+            name,
+            &format!("waiting for it failed: {what}"),
+        ));
+    })
 }
 
 /// Opens `adapter`'s device with `features` (and the experimental ones when asked).
@@ -212,7 +221,7 @@ async fn open_device(
 }
 
 /// The message of every `Err` after GPU `index` is lost, `why` in parentheses.
-pub(super) fn lost_message(index: usize, name: &str, why: &str) -> String {
+fn lost_message(index: usize, name: &str, why: &str) -> String {
     format!(
         "GPU {index} ({name}) is lost ({why}); its arrays are gone, the CPU and other GPUs still \
          work"
