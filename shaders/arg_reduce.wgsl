@@ -32,9 +32,23 @@ fn arg_reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     if (o >= info[INFO_N_OUT]) { return; }
     let base = out_base(o);
     let stride = bitcast<i32>(info[INFO_AXIS_STRIDE]);
+    let n = info[INFO_AXIS_SIZE];
     var k = worst();
     var ki = 0xffffffffu;
-    for (var r = lid; r < info[INFO_AXIS_SIZE]; r = r + WG) {
+    var r = lid;
+    // Four loads in flight per step (one workgroup on a long row is latency-bound otherwise),
+    // compared in index order as the one-at-a-time loop below would.
+    for (; r + 3u * WG < n; r = r + 4u * WG) {
+        let x0 = to_key(load_in0(u32(base + i32(r) * stride)));
+        let x1 = to_key(load_in0(u32(base + i32(r + WG) * stride)));
+        let x2 = to_key(load_in0(u32(base + i32(r + 2u * WG) * stride)));
+        let x3 = to_key(load_in0(u32(base + i32(r + 3u * WG) * stride)));
+        if (ki == 0xffffffffu || better(x0, k)) { k = x0; ki = r; }
+        if (better(x1, k)) { k = x1; ki = r + WG; }
+        if (better(x2, k)) { k = x2; ki = r + 2u * WG; }
+        if (better(x3, k)) { k = x3; ki = r + 3u * WG; }
+    }
+    for (; r < n; r = r + WG) {
         let x = to_key(load_in0(u32(base + i32(r) * stride)));
         if (ki == 0xffffffffu || better(x, k)) { k = x; ki = r; }
     }

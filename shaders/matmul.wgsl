@@ -1,13 +1,19 @@
 // matmul.wgsl — batched C = A @ B for strided A [.., M, K] and B [.., K, N], dense C [batch, M, N].
-// Two entry points; the key picks one and the prelude's storage types:
+// Three entry points; the key picks one and the prelude's storage types:
 // - matmul_tiled (any strides, scalar storage): 64x64 output tile per workgroup of 16x16
 //   invocations, 4x4 register micro-tile each, K staged through workgroup memory 16 at a time.
 // - matmul_vec4 (row-major rows, K, N, offsets and row strides multiples of 4; vec4 storage):
 //   128x128 tile per workgroup of 16x16 invocations, 8x8 micro-tile each (two 4x4 quadrants 64
 //   apart, so neighbouring invocations read neighbouring vec4s of workgroup memory), K staged 8 at
 //   a time, vec4 loads from storage and vec4 stores.
-// Both accumulate in f32 and check their own bounds (their modules are created trusted).
-// Prelude provides: S_IN0, S_IN1, S_OUT; load_in0(i) -> f32; load_in1(i) -> f32;
+// - matmul_rows (the vec4 kernel's layout; at most ROWS_MAX rows of A: one decoded token, a
+//   prompt's last position times the output head): memory-bound, so no tiles. A workgroup of
+//   256 invocations owns 4 RCT columns of C: RCT column invocations (one quad of columns each)
+//   times 256 / RCT groups along K, each group taking every (256 / RCT)-th quad of K rows. Each
+//   step reads four rows of B (four independent quad loads in flight) and one quad of each A
+//   row; the groups' partial sums meet in workgroup memory, one row of C at a time.
+// All accumulate in f32 and check their own bounds (their modules are created trusted).
+// Prelude provides: RCT (matmul_rows' column invocations); S_IN0, S_IN1, S_OUT; load_in0(i) -> f32; load_in1(i) -> f32;
 //   store_out1(i, v: f32); for matmul_vec4 also load4_in0(q), load4_in1(q) -> vec4<f32> and
 //   store4_out(q, v: vec4<f32>) where q indexes vec4s; INFO_* word offsets; matmul_batch.wgsl
 //   (matmul_batch_offsets(z) -> vec2<i32>, matmul_quad_dims(z)).
@@ -152,5 +158,51 @@ fn matmul_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
                 if (c < N) { store4_out((cbase + r * N + c) >> 2u, acc[h * 8u + 2u * i + g]); }
             }
         }
+    }
+}
+
+const ROWS_MAX: u32 = 8u;
+const RKG: u32 = 256u / RCT;  // groups along K
+
+var<workgroup> row_parts: array<vec4<f32>, 256>; // [RKG][RCT] partial quads of one row of C
+
+@compute @workgroup_size(256)
+fn matmul_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let dims = matmul_quad_dims(wid.z);
+    let M = dims.m; let N = dims.n; let K = dims.k;
+    let ct = li % RCT;
+    let kg = li / RCT;
+    let col = (wid.x * RCT + ct) * 4u;
+    let b_row = dims.b_rs >> 2u;  // quads per row of B
+    let a_row = dims.a_rs >> 2u;
+    let a_q = dims.a_off >> 2u;
+    let b_q = (dims.b_off + col) >> 2u;
+    var acc: array<vec4<f32>, ROWS_MAX>;
+    if (col < N) {
+        for (var q = kg; q < (K >> 2u); q = q + RKG) {
+            let bq = b_q + 4u * q * b_row;
+            let b0 = load4_in1(bq);
+            let b1 = load4_in1(bq + b_row);
+            let b2 = load4_in1(bq + 2u * b_row);
+            let b3 = load4_in1(bq + 3u * b_row);
+            for (var m = 0u; m < ROWS_MAX; m = m + 1u) {
+                if (m >= M) { break; }
+                let a = load4_in0(a_q + m * a_row + q);
+                acc[m] = fma(vec4<f32>(a.w), b3, fma(vec4<f32>(a.z), b2,
+                         fma(vec4<f32>(a.y), b1, fma(vec4<f32>(a.x), b0, acc[m]))));
+            }
+        }
+    }
+    let cbase = wid.z * M * N;
+    for (var m = 0u; m < ROWS_MAX; m = m + 1u) {
+        if (m >= M) { break; }
+        row_parts[li] = acc[m];
+        workgroupBarrier();
+        for (var s = RKG / 2u; s > 0u; s = s >> 1u) {
+            if (kg < s) { row_parts[li] = row_parts[li] + row_parts[li + s * RCT]; }
+            workgroupBarrier();
+        }
+        if (kg == 0u && col < N) { store4_out((cbase + m * N + col) >> 2u, row_parts[ct]); }
+        workgroupBarrier();
     }
 }

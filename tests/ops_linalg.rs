@@ -241,3 +241,36 @@ device_tests! {
         }
     }
 }
+
+device_tests! {
+    fn few_row_products_match_the_reference(dev: Device) {
+        // Up to 8 rows of A with K and N multiples of 4 take the GPU's matmul_rows kernel (no
+        // tiles; K split inside the workgroup): row counts at and past its limit, N below, at
+        // and past one workgroup's columns, K shorter than one quad per K group, a batch
+        // against one broadcast B and an aligned row slice of a wider A.
+        for dt in FLOATS {
+            for (m, k, n) in [(1, 4, 4), (1, 36, 20), (2, 1024, 132), (5, 68, 2052), (8, 256, 516), (9, 128, 64)] {
+                let a = data(m * k, 21);
+                let b = data(k * n, 22);
+                let r = mx::matmul(&make(&a, &[m as i32, k as i32], dt), &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
+                assert_close(&format!("few rows {m}x{k}x{n} {dt:?}"), dt, &values(&r), &reference(&a, &b, 1, m, k, n, dt));
+            }
+            let (m, k, n) = (3, 512, 36);
+            let a = data(4 * m * k, 23);
+            let b = data(k * n, 24);
+            let r = mx::matmul(&make(&a, &[4, m as i32, k as i32], dt), &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
+            let bb: Vec<f64> = (0..4).flat_map(|_| b.iter().copied()).collect();
+            assert_close(&format!("few rows batch {dt:?}"), dt, &values(&r), &reference(&a, &bb, 4, m, k, n, dt));
+            let wide = data(2 * (k + 8), 25);
+            let full = make(&wide, &[2, (k + 8) as i32], dt);
+            let view = mx::slice(&full, &[0, 4], &[2, 4 + k as i32], &[], dev).unwrap();
+            let av: Vec<f64> = (0..2).flat_map(|i| wide[i * (k + 8) + 4..][..k].to_vec()).collect();
+            let r = mx::matmul(&view, &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
+            assert_close(&format!("few rows slice {dt:?}"), dt, &values(&r), &reference(&av, &b, 1, 2, k, n, dt));
+        }
+        if dev != mx::Device::cpu() {
+            let built = mx::kernels_built(dev);
+            assert!(built.iter().any(|k| k.starts_with("matmul_rows")), "{built:?}");
+        }
+    }
+}

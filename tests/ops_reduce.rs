@@ -136,6 +136,30 @@ device_tests! {
         assert_eq!(mx::argmax(&a, 0, false, dev).unwrap().item::<u32>().unwrap(), 1234);
         let b = Array::from_slice(&[true, false, true], &[3]);
         assert_eq!(mx::argmin(&b, 0, false, dev).unwrap().item::<u32>().unwrap(), 1);
+        // Rows long enough for the GPU's four-loads-per-step loop and its remainder, full of
+        // ties (values mod 97): the first index of the extreme, per row, in the row axis and
+        // down a strided axis.
+        let (rows, len) = (3usize, 5000usize);
+        let mut v: Vec<f32> = (0..rows * len).map(|i| (1 + (i * 7919) % 95) as f32).collect();
+        // Extremes in later slots of a step, in a later step and in the remainder.
+        for (row, at) in [(0, [1541, 3000]), (1, [4500, 4990]), (2, [700, 701])] {
+            v[row * len + at[0]] = 96.0;
+            v[row * len + at[1]] = 96.0;
+        }
+        for (row, at) in [(0, [4999, 4100]), (1, [300, 812]), (2, [2100, 2101])] {
+            v[row * len + at[0]] = 0.0;
+            v[row * len + at[1]] = 0.0;
+        }
+        let first = |row: &[f32], best: f32| row.iter().position(|&x| x == best).unwrap() as u32;
+        for dt in [Dtype::Float32, Dtype::Float16, Dtype::Int32] {
+            let a = mx::astype(&Array::from_slice(&v, &[rows as i32, len as i32]), dt, dev).unwrap();
+            let max_at: Vec<u32> = v.chunks(len).map(|r| first(r, 96.0)).collect();
+            let min_at: Vec<u32> = v.chunks(len).map(|r| first(r, 0.0)).collect();
+            assert_eq!(mx::argmax(&a, 1, false, dev).unwrap().to_vec::<u32>().unwrap(), max_at, "{dt}");
+            assert_eq!(mx::argmin(&a, 1, false, dev).unwrap().to_vec::<u32>().unwrap(), min_at, "{dt}");
+            let t = mx::transpose(&a, &[], dev).unwrap();
+            assert_eq!(mx::argmax(&t, 0, false, dev).unwrap().to_vec::<u32>().unwrap(), max_at, "{dt} strided");
+        }
     }
 
     fn long_rows_and_many_rows(dev: Device) {

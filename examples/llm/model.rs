@@ -9,6 +9,10 @@
 //!   operands row-major: on a GPU that is what the vec4 and cooperative-matrix (tensor core)
 //!   matmul kernels take; a transposed view would run the scalar tiled kernel. Tied embeddings
 //!   get a transposed copy as the output head for the same reason.
+//! - The query, key and value projections are one `[in, q + 2 kv]` weight, and the gate and up
+//!   projections one `[2, in, intermediate]` stack: one product each instead of three and two
+//!   (a prompt's narrow key and value products fill the GPU badly on their own), with the gate
+//!   and up halves still dense for the SwiGLU that reads them.
 //! - The KV cache grows by `concatenate` along the sequence axis. wmx has no in-place update
 //!   (`slice_update` scatters into a copy of the whole buffer), so a preallocated cache would
 //!   copy its full capacity per step and its used part would be a strided view that the
@@ -143,6 +147,18 @@ impl HfLlama {
 
 /// One decoder layer's weights, projections as `[in, out]`.
 struct Layer {
+    /// Queries, keys and values side by side: `[hidden, q + 2 kv]`.
+    w_qkv: Array,
+    wo: Array,
+    /// Gate and up stacked: `[2, hidden, intermediate]`.
+    w_gate_up: Array,
+    w_down: Array,
+    attn_norm: Array,
+    mlp_norm: Array,
+}
+
+/// One layer's projections (`[in, out]`) and norm weights, before fusing.
+struct LayerParts {
     wq: Array,
     wk: Array,
     wv: Array,
@@ -152,6 +168,22 @@ struct Layer {
     w_down: Array,
     attn_norm: Array,
     mlp_norm: Array,
+}
+
+impl Layer {
+    /// Fuses the projections that read the same input, and evaluates the layer.
+    fn new(p: LayerParts) -> Result<Layer> {
+        let layer = Layer {
+            w_qkv: mx::concatenate(&[&p.wq, &p.wk, &p.wv], 1, None)?,
+            wo: p.wo,
+            w_gate_up: mx::stack(&[&p.w_gate, &p.w_up], 0, None)?,
+            w_down: p.w_down,
+            attn_norm: p.attn_norm,
+            mlp_norm: p.mlp_norm,
+        };
+        layer.eval()?;
+        Ok(layer)
+    }
 }
 
 /// A layer's keys and values so far, `[B, n_kv_heads, T, head_dim]` each.
@@ -280,7 +312,7 @@ impl Llama {
         let mut layers = Vec::with_capacity(model.layers.len());
         for l in model.layers {
             let cast = |p: &Param| mx::astype(p, dtype, None);
-            let layer = Layer {
+            let layer = Layer::new(LayerParts {
                 wq: transposed(&l.self_attn.q_proj.weight, dtype)?,
                 wk: transposed(&l.self_attn.k_proj.weight, dtype)?,
                 wv: transposed(&l.self_attn.v_proj.weight, dtype)?,
@@ -290,9 +322,9 @@ impl Llama {
                 w_down: transposed(&l.mlp.down_proj.weight, dtype)?,
                 attn_norm: cast(&l.input_layernorm.weight)?,
                 mlp_norm: cast(&l.post_attention_layernorm.weight)?,
-            };
-            // One layer at a time, so the file's copy of a layer is freed before the next.
-            layer.eval()?;
+            })?;
+            // One layer at a time (evaluated by Layer::new), so the file's copy of a layer is
+            // freed before the next.
             layers.push(layer);
         }
         let norm = mx::astype(&model.norm.weight, dtype, None)?;
@@ -335,7 +367,7 @@ impl Llama {
         head.eval()?;
         let mut layers = Vec::with_capacity(c.num_hidden_layers as usize);
         for _ in 0..c.num_hidden_layers {
-            let layer = Layer {
+            let layer = Layer::new(LayerParts {
                 wq: draw(&[h, q])?,
                 wk: draw(&[h, kv])?,
                 wv: draw(&[h, kv])?,
@@ -345,8 +377,7 @@ impl Llama {
                 w_down: draw(&[i, h])?,
                 attn_norm: ones(h)?,
                 mlp_norm: ones(h)?,
-            };
-            layer.eval()?;
+            })?;
             layers.push(layer);
         }
         let norm = ones(h)?;
@@ -428,8 +459,15 @@ impl Llama {
         let h = fast::rms_norm(x, Some(&w.attn_norm), eps, None)?;
         let x = mx::add(x, &self.attention(w, &h, cache, offset)?, None)?;
         let h = fast::rms_norm(&x, Some(&w.mlp_norm), eps, None)?;
-        let gate = nn::silu(&mx::matmul(&h, &w.w_gate, None)?)?;
-        let up = mx::matmul(&h, &w.w_up, None)?;
+        // [B, 1, L, hidden] @ [2, hidden, I] -> [B, 2, L, I]: gate and up, each dense for B = 1.
+        let (b, l, i) = (x.shape()[0], x.shape()[1], self.config.intermediate_size);
+        let h = mx::reshape(&h, &[b, 1, l, self.config.hidden_size], None)?;
+        let gate_up = mx::matmul(&h, &w.w_gate_up, None)?;
+        let half = |j: i32| -> Result<Array> {
+            let y = mx::slice(&gate_up, &[0, j, 0, 0], &[b, j + 1, l, i], &[], None)?;
+            Ok(mx::reshape(&y, &[b, l, i], None)?)
+        };
+        let (gate, up) = (nn::silu(&half(0)?)?, half(1)?);
         let mlp = mx::matmul(&mx::multiply(&gate, &up, None)?, &w.w_down, None)?;
         Ok(mx::add(&x, &mlp, None)?)
     }
@@ -459,9 +497,20 @@ impl Llama {
                 None,
             )?)
         };
-        let q = rope(&heads(mx::matmul(x, &w.wq, None)?, c.num_attention_heads)?)?;
-        let k = rope(&heads(mx::matmul(x, &w.wk, None)?, c.num_key_value_heads)?)?;
-        let v = heads(mx::matmul(x, &w.wv, None)?, c.num_key_value_heads)?;
+        let (nq, nkv) = (c.num_attention_heads * hd, c.num_key_value_heads * hd);
+        let qkv = mx::matmul(x, &w.w_qkv, None)?;
+        let part = |from: i32, width: i32| -> Result<Array> {
+            Ok(mx::slice(
+                &qkv,
+                &[0, 0, from],
+                &[b, l, from + width],
+                &[],
+                None,
+            )?)
+        };
+        let q = rope(&heads(part(0, nq)?, c.num_attention_heads)?)?;
+        let k = rope(&heads(part(nq, nkv)?, c.num_key_value_heads)?)?;
+        let v = heads(part(nq + nkv, nkv)?, c.num_key_value_heads)?;
         let (k, v) = cache.append(k, v)?;
         // Causal aligns queries to the end of the keys, which is right after a cache.
         let mask = (l > 1).then_some(AttentionMask::Causal);
@@ -479,12 +528,9 @@ impl Llama {
 impl Layer {
     fn eval(&self) -> Result<()> {
         Ok(mx::eval([
-            &self.wq,
-            &self.wk,
-            &self.wv,
+            &self.w_qkv,
             &self.wo,
-            &self.w_gate,
-            &self.w_up,
+            &self.w_gate_up,
             &self.w_down,
             &self.attn_norm,
             &self.mlp_norm,

@@ -37,6 +37,30 @@ pub enum MatmulKey {
         out: Dtype,
         variant: CoopVariant,
     },
+    /// Products with at most [`ROWS_MAX`] rows (a decoded token): `matmul_rows`, the vec4
+    /// kernel's layout and dtypes, with `cols` column invocations per workgroup (8 to 64; the
+    /// rest of its 256 split K).
+    Rows { dtype: Dtype, out: Dtype, cols: u32 },
+}
+
+/// The most rows of A `matmul_rows` takes (its `ROWS_MAX`).
+pub const ROWS_MAX: i32 = 8;
+
+/// The column invocations of a `matmul_rows` workgroup for `n` columns in `batch` products: the
+/// most (64, 32, 16, then 8) that still gives 256 workgroups (two per multiprocessor of a large
+/// GPU), so narrow products spread their K over more invocations.
+///
+/// ```
+/// use wmx::kernels::rows_columns;
+/// assert_eq!(rows_columns(128_256, 1), 64); // an LLM's output head: 501 workgroups
+/// assert_eq!(rows_columns(8192, 1), 8);     // 256 workgroups of 32 columns
+/// assert_eq!(rows_columns(2048, 32), 16);
+/// ```
+pub fn rows_columns(n: i32, batch: usize) -> u32 {
+    [64u32, 32, 16]
+        .into_iter()
+        .find(|&c| (n as u64).div_ceil(4 * c as u64) * batch as u64 >= SMALL_GRID)
+        .unwrap_or(8)
 }
 
 info_words! {
@@ -80,6 +104,14 @@ impl MatmulKey {
         }
     }
 
+    /// The `matmul_rows` key (its output dtype as the tiled kernels').
+    fn rows(dtype: Dtype, native_f16: bool, cols: u32) -> MatmulKey {
+        match MatmulKey::tiled(dtype, native_f16, true) {
+            MatmulKey::Tiled { dtype, out, .. } => MatmulKey::Rows { dtype, out, cols },
+            other => other,
+        }
+    }
+
     fn coop(variant: CoopVariant) -> MatmulKey {
         MatmulKey::Coop {
             dtype: Dtype::Float16,
@@ -100,6 +132,11 @@ impl MatmulKey {
                 dtype,
                 out: Dtype::Float32,
                 variant,
+            },
+            MatmulKey::Rows { dtype, cols, .. } => MatmulKey::Rows {
+                dtype,
+                out: Dtype::Float32,
+                cols,
             },
         }
     }
@@ -123,6 +160,9 @@ impl fmt::Display for MatmulKey {
                 short(dtype),
                 short(out)
             ),
+            MatmulKey::Rows { dtype, out, cols } => {
+                write!(f, "{entry}.c{cols}.{}.{}", short(dtype), short(out))
+            }
         }
     }
 }
@@ -133,12 +173,15 @@ impl Family for MatmulKey {
             MatmulKey::Tiled { vec4: false, .. } => "matmul_tiled",
             MatmulKey::Tiled { vec4: true, .. } => "matmul_vec4",
             MatmulKey::Coop { .. } => "matmul_coop",
+            MatmulKey::Rows { .. } => "matmul_rows",
         }
     }
 
     fn out_dtype(&self) -> Dtype {
         match *self {
-            MatmulKey::Tiled { out, .. } | MatmulKey::Coop { out, .. } => out,
+            MatmulKey::Tiled { out, .. }
+            | MatmulKey::Coop { out, .. }
+            | MatmulKey::Rows { out, .. } => out,
         }
     }
 
@@ -148,7 +191,9 @@ impl Family for MatmulKey {
 
     fn uses_f16(&self) -> bool {
         match *self {
-            MatmulKey::Tiled { dtype, out, .. } | MatmulKey::Coop { dtype, out, .. } => {
+            MatmulKey::Tiled { dtype, out, .. }
+            | MatmulKey::Coop { dtype, out, .. }
+            | MatmulKey::Rows { dtype, out, .. } => {
                 dtype == Dtype::Float16 || out == Dtype::Float16
             }
         }
@@ -156,7 +201,7 @@ impl Family for MatmulKey {
 
     fn extensions(&self) -> &'static str {
         match self {
-            MatmulKey::Tiled { .. } => "",
+            MatmulKey::Tiled { .. } | MatmulKey::Rows { .. } => "",
             MatmulKey::Coop { .. } => "enable wgpu_cooperative_matrix;\n",
         }
     }
@@ -165,6 +210,8 @@ impl Family for MatmulKey {
         write_info(p, info::NAMED);
         let family = match *self {
             MatmulKey::Tiled { dtype, out, vec4 } => {
+                // matmul_rows shares the module; its column count matters only in Rows keys.
+                p.push_str("const RCT: u32 = 64u;\n");
                 if vec4 {
                     quad_input_slot(p, "in0", dtype, native_f16);
                     quad_input_slot(p, "in1", dtype, native_f16);
@@ -174,6 +221,13 @@ impl Family for MatmulKey {
                     input_slot(p, "in1", dtype, native_f16);
                     output_slot(p, out, native_f16);
                 }
+                MATMUL
+            }
+            MatmulKey::Rows { dtype, out, cols } => {
+                let _ = writeln!(p, "const RCT: u32 = {cols}u;");
+                quad_input_slot(p, "in0", dtype, native_f16);
+                quad_input_slot(p, "in1", dtype, native_f16);
+                quad_output_slot(p, out, native_f16);
                 MATMUL
             }
             MatmulKey::Coop { out, variant, .. } => {
@@ -192,6 +246,7 @@ impl Family for MatmulKey {
             let mut family = vec![MatmulKey::tiled(dtype, native_f16, false)];
             if matmul_vec4_dtype(dtype, native_f16) {
                 family.push(MatmulKey::tiled(dtype, native_f16, true));
+                family.extend([8, 16, 32, 64].map(|cols| MatmulKey::rows(dtype, native_f16, cols)));
             }
             if dtype == Dtype::Float16 && native_f16 {
                 family.extend(CoopVariant::ALL.map(MatmulKey::coop));
@@ -503,6 +558,13 @@ fn split_target_groups() -> u64 {
     })
 }
 
+/// `WMX_MATMUL_ROWS=off`: products of a few rows take the tiled (or cooperative) kernels as
+/// before `matmul_rows` (for measuring).
+fn rows_off() -> bool {
+    static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OFF.get_or_init(|| std::env::var("WMX_MATMUL_ROWS").as_deref() == Ok("off"))
+}
+
 /// Products of at least this many multiply-adds copy an unaligned (transposed) operand dense
 /// rather than take the tiled kernel.
 const COPY_MIN_MACS: u64 = 1 << 20;
@@ -602,7 +664,15 @@ impl Gpu<'_> {
             .ctx
             .coop
             .filter(|_| vec4 && a.storage.dtype == Dtype::Float16);
+        // A few rows (a decoded token) are memory-bound: no tiles, no tensor cores.
+        let rows = vec4
+            && m <= ROWS_MAX
+            && matmul_vec4_dtype(a.storage.dtype, self.ctx.native_f16)
+            && !rows_off();
         let mut key = match coop {
+            _ if rows => {
+                MatmulKey::rows(a.storage.dtype, self.ctx.native_f16, rows_columns(n, batch))
+            }
             Some(shape) => MatmulKey::coop(coop_variant(shape, m, n, batch)),
             None => MatmulKey::tiled(a.storage.dtype, self.ctx.native_f16, vec4),
         };
@@ -614,9 +684,14 @@ impl Gpu<'_> {
             }
             MatmulKey::Tiled { vec4: true, .. } => (128, 128),
             MatmulKey::Tiled { vec4: false, .. } => (64, 64),
+            MatmulKey::Rows { cols, .. } => (ROWS_MAX as u32, 4 * cols),
         };
         let grid = [(n as u32).div_ceil(tile_n), (m as u32).div_ceil(tile_m)];
-        let mut splits = k_splits(grid[0] as u64 * grid[1] as u64 * batch as u64, k, macs);
+        // matmul_rows splits K inside its workgroups.
+        let mut splits = match key {
+            MatmulKey::Rows { .. } => 1,
+            _ => k_splits(grid[0] as u64 * grid[1] as u64 * batch as u64, k, macs),
+        };
         if batch * splits as usize > self.max_groups() as usize {
             splits = 1;
         }

@@ -40,7 +40,8 @@ pub use fused::{fused_entry, fused_samples};
 pub use fused_reduce::fused_reduce_samples;
 pub use gather::{GatherKey, SCATTER_OPS};
 pub use matmul::{
-    CoopTiling, CoopVariant, MatmulKey, k_splits, matmul_coop_key, matmul_key, matmul_vec4_dtype,
+    CoopTiling, CoopVariant, MatmulKey, ROWS_MAX, k_splits, matmul_coop_key, matmul_key,
+    matmul_vec4_dtype, rows_columns,
 };
 pub use norm::NormKey;
 pub use random::RandomKey;
