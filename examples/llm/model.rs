@@ -224,6 +224,16 @@ pub struct Llama {
     head: Array,
     /// RoPE wavelengths when the scaling needs them (llama3).
     rope_freqs: Option<Array>,
+    /// `silu(gate) * up`, compiled: one generated kernel instead of three passes.
+    swiglu: Swiglu,
+}
+
+type Swiglu = Box<dyn Fn(&[Array]) -> mx::Result<Vec<Array>>>;
+
+fn swiglu() -> Swiglu {
+    Box::new(mx::compile(|a: &[Array]| {
+        Ok(vec![mx::multiply(&nn::silu(&a[0])?, &a[1], None)?])
+    }))
 }
 
 fn check_float_dtype(dtype: Dtype) -> Result<()> {
@@ -402,6 +412,7 @@ impl Llama {
             norm,
             head,
             rope_freqs,
+            swiglu: swiglu(),
         })
     }
 
@@ -467,8 +478,8 @@ impl Llama {
             let y = mx::slice(&gate_up, &[0, j, 0, 0], &[b, j + 1, l, i], &[], None)?;
             Ok(mx::reshape(&y, &[b, l, i], None)?)
         };
-        let (gate, up) = (nn::silu(&half(0)?)?, half(1)?);
-        let mlp = mx::matmul(&mx::multiply(&gate, &up, None)?, &w.w_down, None)?;
+        let act = (self.swiglu)(&[half(0)?, half(1)?])?.remove(0);
+        let mlp = mx::matmul(&act, &w.w_down, None)?;
         Ok(mx::add(&x, &mlp, None)?)
     }
 
