@@ -1,5 +1,5 @@
 // matmul.wgsl — batched C = A @ B for strided A [.., M, K] and B [.., K, N], dense C [batch, M, N].
-// Three entry points; the key picks one and the prelude's storage types:
+// Four entry points; the key picks one and the prelude's storage types:
 // - matmul_tiled (any strides, scalar storage): 64x64 output tile per workgroup of 16x16
 //   invocations, 4x4 register micro-tile each, K staged through workgroup memory 16 at a time.
 // - matmul_vec4 (row-major rows, K, N, offsets and row strides multiples of 4; vec4 storage):
@@ -12,6 +12,9 @@
 //   times 256 / RCT groups along K, each group taking every (256 / RCT)-th quad of K rows. Each
 //   step reads four rows of B (four independent quad loads in flight) and one quad of each A
 //   row; the groups' partial sums meet in workgroup memory, one row of C at a time.
+// - matmul_sum_splits (after a split K, see kernels/matmul.rs k_splits): C = the sum of the f32
+//   partial products [S, M N] (in0, as quads), converted to C's dtype in the same pass. Its
+//   info is [quads of C, S].
 // All accumulate in f32 and check their own bounds (their modules are created trusted).
 // Prelude provides: RCT (matmul_rows' column invocations); S_IN0, S_IN1, S_OUT; load_in0(i) -> f32; load_in1(i) -> f32;
 //   store_out1(i, v: f32); for matmul_vec4 also load4_in0(q), load4_in1(q) -> vec4<f32> and
@@ -205,4 +208,18 @@ fn matmul_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
         if (kg == 0u && col < N) { store4_out((cbase + m * N + col) >> 2u, row_parts[ct]); }
         workgroupBarrier();
     }
+}
+
+@compute @workgroup_size(256)
+fn matmul_sum_splits(@builtin(global_invocation_id) gid: vec3<u32>,
+                     @builtin(num_workgroups) nwg: vec3<u32>) {
+    _ = arrayLength(&in1); // bound (to the partials) like the other entry points' B
+    let q = gid.x + gid.y * nwg.x * 256u;
+    let nq = info[0];
+    if (q >= nq) { return; }
+    var sum = load4_in0(q);
+    for (var s = 1u; s < info[1]; s = s + 1u) {
+        sum = sum + load4_in0(s * nq + q);
+    }
+    store4_out(q, sum);
 }

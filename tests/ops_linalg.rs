@@ -239,6 +239,11 @@ device_tests! {
             let bb: Vec<f64> = b.iter().chain(b.iter()).copied().collect();
             assert_close(&format!("split-K batch {dt:?}"), dt, &values(&r), &reference(&a, &bb, 2, m, k, n, dt));
         }
+        // f32 and f16 partials are summed and converted in one pass (bf16 by reduce and cast).
+        if dev != mx::Device::cpu() {
+            let built = mx::kernels_built(dev);
+            assert!(built.iter().any(|k| k.starts_with("matmul_sum_splits")), "{built:?}");
+        }
     }
 }
 

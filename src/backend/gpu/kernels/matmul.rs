@@ -41,6 +41,9 @@ pub enum MatmulKey {
     /// kernel's layout and dtypes, with `cols` column invocations per workgroup (8 to 64; the
     /// rest of its 256 split K).
     Rows { dtype: Dtype, out: Dtype, cols: u32 },
+    /// The sum of a split K's f32 partial products, converted to `out` in the same pass
+    /// (`matmul_sum_splits`; C's size a multiple of 4, `out` one the vec4 kernel writes).
+    SumSplits { out: Dtype },
 }
 
 /// The most rows of A `matmul_rows` takes (its `ROWS_MAX`).
@@ -138,6 +141,7 @@ impl MatmulKey {
                 out: Dtype::Float32,
                 cols,
             },
+            MatmulKey::SumSplits { .. } => self,
         }
     }
 }
@@ -163,6 +167,7 @@ impl fmt::Display for MatmulKey {
             MatmulKey::Rows { dtype, out, cols } => {
                 write!(f, "{entry}.c{cols}.{}.{}", short(dtype), short(out))
             }
+            MatmulKey::SumSplits { out } => write!(f, "{entry}.{}", short(out)),
         }
     }
 }
@@ -174,6 +179,7 @@ impl Family for MatmulKey {
             MatmulKey::Tiled { vec4: true, .. } => "matmul_vec4",
             MatmulKey::Coop { .. } => "matmul_coop",
             MatmulKey::Rows { .. } => "matmul_rows",
+            MatmulKey::SumSplits { .. } => "matmul_sum_splits",
         }
     }
 
@@ -181,7 +187,8 @@ impl Family for MatmulKey {
         match *self {
             MatmulKey::Tiled { out, .. }
             | MatmulKey::Coop { out, .. }
-            | MatmulKey::Rows { out, .. } => out,
+            | MatmulKey::Rows { out, .. }
+            | MatmulKey::SumSplits { out } => out,
         }
     }
 
@@ -196,12 +203,13 @@ impl Family for MatmulKey {
             | MatmulKey::Rows { dtype, out, .. } => {
                 dtype == Dtype::Float16 || out == Dtype::Float16
             }
+            MatmulKey::SumSplits { out } => out == Dtype::Float16,
         }
     }
 
     fn extensions(&self) -> &'static str {
         match self {
-            MatmulKey::Tiled { .. } | MatmulKey::Rows { .. } => "",
+            MatmulKey::Tiled { .. } | MatmulKey::Rows { .. } | MatmulKey::SumSplits { .. } => "",
             MatmulKey::Coop { .. } => "enable wgpu_cooperative_matrix;\n",
         }
     }
@@ -230,6 +238,13 @@ impl Family for MatmulKey {
                 quad_output_slot(p, out, native_f16);
                 MATMUL
             }
+            MatmulKey::SumSplits { out } => {
+                p.push_str("const RCT: u32 = 64u;\n");
+                quad_input_slot(p, "in0", Dtype::Float32, native_f16);
+                quad_input_slot(p, "in1", Dtype::Float32, native_f16);
+                quad_output_slot(p, out, native_f16);
+                MATMUL
+            }
             MatmulKey::Coop { out, variant, .. } => {
                 output_slot(p, out, native_f16);
                 coop_prelude(p, variant);
@@ -245,6 +260,7 @@ impl Family for MatmulKey {
         for dtype in Dtype::ALL.into_iter().filter(|d| d.is_float()) {
             let mut family = vec![MatmulKey::tiled(dtype, native_f16, false)];
             if matmul_vec4_dtype(dtype, native_f16) {
+                family.push(MatmulKey::SumSplits { out: dtype });
                 family.push(MatmulKey::tiled(dtype, native_f16, true));
                 family.extend([8, 16, 32, 64].map(|cols| MatmulKey::rows(dtype, native_f16, cols)));
             }
@@ -685,6 +701,7 @@ impl Gpu<'_> {
             MatmulKey::Tiled { vec4: true, .. } => (128, 128),
             MatmulKey::Tiled { vec4: false, .. } => (64, 64),
             MatmulKey::Rows { cols, .. } => (ROWS_MAX as u32, 4 * cols),
+            MatmulKey::SumSplits { .. } => (1, 1), // not a product kernel: never picked above
         };
         let grid = [(n as u32).div_ceil(tile_n), (m as u32).div_ceil(tile_m)];
         // matmul_rows splits K inside its workgroups.
@@ -734,6 +751,20 @@ impl Gpu<'_> {
             &info,
             groups,
         )?;
+        if splits > 1 && n % 4 == 0 && matmul_vec4_dtype(out_dtype, self.ctx.native_f16) {
+            // One pass: the partials' sum, in C's dtype.
+            let key = MatmulKey::SumSplits { out: out_dtype };
+            let quads = size_of(out_shape) / 4;
+            let c = self.out(out_dtype, size_of(out_shape))?;
+            self.ctx.dispatch(
+                self.stream,
+                &key.into(),
+                &[&out, &out, &c],
+                &[quads as u32, splits],
+                crate::backend::gpu::grid((quads as u64).div_ceil(256), self.max_groups()),
+            )?;
+            return Ok(self.data(c, out_dtype, out_shape));
+        }
         if splits > 1 {
             let mut partial_shape = vec![splits as i32];
             partial_shape.extend_from_slice(out_shape);
