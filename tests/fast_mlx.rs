@@ -338,3 +338,34 @@ fn attention_tiles_match_cpu() {
         close(&format!("tile case {n}"), &run(gpu), &want, atol, rtol);
     }
 }
+
+device_tests! {
+    fn rope_reads_strided_rows(dev: Device) {
+        // A head-split view of a fused projection (rows strided, last axis dense) and a
+        // column slice of a wider last axis give exactly what their dense copies give.
+        let fused = wave(&[2, 5, 3 * 16], 0.3);
+        let heads = mx::transpose(
+            &mx::reshape(&mx::slice(&fused, &[0, 0, 16], &[2, 5, 32], &[], dev).unwrap(), &[2, 5, 2, 8], dev).unwrap(),
+            &[0, 2, 1, 3],
+            dev,
+        )
+        .unwrap();
+        let wide = wave(&[3, 4, 20], 0.7);
+        let cols = mx::slice(&wide, &[0, 0, 4], &[3, 4, 12], &[], dev).unwrap();
+        let freqs = Array::from_slice(&[1.0f32, 3.0, 9.0], &[3]);
+        for dt in [Dtype::Float32, Dtype::Float16] {
+            for x in [&heads, &cols] {
+                let x = mx::astype(x, dt, dev).unwrap();
+                let dense = mx::contiguous(&x, dev).unwrap();
+                for (traditional, dims, f) in [(false, 8, None), (true, 6, None), (false, 6, Some(&freqs))] {
+                    let base = if f.is_some() { None } else { Some(10_000.0) };
+                    let got = fast::rope(&x, dims, traditional, base, 0.5, 3, f, dev).unwrap();
+                    let want = fast::rope(&dense, dims, traditional, base, 0.5, 3, f, dev).unwrap();
+                    assert_eq!(got.shape(), want.shape());
+                    let (g, w) = (mx::astype(&got, Dtype::Float32, dev).unwrap(), mx::astype(&want, Dtype::Float32, dev).unwrap());
+                    assert_eq!(g.to_vec::<f32>().unwrap(), w.to_vec::<f32>().unwrap(), "{dt:?} trad {traditional} dims {dims}");
+                }
+            }
+        }
+    }
+}

@@ -12,7 +12,7 @@ use std::fmt::{self, Write};
 
 const ROPE: &str = include_str!("../../../../shaders/rope.wgsl");
 
-/// Rope over dense rows of `dtype` into an unpacked `out`.
+/// Rope over rows of `dtype` (strided rows, dense last axis) into an unpacked dense `out`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RopeKey {
     pub dtype: Dtype,
@@ -32,6 +32,7 @@ info_words! {
         OFFSET = 4,
         BASE = 5,
         SCALE = 6,
+        ROW_NDIM = 7,
     }
 }
 
@@ -122,7 +123,14 @@ impl Gpu<'_> {
         let (shape, x) = &inputs[0];
         let n = size_of(shape);
         self.check_index_range(n)?;
-        let x = self.dense_from_start(shape, x)?;
+        // Rows may be strided (a head-split view of a fused projection); the last axis is read
+        // dense, so a view with a strided last axis is copied first.
+        let nd = shape.len();
+        let x = if nd >= 1 && shape[nd - 1] > 1 && x.strides[nd - 1] != 1 {
+            self.dense_from_start(shape, x)?
+        } else {
+            x.clone()
+        };
         let fr = match inputs.get(1) {
             Some((s, f)) => self.dense_from_start(s, f)?,
             None => x.clone(),
@@ -136,8 +144,7 @@ impl Gpu<'_> {
         });
         let acc = key.out_dtype();
         let out = self.out(acc, n)?;
-        let nd = shape.len();
-        let mut info = [0u32; info::SCALE + 1];
+        let mut info = vec![0u32; info::ROW_NDIM + 1];
         info[info::N] = n as u32;
         info[info::LEN] = shape[nd - 1].max(1) as u32;
         info[info::DIMS] = dims as u32;
@@ -145,6 +152,11 @@ impl Gpu<'_> {
         info[info::OFFSET] = offset as u32;
         info[info::BASE] = base.to_bits();
         info[info::SCALE] = scale.to_bits();
+        let rows = &shape[..nd.saturating_sub(1)];
+        info[info::ROW_NDIM] = rows.len() as u32;
+        info.extend(rows.iter().map(|&d| d.max(1) as u32));
+        info.extend(x.strides[..rows.len()].iter().map(|&s| s as i32 as u32));
+        info.push(x.offset as u32);
         if n > 0 {
             self.dispatch_words(key, &[buf(&x)?, buf(&fr)?, &out], &info, n, acc)?;
         }
