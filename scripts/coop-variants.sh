@@ -30,7 +30,7 @@ if [ "${1:-}" = build ]; then
     exit 0
 fi
 
-# Keep in step with CoopVariant::ALL (src/backend/gpu/kernels.rs).
+# Keep in step with CoopVariant::ALL (src/backend/gpu/kernels/matmul_coop.rs).
 VARIANTS=${VARIANTS:-"128x128x32 128x128x64s 128x256x16 128x256x32s 256x128x16 256x128x32s 128x128x32w4"}
 N=${N:-4096}
 COUNT=${COUNT:-20}

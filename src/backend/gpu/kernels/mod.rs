@@ -22,6 +22,7 @@ mod fused;
 mod fused_reduce;
 mod gather;
 mod matmul;
+mod matmul_coop;
 mod norm;
 mod random;
 mod reduce;
@@ -40,9 +41,9 @@ pub use fused::{fused_entry, fused_samples};
 pub use fused_reduce::fused_reduce_samples;
 pub use gather::{GatherKey, SCATTER_OPS};
 pub use matmul::{
-    CoopTiling, CoopVariant, MatmulKey, ROWS_MAX, k_splits, matmul_coop_key, matmul_key,
-    matmul_vec4_dtype, rows_columns,
+    MatmulKey, ROWS_MAX, k_splits, matmul_coop_key, matmul_key, matmul_vec4_dtype, rows_columns,
 };
+pub use matmul_coop::{CoopTiling, CoopVariant};
 pub use norm::NormKey;
 pub use random::RandomKey;
 pub use reduce::{ReduceKey, ReduceShape, reduce_key};
