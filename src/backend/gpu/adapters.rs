@@ -104,8 +104,8 @@ pub(crate) struct CoopShape {
     /// The kernel's tiling (`WMX_COOP_VARIANT`, read when the device is created).
     pub variant: kernels::CoopVariant,
     /// The tiling for products whose grid of `variant` tiles would leave the GPU mostly idle
-    /// (a 512-token prompt's projections, one decoded token): 128×128 tiles, unless
-    /// `WMX_COOP_VARIANT` pins one tiling for every product.
+    /// (a 512-token prompt's projections, one decoded token): 128×128 tiles (`WMX_COOP_SMALL`
+    /// names another), unless `WMX_COOP_VARIANT` pins one tiling for every product.
     pub small: Option<kernels::CoopVariant>,
     /// True when every subgroup has exactly 32 invocations (the f16 attention kernel's lane
     /// layout, `shaders/attention_coop.wgsl`, needs it).
@@ -168,9 +168,15 @@ pub(super) fn coop_shape(entry: &AdapterEntry) -> Option<CoopShape> {
         return None;
     };
     let pinned = std::env::var("WMX_COOP_VARIANT").is_ok();
+    // WMX_COOP_SMALL=<name>: another tiling for small grids (for measuring).
+    let small = std::env::var("WMX_COOP_SMALL")
+        .ok()
+        .and_then(|n| kernels::CoopVariant::from_name(&n))
+        .filter(|&v| fits(v))
+        .unwrap_or(fallback);
     let f = CoopShape {
         variant,
-        small: (!pinned && variant != fallback).then_some(fallback),
+        small: (!pinned && variant != small).then_some(small),
         subgroups_of_32: entry.info.subgroup_min_size == 32 && entry.info.subgroup_max_size == 32,
         ..COOP_FRAGMENT
     };

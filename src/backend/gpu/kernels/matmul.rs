@@ -57,7 +57,7 @@ pub const ROWS_MAX: i32 = 8;
 /// use wmx::kernels::rows_columns;
 /// assert_eq!(rows_columns(128_256, 1), 64); // an LLM's output head: 501 workgroups
 /// assert_eq!(rows_columns(8192, 1), 8);     // 256 workgroups of 32 columns
-/// assert_eq!(rows_columns(2048, 32), 16);
+/// assert_eq!(rows_columns(2048, 8), 16);   // eight products: 256 workgroups of 64 columns
 /// ```
 pub fn rows_columns(n: i32, batch: usize) -> u32 {
     [64u32, 32, 16]
@@ -290,15 +290,16 @@ pub fn matmul_vec4_dtype(dtype: Dtype, native_f16: bool) -> bool {
 /// 128×128 tiles there, while 4096³ keeps 256×128 (154 against 115 TFLOP/s).
 pub(super) const SMALL_GRID: u64 = 256;
 
-/// Workgroups a split K aims for: about two per multiprocessor of a large GPU (see
-/// [`SMALL_GRID`]); `WMX_SPLIT_TARGET` overrides it (for measuring).
+/// Workgroups a split K aims for: about one per multiprocessor of a large GPU;
+/// `WMX_SPLIT_TARGET` overrides it (for measuring). Grids of [`SPLIT_MAX_GROUPS`] or more
+/// are never split.
 fn split_target_groups() -> u64 {
     static N: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *N.get_or_init(|| {
         std::env::var("WMX_SPLIT_TARGET")
             .ok()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(256)
+            .unwrap_or(128)
     })
 }
 
@@ -313,6 +314,13 @@ fn rows_off() -> bool {
 /// rather than take the tiled kernel.
 const COPY_MIN_MACS: u64 = 1 << 20;
 
+/// Grids of this many workgroups or more are not split: half a large GPU's multiprocessors
+/// busy beats a second pass over f32 partials. Measured on an H100 (2026-12-07), a 512-token
+/// prompt's 512x2048 @ 2048x2048 product (64 workgroups of 128x128): 45 µs unsplit, 57 µs in
+/// two slices, 64 µs in four; its 512x8192 @ 8192x2048 one: 161, 164 and 167 µs; 512x2048 @
+/// 2048x3072 (96 workgroups): 64–67 µs unsplit, 94 µs in two.
+const SPLIT_MAX_GROUPS: u64 = 64;
+
 /// The fewest elements of K each split multiplies over.
 const SPLIT_MIN_DEPTH: i32 = 128;
 
@@ -321,17 +329,20 @@ const SPLIT_MIN_DEPTH: i32 = 128;
 const SPLIT_MIN_MACS: u64 = 1 << 21;
 
 /// How many slices of K a product of `macs` multiply-adds whose grid has `groups` workgroups is
-/// split into: 1 (no split, also below 2^21 multiply-adds), or a power of two `s` that brings
-/// the grid to at most 256 workgroups (`WMX_SPLIT_TARGET` changes it), with every slice at least
-/// 128 deep and a multiple of 4 (`k % (4 s) == 0`, so the quad kernels read aligned slices). Each slice is one more batch entry of the same kernel,
-/// written in f32; a sum over the slices gives the product. Small grids with long K (a 512-token
-/// prompt's 2048-wide projections, an MLP's 256-row batches, one decoded token) then fill the
-/// GPU. `WMX_SPLIT_K=off` turns it off (for measuring).
+/// split into: 1 (no split, also below 2^21 multiply-adds and from 64 workgroups on), or a
+/// power of two `s` that brings the grid to at most 128 workgroups (`WMX_SPLIT_TARGET` changes
+/// it), with every slice at least 128 deep and a multiple of 4 (`k % (4 s) == 0`, so the quad
+/// kernels read aligned slices). Each slice is one more batch entry of the same kernel, written
+/// in f32; one pass sums the slices into the product. Small grids with long K (an MLP's
+/// 256-row batches and its logits) then fill the GPU. `WMX_SPLIT_K=off` turns it off (for
+/// measuring).
 ///
 /// ```
 /// use wmx::kernels::k_splits;
-/// // A 512-token prompt's down projection, 128x128 tiles: 64 workgroups, then 256.
-/// assert_eq!(k_splits(64, 8192, 512 * 2048 * 8192), 4);
+/// // A 512-token prompt's down projection, 128x128 tiles: 64 workgroups, not split.
+/// assert_eq!(k_splits(64, 8192, 512 * 2048 * 8192), 1);
+/// // Its key and value projections alone: 16 workgroups, then 128.
+/// assert_eq!(k_splits(16, 2048, 512 * 512 * 2048), 8);
 /// // An MLP layer 256x784 @ 784x1024: 784 = 4 · 196 (8 slices would be 98 deep).
 /// assert_eq!(k_splits(16, 784, 256 * 784 * 1024), 4);
 /// assert_eq!(k_splits(512, 4096, 1 << 36), 1); // the grid is full already
@@ -343,6 +354,7 @@ const SPLIT_MIN_MACS: u64 = 1 << 21;
 pub fn k_splits(groups: u64, k: i32, macs: u64) -> u32 {
     static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if macs < SPLIT_MIN_MACS
+        || groups >= SPLIT_MAX_GROUPS
         || *OFF.get_or_init(|| std::env::var("WMX_SPLIT_K").as_deref() == Ok("off"))
     {
         return 1;
