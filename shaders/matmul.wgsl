@@ -188,29 +188,25 @@ fn matmul_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
             let b1 = load4_in1(bq + b_row);
             let b2 = load4_in1(bq + 2u * b_row);
             let b3 = load4_in1(bq + 3u * b_row);
-            // A constant trip count (rows past M skipped inside) so the loop unrolls and acc
-            // stays in registers.
             for (var m = 0u; m < ROWS_MAX; m = m + 1u) {
-                if (m < M) {
-                    let a = load4_in0(a_q + m * a_row + q);
-                    acc[m] = fma(vec4<f32>(a.w), b3, fma(vec4<f32>(a.z), b2,
-                             fma(vec4<f32>(a.y), b1, fma(vec4<f32>(a.x), b0, acc[m]))));
-                }
+                if (m >= M) { break; }
+                let a = load4_in0(a_q + m * a_row + q);
+                acc[m] = fma(vec4<f32>(a.w), b3, fma(vec4<f32>(a.z), b2,
+                         fma(vec4<f32>(a.y), b1, fma(vec4<f32>(a.x), b0, acc[m]))));
             }
         }
     }
     let cbase = wid.z * M * N;
     for (var m = 0u; m < ROWS_MAX; m = m + 1u) {
-        if (m < M) {
-            row_parts[li] = acc[m];
-            workgroupBarrier();
-            for (var s = RKG / 2u; s > 0u; s = s >> 1u) {
-                if (kg < s) { row_parts[li] = row_parts[li] + row_parts[li + s * RCT]; }
-                workgroupBarrier();
-            }
-            if (kg == 0u && col < N) { store4_out((cbase + m * N + col) >> 2u, row_parts[ct]); }
+        if (m >= M) { break; }
+        row_parts[li] = acc[m];
+        workgroupBarrier();
+        for (var s = RKG / 2u; s > 0u; s = s >> 1u) {
+            if (kg < s) { row_parts[li] = row_parts[li] + row_parts[li + s * RCT]; }
             workgroupBarrier();
         }
+        if (kg == 0u && col < N) { store4_out((cbase + m * N + col) >> 2u, row_parts[ct]); }
+        workgroupBarrier();
     }
 }
 
