@@ -47,17 +47,39 @@ fn reference(
     c
 }
 
+/// `a @ b` for [m, k] x [k, n] inputs of `dt` (data seeds `seed`, `seed + 1`) checked against
+/// [`reference`]: shape, dtype and values.
+fn check_product(
+    what: &str,
+    dt: Dtype,
+    dev: wmx::Device,
+    (m, k, n): (usize, usize, usize),
+    seed: u64,
+) {
+    let a = data(m * k, seed);
+    let b = data(k * n, seed + 1);
+    let r = mx::matmul(
+        &make(&a, &[m as i32, k as i32], dt),
+        &make(&b, &[k as i32, n as i32], dt),
+        dev,
+    )
+    .unwrap();
+    assert_eq!(r.shape(), &[m as i32, n as i32]);
+    assert_eq!(r.dtype(), dt);
+    assert_close(
+        &format!("{what} {m}x{k}x{n} {dt:?}"),
+        dt,
+        &values(&r),
+        &reference(&a, &b, 1, m, k, n, dt),
+    );
+}
+
 device_tests! {
     fn matmul_shapes_and_dtypes(dev: Device) {
         for dt in FLOATS {
             // Sizes that are not multiples of the 64x64 GPU tile, and K not a multiple of 16.
-            for (m, k, n) in [(1, 1, 1), (3, 5, 7), (65, 33, 70), (128, 64, 96)] {
-                let a = data(m * k, 1);
-                let b = data(k * n, 2);
-                let r = mx::matmul(&make(&a, &[m as i32, k as i32], dt), &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
-                assert_eq!(r.shape(), &[m as i32, n as i32]);
-                assert_eq!(r.dtype(), dt);
-                assert_close(&format!("matmul {m}x{k}x{n}"), dt, &values(&r), &reference(&a, &b, 1, m, k, n, dt));
+            for mkn in [(1, 1, 1), (3, 5, 7), (65, 33, 70), (128, 64, 96)] {
+                check_product("matmul", dt, dev, mkn, 1);
             }
         }
     }
@@ -67,11 +89,8 @@ device_tests! {
         // time): sizes off the tile, K not a multiple of 8, batches, and sliced views whose
         // offsets are (or are not) multiples of 4.
         for dt in FLOATS {
-            for (m, k, n) in [(131, 36, 132), (4, 4, 4), (200, 260, 20)] {
-                let a = data(m * k, 11);
-                let b = data(k * n, 12);
-                let r = mx::matmul(&make(&a, &[m as i32, k as i32], dt), &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
-                assert_close(&format!("matmul vec4 {m}x{k}x{n}"), dt, &values(&r), &reference(&a, &b, 1, m, k, n, dt));
+            for mkn in [(131, 36, 132), (4, 4, 4), (200, 260, 20)] {
+                check_product("matmul vec4", dt, dev, mkn, 11);
             }
             let (m, k, n) = (20, 12, 8);
             let a4 = data(2 * m * k, 13);
@@ -211,11 +230,8 @@ device_tests! {
         // the quad kernel, the tiled kernel (N not a multiple of 4), a transposed operand and
         // a broadcast batch must all give the exact products (the data are multiples of 1/4).
         for dt in FLOATS {
-            for (m, k, n) in [(64, 1024, 64), (70, 2048, 30), (1, 8192, 512)] {
-                let a = data(m * k, 3);
-                let b = data(k * n, 4);
-                let r = mx::matmul(&make(&a, &[m as i32, k as i32], dt), &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
-                assert_close(&format!("split-K {m}x{k}x{n} {dt:?}"), dt, &values(&r), &reference(&a, &b, 1, m, k, n, dt));
+            for mkn in [(64, 1024, 64), (70, 2048, 30), (1, 8192, 512)] {
+                check_product("split-K", dt, dev, mkn, 3);
             }
             // A transposed: built as [k, m] then transposed.
             let (m, k, n) = (48, 2048, 64);
@@ -254,11 +270,8 @@ device_tests! {
         // and past one workgroup's columns, K shorter than one quad per K group, a batch
         // against one broadcast B and an aligned row slice of a wider A.
         for dt in FLOATS {
-            for (m, k, n) in [(1, 4, 4), (1, 36, 20), (2, 1024, 132), (5, 68, 2052), (8, 256, 516), (9, 128, 64)] {
-                let a = data(m * k, 21);
-                let b = data(k * n, 22);
-                let r = mx::matmul(&make(&a, &[m as i32, k as i32], dt), &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
-                assert_close(&format!("few rows {m}x{k}x{n} {dt:?}"), dt, &values(&r), &reference(&a, &b, 1, m, k, n, dt));
+            for mkn in [(1, 4, 4), (1, 36, 20), (2, 1024, 132), (5, 68, 2052), (8, 256, 516), (9, 128, 64)] {
+                check_product("few rows", dt, dev, mkn, 21);
             }
             let (m, k, n) = (3, 512, 36);
             let a = data(4 * m * k, 23);
