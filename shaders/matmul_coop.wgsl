@@ -10,7 +10,9 @@
 // CK at a time. Each step its invocations load a CM x CK tile of A and a CK x CN tile of B
 // (A_LOADS and B_LOADS quads per invocation) into registers, then into workgroup buffers whose
 // rows are padded by 8 halves (16-byte aligned fragment rows, no bank conflicts on fragment
-// loads). With BUFFERS = 2 the tiles alternate between two buffers, so one barrier per step
+// loads); the tiles are arrays of TW-half words (f16, vec2<f16> or vec4<f16>), so a staged quad
+// is one to four stores (`put4`), and fragments load at word indices with strides in words.
+// With BUFFERS = 2 the tiles alternate between two buffers, so one barrier per step
 // suffices and the next step's global loads overlap this step's multiplies; with BUFFERS = 1 a
 // second barrier guards the one buffer before it is refilled (the global loads still overlap).
 // The subgroups form a grid SG_N wide: each owns a WM x WN region of C, (WM/16) x (WN/16)
@@ -22,8 +24,9 @@
 // so any size up to 32 is correct. Fragments are loaded with coopLoadT (row-major memory: element
 // (r, c) at ptr[r * stride + c], stride in elements) and stored with coopStoreT likewise.
 // The module is created trusted: every global index below is guarded by the M, N, K checks.
-// Prelude provides: S_OUT (f16 or f32), store_out1(i, v: f32), the tile constants, a_tiles,
-// b_tiles, c_frags, the accumulators, mma16(ia, ib), store_accumulators(..),
+// Prelude provides: S_OUT (f16 or f32), store_out1(i, v: f32), the tile constants (TW the
+// halves per tile word), a_tiles, b_tiles, put4(which, at, quad), c_frags, the accumulators,
+// mma16(ia, ib), store_accumulators(..),
 // INFO_* word offsets, matmul_batch.wgsl (matmul_quad_dims(z)).
 // Bindings: 0 info, 1 a (read, vec4<f16> quads), 2 b (read, vec4<f16> quads), 3 out (read_write).
 // info: [M, N, K, a_row_stride, a_col_stride, b_row_stride, b_col_stride, bn,
@@ -36,21 +39,6 @@
 @group(0) @binding(3) var<storage, read_write> out: array<S_OUT>;
 
 const FRAG: u32 = 256u;        // 16 x 16 accumulator elements
-
-/// Stores 4 halves at `base` of the A (`which` 0) or B (1) workgroup tiles.
-fn put4(which: u32, base: u32, v: vec4<f16>) {
-    if (which == 0u) {
-        a_tiles[base] = v.x;
-        a_tiles[base + 1u] = v.y;
-        a_tiles[base + 2u] = v.z;
-        a_tiles[base + 3u] = v.w;
-    } else {
-        b_tiles[base] = v.x;
-        b_tiles[base + 1u] = v.y;
-        b_tiles[base + 2u] = v.z;
-        b_tiles[base + 3u] = v.w;
-    }
-}
 
 /// Loads step `s`'s quads of A and B (zeros outside the matrices): A row `ar` + A_RSTEP i (global
 /// row `gr` + A_RSTEP i), i < A_LOADS, and B row `bk` + B_RSTEP i of the step, i < B_LOADS;

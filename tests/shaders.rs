@@ -52,11 +52,15 @@ fn cooperative(key: &KernelKey) -> bool {
     )
 }
 
-/// What wgpu grants a device opened with `EXPERIMENTAL_COOPERATIVE_MATRIX | SUBGROUP` on top of
+/// What wgpu grants a device opened with `EXPERIMENTAL_COOPERATIVE_MATRIX | SUBGROUP |
+/// SUBGROUP_BARRIER` on top of
 /// `capabilities(native_f16)`; other kernels must validate without it.
 fn capabilities_for(key: &KernelKey, native_f16: bool) -> Capabilities {
     if cooperative(key) {
-        capabilities(native_f16) | Capabilities::COOPERATIVE_MATRIX | Capabilities::SUBGROUP
+        capabilities(native_f16)
+            | Capabilities::COOPERATIVE_MATRIX
+            | Capabilities::SUBGROUP
+            | Capabilities::SUBGROUP_BARRIER
     } else {
         capabilities(native_f16)
     }
@@ -379,7 +383,7 @@ fn snapshot_attention() {
 
 #[test]
 fn snapshot_attention_coop() {
-    snapshot("attention_coop.f16.f16.d128.dv128.causal.coop", true);
+    snapshot("attention_coop.f16.f16.d128.dv128.causal.coop.b2", true);
 }
 
 #[test]

@@ -123,7 +123,8 @@ const COOP_FRAGMENT: CoopShape = CoopShape {
 };
 
 /// The cooperative-matrix configuration the f16 matmul can use on this adapter, if any: the
-/// adapter has `EXPERIMENTAL_COOPERATIVE_MATRIX`, subgroups of at most 32 invocations (the
+/// adapter has `EXPERIMENTAL_COOPERATIVE_MATRIX` and subgroup barriers (the attention kernel
+/// syncs its subgroups alone), subgroups of at most 32 invocations (the
 /// kernel's 256 invocations must form at least its 8 subgroups), native f16, a 16×16×16
 /// f16×f16→f32 configuration, and room for the kernel's workgroup memory and invocations.
 /// `WMX_NO_COOP=1` turns it off (A/B timing, tests of the fallback). The tiling is
@@ -136,6 +137,7 @@ pub(super) fn coop_shape(entry: &AdapterEntry) -> Option<CoopShape> {
     let adapter = &entry.adapter;
     let needed = wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX
         | wgpu::Features::SUBGROUP
+        | wgpu::Features::SUBGROUP_BARRIER
         | wgpu::Features::SHADER_F16;
     if !adapter.features().contains(needed) || entry.info.subgroup_max_size > 32 {
         return None;
@@ -173,7 +175,11 @@ pub(super) fn coop_shape(entry: &AdapterEntry) -> Option<CoopShape> {
         .ok()
         .and_then(|n| kernels::CoopVariant::from_name(&n))
         .filter(|&v| fits(v))
-        .unwrap_or(fallback);
+        .unwrap_or(if fits(kernels::CoopVariant::SMALL) {
+            kernels::CoopVariant::SMALL
+        } else {
+            fallback
+        });
     let f = CoopShape {
         variant,
         small: (!pinned && variant != small).then_some(small),

@@ -325,8 +325,9 @@ impl GpuContext {
             required_features |= wgpu::Features::TIMESTAMP_QUERY;
         }
         let mut coop = coop_shape(entry);
-        let coop_features =
-            wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX | wgpu::Features::SUBGROUP;
+        let coop_features = wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX
+            | wgpu::Features::SUBGROUP
+            | wgpu::Features::SUBGROUP_BARRIER;
         // A device refused with the experimental feature is asked for again without it.
         let opened = match coop {
             Some(_) => match open_device(adapter, required_features | coop_features, true).await {

@@ -55,6 +55,9 @@ pub struct AttentionKey {
     pub causal: bool,
     pub mask: bool,
     pub coop: bool,
+    /// The cooperative kernel's key/value tile buffers (see [`attention_coop_buffers`]; 1 for
+    /// the other kernel).
+    pub buffers: u32,
 }
 
 info_words! {
@@ -107,31 +110,55 @@ const COOP_BK: u32 = 32;
 /// Row padding (halves) of the cooperative kernel's f16 tiles: 16-byte aligned fragment rows.
 const COOP_PAD: u32 = 8;
 
-/// Halves of the cooperative kernel's shared q / k+v tile buffer.
-fn coop_tile_halves(d: u32, dv: u32) -> u32 {
-    (COOP_BQ * (d + COOP_PAD)).max(COOP_BK * (d + COOP_PAD + dv + COOP_PAD))
+/// Halves of one key + value tile buffer of the cooperative kernel.
+fn coop_buffer_halves(d: u32, dv: u32) -> u32 {
+    COOP_BK * (d + COOP_PAD + dv + COOP_PAD)
 }
 
-/// A column's stride (halves) in the cooperative kernel's f16 probability blocks.
-const COOP_LDPC: u32 = 24;
+/// Halves of the cooperative kernel's shared tiles: the query tile at the start, then
+/// `buffers` key + value tile buffers over it.
+fn coop_tile_halves(d: u32, dv: u32, buffers: u32) -> u32 {
+    (COOP_BQ * (d + COOP_PAD)).max(buffers * coop_buffer_halves(d, dv))
+}
+
+/// A probability row's stride (halves) in the cooperative kernel: 16-byte aligned rows whose
+/// 16-byte fragment reads fall in distinct banks.
+const COOP_LDP: u32 = COOP_BK + 8;
 /// Stride (f32) of the cooperative kernel's 16 x 16 score blocks: 256 plus 16, so the two
 /// halves of a tile's scores sit in different banks.
 const COOP_SCB: u32 = 272;
-/// Stride (halves) of the cooperative kernel's 16 x 16 probability blocks, padded likewise.
-const COOP_PFB: u32 = 16 * COOP_LDPC + 16;
 
-/// Workgroup memory of the cooperative kernel (bytes): the tiles, the f32 score scratch and the
-/// f16 probabilities of its 4 subgroups, and their 4 rescale flags.
-fn coop_workgroup_bytes(d: u32, dv: u32) -> u64 {
+/// Workgroup memory of the cooperative kernel (bytes) with `buffers` key/value tile buffers:
+/// the tiles, the f32 score scratch and the f16 probabilities of its 4 subgroups.
+fn coop_workgroup_bytes(d: u32, dv: u32, buffers: u32) -> u64 {
     let blocks = (COOP_BK / 16) as u64;
-    2 * coop_tile_halves(d, dv) as u64
+    2 * coop_tile_halves(d, dv, buffers) as u64
         + 4 * 4 * blocks * COOP_SCB as u64
-        + 2 * 4 * blocks * COOP_PFB as u64
-        + 16
+        + 2 * 4 * 16 * COOP_LDP as u64
+}
+
+/// The key/value tile buffers the cooperative-matrix kernel uses for head dimensions `d` and
+/// `dv` (multiples of 16, at most 128) within `max_bytes` of workgroup memory: 2 (the next tile
+/// stored while this one is read) where they fit, else 1, else `None` (the kernel does not fit).
+///
+/// ```
+/// use wmx::kernels::attention_coop_buffers;
+/// assert_eq!(attention_coop_buffers(128, 128, 49152), Some(2));
+/// assert_eq!(attention_coop_buffers(128, 128, 32768), Some(1));
+/// assert_eq!(attention_coop_buffers(64, 64, 32768), Some(2));
+/// assert_eq!(attention_coop_buffers(80, 72, 49152), None);
+/// assert_eq!(attention_coop_buffers(256, 256, 49152), None);
+/// ```
+pub fn attention_coop_buffers(d: u32, dv: u32, max_bytes: u32) -> Option<u32> {
+    let shape_ok =
+        d > 0 && d.is_multiple_of(16) && d <= 128 && dv > 0 && dv.is_multiple_of(16) && dv <= 128;
+    [2, 1]
+        .into_iter()
+        .find(|&b| shape_ok && coop_workgroup_bytes(d, dv, b) <= max_bytes as u64)
 }
 
 /// True when the cooperative-matrix kernel takes head dimensions `d` and `dv` (multiples of 16,
-/// at most 128) within `max_bytes` of workgroup memory.
+/// at most 128) within `max_bytes` of workgroup memory (see [`attention_coop_buffers`]).
 ///
 /// ```
 /// use wmx::kernels::attention_coop_fits;
@@ -140,21 +167,17 @@ fn coop_workgroup_bytes(d: u32, dv: u32) -> u64 {
 /// assert!(!attention_coop_fits(256, 256, 49152));
 /// ```
 pub fn attention_coop_fits(d: u32, dv: u32, max_bytes: u32) -> bool {
-    d > 0
-        && d.is_multiple_of(16)
-        && d <= 128
-        && dv > 0
-        && dv.is_multiple_of(16)
-        && dv <= 128
-        && coop_workgroup_bytes(d, dv) <= max_bytes as u64
+    attention_coop_buffers(d, dv, max_bytes).is_some()
 }
 
 /// The cooperative kernel's prelude: its sizes, the fragments (private: the subgroup's query
-/// fragments, output accumulators, score accumulator and a zero) and the functions that touch
-/// them, unrolled over the head dimensions. Every pointer index is bound to a `let` first
-/// (naga 30's SPIR-V writer panics on an index computed inline in a cooperative load).
-fn coop_prelude(p: &mut String, d: u32, dv: u32) {
+/// fragments, output accumulators, two score accumulators and a zero) and the functions that
+/// touch them, unrolled over the head dimensions. Tiles are `vec4<f16>` words: every offset
+/// below is in halves and divided by 4 at the fragment. Every pointer index is bound to a `let`
+/// first (naga 30's SPIR-V writer panics on an index computed inline in a cooperative load).
+fn coop_prelude(p: &mut String, d: u32, dv: u32, buffers: u32) {
     let (ld, ldv) = (d + COOP_PAD, dv + COOP_PAD);
+    let tile_halves = coop_tile_halves(d, dv, buffers);
     for (name, value) in [
         ("BQ", COOP_BQ),
         ("BK", COOP_BK),
@@ -163,14 +186,15 @@ fn coop_prelude(p: &mut String, d: u32, dv: u32) {
         ("LDQ", ld),
         ("LDK", ld),
         ("LDV", ldv),
-        ("LDPC", COOP_LDPC),
+        ("LDP", COOP_LDP),
         ("SCB", COOP_SCB),
         ("SCS", COOP_BK / 16 * COOP_SCB),
-        ("PFB", COOP_PFB),
-        ("PFS", COOP_BK / 16 * COOP_PFB),
+        ("PFS", 16 * COOP_LDP),
         ("NKV", COOP_BK * (d + dv) / 4 / 128),
         ("V_AT", COOP_BK * ld),
-        ("TILE_HALVES", coop_tile_halves(d, dv)),
+        ("BUF", coop_buffer_halves(d, dv)),
+        ("BUFFERS", buffers),
+        ("TILE_WORDS", tile_halves / 4),
     ] {
         let _ = writeln!(p, "const {name}: u32 = {value}u;");
     }
@@ -181,66 +205,57 @@ fn coop_prelude(p: &mut String, d: u32, dv: u32) {
     for f in 0..no {
         let _ = writeln!(p, "var<private> of_{f}: coop_mat16x16<f32, C>;");
     }
-    p.push_str(
-        "var<private> sacc: coop_mat16x16<f32, C>;
-",
-    );
-    p.push_str(
-        "var<private> czero: coop_mat16x16<f32, C>;
-",
-    );
-    p.push_str(
-        "fn load_q_frags(base: u32) {
-",
-    );
+    for name in ["sacc0", "sacc1", "czero"] {
+        let _ = writeln!(p, "var<private> {name}: coop_mat16x16<f32, C>;");
+    }
+    p.push_str("fn load_q_frags(base: u32) {\n");
     for i in 0..nq {
-        let _ = writeln!(p, "    let iq{i} = base + {}u;", 16 * i);
+        let _ = writeln!(p, "    let iq{i} = (base + {}u) / 4u;", 16 * i);
         let _ = writeln!(
             p,
-            "    qf_{i} = coopLoadT<coop_mat16x16<f16, A>>(&tiles[iq{i}], LDQ);"
+            "    qf_{i} = coopLoadT<coop_mat16x16<f16, A>>(&tiles[iq{i}], LDQ / 4u);"
         );
     }
-    p.push_str(
-        "}
-",
-    );
-    p.push_str(
-        "fn scores(kb: u32, dst: u32) {
-    sacc = czero;
-",
-    );
+    p.push_str("}\n");
+    // Both 16-key blocks at once: two independent accumulation chains.
+    p.push_str("fn scores(kvb: u32, dst: u32) {\n    sacc0 = czero;\n    sacc1 = czero;\n");
     for i in 0..nq {
-        let _ = writeln!(p, "    let ik{i} = kb * 16u * LDK + {}u;", 16 * i);
-        let _ = writeln!(
-            p,
-            "    let kf{i} = coopLoad<coop_mat16x16<f16, B>>(&tiles[ik{i}], LDK);"
-        );
-        let _ = writeln!(p, "    sacc = coopMultiplyAdd(qf_{i}, kf{i}, sacc);");
+        for kb in 0..2 {
+            let _ = writeln!(
+                p,
+                "    let ik{kb}_{i} = (kvb + {}u) / 4u;",
+                kb * 16 * ld + 16 * i
+            );
+            let _ = writeln!(
+                p,
+                "    let kf{kb}_{i} = coopLoad<coop_mat16x16<f16, B>>(&tiles[ik{kb}_{i}], LDK / 4u);"
+            );
+            let _ = writeln!(
+                p,
+                "    sacc{kb} = coopMultiplyAdd(qf_{i}, kf{kb}_{i}, sacc{kb});"
+            );
+        }
     }
     p.push_str(
-        "    coopStore(sacc, &sc[dst], 16u);
-}
-",
+        "    let d1 = dst + SCB;\n    coopStore(sacc0, &sc[dst], 16u);\n    \
+         coopStore(sacc1, &sc[d1], 16u);\n}\n",
     );
-    p.push_str(
-        "fn pv(pbase: u32) {
-",
-    );
+    p.push_str("fn pv(kvb: u32, pbase: u32) {\n");
     for kb in 0..COOP_BK / 16 {
-        let _ = writeln!(p, "    let ip{kb} = pbase + {}u;", COOP_PFB * kb);
+        let _ = writeln!(p, "    let ip{kb} = (pbase + {}u) / 4u;", 16 * kb);
         let _ = writeln!(
             p,
-            "    let pa{kb} = coopLoad<coop_mat16x16<f16, A>>(&pf[ip{kb}], LDPC);"
+            "    let pa{kb} = coopLoadT<coop_mat16x16<f16, A>>(&pf[ip{kb}], LDP / 4u);"
         );
         for f in 0..no {
             let _ = writeln!(
                 p,
-                "    let iv{kb}_{f} = V_AT + {}u;",
+                "    let iv{kb}_{f} = (kvb + V_AT + {}u) / 4u;",
                 16 * kb * ldv + 16 * f
             );
             let _ = writeln!(
                 p,
-                "    let vb{kb}_{f} = coopLoadT<coop_mat16x16<f16, B>>(&tiles[iv{kb}_{f}], LDV);"
+                "    let vb{kb}_{f} = coopLoadT<coop_mat16x16<f16, B>>(&tiles[iv{kb}_{f}], LDV / 4u);"
             );
             let _ = writeln!(
                 p,
@@ -248,19 +263,17 @@ fn coop_prelude(p: &mut String, d: u32, dv: u32) {
             );
         }
     }
-    p.push_str(
-        "}
-",
-    );
+    p.push_str("}\n");
     // Each accumulator through the subgroup's scratch (16 x 16, row-major): rescaled in place
     // (`rescale`) or times the row's factor into out (`store_o`). Row r's factor is lane r's
-    // `a`; every lane takes part in the shuffle before the bounds check.
+    // `a`; every lane takes part in the shuffle before the bounds check. The scratch is the
+    // subgroup's own: subgroup barriers order it.
     for (name, args) in [("rescale", ""), ("store_o", ", obase: u32, rows: u32")] {
         let _ = writeln!(p, "fn {name}(scratch: u32, lane: u32{args}, a: f32) {{");
         for f in 0..no {
-            p.push_str("    workgroupBarrier();\n");
+            p.push_str("    subgroupBarrier();\n");
             let _ = writeln!(p, "    coopStoreT(of_{f}, &sc[scratch], 16u);");
-            p.push_str("    workgroupBarrier();\n");
+            p.push_str("    subgroupBarrier();\n");
             p.push_str(
                 "    for (var e = lane; e < 256u; e = e + 32u) {
         let r = e >> 4u;
@@ -268,7 +281,7 @@ fn coop_prelude(p: &mut String, d: u32, dv: u32) {
 ",
             );
             if name == "rescale" {
-                p.push_str("        sc[scratch + e] = x;\n    }\n    workgroupBarrier();\n");
+                p.push_str("        sc[scratch + e] = x;\n    }\n    subgroupBarrier();\n");
                 let _ = writeln!(
                     p,
                     "    of_{f} = coopLoadT<coop_mat16x16<f32, C>>(&sc[scratch], 16u);"
@@ -289,7 +302,7 @@ impl fmt::Display for AttentionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}.{}.{}.d{}.dv{}{}{}{}",
+            "{}.{}.{}.d{}.dv{}{}{}{}{}",
             self.entry(),
             short(self.dtype),
             short(self.out),
@@ -298,6 +311,7 @@ impl fmt::Display for AttentionKey {
             if self.causal { ".causal" } else { "" },
             if self.mask { ".mask" } else { "" },
             if self.coop { ".coop" } else { "" },
+            if self.buffers == 2 { ".b2" } else { "" },
         )
     }
 }
@@ -347,7 +361,7 @@ impl Family for AttentionKey {
             };
             input_slot(p, "mk", mk, native_f16);
             output_slot(p, self.out, native_f16);
-            coop_prelude(p, self.d, self.dv);
+            coop_prelude(p, self.d, self.dv, self.buffers);
             return ATTENTION_COOP;
         }
         let (fc, kc) = (feature_chunks(self.dv), key_chunk(self.dv));
@@ -404,10 +418,22 @@ impl Family for AttentionKey {
                         causal,
                         mask,
                         coop: false,
+                        buffers: 1,
                     };
                     keys.push(key);
-                    if native_f16 && dtype == Dtype::Float16 && attention_coop_fits(d, dv, 32768) {
-                        keys.push(AttentionKey { coop: true, ..key });
+                    if native_f16 && dtype == Dtype::Float16 {
+                        for max in [32768, 49152] {
+                            if let Some(buffers) = attention_coop_buffers(d, dv, max) {
+                                let coop = AttentionKey {
+                                    coop: true,
+                                    buffers,
+                                    ..key
+                                };
+                                if !keys.contains(&coop) {
+                                    keys.push(coop);
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -451,10 +477,14 @@ impl Gpu<'_> {
         let (d, dv) = (qs[3] as u32, vs[3] as u32);
         // Tensor cores for f16 where the device has them (subgroups of 32: the kernel's lane
         // layout); q, k and v are read as vec4<f16> quads (dense from element 0, D % 16 == 0).
-        let coop = dt == Dtype::Float16
-            && self.ctx.native_f16
-            && self.ctx.coop.is_some_and(|c| c.subgroups_of_32)
-            && attention_coop_fits(d, dv, self.ctx.limits.max_compute_workgroup_storage_size);
+        let buffers =
+            attention_coop_buffers(d, dv, self.ctx.limits.max_compute_workgroup_storage_size)
+                .filter(|_| {
+                    dt == Dtype::Float16
+                        && self.ctx.native_f16
+                        && self.ctx.coop.is_some_and(|c| c.subgroups_of_32)
+                });
+        let coop = buffers.is_some();
         let key = KernelKey::Attention(AttentionKey {
             dtype: dt,
             out: widen(dt, self.ctx.native_f16),
@@ -463,6 +493,7 @@ impl Gpu<'_> {
             causal,
             mask: mask.is_some(),
             coop,
+            buffers: buffers.unwrap_or(1),
         });
         let acc = key.out_dtype();
         let n = size_of(shape);

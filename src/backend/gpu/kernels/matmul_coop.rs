@@ -9,7 +9,8 @@ use std::fmt::Write;
 /// One tiling of `shaders/matmul_coop.wgsl`, chosen once per device (`WMX_COOP_VARIANT=<name>`,
 /// see [`CoopVariant::from_env`]). Named `<block rows>x<block columns>x<K per step>`, `s` for a
 /// single workgroup buffer (two barriers per step instead of double buffering), `w4` for 4
-/// subgroups instead of 8.
+/// subgroups instead of 8, `v2`/`v4` for workgroup tiles of `vec2<f16>`/`vec4<f16>` words (a
+/// staged quad is one store instead of four; fragments load with strides in words).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CoopVariant {
     /// 8 subgroups in 2x4, each 64x32 (4x2 accumulators), K 32, double-buffered (the first kernel).
@@ -26,6 +27,14 @@ pub enum CoopVariant {
     B256x128x32s,
     /// 4 subgroups in 2x2, each 64x64, K 32, double-buffered.
     B128x128x32w4,
+    /// B128x128x32 with vec4<f16> tiles.
+    B128x128x32v4,
+    /// B256x128x32s with vec2<f16> tiles.
+    B256x128x32sv2,
+    /// B256x128x32s with vec4<f16> tiles.
+    B256x128x32sv4,
+    /// 8 subgroups in 4x2, each 64x64, K 64, one buffer of vec4<f16> tiles.
+    B256x128x64sv4,
 }
 
 /// The shape parameters of a [`CoopVariant`].
@@ -41,6 +50,8 @@ pub struct CoopTiling {
     pub k: u32,
     /// Workgroup tile buffers: 2 (double-buffered) or 1.
     pub buffers: u32,
+    /// Halves per word of the workgroup tiles: 1 (`f16`), 2 (`vec2<f16>`) or 4 (`vec4<f16>`).
+    pub word: u32,
 }
 
 /// Halves of padding per workgroup tile row (16-byte aligned rows, staggered banks).
@@ -77,7 +88,7 @@ impl CoopTiling {
 
 impl CoopVariant {
     /// Every variant.
-    pub const ALL: [CoopVariant; 7] = [
+    pub const ALL: [CoopVariant; 11] = [
         CoopVariant::B128x128x32,
         CoopVariant::B128x128x64s,
         CoopVariant::B128x256x16,
@@ -85,10 +96,16 @@ impl CoopVariant {
         CoopVariant::B256x128x16,
         CoopVariant::B256x128x32s,
         CoopVariant::B128x128x32w4,
+        CoopVariant::B128x128x32v4,
+        CoopVariant::B256x128x32sv2,
+        CoopVariant::B256x128x32sv4,
+        CoopVariant::B256x128x64sv4,
     ];
 
     /// The variant used when `WMX_COOP_VARIANT` is unset.
-    pub const DEFAULT: CoopVariant = CoopVariant::B256x128x32s;
+    pub const DEFAULT: CoopVariant = CoopVariant::B256x128x32sv4;
+    /// The variant for small grids and short products when `WMX_COOP_SMALL` is unset.
+    pub const SMALL: CoopVariant = CoopVariant::B128x128x32v4;
 
     /// The name `WMX_COOP_VARIANT` takes and kernel names carry.
     pub fn name(self) -> &'static str {
@@ -100,6 +117,10 @@ impl CoopVariant {
             CoopVariant::B256x128x16 => "256x128x16",
             CoopVariant::B256x128x32s => "256x128x32s",
             CoopVariant::B128x128x32w4 => "128x128x32w4",
+            CoopVariant::B128x128x32v4 => "128x128x32v4",
+            CoopVariant::B256x128x32sv2 => "256x128x32sv2",
+            CoopVariant::B256x128x32sv4 => "256x128x32sv4",
+            CoopVariant::B256x128x64sv4 => "256x128x64sv4",
         }
     }
 
@@ -125,22 +146,27 @@ impl CoopVariant {
 
     /// Its tiling.
     pub fn tiling(self) -> CoopTiling {
-        let t = |sg_m, sg_n, frag_m, frag_n, k, buffers| CoopTiling {
+        let t = |sg_m, sg_n, frag_m, frag_n, k, buffers, word| CoopTiling {
             sg_m,
             sg_n,
             frag_m,
             frag_n,
             k,
             buffers,
+            word,
         };
         match self {
-            CoopVariant::B128x128x32 => t(2, 4, 4, 2, 32, 2),
-            CoopVariant::B128x128x64s => t(2, 4, 4, 2, 64, 1),
-            CoopVariant::B128x256x16 => t(2, 4, 4, 4, 16, 2),
-            CoopVariant::B128x256x32s => t(2, 4, 4, 4, 32, 1),
-            CoopVariant::B256x128x16 => t(4, 2, 4, 4, 16, 2),
-            CoopVariant::B256x128x32s => t(4, 2, 4, 4, 32, 1),
-            CoopVariant::B128x128x32w4 => t(2, 2, 4, 4, 32, 2),
+            CoopVariant::B128x128x32 => t(2, 4, 4, 2, 32, 2, 1),
+            CoopVariant::B128x128x64s => t(2, 4, 4, 2, 64, 1, 1),
+            CoopVariant::B128x256x16 => t(2, 4, 4, 4, 16, 2, 1),
+            CoopVariant::B128x256x32s => t(2, 4, 4, 4, 32, 1, 1),
+            CoopVariant::B256x128x16 => t(4, 2, 4, 4, 16, 2, 1),
+            CoopVariant::B256x128x32s => t(4, 2, 4, 4, 32, 1, 1),
+            CoopVariant::B128x128x32w4 => t(2, 2, 4, 4, 32, 2, 1),
+            CoopVariant::B128x128x32v4 => t(2, 4, 4, 2, 32, 2, 4),
+            CoopVariant::B256x128x32sv2 => t(4, 2, 4, 4, 32, 1, 2),
+            CoopVariant::B256x128x32sv4 => t(4, 2, 4, 4, 32, 1, 4),
+            CoopVariant::B256x128x64sv4 => t(4, 2, 4, 4, 64, 1, 4),
         }
     }
 }
@@ -187,21 +213,51 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
         ("B_RSTEP", b_rstep),
         ("A_LOADS", t.block_m() / a_rstep),
         ("B_LOADS", t.k / b_rstep),
+        ("TW", t.word),
     ];
     let _ = writeln!(p, "// coop variant {}", variant.name());
     for (name, v) in consts {
         let _ = writeln!(p, "const {name}: u32 = {v}u;");
     }
-    let _ = writeln!(
-        p,
-        "var<workgroup> a_tiles: array<f16, {}>;",
-        t.buffers * a_tile
+    // Every tile offset (rows, fragment corners, buffers) is a multiple of 4 halves, so a word
+    // of 2 or 4 halves never straddles a quad.
+    assert!(
+        [1, 2, 4].contains(&t.word) && a_ld % 4 == 0 && b_ld % 4 == 0,
+        "{variant:?}: tile words"
     );
-    let _ = writeln!(
-        p,
-        "var<workgroup> b_tiles: array<f16, {}>;",
-        t.buffers * b_tile
-    );
+    let word = match t.word {
+        1 => "f16",
+        2 => "vec2<f16>",
+        _ => "vec4<f16>",
+    };
+    for (name, halves) in [("a_tiles", a_tile), ("b_tiles", b_tile)] {
+        let _ = writeln!(
+            p,
+            "var<workgroup> {name}: array<{word}, {}>;",
+            t.buffers * halves / t.word
+        );
+    }
+    // put4(which, at, v): quad `v` into the A (`which` 0) or B (1) tiles at half `at`.
+    p.push_str("fn put4(which: u32, at: u32, v: vec4<f16>) {\n");
+    for (which, name) in [(0, "a_tiles"), (1, "b_tiles")] {
+        let _ = writeln!(p, "    if (which == {which}u) {{");
+        match t.word {
+            1 => {
+                for (i, c) in ["x", "y", "z", "w"].iter().enumerate() {
+                    let _ = writeln!(p, "        {name}[at + {i}u] = v.{c};");
+                }
+            }
+            2 => {
+                let _ = writeln!(p, "        {name}[at >> 1u] = v.xy;");
+                let _ = writeln!(p, "        {name}[(at >> 1u) + 1u] = v.zw;");
+            }
+            _ => {
+                let _ = writeln!(p, "        {name}[at >> 2u] = v;");
+            }
+        }
+        p.push_str("    }\n");
+    }
+    p.push_str("}\n");
     let _ = writeln!(
         p,
         "var<workgroup> c_frags: array<f32, {}>;",
@@ -220,17 +276,17 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
 ",
     );
     for i in 0..t.frag_m {
-        let _ = writeln!(p, "    let ia{i} = ia + {}u;", 16 * i * a_ld);
+        let _ = writeln!(p, "    let ia{i} = (ia + {}u) / TW;", 16 * i * a_ld);
         let _ = writeln!(
             p,
-            "    let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&a_tiles[ia{i}], A_LD);"
+            "    let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&a_tiles[ia{i}], A_LD / TW);"
         );
     }
     for j in 0..t.frag_n {
-        let _ = writeln!(p, "    let ib{j} = ib + {}u;", 16 * j);
+        let _ = writeln!(p, "    let ib{j} = (ib + {}u) / TW;", 16 * j);
         let _ = writeln!(
             p,
-            "    let b{j} = coopLoadT<coop_mat16x16<f16, B>>(&b_tiles[ib{j}], B_LD);"
+            "    let b{j} = coopLoadT<coop_mat16x16<f16, B>>(&b_tiles[ib{j}], B_LD / TW);"
         );
     }
     for i in 0..t.frag_m {
