@@ -35,6 +35,10 @@ pub enum CoopVariant {
     B256x128x32sv4,
     /// 8 subgroups in 4x2, each 64x64, K 64, one buffer of vec4<f16> tiles.
     B256x128x64sv4,
+    /// B128x128x64s with vec4<f16> tiles.
+    B128x128x64sv4,
+    /// B128x256x32s with vec4<f16> tiles.
+    B128x256x32sv4,
 }
 
 /// The shape parameters of a [`CoopVariant`].
@@ -88,7 +92,7 @@ impl CoopTiling {
 
 impl CoopVariant {
     /// Every variant.
-    pub const ALL: [CoopVariant; 11] = [
+    pub const ALL: [CoopVariant; 13] = [
         CoopVariant::B128x128x32,
         CoopVariant::B128x128x64s,
         CoopVariant::B128x256x16,
@@ -100,6 +104,8 @@ impl CoopVariant {
         CoopVariant::B256x128x32sv2,
         CoopVariant::B256x128x32sv4,
         CoopVariant::B256x128x64sv4,
+        CoopVariant::B128x128x64sv4,
+        CoopVariant::B128x256x32sv4,
     ];
 
     /// The variant used when `WMX_COOP_VARIANT` is unset.
@@ -121,6 +127,8 @@ impl CoopVariant {
             CoopVariant::B256x128x32sv2 => "256x128x32sv2",
             CoopVariant::B256x128x32sv4 => "256x128x32sv4",
             CoopVariant::B256x128x64sv4 => "256x128x64sv4",
+            CoopVariant::B128x128x64sv4 => "128x128x64sv4",
+            CoopVariant::B128x256x32sv4 => "128x256x32sv4",
         }
     }
 
@@ -167,6 +175,8 @@ impl CoopVariant {
             CoopVariant::B256x128x32sv2 => t(4, 2, 4, 4, 32, 1, 2),
             CoopVariant::B256x128x32sv4 => t(4, 2, 4, 4, 32, 1, 4),
             CoopVariant::B256x128x64sv4 => t(4, 2, 4, 4, 64, 1, 4),
+            CoopVariant::B128x128x64sv4 => t(2, 4, 4, 2, 64, 1, 4),
+            CoopVariant::B128x256x32sv4 => t(2, 4, 4, 4, 32, 1, 4),
         }
     }
 }
