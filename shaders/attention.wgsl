@@ -13,8 +13,8 @@
 // its own probabilities, summed across the row at the end. Causal tiles past the diagonal are
 // skipped when every row of the query tile has a visible key; masked scores are f32::MIN (MLX's
 // finfo.min: a fully masked row averages v), keys past the end -inf (excluded). Grouped-query
-// attention maps query head h to key head h / (Hq / Hk). Query tiles are dispatched heaviest
-// (last) first so causal stragglers start early.
+// attention maps query head h to key head h / (Hq / Hk). Query tiles are dispatched head by head,
+// heaviest (last) first within a head.
 // The module is created trusted: every global index is guarded by the row, key and feature
 // checks below.
 // Prelude provides: BQ, BK (64), DC, KC, D, DV, FC (= ceil(DV / 64)), DVP (= 64 FC), QTS (= BQ +
@@ -85,8 +85,10 @@ fn attention_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
     let w = wid.x + wid.y * nwg.x;
     // Uniform per workgroup: a whole workgroup returns together.
     if (w >= info[INFO_BH] * q_tiles) { return; }
-    let bh = w % info[INFO_BH];
-    let q0 = (q_tiles - 1u - w / info[INFO_BH]) * BQ;
+    // Head by head (the workgroups in flight share a few heads' keys and values in cache),
+    // heaviest query tile first within a head (causal stragglers start early).
+    let bh = w / q_tiles;
+    let q0 = (q_tiles - 1u - w % q_tiles) * BQ;
     let bi = bh / hq;
     let h = bh - bi * hq;
     let kvh = bi * info[INFO_HK] + h / (hq / info[INFO_HK]);

@@ -29,7 +29,7 @@
 // past the end -inf (excluded), causal tiles past the diagonal skipped when every row of the
 // query tile has a visible key, grouped heads map query head h to key head h / (Hq / Hk). Tiles
 // every row of the subgroup sees in full skip the per-key checks. Query tiles are dispatched
-// heaviest first. Every fragment pointer index is bound to a `let` first (naga 30's SPIR-V writer
+// head by head, heaviest first within a head. Every fragment pointer index is bound to a `let` first (naga 30's SPIR-V writer
 // panics on an index computed inline in a cooperative load's pointer).
 // The module is created trusted: every global index is guarded by the row, key and feature
 // checks below.
@@ -144,8 +144,10 @@ fn attention_coop(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     let w = wid.x + wid.y * nwg.x;
     // Uniform per workgroup: a whole workgroup returns together.
     if (w >= info[INFO_BH] * q_tiles) { return; }
-    let bh = w % info[INFO_BH];
-    let q0 = (q_tiles - 1u - w / info[INFO_BH]) * BQ;
+    // Head by head (the workgroups in flight share a few heads' keys and values in cache),
+    // heaviest query tile first within a head (causal stragglers start early).
+    let bh = w / q_tiles;
+    let q0 = (q_tiles - 1u - w % q_tiles) * BQ;
     let bi = bh / hq;
     let h = bh - bi * hq;
     let kvh = bi * info[INFO_HK] + h / (hq / info[INFO_HK]);
