@@ -7,7 +7,9 @@
 // output, f32). Both products are register-blocked outer products over workgroup tiles read as
 // vec4s: the scores walk the head dimension DC at a time through d-major (transposed) tiles of
 // the queries and keys (`qt`, `kv`), the output walks the key tile KC keys at a time through
-// the key-major probabilities `pt` and a feature-major tile of values (`kv` again). Online
+// the key-major probabilities `pt` and a feature-major tile of values (`kv` again). Each chunk's
+// global loads (`fetch`) are issued one chunk ahead into registers and stored (`put`) after the
+// barrier, so their latency hides behind the chunk before. Online
 // softmax per row: each invocation keeps its rows' running max m (identical across the 16
 // invocations of a row: they reduce the tile's row maxima through `red`) and a partial sum l of
 // its own probabilities, summed across the row at the end. Causal tiles past the diagonal are
@@ -38,6 +40,13 @@ var<workgroup> kv: array<vec4<f32>, KV_WORDS>;
 var<workgroup> pt: array<vec4<f32>, BK * QTS / 4u>;
 
 const MIN_F32: f32 = -3.40282346638528859812e+38;
+// Query-key chunks per key tile; values per invocation of a chunk's query and key quads (QS, KS)
+// and of a value chunk (VS); the prefetch registers.
+const NQK: u32 = (D + DC - 1u) / DC;
+const QS: u32 = 4u * ((BQ * DC / 4u + 255u) / 256u);
+const KS: u32 = 4u * ((BK * DC / 4u + 255u) / 256u);
+const VS: u32 = (KC * DVP + 255u) / 256u;
+const NX: u32 = max(QS + KS, VS);
 
 fn mask_at(b: u32, h: u32, i: u32, j: u32) -> f32 {
     let at = bitcast<i32>(info[INFO_MOFF]) + i32(b) * bitcast<i32>(info[INFO_MSB])
@@ -73,6 +82,70 @@ fn row_reduce(x: vec4<f32>, ty: u32, tx: u32, op: u32) -> vec4<f32> {
         }
     }
     return r;
+}
+
+/// Loads stage `c` of key tile `k0` into `nx`: for c < NQK the query and key quads of head
+/// dimensions DC c.. (QS and KS values: row e / (DC/4) of the tiles, 4 consecutive d), for
+/// c >= NQK the value chunk of keys KC (c - NQK).. (VS values, key-major); zero outside.
+/// Issued a stage ahead, so the global latency hides behind the stage before.
+fn fetch(c: u32, k0: u32, lid: u32, q0: u32, lq: u32, lk: u32, q_base: u32, k_base: u32,
+         nx: ptr<function, array<f32, NX>>) {
+    if (c < NQK) {
+        let d0 = c * DC;
+        for (var n = 0u; n < QS; n = n + 1u) {
+            let e = lid + 256u * (n / 4u);
+            let row = e / (DC / 4u);
+            let d = d0 + (e % (DC / 4u)) * 4u + n % 4u;
+            let i = q0 + row;
+            var x = 0.0;
+            if (row < BQ && i < lq && d < D) { x = load_q((q_base + i) * D + d); }
+            (*nx)[n] = x;
+        }
+        for (var n = 0u; n < KS; n = n + 1u) {
+            let e = lid + 256u * (n / 4u);
+            let key = e / (DC / 4u);
+            let d = d0 + (e % (DC / 4u)) * 4u + n % 4u;
+            let j = k0 + key;
+            var x = 0.0;
+            if (key < BK && j < lk && d < D) { x = load_k((k_base + j) * D + d); }
+            (*nx)[QS + n] = x;
+        }
+    } else {
+        let kc = (c - NQK) * KC;
+        for (var n = 0u; n < VS; n = n + 1u) {
+            let e = lid + 256u * n;
+            let j = k0 + kc + e / DVP;
+            let f = e % DVP;
+            var x = 0.0;
+            if (e < KC * DVP && j < lk && f < DV) { x = load_v((k_base + j) * DV + f); }
+            (*nx)[n] = x;
+        }
+    }
+}
+
+/// Stores stage `c` from `nx` (see `fetch`): the query and key quads transposed into `qt` and
+/// `kv`, or the value chunk into `kv`. Call between barriers.
+fn put(c: u32, lid: u32, nx: ptr<function, array<f32, NX>>) {
+    if (c < NQK) {
+        for (var n = 0u; n < QS; n = n + 1u) {
+            let e = lid + 256u * (n / 4u);
+            if (e >= BQ * DC / 4u) { break; }
+            let at = ((e % (DC / 4u)) * 4u + n % 4u) * QTS + e / (DC / 4u);
+            qt[at / 4u][at % 4u] = (*nx)[n];
+        }
+        for (var n = 0u; n < KS; n = n + 1u) {
+            let e = lid + 256u * (n / 4u);
+            if (e >= BK * DC / 4u) { break; }
+            let at = ((e % (DC / 4u)) * 4u + n % 4u) * KTS + e / (DC / 4u);
+            kv[at / 4u][at % 4u] = (*nx)[QS + n];
+        }
+    } else {
+        for (var n = 0u; n < VS; n = n + 1u) {
+            let e = lid + 256u * n;
+            if (e >= KC * DVP) { break; }
+            kv[e / 4u][e % 4u] = (*nx)[n];
+        }
+    }
 }
 
 @compute @workgroup_size(256)
@@ -113,37 +186,20 @@ fn attention_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
     var o: array<vec4<f32>, 4u * FC>;
     for (var c = 0u; c < 4u * FC; c = c + 1u) { o[c] = vec4<f32>(0.0); }
 
+    // The stages of a key tile: NQK query-key chunks, then BK / KC value chunks; each one's
+    // global loads are issued a stage ahead into `nx`.
+    var nx: array<f32, NX>;
+    fetch(0u, 0u, lid, q0, lq, lk, q_base, k_base, &nx);
     for (var t = 0u; t < k_tiles; t = t + 1u) {
         let k0 = t * BK;
         // Scores: s[a] holds rows 4ty + a against keys 4tx..4tx+3.
         var s: array<vec4<f32>, 4>;
         for (var a = 0u; a < 4u; a = a + 1u) { s[a] = vec4<f32>(0.0); }
-        for (var d0 = 0u; d0 < D; d0 = d0 + DC) {
+        for (var c = 0u; c < NQK; c = c + 1u) {
             workgroupBarrier();
-            // Quads of 4 consecutive d of one row (key), stored transposed.
-            for (var e = lid; e < BQ * DC / 4u; e = e + 256u) {
-                let row = e / (DC / 4u);
-                let dq = (e % (DC / 4u)) * 4u;
-                let i = q0 + row;
-                for (var c = 0u; c < 4u; c = c + 1u) {
-                    var x = 0.0;
-                    if (i < lq && d0 + dq + c < D) { x = load_q((q_base + i) * D + d0 + dq + c); }
-                    let at = (dq + c) * QTS + row;
-                    qt[at / 4u][at % 4u] = x;
-                }
-            }
-            for (var e = lid; e < BK * DC / 4u; e = e + 256u) {
-                let key = e / (DC / 4u);
-                let dq = (e % (DC / 4u)) * 4u;
-                let j = k0 + key;
-                for (var c = 0u; c < 4u; c = c + 1u) {
-                    var x = 0.0;
-                    if (j < lk && d0 + dq + c < D) { x = load_k((k_base + j) * D + d0 + dq + c); }
-                    let at = (dq + c) * KTS + key;
-                    kv[at / 4u][at % 4u] = x;
-                }
-            }
+            put(c, lid, &nx);
             workgroupBarrier();
+            fetch(c + 1u, k0, lid, q0, lq, lk, q_base, k_base, &nx);
             for (var d = 0u; d < DC; d = d + 1u) {
                 let qa = qt[d * (QTS / 4u) + ty];
                 let kb = kv[d * (KTS / 4u) + tx];
@@ -191,19 +247,18 @@ fn attention_tiles(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
             pt[(tx * 4u + c) * (QTS / 4u) + ty] = vec4<f32>(p[0][c], p[1][c], p[2][c], p[3][c]);
         }
         // Output: o[a * FC + c] += p[row 4ty + a][key] * v[key][64c + 4tx..+3], KC keys a chunk.
-        for (var kc = 0u; kc < BK; kc = kc + KC) {
+        for (var kc = 0u; kc < BK / KC; kc = kc + 1u) {
             workgroupBarrier();
-            for (var e = lid; e < KC * DVP; e = e + 256u) {
-                let key = e / DVP;
-                let f = e % DVP;
-                let j = k0 + kc + key;
-                var x = 0.0;
-                if (j < lk && f < DV) { x = load_v((k_base + j) * DV + f); }
-                kv[e / 4u][e % 4u] = x;
+            put(NQK + kc, lid, &nx);
+            workgroupBarrier();
+            // The next stage: the next value chunk, or the next tile's first query-key chunk.
+            if (kc + 1u < BK / KC) {
+                fetch(NQK + kc + 1u, k0, lid, q0, lq, lk, q_base, k_base, &nx);
+            } else if (t + 1u < k_tiles) {
+                fetch(0u, k0 + BK, lid, q0, lq, lk, q_base, k_base, &nx);
             }
-            workgroupBarrier();
             for (var kk = 0u; kk < KC; kk = kk + 1u) {
-                let pa = pt[(kc + kk) * (QTS / 4u) + ty];
+                let pa = pt[(kc * KC + kk) * (QTS / 4u) + ty];
                 for (var c = 0u; c < FC; c = c + 1u) {
                     let vb = kv[kk * (DVP / 4u) + c * 16u + tx];
                     o[c] = fma(vec4<f32>(pa.x), vb, o[c]);
