@@ -110,21 +110,28 @@ fn put_kv(li: u32, kvb: u32) {
 }
 
 /// The lane's 16 scores of row `i` (keys `j0`..`j0 + 15`), read from `sc[at + 16 c]`, in base 2
-/// (times `scale2` = scale · log2 e) and masked; `full` when every key is visible to the row.
-fn lane_scores(at: u32, i: u32, j0: u32, lq: u32, lk: u32, shift: i32, scale2: f32, bi: u32,
-               h: u32, full: bool) -> array<f32, 16> {
+/// (times `scale2` = scale · log2 e) and masked; `full` when every key is visible to the row. A
+/// masked score is added to its mask in natural units first and stays finite in base 2 (at least
+/// f32::MIN, as a boolean mask's f32::MIN would overflow times log2 e), so a fully masked row
+/// still averages v; a -inf mask stays -inf (the key is excluded).
+fn lane_scores(at: u32, i: u32, j0: u32, lq: u32, lk: u32, shift: i32, scale: f32, scale2: f32,
+               bi: u32, h: u32, full: bool) -> array<f32, 16> {
     var s: array<f32, 16>;
     if (full && !HAS_MASK) {
         for (var c = 0u; c < 16u; c = c + 1u) { s[c] = sc[at + 16u * c] * scale2; }
         return s;
     }
+    let neg_inf = -wmx_inf();
     for (var c = 0u; c < 16u; c = c + 1u) {
         let j = j0 + c;
         var x = sc[at + 16u * c] * scale2;
         if (j >= lk) {
-            x = -wmx_inf();
+            x = neg_inf;
         } else {
-            if (HAS_MASK && i < lq) { x = x + mask_at(bi, h, i, j) * LOG2E; }
+            if (HAS_MASK && i < lq) {
+                let xn = sc[at + 16u * c] * scale + mask_at(bi, h, i, j);
+                x = select(max(xn * LOG2E, MIN_F32), neg_inf, xn == neg_inf);
+            }
             if (CAUSAL && i32(j) > i32(i) + shift) { x = MIN_F32; }
         }
         s[c] = x;
@@ -151,7 +158,8 @@ fn attention_coop(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     let bi = bh / hq;
     let h = bh - bi * hq;
     let kvh = bi * info[INFO_HK] + h / (hq / info[INFO_HK]);
-    let scale2 = bitcast<f32>(info[INFO_SCALE]) * LOG2E;
+    let scale = bitcast<f32>(info[INFO_SCALE]);
+    let scale2 = scale * LOG2E;
     let shift = i32(lk) - i32(lq);
     let neg_inf = -wmx_inf();
 
@@ -198,7 +206,7 @@ fn attention_coop(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
         subgroupBarrier();
         // Every key of the tile exists and is visible to the subgroup's first row (so to all).
         let full = k0 + BK <= lk && (!CAUSAL || i32(k0 + BK - 1u) <= i32(r0) + shift);
-        let s = lane_scores(s_at, i, k0 + half * 16u, lq, lk, shift, scale2, bi, h, full);
+        let s = lane_scores(s_at, i, k0 + half * 16u, lq, lk, shift, scale, scale2, bi, h, full);
         var mt = s[0];
         for (var c = 1u; c < 16u; c = c + 1u) { mt = max(mt, s[c]); }
         mt = max(mt, subgroupShuffleXor(mt, 16u));

@@ -267,7 +267,8 @@ device_tests! {
 /// boolean masks (some rows fully masked), Dv != D, ragged edges, f32/f16/bf16 (f16 takes the
 /// cooperative-matrix kernel where the device has one); "rise" scales key j by 1 + j / 8, so the
 /// rows' maxima keep growing across key tiles (the online softmax rescales at every tile; the
-/// cooperative kernel, whose reference maximum moves only by more than 8, rescales now and then).
+/// cooperative kernel, whose reference maximum moves only by more than 11 in base 2, rescales now
+/// and then).
 #[test]
 fn attention_tiles_match_cpu() {
     let Some(gpu) = common::gpu() else { return };

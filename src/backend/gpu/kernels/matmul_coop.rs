@@ -33,8 +33,6 @@ pub enum CoopVariant {
     B256x128x32sv2,
     /// B256x128x32s with vec4<f16> tiles.
     B256x128x32sv4,
-    /// 8 subgroups in 4x2, each 64x64, K 64, one buffer of vec4<f16> tiles.
-    B256x128x64sv4,
     /// B128x128x64s with vec4<f16> tiles.
     B128x128x64sv4,
     /// B128x256x32s with vec4<f16> tiles.
@@ -92,7 +90,7 @@ impl CoopTiling {
 
 impl CoopVariant {
     /// Every variant.
-    pub const ALL: [CoopVariant; 13] = [
+    pub const ALL: [CoopVariant; 12] = [
         CoopVariant::B128x128x32,
         CoopVariant::B128x128x64s,
         CoopVariant::B128x256x16,
@@ -103,7 +101,6 @@ impl CoopVariant {
         CoopVariant::B128x128x32v4,
         CoopVariant::B256x128x32sv2,
         CoopVariant::B256x128x32sv4,
-        CoopVariant::B256x128x64sv4,
         CoopVariant::B128x128x64sv4,
         CoopVariant::B128x256x32sv4,
     ];
@@ -126,7 +123,6 @@ impl CoopVariant {
             CoopVariant::B128x128x32v4 => "128x128x32v4",
             CoopVariant::B256x128x32sv2 => "256x128x32sv2",
             CoopVariant::B256x128x32sv4 => "256x128x32sv4",
-            CoopVariant::B256x128x64sv4 => "256x128x64sv4",
             CoopVariant::B128x128x64sv4 => "128x128x64sv4",
             CoopVariant::B128x256x32sv4 => "128x256x32sv4",
         }
@@ -174,7 +170,6 @@ impl CoopVariant {
             CoopVariant::B128x128x32v4 => t(2, 4, 4, 2, 32, 2, 4),
             CoopVariant::B256x128x32sv2 => t(4, 2, 4, 4, 32, 1, 2),
             CoopVariant::B256x128x32sv4 => t(4, 2, 4, 4, 32, 1, 4),
-            CoopVariant::B256x128x64sv4 => t(4, 2, 4, 4, 64, 1, 4),
             CoopVariant::B128x128x64sv4 => t(2, 4, 4, 2, 64, 1, 4),
             CoopVariant::B128x256x32sv4 => t(2, 4, 4, 4, 32, 1, 4),
         }
