@@ -27,15 +27,15 @@ pub enum CoopVariant {
     B256x128x32s,
     /// 4 subgroups in 2x2, each 64x64, K 32, double-buffered.
     B128x128x32w4,
-    /// B128x128x32 with vec4<f16> tiles.
+    /// B128x128x32 with `vec4<f16>` tiles.
     B128x128x32v4,
-    /// B256x128x32s with vec2<f16> tiles.
+    /// B256x128x32s with `vec2<f16>` tiles.
     B256x128x32sv2,
-    /// B256x128x32s with vec4<f16> tiles.
+    /// B256x128x32s with `vec4<f16>` tiles.
     B256x128x32sv4,
-    /// B128x128x64s with vec4<f16> tiles.
+    /// B128x128x64s with `vec4<f16>` tiles.
     B128x128x64sv4,
-    /// B128x256x32s with vec4<f16> tiles.
+    /// B128x256x32s with `vec4<f16>` tiles.
     B128x256x32sv4,
 }
 
