@@ -10,8 +10,8 @@
 // CK at a time. Each step its invocations load a CM x CK tile of A and a CK x CN tile of B
 // (A_LOADS and B_LOADS quads per invocation) into registers, then into workgroup buffers whose
 // rows are padded by 8 halves (16-byte aligned fragment rows, no bank conflicts on fragment
-// loads); the tiles are arrays of TW-half words (f16, vec2<f16> or vec4<f16>), so a staged quad
-// is one to four stores (`put4`), and fragments load at word indices with strides in words.
+// loads); the tiles are arrays of TW-half words (f16 or vec4<f16>), so a staged quad
+// is one or four stores (`put4`), and fragments load at word indices with strides in words.
 // With BUFFERS = 2 the tiles alternate between two buffers, so one barrier per step
 // suffices and the next step's global loads overlap this step's multiplies; with BUFFERS = 1 a
 // second barrier guards the one buffer before it is refilled (the global loads still overlap).

@@ -105,7 +105,8 @@ pub fn attention_fits(d: u32, dv: u32, max_bytes: u32) -> bool {
 
 /// Query rows per workgroup of the cooperative kernel (4 subgroups of 16 rows).
 const COOP_BQ: u32 = 64;
-/// Keys per tile of the cooperative kernel.
+/// Keys per tile of the cooperative kernel: two 16-key score blocks, one per half subgroup (the
+/// lane layout of `shaders/attention_coop.wgsl` and `scores` below are written for two).
 const COOP_BK: u32 = 32;
 /// Row padding (halves) of the cooperative kernel's f16 tiles: 16-byte aligned fragment rows.
 const COOP_PAD: u32 = 8;

@@ -9,8 +9,8 @@ use std::fmt::Write;
 /// One tiling of `shaders/matmul_coop.wgsl`, chosen once per device (`WMX_COOP_VARIANT=<name>`,
 /// see [`CoopVariant::from_env`]). Named `<block rows>x<block columns>x<K per step>`, `s` for a
 /// single workgroup buffer (two barriers per step instead of double buffering), `w4` for 4
-/// subgroups instead of 8, `v2`/`v4` for workgroup tiles of `vec2<f16>`/`vec4<f16>` words (a
-/// staged quad is one store instead of four; fragments load with strides in words).
+/// subgroups instead of 8, `v4` for workgroup tiles of `vec4<f16>` words (a staged quad is one
+/// store instead of four; fragments load with strides in words).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CoopVariant {
     /// 8 subgroups in 2x4, each 64x32 (4x2 accumulators), K 32, double-buffered (the first kernel).
@@ -29,14 +29,8 @@ pub enum CoopVariant {
     B128x128x32w4,
     /// B128x128x32 with `vec4<f16>` tiles.
     B128x128x32v4,
-    /// B256x128x32s with `vec2<f16>` tiles.
-    B256x128x32sv2,
     /// B256x128x32s with `vec4<f16>` tiles.
     B256x128x32sv4,
-    /// B128x128x64s with `vec4<f16>` tiles.
-    B128x128x64sv4,
-    /// B128x256x32s with `vec4<f16>` tiles.
-    B128x256x32sv4,
 }
 
 /// The shape parameters of a [`CoopVariant`].
@@ -52,7 +46,7 @@ pub struct CoopTiling {
     pub k: u32,
     /// Workgroup tile buffers: 2 (double-buffered) or 1.
     pub buffers: u32,
-    /// Halves per word of the workgroup tiles: 1 (`f16`), 2 (`vec2<f16>`) or 4 (`vec4<f16>`).
+    /// Halves per word of the workgroup tiles: 1 (`f16`) or 4 (`vec4<f16>`).
     pub word: u32,
 }
 
@@ -90,7 +84,7 @@ impl CoopTiling {
 
 impl CoopVariant {
     /// Every variant.
-    pub const ALL: [CoopVariant; 12] = [
+    pub const ALL: [CoopVariant; 9] = [
         CoopVariant::B128x128x32,
         CoopVariant::B128x128x64s,
         CoopVariant::B128x256x16,
@@ -99,10 +93,7 @@ impl CoopVariant {
         CoopVariant::B256x128x32s,
         CoopVariant::B128x128x32w4,
         CoopVariant::B128x128x32v4,
-        CoopVariant::B256x128x32sv2,
         CoopVariant::B256x128x32sv4,
-        CoopVariant::B128x128x64sv4,
-        CoopVariant::B128x256x32sv4,
     ];
 
     /// The variant used when `WMX_COOP_VARIANT` is unset.
@@ -121,10 +112,7 @@ impl CoopVariant {
             CoopVariant::B256x128x32s => "256x128x32s",
             CoopVariant::B128x128x32w4 => "128x128x32w4",
             CoopVariant::B128x128x32v4 => "128x128x32v4",
-            CoopVariant::B256x128x32sv2 => "256x128x32sv2",
             CoopVariant::B256x128x32sv4 => "256x128x32sv4",
-            CoopVariant::B128x128x64sv4 => "128x128x64sv4",
-            CoopVariant::B128x256x32sv4 => "128x256x32sv4",
         }
     }
 
@@ -168,10 +156,7 @@ impl CoopVariant {
             CoopVariant::B256x128x32s => t(4, 2, 4, 4, 32, 1, 1),
             CoopVariant::B128x128x32w4 => t(2, 2, 4, 4, 32, 2, 1),
             CoopVariant::B128x128x32v4 => t(2, 4, 4, 2, 32, 2, 4),
-            CoopVariant::B256x128x32sv2 => t(4, 2, 4, 4, 32, 1, 2),
             CoopVariant::B256x128x32sv4 => t(4, 2, 4, 4, 32, 1, 4),
-            CoopVariant::B128x128x64sv4 => t(2, 4, 4, 2, 64, 1, 4),
-            CoopVariant::B128x256x32sv4 => t(2, 4, 4, 4, 32, 1, 4),
         }
     }
 }
@@ -225,16 +210,12 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
         let _ = writeln!(p, "const {name}: u32 = {v}u;");
     }
     // Every tile offset (rows, fragment corners, buffers) is a multiple of 4 halves, so a word
-    // of 2 or 4 halves never straddles a quad.
+    // of 4 halves never straddles a quad.
     assert!(
-        [1, 2, 4].contains(&t.word) && a_ld % 4 == 0 && b_ld % 4 == 0,
+        [1, 4].contains(&t.word) && a_ld % 4 == 0 && b_ld % 4 == 0,
         "{variant:?}: tile words"
     );
-    let word = match t.word {
-        1 => "f16",
-        2 => "vec2<f16>",
-        _ => "vec4<f16>",
-    };
+    let word = if t.word == 1 { "f16" } else { "vec4<f16>" };
     for (name, halves) in [("a_tiles", a_tile), ("b_tiles", b_tile)] {
         let _ = writeln!(
             p,
@@ -246,19 +227,12 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
     p.push_str("fn put4(which: u32, at: u32, v: vec4<f16>) {\n");
     for (which, name) in [(0, "a_tiles"), (1, "b_tiles")] {
         let _ = writeln!(p, "    if (which == {which}u) {{");
-        match t.word {
-            1 => {
-                for (i, c) in ["x", "y", "z", "w"].iter().enumerate() {
-                    let _ = writeln!(p, "        {name}[at + {i}u] = v.{c};");
-                }
+        if t.word == 1 {
+            for (i, c) in ["x", "y", "z", "w"].iter().enumerate() {
+                let _ = writeln!(p, "        {name}[at + {i}u] = v.{c};");
             }
-            2 => {
-                let _ = writeln!(p, "        {name}[at >> 1u] = v.xy;");
-                let _ = writeln!(p, "        {name}[(at >> 1u) + 1u] = v.zw;");
-            }
-            _ => {
-                let _ = writeln!(p, "        {name}[at >> 2u] = v;");
-            }
+        } else {
+            let _ = writeln!(p, "        {name}[at >> 2u] = v;");
         }
         p.push_str("    }\n");
     }
