@@ -84,6 +84,14 @@ fn row_reduce(x: vec4<f32>, ty: u32, tx: u32, op: u32) -> vec4<f32> {
     return r;
 }
 
+/// The row (x) and head-dimension offset within the chunk (y) of value `n` of this invocation's
+/// share of a query or key chunk: quad `lid + 256 (n / 4)` (DC / 4 quads a row), element n % 4.
+/// `fetch` and `put` agree through it.
+fn chunk_slot(lid: u32, n: u32) -> vec2<u32> {
+    let e = lid + 256u * (n / 4u);
+    return vec2<u32>(e / (DC / 4u), (e % (DC / 4u)) * 4u + n % 4u);
+}
+
 /// Loads stage `c` of key tile `k0` into `nx`: for c < NQK the query and key quads of head
 /// dimensions DC c.. (QS and KS values: row e / (DC/4) of the tiles, 4 consecutive d), for
 /// c >= NQK the value chunk of keys KC (c - NQK).. (VS values, key-major); zero outside.
@@ -93,21 +101,19 @@ fn fetch(c: u32, k0: u32, lid: u32, q0: u32, lq: u32, lk: u32, q_base: u32, k_ba
     if (c < NQK) {
         let d0 = c * DC;
         for (var n = 0u; n < QS; n = n + 1u) {
-            let e = lid + 256u * (n / 4u);
-            let row = e / (DC / 4u);
-            let d = d0 + (e % (DC / 4u)) * 4u + n % 4u;
-            let i = q0 + row;
+            let at = chunk_slot(lid, n);
+            let i = q0 + at.x;
+            let d = d0 + at.y;
             var x = 0.0;
-            if (row < BQ && i < lq && d < D) { x = load_q((q_base + i) * D + d); }
+            if (at.x < BQ && i < lq && d < D) { x = load_q((q_base + i) * D + d); }
             (*nx)[n] = x;
         }
         for (var n = 0u; n < KS; n = n + 1u) {
-            let e = lid + 256u * (n / 4u);
-            let key = e / (DC / 4u);
-            let d = d0 + (e % (DC / 4u)) * 4u + n % 4u;
-            let j = k0 + key;
+            let at = chunk_slot(lid, n);
+            let j = k0 + at.x;
+            let d = d0 + at.y;
             var x = 0.0;
-            if (key < BK && j < lk && d < D) { x = load_k((k_base + j) * D + d); }
+            if (at.x < BK && j < lk && d < D) { x = load_k((k_base + j) * D + d); }
             (*nx)[QS + n] = x;
         }
     } else {
@@ -128,15 +134,15 @@ fn fetch(c: u32, k0: u32, lid: u32, q0: u32, lq: u32, lk: u32, q_base: u32, k_ba
 fn put(c: u32, lid: u32, nx: ptr<function, array<f32, NX>>) {
     if (c < NQK) {
         for (var n = 0u; n < QS; n = n + 1u) {
-            let e = lid + 256u * (n / 4u);
-            if (e >= BQ * DC / 4u) { break; }
-            let at = ((e % (DC / 4u)) * 4u + n % 4u) * QTS + e / (DC / 4u);
+            let slot = chunk_slot(lid, n);
+            if (slot.x >= BQ) { break; }
+            let at = slot.y * QTS + slot.x;
             qt[at / 4u][at % 4u] = (*nx)[n];
         }
         for (var n = 0u; n < KS; n = n + 1u) {
-            let e = lid + 256u * (n / 4u);
-            if (e >= BK * DC / 4u) { break; }
-            let at = ((e % (DC / 4u)) * 4u + n % 4u) * KTS + e / (DC / 4u);
+            let slot = chunk_slot(lid, n);
+            if (slot.x >= BK) { break; }
+            let at = slot.y * KTS + slot.x;
             kv[at / 4u][at % 4u] = (*nx)[QS + n];
         }
     } else {

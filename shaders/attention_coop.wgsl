@@ -124,12 +124,13 @@ fn lane_scores(at: u32, i: u32, j0: u32, lq: u32, lk: u32, shift: i32, scale: f3
     let neg_inf = -wmx_inf();
     for (var c = 0u; c < 16u; c = c + 1u) {
         let j = j0 + c;
-        var x = sc[at + 16u * c] * scale2;
+        let raw = sc[at + 16u * c];
+        var x = raw * scale2;
         if (j >= lk) {
             x = neg_inf;
         } else {
             if (HAS_MASK && i < lq) {
-                let xn = sc[at + 16u * c] * scale + mask_at(bi, h, i, j);
+                let xn = raw * scale + mask_at(bi, h, i, j);
                 x = select(max(xn * LOG2E, MIN_F32), neg_inf, xn == neg_inf);
             }
             if (CAUSAL && i32(j) > i32(i) + shift) { x = MIN_F32; }
