@@ -20,24 +20,27 @@ const ATTENTION_COOP: &str = include_str!("../../../../shaders/attention_coop.wg
 const BQ: u32 = 64;
 /// Keys per tile.
 const BK: u32 = 64;
-/// Head-dimension chunk of the score product.
-const DC: u32 = 16;
+/// Head-dimension chunks of the score product: the wider one where workgroup memory allows
+/// (half the barriers per key tile), else the narrower (see [`attention_chunk`]).
+const DC_WIDE: u32 = 32;
+const DC_NARROW: u32 = 16;
 /// Padded row stride (f32s) of the d-major query/key chunks and the key-major probabilities:
 /// rows stay 16-byte aligned for vec4 reads.
 const PAD: u32 = 4;
-/// f32s of the shared key/value chunk buffer (a d-major key chunk or a value chunk).
-const KV_FLOATS: u32 = 2048;
+/// f32s of the shared value chunk per unit of the head-dimension chunk: 4096 for chunks of 32.
+const KV_FLOATS_PER_DC: u32 = 128;
 
 /// Output features per invocation, in quads of 64 (`FC`), and the padded value width `64 FC`.
 fn feature_chunks(dv: u32) -> u32 {
     dv.div_ceil(64)
 }
 
-/// Keys per value chunk: the most (a power of two, at most 32) whose values fit `KV_FLOATS`.
-fn key_chunk(dv: u32) -> u32 {
+/// Keys per value chunk with head-dimension chunk `dc`: the most (a power of two, at most 32)
+/// whose values fit `dc * KV_FLOATS_PER_DC` f32s.
+fn key_chunk(dv: u32, dc: u32) -> u32 {
     let dvp = 64 * feature_chunks(dv);
     let mut kc = 32;
-    while kc > 1 && kc * dvp > KV_FLOATS {
+    while kc > 1 && kc * dvp > dc * KV_FLOATS_PER_DC {
         kc /= 2;
     }
     kc
@@ -58,6 +61,9 @@ pub struct AttentionKey {
     /// The cooperative kernel's key/value tile buffers (see [`attention_coop_buffers`]; 1 for
     /// the other kernel).
     pub buffers: u32,
+    /// The other kernel's head-dimension chunk, 16 or 32 (see [`attention_chunk`]; 16 for the
+    /// cooperative kernel).
+    pub chunk: u32,
 }
 
 info_words! {
@@ -77,11 +83,36 @@ info_words! {
     }
 }
 
-/// Workgroup memory of the kernel for value head dimension `dv` (bytes): the query chunk, the
-/// key/value chunk and the probabilities.
-fn workgroup_bytes(dv: u32) -> u64 {
-    let kv = (DC * (BK + PAD)).max(key_chunk(dv) * 64 * feature_chunks(dv));
-    4 * (DC * (BQ + PAD) + kv + BK * (BQ + PAD)) as u64
+/// f32s of the shared key/value chunk buffer (a d-major key chunk or a value chunk).
+fn kv_floats(dv: u32, dc: u32) -> u32 {
+    (dc * (BK + PAD)).max(key_chunk(dv, dc) * 64 * feature_chunks(dv))
+}
+
+/// Workgroup memory of the kernel for value head dimension `dv` and head-dimension chunk `dc`
+/// (bytes): the query chunk, the key/value chunk and the probabilities.
+fn workgroup_bytes(dv: u32, dc: u32) -> u64 {
+    4 * (dc * (BQ + PAD) + kv_floats(dv, dc) + BK * (BQ + PAD)) as u64
+}
+
+/// The head-dimension chunk the (non-cooperative) attention kernel uses for head dimensions `d`
+/// and `dv` within `max_bytes` of workgroup memory: 32 where it fits (42.5 KB at `dv` 128), else
+/// 16, else `None` (see [`attention_fits`]). `WMX_ATTENTION_CHUNK=16` keeps 16 (for measuring).
+///
+/// ```
+/// use wmx::kernels::attention_chunk;
+/// assert_eq!(attention_chunk(128, 128, 49152), Some(32));
+/// assert_eq!(attention_chunk(128, 128, 32768), Some(16));
+/// assert_eq!(attention_chunk(128, 128, 16384), None);
+/// ```
+pub fn attention_chunk(d: u32, dv: u32, max_bytes: u32) -> Option<u32> {
+    static NARROW: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let narrow =
+        *NARROW.get_or_init(|| std::env::var("WMX_ATTENTION_CHUNK").as_deref() == Ok("16"));
+    let shape_ok = d > 0 && d.is_multiple_of(4) && d <= 256 && dv > 0 && dv <= 256;
+    [DC_WIDE, DC_NARROW]
+        .into_iter()
+        .filter(|&dc| !(narrow && dc == DC_WIDE))
+        .find(|&dc| shape_ok && workgroup_bytes(dv, dc) <= max_bytes as u64)
 }
 
 /// True when the kernel takes head dimensions `d` (a multiple of 4, at most 256) and `dv` (at
@@ -95,12 +126,7 @@ fn workgroup_bytes(dv: u32) -> u64 {
 /// assert!(!attention_fits(6, 6, 32768));
 /// ```
 pub fn attention_fits(d: u32, dv: u32, max_bytes: u32) -> bool {
-    d > 0
-        && d.is_multiple_of(4)
-        && d <= 256
-        && dv > 0
-        && dv <= 256
-        && workgroup_bytes(dv) <= max_bytes as u64
+    attention_chunk(d, dv, max_bytes).is_some()
 }
 
 /// Query rows per workgroup of the cooperative kernel (4 subgroups of 16 rows).
@@ -303,7 +329,7 @@ impl fmt::Display for AttentionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}.{}.{}.d{}.dv{}{}{}{}{}",
+            "{}.{}.{}.d{}.dv{}{}{}{}{}{}",
             self.entry(),
             short(self.dtype),
             short(self.out),
@@ -313,6 +339,11 @@ impl fmt::Display for AttentionKey {
             if self.mask { ".mask" } else { "" },
             if self.coop { ".coop" } else { "" },
             if self.buffers == 2 { ".b2" } else { "" },
+            if !self.coop && self.chunk != DC_NARROW {
+                format!(".c{}", self.chunk)
+            } else {
+                String::new()
+            },
         )
     }
 }
@@ -365,12 +396,13 @@ impl Family for AttentionKey {
             coop_prelude(p, self.d, self.dv, self.buffers);
             return ATTENTION_COOP;
         }
-        let (fc, kc) = (feature_chunks(self.dv), key_chunk(self.dv));
-        let kv_words = (DC * (BK + PAD)).max(kc * 64 * fc) / 4;
+        let dc = self.chunk;
+        let (fc, kc) = (feature_chunks(self.dv), key_chunk(self.dv, dc));
+        let kv_words = kv_floats(self.dv, dc) / 4;
         for (name, value) in [
             ("BQ", BQ),
             ("BK", BK),
-            ("DC", DC),
+            ("DC", dc),
             ("KC", kc),
             ("D", self.d),
             ("DV", self.dv),
@@ -420,8 +452,16 @@ impl Family for AttentionKey {
                         mask,
                         coop: false,
                         buffers: 1,
+                        chunk: DC_NARROW,
                     };
-                    keys.push(key);
+                    for max in [32768, 49152] {
+                        if let Some(chunk) = attention_chunk(d, dv, max) {
+                            let tiles = AttentionKey { chunk, ..key };
+                            if !keys.contains(&tiles) {
+                                keys.push(tiles);
+                            }
+                        }
+                    }
                     if native_f16 && dtype == Dtype::Float16 {
                         for max in [32768, 49152] {
                             if let Some(buffers) = attention_coop_buffers(d, dv, max) {
@@ -486,6 +526,9 @@ impl Gpu<'_> {
                         && self.ctx.coop.is_some_and(|c| c.subgroups_of_32)
                 });
         let coop = buffers.is_some();
+        let chunk = attention_chunk(d, dv, self.ctx.limits.max_compute_workgroup_storage_size)
+            .filter(|_| !coop)
+            .unwrap_or(DC_NARROW);
         let key = KernelKey::Attention(AttentionKey {
             dtype: dt,
             out: widen(dt, self.ctx.native_f16),
@@ -495,6 +538,7 @@ impl Gpu<'_> {
             mask: mask.is_some(),
             coop,
             buffers: buffers.unwrap_or(1),
+            chunk,
         });
         let acc = key.out_dtype();
         let n = size_of(shape);

@@ -32,7 +32,9 @@ mod slots;
 mod softmax;
 mod sort;
 
-pub use attention::{AttentionKey, attention_coop_buffers, attention_coop_fits, attention_fits};
+pub use attention::{
+    AttentionKey, attention_chunk, attention_coop_buffers, attention_coop_fits, attention_fits,
+};
 pub use conv::ConvKey;
 pub use copy::CopyKey;
 pub use creation::CreationKey;
