@@ -5,7 +5,8 @@
 // - matmul_vec4 (row-major rows, K, N, offsets and row strides multiples of 4; vec4 storage):
 //   128x128 tile per workgroup of 16x16 invocations, 8x8 micro-tile each (two 4x4 quadrants 64
 //   apart, so neighbouring invocations read neighbouring vec4s of workgroup memory), K staged 8 at
-//   a time, vec4 loads from storage and vec4 stores.
+//   a time through two buffers (one barrier a step; each step's global loads are issued during
+//   the step before), vec4 loads from storage and vec4 stores.
 // - matmul_rows (the vec4 kernel's layout; at most ROWS_MAX rows of A: one decoded token, a
 //   prompt's last position times the output head): memory-bound, so no tiles. A workgroup of
 //   256 invocations owns 4 RCT columns of C: RCT column invocations (one quad of columns each)
@@ -100,8 +101,22 @@ const VM: u32 = 128u;
 const VN: u32 = 128u;
 const VK: u32 = 8u;
 
-var<workgroup> a_quads: array<vec4<f32>, 256>; // [VK][VM / 4]: A transposed, 4 rows per vec4
-var<workgroup> b_quads: array<vec4<f32>, 256>; // [VK][VN / 4]
+// Two buffers each: step s computes on buffer s % 2 while step s + 1's quads, loaded into
+// registers before it, are stored into the other (read in step s - 1, before the last barrier).
+var<workgroup> a_quads: array<vec4<f32>, 512>; // [2][VK][VM / 4]: A transposed, 4 rows per vec4
+var<workgroup> b_quads: array<vec4<f32>, 512>; // [2][VK][VN / 4]
+
+/// Stores this invocation's A quad `av` (row a_row, k a_k..a_k+3, transposed) and B quad `bv`
+/// (k b_k, columns b_col..) into buffer `buf` (0 or 256 vec4s in).
+fn stage_vec4(buf: u32, a_row: u32, a_k: u32, b_k: u32, b_col: u32, av: vec4<f32>, bv: vec4<f32>) {
+    let at = buf + (a_row >> 2u);
+    let lane = a_row & 3u;
+    a_quads[at + (a_k + 0u) * 32u][lane] = av.x;
+    a_quads[at + (a_k + 1u) * 32u][lane] = av.y;
+    a_quads[at + (a_k + 2u) * 32u][lane] = av.z;
+    a_quads[at + (a_k + 3u) * 32u][lane] = av.w;
+    b_quads[buf + b_k * 32u + (b_col >> 2u)] = bv;
+}
 
 @compute @workgroup_size(16, 16)
 fn matmul_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -122,32 +137,40 @@ fn matmul_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     var b_q = (b_off + b_k * b_rs + col0 + b_col) >> 2u;
     let b_step = (VK * b_rs) >> 2u;
     var acc: array<vec4<f32>, 16>;
-    for (var k0 = 0u; k0 < K; k0 = k0 + VK) {
-        var av = vec4<f32>(0.0);
-        if (a_ok && k0 + a_k < K) { av = load4_in0(a_q); }
-        var bv = vec4<f32>(0.0);
-        if (b_ok && k0 + b_k < K) { bv = load4_in1(b_q); }
-        a_q = a_q + 2u;
-        b_q = b_q + b_step;
-        let slot = a_row >> 2u;
-        let lane = a_row & 3u;
-        a_quads[(a_k + 0u) * 32u + slot][lane] = av.x;
-        a_quads[(a_k + 1u) * 32u + slot][lane] = av.y;
-        a_quads[(a_k + 2u) * 32u + slot][lane] = av.z;
-        a_quads[(a_k + 3u) * 32u + slot][lane] = av.w;
-        b_quads[b_k * 32u + (b_col >> 2u)] = bv;
-        workgroupBarrier();
+    var av = vec4<f32>(0.0);
+    if (a_ok && a_k < K) { av = load4_in0(a_q); }
+    var bv = vec4<f32>(0.0);
+    if (b_ok && b_k < K) { bv = load4_in1(b_q); }
+    stage_vec4(0u, a_row, a_k, b_k, b_col, av, bv);
+    workgroupBarrier();
+    let steps = (K + VK - 1u) / VK;
+    for (var s = 0u; s < steps; s = s + 1u) {
+        let cur = (s & 1u) * 256u;
+        let more = s + 1u < steps;
+        // The next step's quads into registers: their latency hides behind this step's products.
+        if (more) {
+            let k0 = (s + 1u) * VK;
+            a_q = a_q + 2u;
+            b_q = b_q + b_step;
+            av = vec4<f32>(0.0);
+            if (a_ok && k0 + a_k < K) { av = load4_in0(a_q); }
+            bv = vec4<f32>(0.0);
+            if (b_ok && k0 + b_k < K) { bv = load4_in1(b_q); }
+        }
         for (var kk = 0u; kk < VK; kk = kk + 1u) {
-            let a0 = a_quads[kk * 32u + lid.y];
-            let a1 = a_quads[kk * 32u + 16u + lid.y];
-            let b0 = b_quads[kk * 32u + lid.x];
-            let b1 = b_quads[kk * 32u + 16u + lid.x];
+            let a0 = a_quads[cur + kk * 32u + lid.y];
+            let a1 = a_quads[cur + kk * 32u + 16u + lid.y];
+            let b0 = b_quads[cur + kk * 32u + lid.x];
+            let b1 = b_quads[cur + kk * 32u + 16u + lid.x];
             for (var i = 0u; i < 4u; i = i + 1u) {
                 acc[2u * i] = fma(vec4<f32>(a0[i]), b0, acc[2u * i]);
                 acc[2u * i + 1u] = fma(vec4<f32>(a0[i]), b1, acc[2u * i + 1u]);
                 acc[8u + 2u * i] = fma(vec4<f32>(a1[i]), b0, acc[8u + 2u * i]);
                 acc[9u + 2u * i] = fma(vec4<f32>(a1[i]), b1, acc[9u + 2u * i]);
             }
+        }
+        if (more) {
+            stage_vec4(256u - cur, a_row, a_k, b_k, b_col, av, bv);
         }
         workgroupBarrier();
     }
