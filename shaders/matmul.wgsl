@@ -1,7 +1,8 @@
 // matmul.wgsl — batched C = A @ B for strided A [.., M, K] and B [.., K, N], dense C [batch, M, N].
 // Four entry points; the key picks one and the prelude's storage types:
 // - matmul_tiled (any strides, scalar storage): 64x64 output tile per workgroup of 16x16
-//   invocations, 4x4 register micro-tile each, K staged through workgroup memory 16 at a time.
+//   invocations, 4x4 register micro-tile each, K staged through workgroup memory 16 at a time
+//   (two buffers, each step's loads issued during the step before, as matmul_vec4).
 // - matmul_vec4 (row-major rows, K, N, offsets and row strides multiples of 4; vec4 storage):
 //   128x128 tile per workgroup of 16x16 invocations, 8x8 micro-tile each (two 4x4 quadrants 64
 //   apart, so neighbouring invocations read neighbouring vec4s of workgroup memory), K staged 8 at
@@ -34,8 +35,38 @@ const BM: u32 = 64u;
 const BN: u32 = 64u;
 const BK: u32 = 16u;
 
-var<workgroup> a_tile: array<f32, 1024>; // [BK][BM]
-var<workgroup> b_tile: array<f32, 1024>; // [BK][BN]
+// Two buffers each, as matmul_vec4's: one barrier a step, the next step's loads in registers.
+var<workgroup> a_tile: array<f32, 2048>; // [2][BK][BM]
+var<workgroup> b_tile: array<f32, 2048>; // [2][BK][BN]
+
+/// This invocation's 4 values of A and 4 of B for the step at depth `k0` (zeros outside).
+fn load_tiled(k0: u32, li: u32, row0: u32, col0: u32, M: u32, N: u32, K: u32, a_off: i32,
+              b_off: i32, a_rs: i32, a_cs: i32, b_rs: i32, b_cs: i32) -> array<f32, 8> {
+    var r: array<f32, 8>;
+    for (var t = 0u; t < 4u; t = t + 1u) {
+        let e = li + t * 256u;
+        let gm = row0 + e / BK;
+        let gk = k0 + e % BK;
+        var v = 0.0;
+        if (gm < M && gk < K) { v = load_in0(u32(a_off + i32(gm) * a_rs + i32(gk) * a_cs)); }
+        r[t] = v;
+        let gkb = k0 + e / BN;
+        let gn = col0 + e % BN;
+        var w = 0.0;
+        if (gkb < K && gn < N) { w = load_in1(u32(b_off + i32(gkb) * b_rs + i32(gn) * b_cs)); }
+        r[4u + t] = w;
+    }
+    return r;
+}
+
+/// Stores `r` (see `load_tiled`) into buffer `buf` (0 or 1024 values in).
+fn stage_tiled(buf: u32, li: u32, r: array<f32, 8>) {
+    for (var t = 0u; t < 4u; t = t + 1u) {
+        let e = li + t * 256u;
+        a_tile[buf + (e % BK) * BM + e / BK] = r[t];
+        b_tile[buf + (e / BN) * BN + e % BN] = r[4u + t];
+    }
+}
 
 @compute @workgroup_size(16, 16)
 fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -53,37 +84,31 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     let row0 = wid.y * BM;
     let col0 = wid.x * BN;
     var acc: array<f32, 16>;
-    for (var k0 = 0u; k0 < K; k0 = k0 + BK) {
-        for (var t = 0u; t < 4u; t = t + 1u) {
-            let e = li + t * 256u;
-            let m = e / BK;
-            let kk = e % BK;
-            let gm = row0 + m;
-            let gk = k0 + kk;
-            var v = 0.0;
-            if (gm < M && gk < K) { v = load_in0(u32(a_off + i32(gm) * a_rs + i32(gk) * a_cs)); }
-            a_tile[kk * BM + m] = v;
-            let kb = e / BN;
-            let n = e % BN;
-            let gkb = k0 + kb;
-            let gn = col0 + n;
-            var w = 0.0;
-            if (gkb < K && gn < N) { w = load_in1(u32(b_off + i32(gkb) * b_rs + i32(gn) * b_cs)); }
-            b_tile[kb * BN + n] = w;
+    var r = load_tiled(0u, li, row0, col0, M, N, K, a_off, b_off, a_rs, a_cs, b_rs, b_cs);
+    stage_tiled(0u, li, r);
+    workgroupBarrier();
+    let steps = (K + BK - 1u) / BK;
+    for (var s = 0u; s < steps; s = s + 1u) {
+        let cur = (s & 1u) * 1024u;
+        let more = s + 1u < steps;
+        if (more) {
+            r = load_tiled((s + 1u) * BK, li, row0, col0, M, N, K, a_off, b_off, a_rs, a_cs, b_rs, b_cs);
         }
-        workgroupBarrier();
         for (var kk = 0u; kk < BK; kk = kk + 1u) {
             var a: array<f32, 4>;
             var b: array<f32, 4>;
             for (var i = 0u; i < 4u; i = i + 1u) {
-                a[i] = a_tile[kk * BM + lid.y * 4u + i];
-                b[i] = b_tile[kk * BN + lid.x * 4u + i];
+                a[i] = a_tile[cur + kk * BM + lid.y * 4u + i];
+                b[i] = b_tile[cur + kk * BN + lid.x * 4u + i];
             }
             for (var i = 0u; i < 4u; i = i + 1u) {
                 for (var j = 0u; j < 4u; j = j + 1u) {
                     acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]);
                 }
             }
+        }
+        if (more) {
+            stage_tiled(1024u - cur, li, r);
         }
         workgroupBarrier();
     }
