@@ -3,7 +3,8 @@
 // - matmul_tiled (any strides, scalar storage): 64x64 output tile per workgroup of 16x16
 //   invocations, 4x4 register micro-tile each, K staged through workgroup memory 16 at a time
 //   (two buffers, each step's loads issued during the step before, as matmul_vec4).
-// - matmul_vec4 (row-major rows, K, N, offsets and row strides multiples of 4; vec4 storage):
+// - matmul_vec4 (row-major rows, K, N, offsets and row strides multiples of 4; vec4 storage;
+//   A_T: A column-major instead, M and its column stride multiples of 4; B_T: B column-major):
 //   128x128 tile per workgroup of 16x16 invocations, 8x8 micro-tile each (two 4x4 quadrants 64
 //   apart, so neighbouring invocations read neighbouring vec4s of workgroup memory), K staged 8 at
 //   a time through two buffers (one barrier a step; each step's global loads are issued during
@@ -18,7 +19,7 @@
 //   partial products [S, M N] (in0, as quads), converted to C's dtype in the same pass. Its
 //   info is [quads of C, S].
 // All accumulate in f32 and check their own bounds (their modules are created trusted).
-// Prelude provides: RCT (matmul_rows' column invocations); S_IN0, S_IN1, S_OUT; load_in0(i) -> f32; load_in1(i) -> f32;
+// Prelude provides: RCT (matmul_rows' column invocations); A_T, B_T (matmul_vec4's layouts); S_IN0, S_IN1, S_OUT; load_in0(i) -> f32; load_in1(i) -> f32;
 //   store_out1(i, v: f32); for matmul_vec4 also load4_in0(q), load4_in1(q) -> vec4<f32> and
 //   store4_out(q, v: vec4<f32>) where q indexes vec4s; INFO_* word offsets; matmul_batch.wgsl
 //   (matmul_batch_offsets(z) -> vec2<i32>, matmul_quad_dims(z)).
@@ -131,16 +132,31 @@ const VK: u32 = 8u;
 var<workgroup> a_quads: array<vec4<f32>, 512>; // [2][VK][VM / 4]: A transposed, 4 rows per vec4
 var<workgroup> b_quads: array<vec4<f32>, 512>; // [2][VK][VN / 4]
 
-/// Stores this invocation's A quad `av` (row a_row, k a_k..a_k+3, transposed) and B quad `bv`
-/// (k b_k, columns b_col..) into buffer `buf` (0 or 256 vec4s in).
-fn stage_vec4(buf: u32, a_row: u32, a_k: u32, b_k: u32, b_col: u32, av: vec4<f32>, bv: vec4<f32>) {
-    let at = buf + (a_row >> 2u);
-    let lane = a_row & 3u;
-    a_quads[at + (a_k + 0u) * 32u][lane] = av.x;
-    a_quads[at + (a_k + 1u) * 32u][lane] = av.y;
-    a_quads[at + (a_k + 2u) * 32u][lane] = av.z;
-    a_quads[at + (a_k + 3u) * 32u][lane] = av.w;
-    b_quads[buf + b_k * 32u + (b_col >> 2u)] = bv;
+/// Stores this invocation's quad of A, `av`, and of B, `bv`, into buffer `buf` (0 or 256 vec4s
+/// in). Row-major A: row a_m, k a_kk..a_kk+3 (transposed on the way in); column-major (A_T):
+/// rows a_m..a_m+3 at k a_kk (one store). Row-major B: k b_kk, columns b_n..b_n+3 (one store);
+/// column-major (B_T): k b_kk..b_kk+3 of column b_n.
+fn stage_vec4(buf: u32, a_m: u32, a_kk: u32, b_kk: u32, b_n: u32, av: vec4<f32>, bv: vec4<f32>) {
+    if (A_T) {
+        a_quads[buf + a_kk * 32u + (a_m >> 2u)] = av;
+    } else {
+        let at = buf + (a_m >> 2u);
+        let lane = a_m & 3u;
+        a_quads[at + (a_kk + 0u) * 32u][lane] = av.x;
+        a_quads[at + (a_kk + 1u) * 32u][lane] = av.y;
+        a_quads[at + (a_kk + 2u) * 32u][lane] = av.z;
+        a_quads[at + (a_kk + 3u) * 32u][lane] = av.w;
+    }
+    if (B_T) {
+        let at = buf + (b_n >> 2u);
+        let lane = b_n & 3u;
+        b_quads[at + (b_kk + 0u) * 32u][lane] = bv.x;
+        b_quads[at + (b_kk + 1u) * 32u][lane] = bv.y;
+        b_quads[at + (b_kk + 2u) * 32u][lane] = bv.z;
+        b_quads[at + (b_kk + 3u) * 32u][lane] = bv.w;
+    } else {
+        b_quads[buf + b_kk * 32u + (b_n >> 2u)] = bv;
+    }
 }
 
 @compute @workgroup_size(16, 16)
@@ -148,25 +164,34 @@ fn matmul_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
                @builtin(local_invocation_index) li: u32) {
     let dims = matmul_quad_dims(wid.z);
     let M = dims.m; let N = dims.n; let K = dims.k;
-    let a_rs = dims.a_rs; let b_rs = dims.b_rs; let a_off = dims.a_off; let b_off = dims.b_off;
+    let a_off = dims.a_off; let b_off = dims.b_off;
+    // Leading strides: between rows of a row-major operand, between columns of a column-major one.
+    let a_ls = select(dims.a_rs, info[INFO_A_COL_STRIDE], A_T);
+    let b_ls = select(dims.b_rs, info[INFO_B_COL_STRIDE], B_T);
     let row0 = wid.y * VM;
     let col0 = wid.x * VN;
-    // This invocation's staging slots: one vec4 of A (row a_row, k a_k..a_k+3) and one of B.
-    let a_row = li >> 1u;
-    let a_k = (li & 1u) * 4u;
-    let b_k = li >> 5u;
-    let b_col = (li & 31u) * 4u;
-    let a_ok = row0 + a_row < M;
-    let b_ok = col0 + b_col < N;
-    var a_q = (a_off + (row0 + a_row) * a_rs + a_k) >> 2u;
-    var b_q = (b_off + b_k * b_rs + col0 + b_col) >> 2u;
-    let b_step = (VK * b_rs) >> 2u;
+    // This invocation's staging slots (see stage_vec4): its quad of A sits at row a_m and depth
+    // a_kk of the step, its quad of B at depth b_kk and column b_n.
+    var a_m = li >> 1u;
+    var a_kk = (li & 1u) * 4u;
+    if (A_T) { a_m = (li & 31u) * 4u; a_kk = li >> 5u; }
+    var b_kk = li >> 5u;
+    var b_n = (li & 31u) * 4u;
+    if (B_T) { b_kk = (li & 1u) * 4u; b_n = li >> 1u; }
+    let a_ok = row0 + a_m < M;
+    let b_ok = col0 + b_n < N;
+    var a_q = (a_off + (row0 + a_m) * a_ls + a_kk) >> 2u;
+    var a_step = VK >> 2u;
+    if (A_T) { a_q = (a_off + a_kk * a_ls + row0 + a_m) >> 2u; a_step = (VK * a_ls) >> 2u; }
+    var b_q = (b_off + b_kk * b_ls + col0 + b_n) >> 2u;
+    var b_step = (VK * b_ls) >> 2u;
+    if (B_T) { b_q = (b_off + (col0 + b_n) * b_ls + b_kk) >> 2u; b_step = VK >> 2u; }
     var acc: array<vec4<f32>, 16>;
     var av = vec4<f32>(0.0);
-    if (a_ok && a_k < K) { av = load4_in0(a_q); }
+    if (a_ok && a_kk < K) { av = load4_in0(a_q); }
     var bv = vec4<f32>(0.0);
-    if (b_ok && b_k < K) { bv = load4_in1(b_q); }
-    stage_vec4(0u, a_row, a_k, b_k, b_col, av, bv);
+    if (b_ok && b_kk < K) { bv = load4_in1(b_q); }
+    stage_vec4(0u, a_m, a_kk, b_kk, b_n, av, bv);
     workgroupBarrier();
     let steps = (K + VK - 1u) / VK;
     for (var s = 0u; s < steps; s = s + 1u) {
@@ -175,12 +200,12 @@ fn matmul_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
         // The next step's quads into registers: their latency hides behind this step's products.
         if (more) {
             let k0 = (s + 1u) * VK;
-            a_q = a_q + 2u;
+            a_q = a_q + a_step;
             b_q = b_q + b_step;
             av = vec4<f32>(0.0);
-            if (a_ok && k0 + a_k < K) { av = load4_in0(a_q); }
+            if (a_ok && k0 + a_kk < K) { av = load4_in0(a_q); }
             bv = vec4<f32>(0.0);
-            if (b_ok && k0 + b_k < K) { bv = load4_in1(b_q); }
+            if (b_ok && k0 + b_kk < K) { bv = load4_in1(b_q); }
         }
         for (var kk = 0u; kk < VK; kk = kk + 1u) {
             let a0 = a_quads[cur + kk * 32u + lid.y];
@@ -195,7 +220,7 @@ fn matmul_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
             }
         }
         if (more) {
-            stage_vec4(256u - cur, a_row, a_k, b_k, b_col, av, bv);
+            stage_vec4(256u - cur, a_m, a_kk, b_kk, b_n, av, bv);
         }
         workgroupBarrier();
     }

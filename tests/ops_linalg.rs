@@ -1,5 +1,5 @@
-//! matmul (2-D, batched, broadcast batch dims, 1-D operands, transposed operands; f32, f16, bf16)
-//! and the composites softmax and logsumexp, on CPU and GPU against f64 references.
+//! matmul (2-D, batched, broadcast batch dims, 1-D operands, transposed and column-major operands;
+//! f32, f16, bf16) and the composites softmax and logsumexp, on CPU and GPU against f64 references.
 
 mod common;
 use common::{assert_close, make, round_to, values};
@@ -289,6 +289,61 @@ device_tests! {
         if dev != mx::Device::cpu() {
             let built = mx::kernels_built(dev);
             assert!(built.iter().any(|k| k.starts_with("matmul_rows")), "{built:?}");
+        }
+    }
+}
+
+/// `x` ([rows, cols] row-major) stored column-major: the data of its transpose.
+fn transposed_data(x: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+    let mut t = vec![0.0; x.len()];
+    for i in 0..rows {
+        for j in 0..cols {
+            t[j * rows + i] = x[i * cols + j];
+        }
+    }
+    t
+}
+
+device_tests! {
+    fn column_major_operands_match_the_reference(dev: Device) {
+        // A backward pass's xᵀ @ g and g @ Wᵀ: transposed views whose quads run down the
+        // columns. The GPU's vec4 kernel reads them in place (A and/or B column-major), also
+        // off the tile, with K not a multiple of 8, split along K and in a batch.
+        for dt in FLOATS {
+            for (m, k, n) in [(132, 36, 200), (256, 1024, 64), (4, 12, 8), (1024, 256, 128)] {
+                for (a_t, b_t) in [(true, false), (false, true), (true, true)] {
+                    let a = data(m * k, 31);
+                    let b = data(k * n, 32);
+                    let av = if a_t {
+                        mx::transpose(&make(&transposed_data(&a, m, k), &[k as i32, m as i32], dt), &[], dev).unwrap()
+                    } else {
+                        make(&a, &[m as i32, k as i32], dt)
+                    };
+                    let bv = if b_t {
+                        mx::transpose(&make(&transposed_data(&b, k, n), &[n as i32, k as i32], dt), &[], dev).unwrap()
+                    } else {
+                        make(&b, &[k as i32, n as i32], dt)
+                    };
+                    let r = mx::matmul(&av, &bv, dev).unwrap();
+                    let what = format!("column-major a {a_t} b {b_t} {m}x{k}x{n} {dt:?}");
+                    assert_close(&what, dt, &values(&r), &reference(&a, &b, 1, m, k, n, dt));
+                }
+            }
+            // A batch of two column-major A against one B: [2, m, k] as the transpose of [2, k, m].
+            let (m, k, n) = (64, 48, 36);
+            let a = data(2 * m * k, 33);
+            let at: Vec<f64> = (0..2).flat_map(|z| transposed_data(&a[z * m * k..][..m * k], m, k)).collect();
+            let av = mx::transpose(&make(&at, &[2, k as i32, m as i32], dt), &[0, 2, 1], dev).unwrap();
+            let b = data(k * n, 34);
+            let r = mx::matmul(&av, &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
+            let bb: Vec<f64> = b.iter().chain(b.iter()).copied().collect();
+            assert_close(&format!("column-major batch {dt:?}"), dt, &values(&r), &reference(&a, &bb, 2, m, k, n, dt));
+        }
+        if dev != mx::Device::cpu() {
+            let built = mx::kernels_built(dev);
+            for layout in [".ta", ".tb", ".ta.tb"] {
+                assert!(built.iter().any(|k| k.starts_with("matmul_vec4") && k.ends_with(layout)), "{layout}: {built:?}");
+            }
         }
     }
 }

@@ -23,11 +23,15 @@ const MATMUL_BATCH: &str = include_str!("../../../../shaders/matmul_batch.wgsl")
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MatmulKey {
     /// Tiled matmul of `dtype` inputs into `out` (f32, or f16 when native); `vec4`: the
-    /// 128x128 kernel over vec4 storage (row-major operands with dims and offsets aligned to 4).
+    /// 128x128 kernel over vec4 storage (operands with dims and offsets aligned to 4), whose A
+    /// (`a_t`) or B (`b_t`) may be column-major: a transposed view, as a backward pass's xᵀ
+    /// and Wᵀ, read in place.
     Tiled {
         dtype: Dtype,
         out: Dtype,
         vec4: bool,
+        a_t: bool,
+        b_t: bool,
     },
     /// Matmul of row-major f16 `dtype` inputs on cooperative matrices (16x16x16 fragments,
     /// f32 accumulators) into `out`: `shaders/matmul_coop.wgsl`, on devices with wgpu's
@@ -104,6 +108,27 @@ impl MatmulKey {
             dtype,
             out,
             vec4: vec4 && matmul_vec4_dtype(dtype, native_f16),
+            a_t: false,
+            b_t: false,
+        }
+    }
+
+    /// The vec4 kernel reading A (`a_t`) or B (`b_t`) column-major.
+    fn transposed(self, a_t: bool, b_t: bool) -> MatmulKey {
+        match self {
+            MatmulKey::Tiled {
+                dtype,
+                out,
+                vec4: true,
+                ..
+            } => MatmulKey::Tiled {
+                dtype,
+                out,
+                vec4: true,
+                a_t,
+                b_t,
+            },
+            other => other,
         }
     }
 
@@ -126,10 +151,18 @@ impl MatmulKey {
     /// The same kernel writing f32 (the partial products of a split K, see [`k_splits`]).
     fn with_f32_out(self) -> MatmulKey {
         match self {
-            MatmulKey::Tiled { dtype, vec4, .. } => MatmulKey::Tiled {
+            MatmulKey::Tiled {
+                dtype,
+                vec4,
+                a_t,
+                b_t,
+                ..
+            } => MatmulKey::Tiled {
                 dtype,
                 out: Dtype::Float32,
                 vec4,
+                a_t,
+                b_t,
             },
             MatmulKey::Coop { dtype, variant, .. } => MatmulKey::Coop {
                 dtype,
@@ -150,9 +183,20 @@ impl fmt::Display for MatmulKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let entry = self.entry();
         match *self {
-            MatmulKey::Tiled { dtype, out, .. } => {
-                write!(f, "{entry}.{}.{}", short(dtype), short(out))
-            }
+            MatmulKey::Tiled {
+                dtype,
+                out,
+                a_t,
+                b_t,
+                ..
+            } => write!(
+                f,
+                "{entry}.{}.{}{}{}",
+                short(dtype),
+                short(out),
+                if a_t { ".ta" } else { "" },
+                if b_t { ".tb" } else { "" }
+            ),
             MatmulKey::Coop {
                 dtype,
                 out,
@@ -216,8 +260,18 @@ impl Family for MatmulKey {
 
     fn prelude(&self, p: &mut String, native_f16: bool) -> &'static str {
         write_info(p, info::NAMED);
+        // matmul.wgsl's operand layouts (matmul_vec4 reads column-major A or B when set).
+        let (a_t, b_t) = match *self {
+            MatmulKey::Tiled { a_t, b_t, .. } => (a_t, b_t),
+            _ => (false, false),
+        };
+        if !matches!(self, MatmulKey::Coop { .. }) {
+            let _ = writeln!(p, "const A_T: bool = {a_t};\nconst B_T: bool = {b_t};");
+        }
         let family = match *self {
-            MatmulKey::Tiled { dtype, out, vec4 } => {
+            MatmulKey::Tiled {
+                dtype, out, vec4, ..
+            } => {
                 // matmul_rows shares the module; its column count matters only in Rows keys.
                 p.push_str("const RCT: u32 = 64u;\n");
                 if vec4 {
@@ -261,7 +315,11 @@ impl Family for MatmulKey {
             let mut family = vec![MatmulKey::tiled(dtype, native_f16, false)];
             if matmul_vec4_dtype(dtype, native_f16) {
                 family.push(MatmulKey::SumSplits { out: dtype });
-                family.push(MatmulKey::tiled(dtype, native_f16, true));
+                let vec4 = MatmulKey::tiled(dtype, native_f16, true);
+                family.extend(
+                    [(false, false), (true, false), (false, true), (true, true)]
+                        .map(|(a_t, b_t)| vec4.transposed(a_t, b_t)),
+                );
                 family.extend([8, 16, 32, 64].map(|cols| MatmulKey::rows(dtype, native_f16, cols)));
             }
             if dtype == Dtype::Float16 && native_f16 {
@@ -393,33 +451,47 @@ impl Gpu<'_> {
                 ),
             });
         }
-        // The vec4 kernel reads rows of A and B as vec4s and writes C as vec4s; the cooperative
-        // kernel reads them likewise.
+        // The vec4 kernel reads quads of A and B along their contiguous axis: rows of a
+        // row-major operand, columns of a column-major one (a transposed view, read in place);
+        // the cooperative kernel reads row-major quads likewise.
         let bn = nd - 2;
-        let aligned = |d: &Data| {
-            d.strides[nd - 1] == 1
-                && d.offset.is_multiple_of(4)
-                && d.strides[..nd - 1].iter().all(|&s| s % 4 == 0)
+        // `Some(false)` row-major, `Some(true)` column-major with quads along `rows` (M of A,
+        // K of B), `None` neither.
+        let layout = |d: &Data, rows: i32| {
+            let quads = d.offset.is_multiple_of(4) && d.strides[..bn].iter().all(|&s| s % 4 == 0);
+            let (rs, cs) = (d.strides[nd - 2], d.strides[nd - 1]);
+            if quads && cs == 1 && rs % 4 == 0 {
+                Some(false)
+            } else if quads && rs == 1 && cs % 4 == 0 && rows % 4 == 0 {
+                Some(true)
+            } else {
+                None
+            }
         };
         let macs = m as u64 * n as u64 * k as u64 * batch as u64;
         let quads = k % 4 == 0 && n % 4 == 0;
-        // A transposed operand (a backward pass's xᵀ or Wᵀ) would send the product to the
-        // 64×64 tiled kernel, several times slower: one dense copy of it buys the vec4 (or
-        // cooperative) kernel.
+        let coop_dtype = self.ctx.coop.is_some() && a.storage.dtype == Dtype::Float16;
+        // Row-major operands for the cooperative kernel and the few-row one; either layout for
+        // the vec4 kernel.
+        let row_major = coop_dtype || m <= ROWS_MAX;
+        let fits = |l: Option<bool>| l.is_some_and(|t| !t || !row_major);
+        // Any other operand (or a column-major one the kernel cannot read) would send the
+        // product to the 64×64 tiled kernel, several times slower: one dense copy of it buys
+        // the vec4 (or cooperative) kernel.
         let copied;
-        let (a, b) = if quads && !(aligned(a) && aligned(b)) && macs >= COPY_MIN_MACS {
-            copied = (self.dense_from_start(sa, a)?, self.dense_from_start(sb, b)?);
-            (&copied.0, &copied.1)
-        } else {
-            (a, b)
-        };
-        let vec4 = quads && aligned(a) && aligned(b);
+        let (a, b) =
+            if quads && !(fits(layout(a, m)) && fits(layout(b, k))) && macs >= COPY_MIN_MACS {
+                copied = (self.dense_from_start(sa, a)?, self.dense_from_start(sb, b)?);
+                (&copied.0, &copied.1)
+            } else {
+                (a, b)
+            };
+        let (la, lb) = (layout(a, m), layout(b, k));
+        let vec4 = quads && fits(la) && fits(lb);
+        let (a_t, b_t) = (la == Some(true), lb == Some(true));
         // Tensor cores where the device has them: the cooperative kernel reads the same quads
         // as the vec4 kernel (f16 only; it writes f16, accumulating in f32).
-        let coop = self
-            .ctx
-            .coop
-            .filter(|_| vec4 && a.storage.dtype == Dtype::Float16);
+        let coop = self.ctx.coop.filter(|_| vec4 && coop_dtype);
         // A few rows (a decoded token) are memory-bound: no tiles, no tensor cores.
         let rows = vec4
             && m <= ROWS_MAX
@@ -430,7 +502,9 @@ impl Gpu<'_> {
                 MatmulKey::rows(a.storage.dtype, self.ctx.native_f16, rows_columns(n, batch))
             }
             Some(shape) => MatmulKey::coop(coop_variant(shape, m, n, batch)),
-            None => MatmulKey::tiled(a.storage.dtype, self.ctx.native_f16, vec4),
+            None => {
+                MatmulKey::tiled(a.storage.dtype, self.ctx.native_f16, vec4).transposed(a_t, b_t)
+            }
         };
         // Rows and columns of C per workgroup.
         let (tile_m, tile_n) = match key {
