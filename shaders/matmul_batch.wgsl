@@ -21,8 +21,9 @@ fn matmul_batch_offsets(z: u32) -> vec2<i32> {
     return off;
 }
 
-// What the quad kernels (matmul_vec4, matmul_coop: row-major rows, so column strides are 1) read
-// from the table: the sizes, the row strides, and batch entry `z`'s offsets, all in elements.
+// What the quad kernels (matmul_vec4, matmul_rows, matmul_coop) read from the table: the sizes,
+// the row strides, and batch entry `z`'s offsets, all in elements (matmul_vec4 reads a transposed
+// operand's column stride itself; the host passes no negative row or column stride).
 struct MatmulQuadDims {
     m: u32,
     n: u32,

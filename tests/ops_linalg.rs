@@ -338,6 +338,20 @@ device_tests! {
             let r = mx::matmul(&av, &make(&b, &[k as i32, n as i32], dt), dev).unwrap();
             let bb: Vec<f64> = b.iter().chain(b.iter()).copied().collect();
             assert_close(&format!("column-major batch {dt:?}"), dt, &values(&r), &reference(&a, &bb, 2, m, k, n, dt));
+            // Flipped views: negative row (or column) strides, which no quad kernel steps along.
+            let (m, k, n) = (72, 64, 96);
+            let a = data(m * k, 35);
+            let b = data(k * n, 36);
+            let flipped = |x: &[f64], rows: usize, cols: usize| {
+                let r: Vec<f64> = x.chunks(cols).rev().flatten().copied().collect();
+                mx::flip(&make(&r, &[rows as i32, cols as i32], dt), Some(&[0]), dev).unwrap()
+            };
+            let bv = flipped(&b, k, n);
+            let r = mx::matmul(&make(&a, &[m as i32, k as i32], dt), &bv, dev).unwrap();
+            assert_close(&format!("flipped b {dt:?}"), dt, &values(&r), &reference(&a, &b, 1, m, k, n, dt));
+            let av = mx::transpose(&flipped(&transposed_data(&a, m, k), k, m), &[], dev).unwrap();
+            let r = mx::matmul(&av, &bv, dev).unwrap();
+            assert_close(&format!("flipped aᵀ, b {dt:?}"), dt, &values(&r), &reference(&a, &b, 1, m, k, n, dt));
         }
         if dev != mx::Device::cpu() {
             let built = mx::kernels_built(dev);

@@ -95,13 +95,15 @@ fn workgroup_bytes(dv: u32, dc: u32) -> u64 {
 }
 
 /// The head-dimension chunk the (non-cooperative) attention kernel uses for head dimensions `d`
-/// and `dv` within `max_bytes` of workgroup memory: 32 where it fits (42.5 KB at `dv` 128), else
-/// 16, else `None` (see [`attention_fits`]). `WMX_ATTENTION_CHUNK=16` keeps 16 (for measuring).
+/// and `dv` within `max_bytes` of workgroup memory: 32 where it fits (42,496 bytes at `dv` 128)
+/// and `d` is over 16, else 16, else `None` (see [`attention_fits`]). `WMX_ATTENTION_CHUNK=16`
+/// keeps 16 (for measuring).
 ///
 /// ```
 /// use wmx::kernels::attention_chunk;
 /// assert_eq!(attention_chunk(128, 128, 49152), Some(32));
 /// assert_eq!(attention_chunk(128, 128, 32768), Some(16));
+/// assert_eq!(attention_chunk(16, 16, 49152), Some(16));
 /// assert_eq!(attention_chunk(128, 128, 16384), None);
 /// ```
 pub fn attention_chunk(d: u32, dv: u32, max_bytes: u32) -> Option<u32> {
@@ -109,9 +111,10 @@ pub fn attention_chunk(d: u32, dv: u32, max_bytes: u32) -> Option<u32> {
     let narrow =
         *NARROW.get_or_init(|| std::env::var("WMX_ATTENTION_CHUNK").as_deref() == Ok("16"));
     let shape_ok = d > 0 && d.is_multiple_of(4) && d <= 256 && dv > 0 && dv <= 256;
+    // Head dimensions of 16 or less would only pad the wide chunk with zeros.
     [DC_WIDE, DC_NARROW]
         .into_iter()
-        .filter(|&dc| !(narrow && dc == DC_WIDE))
+        .filter(|&dc| !(dc == DC_WIDE && (narrow || d <= DC_NARROW)))
         .find(|&dc| shape_ok && workgroup_bytes(dv, dc) <= max_bytes as u64)
 }
 

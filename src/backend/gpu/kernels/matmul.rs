@@ -368,8 +368,9 @@ fn rows_off() -> bool {
     *OFF.get_or_init(|| std::env::var("WMX_MATMUL_ROWS").as_deref() == Ok("off"))
 }
 
-/// Products of at least this many multiply-adds copy an unaligned (transposed) operand dense
-/// rather than take the tiled kernel.
+/// Products of at least this many multiply-adds copy an operand the quad kernels cannot read in
+/// place (unaligned, flipped, or column-major for the row-major ones) dense rather than take the
+/// tiled kernel.
 const COPY_MIN_MACS: u64 = 1 << 20;
 
 /// Grids of this many workgroups or more are not split: half a large GPU's multiprocessors
@@ -456,10 +457,14 @@ impl Gpu<'_> {
         // the cooperative kernel reads row-major quads likewise.
         let bn = nd - 2;
         // `Some(false)` row-major, `Some(true)` column-major with quads along `rows` (M of A,
-        // K of B), `None` neither.
+        // K of B), `None` neither. The kernels step along rows and columns in unsigned quads,
+        // so a negative row or column stride (a flipped view) is neither.
         let layout = |d: &Data, rows: i32| {
-            let quads = d.offset.is_multiple_of(4) && d.strides[..bn].iter().all(|&s| s % 4 == 0);
             let (rs, cs) = (d.strides[nd - 2], d.strides[nd - 1]);
+            let quads = d.offset.is_multiple_of(4)
+                && d.strides[..bn].iter().all(|&s| s % 4 == 0)
+                && rs >= 0
+                && cs >= 0;
             if quads && cs == 1 && rs % 4 == 0 {
                 Some(false)
             } else if quads && rs == 1 && cs % 4 == 0 && rows % 4 == 0 {
