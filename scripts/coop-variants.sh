@@ -31,7 +31,7 @@ if [ "${1:-}" = build ]; then
 fi
 
 # Keep in step with CoopVariant::ALL (src/backend/gpu/kernels/matmul_coop.rs).
-VARIANTS=${VARIANTS:-"128x128x32 128x128x64s 128x256x16 128x256x32s 256x128x16 256x128x32s 128x128x32w4"}
+VARIANTS=${VARIANTS:-"128x128x32 128x128x64s 128x256x16 128x256x32s 256x128x16 256x128x32s 128x128x32w4 128x128x32v4 256x128x32sv4 128x128x32d 256x128x32d 128x128x32dw4 64x64x32dw4"}
 N=${N:-4096}
 COUNT=${COUNT:-20}
 ROUNDS=${ROUNDS:-5}

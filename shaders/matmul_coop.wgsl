@@ -23,7 +23,10 @@
 // With subgroups smaller than 32 the extra subgroups repeat the last one's work (same values),
 // so any size up to 32 is correct. Fragments are loaded with coopLoadT (row-major memory: element
 // (r, c) at ptr[r * stride + c], stride in elements) and stored with coopStoreT likewise.
-// The module is created trusted: every global index below is guarded by the M, N, K checks.
+// DIRECT variants skip the workgroup tiles: each subgroup loads its fragments straight from A
+// and B (the caches serve the repeats), for products of whole blocks only.
+// The module is created trusted: every global index below is guarded by the M, N, K checks
+// (a direct variant's by the host's whole-block rule).
 // Prelude provides: S_OUT (f16 or f32), store_out1(i, v: f32), the tile constants (TW the
 // halves per tile word), a_tiles, b_tiles, put4(which, at, quad), c_frags, the accumulators,
 // mma16(ia, ib), store_accumulators(..),
@@ -118,6 +121,22 @@ fn matmul_coop(@builtin(workgroup_id) wid: vec3<u32>,
     let wn = (sg % SG_N) * WN;
     let a_frag = wm * A_LD;
     let b_frag = wn;
+
+    if (DIRECT) {
+        // Fragments straight from A and B (the host passes only whole blocks and K a multiple of
+        // CK): no workgroup tiles, no barriers until the accumulators go out.
+        let sa = a_rs >> 2u;
+        let sb = b_rs >> 2u;
+        let qa = (a_off + (row0 + wm) * a_rs) >> 2u;
+        let qb = (b_off + col0 + wn) >> 2u;
+        for (var k0 = 0u; k0 < K; k0 = k0 + CK) {
+            for (var kk = 0u; kk < CK; kk = kk + 16u) {
+                mma16_direct(qa + ((k0 + kk) >> 2u), qb + (k0 + kk) * sb, sa, sb);
+            }
+        }
+        store_accumulators(sg * FRAG, lane, size, wid.z * M * N, row0 + wm, col0 + wn, M, N);
+        return;
+    }
 
     // Step 0's tiles into buffer 0.
     var pa: array<vec4<f16>, A_LOADS>;

@@ -80,6 +80,9 @@ device_tests! {
             // Several blocks and steps of every tiling (128x256 and 256x128 blocks, K 16 to 64).
             (257, 112, 516),
             (64, 200, 136),
+            // Whole blocks of every tiling (the direct ones take only these).
+            (256, 96, 256),
+            (512, 160, 128),
         ] {
             check(dev, 0, m, k, n);
         }
@@ -88,6 +91,7 @@ device_tests! {
     fn batched(dev: Device) {
         check(dev, 3, 64, 48, 72);
         check(dev, 2, 129, 36, 132);
+        check(dev, 2, 256, 64, 128);
     }
 
     fn broadcast_batch(dev: Device) {

@@ -506,7 +506,15 @@ impl Gpu<'_> {
             _ if rows => {
                 MatmulKey::rows(a.storage.dtype, self.ctx.native_f16, rows_columns(n, batch))
             }
-            Some(shape) => MatmulKey::coop(coop_variant(shape, m, n, batch)),
+            Some(shape) => {
+                let v = coop_variant(shape, m, n, batch);
+                let t = v.tiling();
+                // A direct variant reads whole blocks only.
+                let whole = m as u32 % t.block_m() == 0
+                    && n as u32 % t.block_n() == 0
+                    && k as u32 % t.k == 0;
+                MatmulKey::coop(if t.direct && !whole { v.staged() } else { v })
+            }
             None => {
                 MatmulKey::tiled(a.storage.dtype, self.ctx.native_f16, vec4).transposed(a_t, b_t)
             }
@@ -526,6 +534,7 @@ impl Gpu<'_> {
         // matmul_rows splits K inside its workgroups.
         let mut splits = match key {
             MatmulKey::Rows { .. } => 1,
+            MatmulKey::Coop { variant, .. } if variant.tiling().direct => 1,
             _ => k_splits(grid[0] as u64 * grid[1] as u64 * batch as u64, k, macs),
         };
         if batch * splits as usize > self.max_groups() as usize {

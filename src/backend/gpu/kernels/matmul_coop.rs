@@ -10,7 +10,10 @@ use std::fmt::Write;
 /// see [`CoopVariant::from_env`]). Named `<block rows>x<block columns>x<K per step>`, `s` for a
 /// single workgroup buffer (two barriers per step instead of double buffering), `w4` for 4
 /// subgroups instead of 8, `v4` for workgroup tiles of `vec4<f16>` words (a staged quad is one
-/// store instead of four; fragments load with strides in words).
+/// store instead of four; fragments load with strides in words), `d` for direct fragments: each
+/// subgroup loads its A and B fragments straight from the storage buffers (the caches share
+/// them), with no workgroup tiles and no barriers in the K loop; it takes only products whose M,
+/// N and K are multiples of its block (see [`CoopVariant::staged`]).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CoopVariant {
     /// 8 subgroups in 2x4, each 64x32 (4x2 accumulators), K 32, double-buffered (the first kernel).
@@ -31,6 +34,14 @@ pub enum CoopVariant {
     B128x128x32v4,
     /// B256x128x32s with `vec4<f16>` tiles.
     B256x128x32sv4,
+    /// 8 subgroups in 2x4, each 64x32, direct fragments, 32 deep per iteration.
+    B128x128x32d,
+    /// 8 subgroups in 4x2, each 64x64, direct fragments.
+    B256x128x32d,
+    /// 4 subgroups in 2x2, each 64x64, direct fragments.
+    B128x128x32dw4,
+    /// 4 subgroups in 2x2, each 32x32, direct fragments (four times the workgroups of 128x128).
+    B64x64x32dw4,
 }
 
 /// The shape parameters of a [`CoopVariant`].
@@ -48,6 +59,8 @@ pub struct CoopTiling {
     pub buffers: u32,
     /// Halves per word of the workgroup tiles: 1 (`f16`) or 4 (`vec4<f16>`).
     pub word: u32,
+    /// Fragments loaded straight from the storage buffers (no workgroup tiles).
+    pub direct: bool,
 }
 
 /// Halves of padding per workgroup tile row (16-byte aligned rows, staggered banks).
@@ -75,16 +88,22 @@ impl CoopTiling {
         let (a_ld, b_ld) = self.lds();
         (self.block_m() * a_ld, self.k * b_ld)
     }
-    /// Workgroup memory in bytes: the f16 tile buffers and a 16x16 f32 scratch per subgroup.
+    /// Workgroup memory in bytes: the f16 tile buffers (none when direct) and a 16x16 f32
+    /// scratch per subgroup.
     pub fn workgroup_bytes(&self) -> u32 {
         let (a, b) = self.tiles();
-        2 * self.buffers * (a + b) + 4 * 256 * self.sg_m * self.sg_n
+        let tiles = if self.direct {
+            0
+        } else {
+            2 * self.buffers * (a + b)
+        };
+        tiles + 4 * 256 * self.sg_m * self.sg_n
     }
 }
 
 impl CoopVariant {
     /// Every variant.
-    pub const ALL: [CoopVariant; 9] = [
+    pub const ALL: [CoopVariant; 13] = [
         CoopVariant::B128x128x32,
         CoopVariant::B128x128x64s,
         CoopVariant::B128x256x16,
@@ -94,6 +113,10 @@ impl CoopVariant {
         CoopVariant::B128x128x32w4,
         CoopVariant::B128x128x32v4,
         CoopVariant::B256x128x32sv4,
+        CoopVariant::B128x128x32d,
+        CoopVariant::B256x128x32d,
+        CoopVariant::B128x128x32dw4,
+        CoopVariant::B64x64x32dw4,
     ];
 
     /// The variant used when `WMX_COOP_VARIANT` is unset.
@@ -113,6 +136,10 @@ impl CoopVariant {
             CoopVariant::B128x128x32w4 => "128x128x32w4",
             CoopVariant::B128x128x32v4 => "128x128x32v4",
             CoopVariant::B256x128x32sv4 => "256x128x32sv4",
+            CoopVariant::B128x128x32d => "128x128x32d",
+            CoopVariant::B256x128x32d => "256x128x32d",
+            CoopVariant::B128x128x32dw4 => "128x128x32dw4",
+            CoopVariant::B64x64x32dw4 => "64x64x32dw4",
         }
     }
 
@@ -146,6 +173,7 @@ impl CoopVariant {
             k,
             buffers,
             word,
+            direct: buffers == 0,
         };
         match self {
             CoopVariant::B128x128x32 => t(2, 4, 4, 2, 32, 2, 1),
@@ -157,6 +185,23 @@ impl CoopVariant {
             CoopVariant::B128x128x32w4 => t(2, 2, 4, 4, 32, 2, 1),
             CoopVariant::B128x128x32v4 => t(2, 4, 4, 2, 32, 2, 4),
             CoopVariant::B256x128x32sv4 => t(4, 2, 4, 4, 32, 1, 4),
+            CoopVariant::B128x128x32d => t(2, 4, 4, 2, 32, 0, 4),
+            CoopVariant::B256x128x32d => t(4, 2, 4, 4, 32, 0, 4),
+            CoopVariant::B128x128x32dw4 => t(2, 2, 4, 4, 32, 0, 4),
+            CoopVariant::B64x64x32dw4 => t(2, 2, 2, 2, 32, 0, 4),
+        }
+    }
+
+    /// The staged variant with the same block, for products a direct one cannot take (M or N
+    /// not a multiple of its block, K not of its depth); any other variant is itself.
+    pub fn staged(self) -> CoopVariant {
+        match self {
+            CoopVariant::B128x128x32d => CoopVariant::B128x128x32v4,
+            CoopVariant::B256x128x32d => CoopVariant::B256x128x32sv4,
+            CoopVariant::B128x128x32dw4 => CoopVariant::B128x128x32w4,
+            // No staged 64x64 tiling: the grid changes, so the caller picks again.
+            CoopVariant::B64x64x32dw4 => CoopVariant::B128x128x32v4,
+            v => v,
         }
     }
 }
@@ -179,7 +224,7 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
     );
     let (a_rstep, b_rstep) = (inv / a_qpr, inv / b_qpr);
     assert!(
-        t.block_m().is_multiple_of(a_rstep) && t.k.is_multiple_of(b_rstep),
+        t.direct || (t.block_m().is_multiple_of(a_rstep) && t.k.is_multiple_of(b_rstep)),
         "{variant:?}: staging rows"
     );
     assert!(t.k.is_multiple_of(16), "{variant:?}: K step");
@@ -192,7 +237,7 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
         ("CM", t.block_m()),
         ("CN", t.block_n()),
         ("CK", t.k),
-        ("BUFFERS", t.buffers),
+        ("BUFFERS", t.buffers.max(1)),
         ("A_LD", a_ld),
         ("B_LD", b_ld),
         ("A_TILE", a_tile),
@@ -201,14 +246,15 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
         ("B_QPR", b_qpr),
         ("A_RSTEP", a_rstep),
         ("B_RSTEP", b_rstep),
-        ("A_LOADS", t.block_m() / a_rstep),
-        ("B_LOADS", t.k / b_rstep),
+        ("A_LOADS", (t.block_m() / a_rstep).max(1)),
+        ("B_LOADS", (t.k / b_rstep).max(1)),
         ("TW", t.word),
     ];
     let _ = writeln!(p, "// coop variant {}", variant.name());
     for (name, v) in consts {
         let _ = writeln!(p, "const {name}: u32 = {v}u;");
     }
+    let _ = writeln!(p, "const DIRECT: bool = {};", t.direct);
     // Every tile offset (rows, fragment corners, buffers) is a multiple of 4 halves, so a word
     // of 4 halves never straddles a quad.
     assert!(
@@ -217,11 +263,13 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
     );
     let word = if t.word == 1 { "f16" } else { "vec4<f16>" };
     for (name, halves) in [("a_tiles", a_tile), ("b_tiles", b_tile)] {
-        let _ = writeln!(
-            p,
-            "var<workgroup> {name}: array<{word}, {}>;",
+        // A direct variant never touches them (one word keeps the staged code valid).
+        let words = if t.direct {
+            1
+        } else {
             t.buffers * halves / t.word
-        );
+        };
+        let _ = writeln!(p, "var<workgroup> {name}: array<{word}, {words}>;");
     }
     // put4(which, at, v): quad `v` into the A (`which` 0) or B (1) tiles at half `at`.
     p.push_str("fn put4(which: u32, at: u32, v: vec4<f16>) {\n");
@@ -278,6 +326,30 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
         "}
 ",
     );
+    // The direct variants' slice: fragments straight from the storage buffers, at quad indices
+    // `qa` (A's fragment corner) and `qb` (B's), `sa` and `sb` quads per row.
+    p.push_str("fn mma16_direct(qa: u32, qb: u32, sa: u32, sb: u32) {\n");
+    for i in 0..t.frag_m {
+        let _ = writeln!(p, "    let ia{i} = qa + {}u * sa;", 16 * i);
+        let _ = writeln!(
+            p,
+            "    let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&in0[ia{i}], sa);"
+        );
+    }
+    for j in 0..t.frag_n {
+        let _ = writeln!(p, "    let ib{j} = qb + {}u;", 4 * j);
+        let _ = writeln!(
+            p,
+            "    let b{j} = coopLoadT<coop_mat16x16<f16, B>>(&in1[ib{j}], sb);"
+        );
+    }
+    for i in 0..t.frag_m {
+        for j in 0..t.frag_n {
+            let c = acc(i, j);
+            let _ = writeln!(p, "    {c} = coopMultiplyAdd(a{i}, b{j}, {c});");
+        }
+    }
+    p.push_str("}\n");
     p.push_str(
         "fn store_accumulators(scratch: u32, lane: u32, size: u32, cbase: u32, r0: u32, c0: u32, \
          M: u32, N: u32) {\n",
