@@ -510,9 +510,9 @@ impl Gpu<'_> {
                 let v = coop_variant(shape, m, n, batch);
                 let t = v.tiling();
                 // A direct variant reads whole blocks only.
-                let whole = m as u32 % t.block_m() == 0
-                    && n as u32 % t.block_n() == 0
-                    && k as u32 % t.k == 0;
+                let whole = (m as u32).is_multiple_of(t.block_m())
+                    && (n as u32).is_multiple_of(t.block_n())
+                    && (k as u32).is_multiple_of(t.k);
                 MatmulKey::coop(if t.direct && !whole { v.staged() } else { v })
             }
             None => {
