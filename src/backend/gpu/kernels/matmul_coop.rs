@@ -13,7 +13,9 @@ use std::fmt::Write;
 /// store instead of four; fragments load with strides in words), `d` for direct fragments: each
 /// subgroup loads its A and B fragments straight from the storage buffers (the caches share
 /// them), with no workgroup tiles and no barriers in the K loop; it takes only products whose M,
-/// N and K are multiples of its block (see [`CoopVariant::staged`]).
+/// N and K are multiples of its block (see [`CoopVariant::staged`]). The direct variants are
+/// validated and translated by naga but not yet timed or run on a card with cooperative
+/// matrices: opt-in only.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CoopVariant {
     /// 8 subgroups in 2x4, each 64x32 (4x2 accumulators), K 32, double-buffered (the first kernel).
