@@ -298,60 +298,56 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
             let _ = writeln!(p, "var<private> {}: coop_mat16x16<f32, C>;", acc(i, j));
         }
     }
-    // Every pointer index is bound to a `let` first (naga 30's SPIR-V writer panics on an index
-    // computed inline in a cooperative load's pointer).
-    p.push_str(
-        "fn mma16(ia: u32, ib: u32) {
-",
-    );
-    for i in 0..t.frag_m {
-        let _ = writeln!(p, "    let ia{i} = (ia + {}u) / TW;", 16 * i * a_ld);
-        let _ = writeln!(
-            p,
-            "    let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&a_tiles[ia{i}], A_LD / TW);"
-        );
-    }
-    for j in 0..t.frag_n {
-        let _ = writeln!(p, "    let ib{j} = (ib + {}u) / TW;", 16 * j);
-        let _ = writeln!(
-            p,
-            "    let b{j} = coopLoadT<coop_mat16x16<f16, B>>(&b_tiles[ib{j}], B_LD / TW);"
-        );
-    }
-    for i in 0..t.frag_m {
-        for j in 0..t.frag_n {
-            let c = acc(i, j);
-            let _ = writeln!(p, "    {c} = coopMultiplyAdd(a{i}, b{j}, {c});");
+    // One 16-deep slice: load the fragments, multiply them into the accumulators. Every pointer
+    // index is bound to a `let` first (naga 30's SPIR-V writer panics on an index computed
+    // inline in a cooperative load's pointer). `a_at(i)`/`b_at(j)` index fragment row i of A and
+    // column j of B in `a_src`/`b_src`, with strides `a_ld`/`b_ld`.
+    let slice = |p: &mut String,
+                 head: &str,
+                 (a_src, a_ld, a_at): (&str, &str, &dyn Fn(u32) -> String),
+                 (b_src, b_ld, b_at): (&str, &str, &dyn Fn(u32) -> String)| {
+        let _ = writeln!(p, "{head} {{");
+        for i in 0..t.frag_m {
+            let _ = writeln!(p, "    let ia{i} = {};", a_at(i));
+            let _ = writeln!(
+                p,
+                "    let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&{a_src}[ia{i}], {a_ld});"
+            );
         }
-    }
-    p.push_str(
-        "}
-",
-    );
-    // The direct variants' slice: fragments straight from the storage buffers, at quad indices
-    // `qa` (A's fragment corner) and `qb` (B's), `sa` and `sb` quads per row.
-    p.push_str("fn mma16_direct(qa: u32, qb: u32, sa: u32, sb: u32) {\n");
-    for i in 0..t.frag_m {
-        let _ = writeln!(p, "    let ia{i} = qa + {}u * sa;", 16 * i);
-        let _ = writeln!(
-            p,
-            "    let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&in0[ia{i}], sa);"
-        );
-    }
-    for j in 0..t.frag_n {
-        let _ = writeln!(p, "    let ib{j} = qb + {}u;", 4 * j);
-        let _ = writeln!(
-            p,
-            "    let b{j} = coopLoadT<coop_mat16x16<f16, B>>(&in1[ib{j}], sb);"
-        );
-    }
-    for i in 0..t.frag_m {
         for j in 0..t.frag_n {
-            let c = acc(i, j);
-            let _ = writeln!(p, "    {c} = coopMultiplyAdd(a{i}, b{j}, {c});");
+            let _ = writeln!(p, "    let ib{j} = {};", b_at(j));
+            let _ = writeln!(
+                p,
+                "    let b{j} = coopLoadT<coop_mat16x16<f16, B>>(&{b_src}[ib{j}], {b_ld});"
+            );
         }
-    }
-    p.push_str("}\n");
+        for i in 0..t.frag_m {
+            for j in 0..t.frag_n {
+                let c = acc(i, j);
+                let _ = writeln!(p, "    {c} = coopMultiplyAdd(a{i}, b{j}, {c});");
+            }
+        }
+        p.push_str("}\n");
+    };
+    // From the workgroup tiles, at half indices `ia` and `ib`.
+    slice(
+        p,
+        "fn mma16(ia: u32, ib: u32)",
+        ("a_tiles", "A_LD / TW", &|i| {
+            format!("(ia + {}u) / TW", 16 * i * a_ld)
+        }),
+        ("b_tiles", "B_LD / TW", &|j| {
+            format!("(ib + {}u) / TW", 16 * j)
+        }),
+    );
+    // The direct variants': straight from the storage buffers, at quad indices `qa` (A's
+    // fragment corner) and `qb` (B's), `sa` and `sb` quads per row.
+    slice(
+        p,
+        "fn mma16_direct(qa: u32, qb: u32, sa: u32, sb: u32)",
+        ("in0", "sa", &|i| format!("qa + {}u * sa", 16 * i)),
+        ("in1", "sb", &|j| format!("qb + {}u", 4 * j)),
+    );
     p.push_str(
         "fn store_accumulators(scratch: u32, lane: u32, size: u32, cbase: u32, r0: u32, c0: u32, \
          M: u32, N: u32) {\n",
