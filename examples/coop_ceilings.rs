@@ -9,7 +9,12 @@
 //! - `smem`: per iteration, 4 A and 4 B fragments loaded from workgroup memory (row-major, padded
 //!   rows, as `matmul_coop`'s tiles), then the 16 multiply-adds (its inner loop, no barriers);
 //! - `global`: the same 8 fragments loaded straight from a storage buffer (cache-resident), no
-//!   workgroup memory at all.
+//!   workgroup memory at all;
+//! - `bar`: `smem` in 32-deep steps (two slices) with two workgroup barriers per step, as
+//!   `matmul_coop`'s single-buffered tilings;
+//! - `stage`: `bar` plus each step's staging: 12 quads per invocation loaded from an
+//!   L2-resident buffer before the step's multiply-adds and stored into the tiles between the
+//!   barriers; `late`: the same with the loads after the multiply-adds.
 //!
 //! Run: `cargo run --release --example coop_ceilings [-- iterations]` (default 2048). Needs an
 //! adapter with cooperative matrices and subgroups of exactly 32 (Vulkan on NVIDIA, or Metal);
@@ -21,6 +26,8 @@ use std::time::Instant;
 const GROUPS: u32 = 1056;
 /// Padded row stride (halves) of the workgroup tiles, as `matmul_coop`'s 32-deep tiles.
 const LD: u32 = 40;
+/// Quads (`vec4<f16>`) in the staged rows' source buffer: 4 MiB, L2-resident, not L1-resident.
+const BIG_QUADS: u32 = 1 << 19;
 
 fn shader(iters: u32) -> String {
     let mut s = String::new();
@@ -127,6 +134,70 @@ var<workgroup> tiles: array<f16, 8192>;
         ));
     }
     s.push_str(&format!("{mmas}    }}\n{store}}}\n"));
+    s.push_str(&staged_rows(&mmas, &store, head, base));
+    s
+}
+
+/// The `bar`, `stage` and `late` rows: `smem`'s inner loop in steps of two 16-deep slices (a
+/// matmul's 32-deep step) with, per step, two workgroup barriers (`bar`); plus 12 quads per
+/// invocation loaded from an L2-resident buffer of `BIG_QUADS` quads and stored into the tiles
+/// between the barriers, the loads issued before the step's multiply-adds (`stage`, as
+/// `matmul_coop`'s prefetch) or after them (`late`, no overlap).
+fn staged_rows(mmas: &str, store: &str, head: &str, base: &str) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "@group(0) @binding(2) var<storage, read> big: array<vec4<f16>>;
+var<workgroup> tiles4: array<vec4<f16>, 3072>;
+const BIG_MASK: u32 = {}u;
+",
+        BIG_QUADS - 1
+    ));
+    let slices = |src: &str, word: u32| {
+        let mut m = String::new();
+        for kk in [0u32, 16] {
+            m.push_str("        {\n");
+            for i in 0..4 {
+                m.push_str(&format!(
+                    "        let ia{i}_{kk} = {}u;\n        let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&{src}[ia{i}_{kk}], {}u);\n",
+                    (kk + i * 16 * LD) / word,
+                    LD / word
+                ));
+                m.push_str(&format!(
+                    "        let ib{i}_{kk} = {}u;\n        let b{i} = coopLoadT<coop_mat16x16<f16, B>>(&{src}[ib{i}_{kk}], {}u);\n",
+                    (2560 + kk * 72 + i * 16) / word,
+                    72 / word
+                ));
+            }
+            m.push_str(mmas);
+            m.push_str("        }\n");
+        }
+        m
+    };
+    let loads = (0..12)
+        .map(|i| format!("        p{i} = big[(q + {}u) & BIG_MASK];\n", 256 * i))
+        .collect::<String>();
+    let puts = (0..12)
+        .map(|i| format!("        tiles4[li + {}u] = p{i};\n", 256 * i))
+        .collect::<String>();
+    let regs = (0..12)
+        .map(|i| format!("    var p{i}: vec4<f16>;\n"))
+        .collect::<String>();
+    // bar: barriers only.
+    s.push_str(&format!(
+        "@compute @workgroup_size(256)\nfn bar({head}) {{\n{base}    for (var e = li; e < 8192u; e = e + 256u) {{ tiles[e] = inp[e % 4096u]; }}\n    workgroupBarrier();\n    for (var st = 0u; st < ITERS / 2u; st = st + 1u) {{\n{}        workgroupBarrier();\n        workgroupBarrier();\n    }}\n{store}}}\n",
+        slices("tiles", 1)
+    ));
+    for (entry, early) in [("stage", true), ("late", false)] {
+        let (before, after) = if early {
+            (loads.as_str(), "")
+        } else {
+            ("", loads.as_str())
+        };
+        s.push_str(&format!(
+            "@compute @workgroup_size(256)\nfn {entry}({head}) {{\n{base}{regs}    let start = (wid.x * 3072u * 7u) & BIG_MASK;\n    for (var e = li; e < 3072u; e = e + 256u) {{ tiles4[e] = big[(start + e) & BIG_MASK]; }}\n    workgroupBarrier();\n    for (var st = 0u; st < ITERS / 2u; st = st + 1u) {{\n        let q = start + (st + 1u) * 3072u + li;\n{before}{}{after}        workgroupBarrier();\n{puts}        workgroupBarrier();\n    }}\n{store}}}\n",
+            slices("tiles4", 4)
+        ));
+    }
     s
 }
 
@@ -208,7 +279,13 @@ fn main() {
         mapped_at_creation: false,
     });
     let flops = GROUPS as f64 * 8.0 * iters as f64 * 16.0 * 2.0 * 4096.0;
-    for entry in ["regs", "smem", "global"] {
+    let big = device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: BIG_QUADS as u64 * 8,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    for entry in ["regs", "smem", "global", "bar", "stage", "late"] {
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(entry),
             layout: None,
@@ -217,13 +294,19 @@ fn main() {
             compilation_options: Default::default(),
             cache: None,
         });
+        // The staged rows read `big` instead of `inp` (auto layouts hold only what is used).
+        let first = if entry == "stage" || entry == "late" {
+            (2, &big)
+        } else {
+            (0, &inp)
+        };
         let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
             layout: &pipeline.get_bind_group_layout(0),
             entries: &[
                 wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: inp.as_entire_binding(),
+                    binding: first.0,
+                    resource: first.1.as_entire_binding(),
                 },
                 wgpu::BindGroupEntry {
                     binding: 1,

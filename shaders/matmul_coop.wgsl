@@ -15,6 +15,9 @@
 // With BUFFERS = 2 the tiles alternate between two buffers, so one barrier per step
 // suffices and the next step's global loads overlap this step's multiplies; with BUFFERS = 1 a
 // second barrier guards the one buffer before it is refilled (the global loads still overlap).
+// With LATE the next step's loads are issued after this step's multiplies instead, right before
+// they are stored: no staging registers live across the multiplies (faster on an H100, whose
+// driver did not overlap the early loads anyway; see CoopVariant::DEFAULT).
 // The subgroups form a grid SG_N wide: each owns a WM x WN region of C, (WM/16) x (WN/16)
 // fragments of 16x16 f32 accumulators, which the prelude declares (private, acc_<i>_<j>) along
 // with `mma16` (loads the fragments of one 16-deep slice and multiplies them into the
@@ -23,12 +26,9 @@
 // With subgroups smaller than 32 the extra subgroups repeat the last one's work (same values),
 // so any size up to 32 is correct. Fragments are loaded with coopLoadT (row-major memory: element
 // (r, c) at ptr[r * stride + c], stride in elements) and stored with coopStoreT likewise.
-// DIRECT variants skip the workgroup tiles: each subgroup loads its fragments straight from A
-// and B (the caches serve the repeats), for products of whole blocks only.
-// The module is created trusted: every global index below is guarded by the M, N, K checks
-// (a direct variant's by the host's whole-block rule).
+// The module is created trusted: every global index below is guarded by the M, N, K checks.
 // Prelude provides: S_OUT (f16 or f32), store_out1(i, v: f32), the tile constants (TW the
-// halves per tile word), a_tiles, b_tiles, put4(which, at, quad), c_frags, the accumulators,
+// halves per tile word; LATE), a_tiles, b_tiles, put4(which, at, quad), c_frags, the accumulators,
 // mma16(ia, ib), store_accumulators(..),
 // INFO_* word offsets, matmul_batch.wgsl (matmul_quad_dims(z)).
 // Bindings: 0 info, 1 a (read, vec4<f16> quads), 2 b (read, vec4<f16> quads), 3 out (read_write).
@@ -122,22 +122,6 @@ fn matmul_coop(@builtin(workgroup_id) wid: vec3<u32>,
     let a_frag = wm * A_LD;
     let b_frag = wn;
 
-    if (DIRECT) {
-        // Fragments straight from A and B (the host passes only whole blocks and K a multiple of
-        // CK): no workgroup tiles, no barriers until the accumulators go out.
-        let sa = a_rs >> 2u;
-        let sb = b_rs >> 2u;
-        let qa = (a_off + (row0 + wm) * a_rs) >> 2u;
-        let qb = (b_off + col0 + wn) >> 2u;
-        for (var k0 = 0u; k0 < K; k0 = k0 + CK) {
-            for (var kk = 0u; kk < CK; kk = kk + 16u) {
-                mma16_direct(qa + ((k0 + kk) >> 2u), qb + (k0 + kk) * sb, sa, sb);
-            }
-        }
-        store_accumulators(sg * FRAG, lane, size, wid.z * M * N, row0 + wm, col0 + wn, M, N);
-        return;
-    }
-
     // Step 0's tiles into buffer 0.
     var pa: array<vec4<f16>, A_LOADS>;
     var pb: array<vec4<f16>, B_LOADS>;
@@ -149,8 +133,9 @@ fn matmul_coop(@builtin(workgroup_id) wid: vec3<u32>,
     for (var s = 0u; s < steps; s = s + 1u) {
         let cur = s % BUFFERS;
         let more = s + 1u < steps;
-        // Next step's quads into registers; their latency hides behind the multiplies.
-        if (more) {
+        // Next step's quads into registers; their latency hides behind the multiplies (unless
+        // LATE: then they follow the multiplies, and no staging registers live across them).
+        if (more && !LATE) {
             load_step(s + 1u, &pa, &pb, a_q, b_q, a_q_rows, b_q_rows, row0 + ar, ak, bk, b_ok, M, K);
         }
         let a_base = cur * A_TILE + a_frag;
@@ -164,6 +149,9 @@ fn matmul_coop(@builtin(workgroup_id) wid: vec3<u32>,
             workgroupBarrier();
         }
         if (more) {
+            if (LATE) {
+                load_step(s + 1u, &pa, &pb, a_q, b_q, a_q_rows, b_q_rows, row0 + ar, ak, bk, b_ok, M, K);
+            }
             put_step((s + 1u) % BUFFERS, &pa, &pb, a_put, b_put);
         }
         workgroupBarrier();

@@ -80,7 +80,7 @@ device_tests! {
             // Several blocks and steps of every tiling (128x256 and 256x128 blocks, K 16 to 64).
             (257, 112, 516),
             (64, 200, 136),
-            // Whole blocks of every tiling (the direct ones take only these).
+            // Whole blocks of every tiling.
             (256, 96, 256),
             (512, 160, 128),
         ] {

@@ -103,9 +103,9 @@ pub(crate) struct CoopShape {
     pub k: u32,
     /// The kernel's tiling (`WMX_COOP_VARIANT`, read when the device is created).
     pub variant: kernels::CoopVariant,
-    /// The tiling for products whose grid of `variant` tiles would leave the GPU mostly idle
-    /// (a 512-token prompt's projections, one decoded token): 128×128 tiles (`WMX_COOP_SMALL`
-    /// names another), unless `WMX_COOP_VARIANT` pins one tiling for every product.
+    /// The tiling for short products (at most its block of rows): 128×128 tiles
+    /// (`WMX_COOP_SMALL` names another), unless `WMX_COOP_VARIANT` pins one tiling for every
+    /// product.
     pub small: Option<kernels::CoopVariant>,
     /// True when every subgroup has exactly 32 invocations (the f16 attention kernel's lane
     /// layout, `shaders/attention_coop.wgsl`, needs it).
@@ -169,10 +169,11 @@ pub(super) fn coop_shape(entry: &AdapterEntry) -> Option<CoopShape> {
     } else {
         return None;
     };
-    let pinned = std::env::var("WMX_COOP_VARIANT").is_ok();
-    // WMX_COOP_SMALL=<name>: another tiling for small grids (for measuring).
-    let small = std::env::var("WMX_COOP_SMALL")
-        .ok()
+    // WMX_COOP_SMALL=<name>: another tiling for short products (for measuring). A pinned variant
+    // (WMX_COOP_VARIANT) takes every product unless WMX_COOP_SMALL is set too.
+    let small_env = std::env::var("WMX_COOP_SMALL").ok();
+    let pinned = std::env::var("WMX_COOP_VARIANT").is_ok() && small_env.is_none();
+    let small = small_env
         .and_then(|n| kernels::CoopVariant::from_name(&n))
         .filter(|&v| fits(v))
         .unwrap_or(if fits(kernels::CoopVariant::SMALL) {

@@ -342,11 +342,9 @@ pub fn matmul_vec4_dtype(dtype: Dtype, native_f16: bool) -> bool {
     dtype == Dtype::Float32 || (dtype == Dtype::Float16 && native_f16)
 }
 
-/// Workgroups below which a product takes the adapter's small tiling: fewer than about two
-/// per multiprocessor of a large GPU (an H100 has 132). Measured on an H100 (2026-12-05): the
-/// 1B llm's 512-token prompt 21,951 → 24,976 tokens/s and its decoding 47.6 → 63.7 tokens/s with
-/// 128×128 tiles there, while 4096³ keeps 256×128 (154 against 115 TFLOP/s).
-pub(super) const SMALL_GRID: u64 = 256;
+/// Workgroups `matmul_rows` aims for (see [`rows_columns`]): about two per multiprocessor of a
+/// large GPU (an H100 has 132).
+const SMALL_GRID: u64 = 256;
 
 /// Workgroups a split K aims for: about one per multiprocessor of a large GPU;
 /// `WMX_SPLIT_TARGET` overrides it (for measuring). Grids of [`SPLIT_MAX_GROUPS`] or more
@@ -377,8 +375,21 @@ const COPY_MIN_MACS: u64 = 1 << 20;
 /// busy beats a second pass over f32 partials. Measured on an H100 (2026-12-07), a 512-token
 /// prompt's 512x2048 @ 2048x2048 product (64 workgroups of 128x128): 45 µs unsplit, 57 µs in
 /// two slices, 64 µs in four; its 512x8192 @ 8192x2048 one: 161, 164 and 167 µs; 512x2048 @
-/// 2048x3072 (96 workgroups): 64–67 µs unsplit, 94 µs in two.
+/// 2048x3072 (96 workgroups): 64–67 µs unsplit, 94 µs in two. Those were 20 independent
+/// products in flight (`matmul_f16`); one product at a time (a prompt's chain) gains from the
+/// split below 64 workgroups (see `matmul_coop::coop_variant`).
 const SPLIT_MAX_GROUPS: u64 = 64;
+
+/// [`SPLIT_MAX_GROUPS`], or `WMX_SPLIT_MAX` (for measuring).
+fn split_max_groups() -> u64 {
+    static N: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("WMX_SPLIT_MAX")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(SPLIT_MAX_GROUPS)
+    })
+}
 
 /// The fewest elements of K each split multiplies over.
 const SPLIT_MIN_DEPTH: i32 = 128;
@@ -413,7 +424,7 @@ const SPLIT_MIN_MACS: u64 = 1 << 21;
 pub fn k_splits(groups: u64, k: i32, macs: u64) -> u32 {
     static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if macs < SPLIT_MIN_MACS
-        || groups >= SPLIT_MAX_GROUPS
+        || groups >= split_max_groups()
         || *OFF.get_or_init(|| std::env::var("WMX_SPLIT_K").as_deref() == Ok("off"))
     {
         return 1;
@@ -506,15 +517,7 @@ impl Gpu<'_> {
             _ if rows => {
                 MatmulKey::rows(a.storage.dtype, self.ctx.native_f16, rows_columns(n, batch))
             }
-            Some(shape) => {
-                let v = coop_variant(shape, m, n, batch);
-                let t = v.tiling();
-                // A direct variant reads whole blocks only.
-                let whole = (m as u32).is_multiple_of(t.block_m())
-                    && (n as u32).is_multiple_of(t.block_n())
-                    && (k as u32).is_multiple_of(t.k);
-                MatmulKey::coop(if t.direct && !whole { v.staged() } else { v })
-            }
+            Some(shape) => MatmulKey::coop(coop_variant(shape, m)),
             None => {
                 MatmulKey::tiled(a.storage.dtype, self.ctx.native_f16, vec4).transposed(a_t, b_t)
             }
@@ -534,7 +537,6 @@ impl Gpu<'_> {
         // matmul_rows splits K inside its workgroups.
         let mut splits = match key {
             MatmulKey::Rows { .. } => 1,
-            MatmulKey::Coop { variant, .. } if variant.tiling().direct => 1,
             _ => k_splits(grid[0] as u64 * grid[1] as u64 * batch as u64, k, macs),
         };
         if batch * splits as usize > self.max_groups() as usize {

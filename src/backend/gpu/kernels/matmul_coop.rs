@@ -2,20 +2,15 @@
 //! ([`CoopVariant`], [`CoopTiling`]), the generated prelude of each, and the choice of tiling per
 //! product. The key, the `info` table and the dispatch are `matmul.rs`'s (the tables agree).
 
-use super::matmul::SMALL_GRID;
 use crate::backend::gpu::adapters::CoopShape;
 use std::fmt::Write;
 
 /// One tiling of `shaders/matmul_coop.wgsl`, chosen once per device (`WMX_COOP_VARIANT=<name>`,
 /// see [`CoopVariant::from_env`]). Named `<block rows>x<block columns>x<K per step>`, `s` for a
-/// single workgroup buffer (two barriers per step instead of double buffering), `w4` for 4
+/// single workgroup buffer (two barriers per step instead of double buffering), `l` for late
+/// loads (issued after the step's multiplies, not before them), `w4` for 4
 /// subgroups instead of 8, `v4` for workgroup tiles of `vec4<f16>` words (a staged quad is one
-/// store instead of four; fragments load with strides in words), `d` for direct fragments: each
-/// subgroup loads its A and B fragments straight from the storage buffers (the caches share
-/// them), with no workgroup tiles and no barriers in the K loop; it takes only products whose M,
-/// N and K are multiples of its block (see [`CoopVariant::staged`]). The direct variants are
-/// validated and translated by naga but not yet timed or run on a card with cooperative
-/// matrices: opt-in only.
+/// store instead of four; fragments load with strides in words).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CoopVariant {
     /// 8 subgroups in 2x4, each 64x32 (4x2 accumulators), K 32, double-buffered (the first kernel).
@@ -36,14 +31,10 @@ pub enum CoopVariant {
     B128x128x32v4,
     /// B256x128x32s with `vec4<f16>` tiles.
     B256x128x32sv4,
-    /// 8 subgroups in 2x4, each 64x32, direct fragments, 32 deep per iteration.
-    B128x128x32d,
-    /// 8 subgroups in 4x2, each 64x64, direct fragments.
-    B256x128x32d,
-    /// 4 subgroups in 2x2, each 64x64, direct fragments.
-    B128x128x32dw4,
-    /// 4 subgroups in 2x2, each 32x32, direct fragments (four times the workgroups of 128x128).
-    B64x64x32dw4,
+    /// B256x128x32sv4 with late loads: each step's global loads follow its multiplies.
+    B256x128x32sv4l,
+    /// 4 subgroups in 2x2, each 64x64, K 32, one buffer, `vec4<f16>` tiles, late loads.
+    B128x128x32w4sl,
 }
 
 /// The shape parameters of a [`CoopVariant`].
@@ -61,8 +52,9 @@ pub struct CoopTiling {
     pub buffers: u32,
     /// Halves per word of the workgroup tiles: 1 (`f16`) or 4 (`vec4<f16>`).
     pub word: u32,
-    /// Fragments loaded straight from the storage buffers (no workgroup tiles).
-    pub direct: bool,
+    /// The next step's global loads are issued after this step's multiplies, right before they
+    /// are stored (no staging registers live across the multiplies), not before them.
+    pub late: bool,
 }
 
 /// Halves of padding per workgroup tile row (16-byte aligned rows, staggered banks).
@@ -90,22 +82,16 @@ impl CoopTiling {
         let (a_ld, b_ld) = self.lds();
         (self.block_m() * a_ld, self.k * b_ld)
     }
-    /// Workgroup memory in bytes: the f16 tile buffers (none when direct) and a 16x16 f32
-    /// scratch per subgroup.
+    /// Workgroup memory in bytes: the f16 tile buffers and a 16x16 f32 scratch per subgroup.
     pub fn workgroup_bytes(&self) -> u32 {
         let (a, b) = self.tiles();
-        let tiles = if self.direct {
-            0
-        } else {
-            2 * self.buffers * (a + b)
-        };
-        tiles + 4 * 256 * self.sg_m * self.sg_n
+        2 * self.buffers * (a + b) + 4 * 256 * self.sg_m * self.sg_n
     }
 }
 
 impl CoopVariant {
     /// Every variant.
-    pub const ALL: [CoopVariant; 13] = [
+    pub const ALL: [CoopVariant; 11] = [
         CoopVariant::B128x128x32,
         CoopVariant::B128x128x64s,
         CoopVariant::B128x256x16,
@@ -115,15 +101,16 @@ impl CoopVariant {
         CoopVariant::B128x128x32w4,
         CoopVariant::B128x128x32v4,
         CoopVariant::B256x128x32sv4,
-        CoopVariant::B128x128x32d,
-        CoopVariant::B256x128x32d,
-        CoopVariant::B128x128x32dw4,
-        CoopVariant::B64x64x32dw4,
+        CoopVariant::B256x128x32sv4l,
+        CoopVariant::B128x128x32w4sl,
     ];
 
-    /// The variant used when `WMX_COOP_VARIANT` is unset.
-    pub const DEFAULT: CoopVariant = CoopVariant::B256x128x32sv4;
-    /// The variant for small grids and short products when `WMX_COOP_SMALL` is unset.
+    /// The variant used when `WMX_COOP_VARIANT` is unset. On an H100 (2026-12-07, 15:21 UTC,
+    /// one call) at 4096³: 170.6 TFLOP/s against 163.2 for the same tiling with its loads
+    /// before the multiplies (`256x128x32sv4`); `128x128x32w4sl` reached 175.2 there but
+    /// made the llm's split 512-row products slower (32–41k tokens/s against 47k).
+    pub const DEFAULT: CoopVariant = CoopVariant::B256x128x32sv4l;
+    /// The variant for short products (see `coop_variant`) when `WMX_COOP_SMALL` is unset.
     pub const SMALL: CoopVariant = CoopVariant::B128x128x32v4;
 
     /// The name `WMX_COOP_VARIANT` takes and kernel names carry.
@@ -138,10 +125,8 @@ impl CoopVariant {
             CoopVariant::B128x128x32w4 => "128x128x32w4",
             CoopVariant::B128x128x32v4 => "128x128x32v4",
             CoopVariant::B256x128x32sv4 => "256x128x32sv4",
-            CoopVariant::B128x128x32d => "128x128x32d",
-            CoopVariant::B256x128x32d => "256x128x32d",
-            CoopVariant::B128x128x32dw4 => "128x128x32dw4",
-            CoopVariant::B64x64x32dw4 => "64x64x32dw4",
+            CoopVariant::B256x128x32sv4l => "256x128x32sv4l",
+            CoopVariant::B128x128x32w4sl => "128x128x32w4sl",
         }
     }
 
@@ -175,7 +160,7 @@ impl CoopVariant {
             k,
             buffers,
             word,
-            direct: buffers == 0,
+            late: false,
         };
         match self {
             CoopVariant::B128x128x32 => t(2, 4, 4, 2, 32, 2, 1),
@@ -187,23 +172,14 @@ impl CoopVariant {
             CoopVariant::B128x128x32w4 => t(2, 2, 4, 4, 32, 2, 1),
             CoopVariant::B128x128x32v4 => t(2, 4, 4, 2, 32, 2, 4),
             CoopVariant::B256x128x32sv4 => t(4, 2, 4, 4, 32, 1, 4),
-            CoopVariant::B128x128x32d => t(2, 4, 4, 2, 32, 0, 4),
-            CoopVariant::B256x128x32d => t(4, 2, 4, 4, 32, 0, 4),
-            CoopVariant::B128x128x32dw4 => t(2, 2, 4, 4, 32, 0, 4),
-            CoopVariant::B64x64x32dw4 => t(2, 2, 2, 2, 32, 0, 4),
-        }
-    }
-
-    /// The staged variant with the same block, for products a direct one cannot take (M or N
-    /// not a multiple of its block, K not of its depth); any other variant is itself.
-    pub fn staged(self) -> CoopVariant {
-        match self {
-            CoopVariant::B128x128x32d => CoopVariant::B128x128x32v4,
-            CoopVariant::B256x128x32d => CoopVariant::B256x128x32sv4,
-            CoopVariant::B128x128x32dw4 => CoopVariant::B128x128x32w4,
-            // No staged 64x64 tiling: the grid changes, so the caller picks again.
-            CoopVariant::B64x64x32dw4 => CoopVariant::B128x128x32v4,
-            v => v,
+            CoopVariant::B256x128x32sv4l => CoopTiling {
+                late: true,
+                ..t(4, 2, 4, 4, 32, 1, 4)
+            },
+            CoopVariant::B128x128x32w4sl => CoopTiling {
+                late: true,
+                ..t(2, 2, 4, 4, 32, 1, 4)
+            },
         }
     }
 }
@@ -226,7 +202,7 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
     );
     let (a_rstep, b_rstep) = (inv / a_qpr, inv / b_qpr);
     assert!(
-        t.direct || (t.block_m().is_multiple_of(a_rstep) && t.k.is_multiple_of(b_rstep)),
+        t.block_m().is_multiple_of(a_rstep) && t.k.is_multiple_of(b_rstep),
         "{variant:?}: staging rows"
     );
     assert!(t.k.is_multiple_of(16), "{variant:?}: K step");
@@ -256,7 +232,7 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
     for (name, v) in consts {
         let _ = writeln!(p, "const {name}: u32 = {v}u;");
     }
-    let _ = writeln!(p, "const DIRECT: bool = {};", t.direct);
+    let _ = writeln!(p, "const LATE: bool = {};", t.late);
     // Every tile offset (rows, fragment corners, buffers) is a multiple of 4 halves, so a word
     // of 4 halves never straddles a quad.
     assert!(
@@ -265,12 +241,7 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
     );
     let word = if t.word == 1 { "f16" } else { "vec4<f16>" };
     for (name, halves) in [("a_tiles", a_tile), ("b_tiles", b_tile)] {
-        // A direct variant never touches them (one word keeps the staged code valid).
-        let words = if t.direct {
-            1
-        } else {
-            t.buffers * halves / t.word
-        };
+        let words = t.buffers * halves / t.word;
         let _ = writeln!(p, "var<workgroup> {name}: array<{word}, {words}>;");
     }
     // put4(which, at, v): quad `v` into the A (`which` 0) or B (1) tiles at half `at`.
@@ -298,56 +269,32 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
             let _ = writeln!(p, "var<private> {}: coop_mat16x16<f32, C>;", acc(i, j));
         }
     }
-    // One 16-deep slice: load the fragments, multiply them into the accumulators. Every pointer
-    // index is bound to a `let` first (naga 30's SPIR-V writer panics on an index computed
-    // inline in a cooperative load's pointer). `a_at(i)`/`b_at(j)` index fragment row i of A and
-    // column j of B in `a_src`/`b_src`, with strides `a_ld`/`b_ld`.
-    let slice = |p: &mut String,
-                 head: &str,
-                 (a_src, a_ld, a_at): (&str, &str, &dyn Fn(u32) -> String),
-                 (b_src, b_ld, b_at): (&str, &str, &dyn Fn(u32) -> String)| {
-        let _ = writeln!(p, "{head} {{");
-        for i in 0..t.frag_m {
-            let _ = writeln!(p, "    let ia{i} = {};", a_at(i));
-            let _ = writeln!(
-                p,
-                "    let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&{a_src}[ia{i}], {a_ld});"
-            );
-        }
+    // One 16-deep slice from the workgroup tiles, at half indices `ia` and `ib`: load the
+    // fragments, multiply them into the accumulators. Every pointer index is bound to a `let`
+    // first (naga 30's SPIR-V writer panics on an index computed inline in a cooperative load's
+    // pointer).
+    p.push_str("fn mma16(ia: u32, ib: u32) {\n");
+    for i in 0..t.frag_m {
+        let _ = writeln!(p, "    let ia{i} = (ia + {}u) / TW;", 16 * i * a_ld);
+        let _ = writeln!(
+            p,
+            "    let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&a_tiles[ia{i}], A_LD / TW);"
+        );
+    }
+    for j in 0..t.frag_n {
+        let _ = writeln!(p, "    let ib{j} = (ib + {}u) / TW;", 16 * j);
+        let _ = writeln!(
+            p,
+            "    let b{j} = coopLoadT<coop_mat16x16<f16, B>>(&b_tiles[ib{j}], B_LD / TW);"
+        );
+    }
+    for i in 0..t.frag_m {
         for j in 0..t.frag_n {
-            let _ = writeln!(p, "    let ib{j} = {};", b_at(j));
-            let _ = writeln!(
-                p,
-                "    let b{j} = coopLoadT<coop_mat16x16<f16, B>>(&{b_src}[ib{j}], {b_ld});"
-            );
+            let c = acc(i, j);
+            let _ = writeln!(p, "    {c} = coopMultiplyAdd(a{i}, b{j}, {c});");
         }
-        for i in 0..t.frag_m {
-            for j in 0..t.frag_n {
-                let c = acc(i, j);
-                let _ = writeln!(p, "    {c} = coopMultiplyAdd(a{i}, b{j}, {c});");
-            }
-        }
-        p.push_str("}\n");
-    };
-    // From the workgroup tiles, at half indices `ia` and `ib`.
-    slice(
-        p,
-        "fn mma16(ia: u32, ib: u32)",
-        ("a_tiles", "A_LD / TW", &|i| {
-            format!("(ia + {}u) / TW", 16 * i * a_ld)
-        }),
-        ("b_tiles", "B_LD / TW", &|j| {
-            format!("(ib + {}u) / TW", 16 * j)
-        }),
-    );
-    // The direct variants': straight from the storage buffers, at quad indices `qa` (A's
-    // fragment corner) and `qb` (B's), `sa` and `sb` quads per row.
-    slice(
-        p,
-        "fn mma16_direct(qa: u32, qb: u32, sa: u32, sb: u32)",
-        ("in0", "sa", &|i| format!("qa + {}u * sa", 16 * i)),
-        ("in1", "sb", &|j| format!("qb + {}u", 4 * j)),
-    );
+    }
+    p.push_str("}\n");
     p.push_str(
         "fn store_accumulators(scratch: u32, lane: u32, size: u32, cbase: u32, r0: u32, c0: u32, \
          M: u32, N: u32) {\n",
@@ -371,14 +318,16 @@ pub(super) fn coop_prelude(p: &mut String, variant: CoopVariant) {
 }
 
 /// The cooperative tiling for an `m`×`n` product (`batch` of them) on an adapter of `shape`.
-pub(super) fn coop_variant(shape: CoopShape, m: i32, n: i32, batch: usize) -> CoopVariant {
-    let t = shape.variant.tiling();
-    let groups = (m as u64).div_ceil(t.block_m() as u64)
-        * (n as u64).div_ceil(t.block_n() as u64)
-        * batch as u64;
+///
+/// Short products (at most the small tiling's block of rows: a short prompt, a few decoded
+/// sequences) take the small tiling, which wastes less of its rows. Every other product takes the
+/// device's tiling, however small its grid: a split K (`k_splits`) fills the GPU instead. On an
+/// H100 (2026-12-07, 14:47 UTC, one call) the 1B llm's 512-token prompt ran at 47,447 tokens/s
+/// with 256×128 tiles and split K for its 512-row projections, against 36,156 with 128×128 tiles
+/// for them (32 to 96 workgroups, not split).
+pub(super) fn coop_variant(shape: CoopShape, m: i32) -> CoopVariant {
     match shape.small {
-        // A short product (one decoded token) wastes less of a 128-row tile, whatever its grid.
-        Some(small) if groups < SMALL_GRID || m as u32 <= small.tiling().block_m() => small,
+        Some(small) if m as u32 <= small.tiling().block_m() => small,
         _ => shape.variant,
     }
 }
@@ -388,7 +337,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn small_grids_and_short_products_take_the_small_tiling() {
+    fn short_products_take_the_small_tiling() {
         let shape = CoopShape {
             m: 16,
             n: 16,
@@ -397,19 +346,17 @@ mod tests {
             small: Some(CoopVariant::B128x128x32),
             subgroups_of_32: true,
         };
-        // 4096² with 256×128 tiles: 512 workgroups, the default tiling.
-        assert_eq!(coop_variant(shape, 4096, 4096, 1), CoopVariant::DEFAULT);
-        // A 512-token prompt's 2048-wide projection: 32 workgroups, the small tiling.
-        assert_eq!(coop_variant(shape, 512, 2048, 1), CoopVariant::B128x128x32);
-        // The same product batched 16 times fills the GPU again.
-        assert_eq!(coop_variant(shape, 512, 2048, 16), CoopVariant::DEFAULT);
-        // One decoded token through a 128,256-wide head: a short product, whatever its grid.
-        assert_eq!(coop_variant(shape, 1, 128_256, 1), CoopVariant::B128x128x32);
+        assert_eq!(coop_variant(shape, 4096), CoopVariant::DEFAULT);
+        // A 512-token prompt's projections: the default tiling (split K fills the GPU).
+        assert_eq!(coop_variant(shape, 512), CoopVariant::DEFAULT);
+        // 128 rows fit one small block.
+        assert_eq!(coop_variant(shape, 128), CoopVariant::B128x128x32);
+        assert_eq!(coop_variant(shape, 129), CoopVariant::DEFAULT);
         // `WMX_COOP_VARIANT` pins the tiling (no small one).
         let pinned = CoopShape {
             small: None,
             ..shape
         };
-        assert_eq!(coop_variant(pinned, 1, 2048, 1), CoopVariant::DEFAULT);
+        assert_eq!(coop_variant(pinned, 1), CoopVariant::DEFAULT);
     }
 }
