@@ -14,7 +14,8 @@
 //!   `matmul_coop`'s single-buffered tilings;
 //! - `stage`: `bar` plus each step's staging: 12 quads per invocation loaded from an
 //!   L2-resident buffer before the step's multiply-adds and stored into the tiles between the
-//!   barriers; `late`: the same with the loads after the multiply-adds.
+//!   barriers; `late`: the same with the loads after the multiply-adds; `pattern`: `late` at
+//!   the addresses of a 4096³ product's 256x128 block (rows of 4096 halves).
 //!
 //! Run: `cargo run --release --example coop_ceilings [-- iterations]` (default 2048). Needs an
 //! adapter with cooperative matrices and subgroups of exactly 32 (Vulkan on NVIDIA, or Metal);
@@ -26,8 +27,8 @@ use std::time::Instant;
 const GROUPS: u32 = 1056;
 /// Padded row stride (halves) of the workgroup tiles, as `matmul_coop`'s 32-deep tiles.
 const LD: u32 = 40;
-/// Quads (`vec4<f16>`) in the staged rows' source buffer: 4 MiB, L2-resident, not L1-resident.
-const BIG_QUADS: u32 = 1 << 19;
+/// Quads (`vec4<f16>`) in the staged rows' source buffer: 32 MiB (a 4096² f16 matrix).
+const BIG_QUADS: u32 = 1 << 22;
 
 fn shader(iters: u32) -> String {
     let mut s = String::new();
@@ -198,6 +199,30 @@ const BIG_MASK: u32 = {}u;
             slices("tiles4", 4)
         ));
     }
+    // pattern: `late` with a 4096³ product's addresses (rows of 1024 quads): A's 8 loads are
+    // rows li / 8 + 32 i at quad li % 8 of the step, B's 4 rows 32 st + li / 32 + 8 i at column
+    // quad li % 32 of the workgroup's 32.
+    let a_loads = (0..8)
+        .map(|i| {
+            format!(
+                "        p{i} = big[(a0 + (li / 8u + {}u) * 1024u + kq * 8u + li % 8u) & BIG_MASK];\n",
+                32 * i
+            )
+        })
+        .collect::<String>();
+    let b_loads = (0..4)
+        .map(|i| {
+            format!(
+                "        p{} = big[(b0 + (kq * 32u + li / 32u + {}u) * 1024u + li % 32u) & BIG_MASK];\n",
+                8 + i,
+                8 * i
+            )
+        })
+        .collect::<String>();
+    s.push_str(&format!(
+        "@compute @workgroup_size(256)\nfn pattern({head}) {{\n{base}{regs}    let a0 = (wid.x / 32u) * 262144u;\n    let b0 = (wid.x % 32u) * 32u;\n    workgroupBarrier();\n    for (var st = 0u; st < ITERS / 2u; st = st + 1u) {{\n        let kq = (st + 1u) % 128u;\n{}{a_loads}{b_loads}        workgroupBarrier();\n{puts}        workgroupBarrier();\n    }}\n{store}}}\n",
+        slices("tiles4", 4)
+    ));
     s
 }
 
@@ -285,7 +310,7 @@ fn main() {
         usage: wgpu::BufferUsages::STORAGE,
         mapped_at_creation: false,
     });
-    for entry in ["regs", "smem", "global", "bar", "stage", "late"] {
+    for entry in ["regs", "smem", "global", "bar", "stage", "late", "pattern"] {
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(entry),
             layout: None,
@@ -295,7 +320,7 @@ fn main() {
             cache: None,
         });
         // The staged rows read `big` instead of `inp` (auto layouts hold only what is used).
-        let first = if entry == "stage" || entry == "late" {
+        let first = if ["stage", "late", "pattern"].contains(&entry) {
             (2, &big)
         } else {
             (0, &inp)
