@@ -15,7 +15,8 @@
 //! - `stage`: `bar` plus each step's staging: 12 quads per invocation loaded from an
 //!   L2-resident buffer before the step's multiply-adds and stored into the tiles between the
 //!   barriers; `late`: the same with the loads after the multiply-adds; `pattern`: `late` at
-//!   the addresses of a 4096³ product's 256x128 block (rows of 4096 halves).
+//!   the addresses of a 4096³ product's 256x128 block (rows of 4096 halves); `tiled`: `pattern`
+//!   with `matmul_coop`'s padded tile rows, staging slots and per-subgroup fragments.
 //!
 //! Run: `cargo run --release --example coop_ceilings [-- iterations]` (default 2048). Needs an
 //! adapter with cooperative matrices and subgroups of exactly 32 (Vulkan on NVIDIA, or Metal);
@@ -223,6 +224,44 @@ const BIG_MASK: u32 = {}u;
         "@compute @workgroup_size(256)\nfn pattern({head}) {{\n{base}{regs}    let a0 = (wid.x / 32u) * 262144u;\n    let b0 = (wid.x % 32u) * 32u;\n    workgroupBarrier();\n    for (var st = 0u; st < ITERS / 2u; st = st + 1u) {{\n        let kq = (st + 1u) % 128u;\n{}{a_loads}{b_loads}        workgroupBarrier();\n{puts}        workgroupBarrier();\n    }}\n{store}}}\n",
         slices("tiles4", 4)
     ));
+    // tiled: `pattern` with `matmul_coop`'s tile layout too: padded rows (A 40 halves, B 136),
+    // the staging stores at their slots, and each subgroup's fragments at its 64x64 region.
+    let mut frags = String::new();
+    for kk in [0u32, 16] {
+        frags.push_str("        {\n");
+        for i in 0..4 {
+            frags.push_str(&format!(
+                "        let ia{i}_{kk} = (wm + {}u) * 10u + {}u;\n        let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&tiles_r[ia{i}_{kk}], 10u);\n",
+                16 * i,
+                kk / 4
+            ));
+            frags.push_str(&format!(
+                "        let ib{i}_{kk} = 2560u + {}u + (wn + {}u) / 4u;\n        let b{i} = coopLoadT<coop_mat16x16<f16, B>>(&tiles_r[ib{i}_{kk}], 34u);\n",
+                kk * 34,
+                16 * i
+            ));
+        }
+        frags.push_str(mmas);
+        frags.push_str("        }\n");
+    }
+    let real_puts = (0..12)
+        .map(|i| {
+            if i < 8 {
+                format!(
+                    "        tiles_r[(li / 8u) * 10u + li % 8u + {}u] = p{i};\n",
+                    320 * i
+                )
+            } else {
+                format!(
+                    "        tiles_r[2560u + (li / 32u) * 34u + li % 32u + {}u] = p{i};\n",
+                    272 * (i - 8)
+                )
+            }
+        })
+        .collect::<String>();
+    s.push_str(&format!(
+        "var<workgroup> tiles_r: array<vec4<f16>, 3648>;\n@compute @workgroup_size(256)\nfn tiled({head}) {{\n{base}{regs}    let a0 = (wid.x / 32u) * 262144u;\n    let b0 = (wid.x % 32u) * 32u;\n    let wm = (sg / 2u) * 64u;\n    let wn = (sg % 2u) * 64u;\n    workgroupBarrier();\n    for (var st = 0u; st < ITERS / 2u; st = st + 1u) {{\n        let kq = (st + 1u) % 128u;\n{frags}{a_loads}{b_loads}        workgroupBarrier();\n{real_puts}        workgroupBarrier();\n    }}\n{store}}}\n"
+    ));
     s
 }
 
@@ -310,7 +349,9 @@ fn main() {
         usage: wgpu::BufferUsages::STORAGE,
         mapped_at_creation: false,
     });
-    for entry in ["regs", "smem", "global", "bar", "stage", "late", "pattern"] {
+    for entry in [
+        "regs", "smem", "global", "bar", "stage", "late", "pattern", "tiled",
+    ] {
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(entry),
             layout: None,
@@ -320,7 +361,7 @@ fn main() {
             cache: None,
         });
         // The staged rows read `big` instead of `inp` (auto layouts hold only what is used).
-        let first = if ["stage", "late", "pattern"].contains(&entry) {
+        let first = if ["stage", "late", "pattern", "tiled"].contains(&entry) {
             (2, &big)
         } else {
             (0, &inp)
