@@ -154,26 +154,40 @@ const BIG_MASK: u32 = {}u;
 ",
         BIG_QUADS - 1
     ));
-    let slices = |src: &str, word: u32| {
+    // Two 16-deep slices from `src`: fragment i of A at index `a_at(kk, i)` (stride `a_ld`), of
+    // B at `b_at(kk, i)` (stride `b_ld`), then the multiply-adds.
+    let slices = |src: &str,
+                  (a_ld, a_at): (u32, &dyn Fn(u32, u32) -> String),
+                  (b_ld, b_at): (u32, &dyn Fn(u32, u32) -> String)| {
         let mut m = String::new();
         for kk in [0u32, 16] {
             m.push_str("        {\n");
             for i in 0..4 {
                 m.push_str(&format!(
-                    "        let ia{i}_{kk} = {}u;\n        let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&{src}[ia{i}_{kk}], {}u);\n",
-                    (kk + i * 16 * LD) / word,
-                    LD / word
+                    "        let ia{i}_{kk} = {};\n        let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&{src}[ia{i}_{kk}], {a_ld}u);\n",
+                    a_at(kk, i)
                 ));
                 m.push_str(&format!(
-                    "        let ib{i}_{kk} = {}u;\n        let b{i} = coopLoadT<coop_mat16x16<f16, B>>(&{src}[ib{i}_{kk}], {}u);\n",
-                    (2560 + kk * 72 + i * 16) / word,
-                    72 / word
+                    "        let ib{i}_{kk} = {};\n        let b{i} = coopLoadT<coop_mat16x16<f16, B>>(&{src}[ib{i}_{kk}], {b_ld}u);\n",
+                    b_at(kk, i)
                 ));
             }
             m.push_str(mmas);
             m.push_str("        }\n");
         }
         m
+    };
+    // `smem`'s layout (A rows of LD halves, B rows of 72 at half 2560) in words of `word` halves.
+    let packed = |src: &str, word: u32| {
+        slices(
+            src,
+            (LD / word, &|kk, i| {
+                format!("{}u", (kk + i * 16 * LD) / word)
+            }),
+            (72 / word, &|kk, i| {
+                format!("{}u", (2560 + kk * 72 + i * 16) / word)
+            }),
+        )
     };
     let loads = (0..12)
         .map(|i| format!("        p{i} = big[(q + {}u) & BIG_MASK];\n", 256 * i))
@@ -187,7 +201,7 @@ const BIG_MASK: u32 = {}u;
     // bar: barriers only.
     s.push_str(&format!(
         "@compute @workgroup_size(256)\nfn bar({head}) {{\n{base}    for (var e = li; e < 8192u; e = e + 256u) {{ tiles[e] = inp[e % 4096u]; }}\n    workgroupBarrier();\n    for (var st = 0u; st < ITERS / 2u; st = st + 1u) {{\n{}        workgroupBarrier();\n        workgroupBarrier();\n    }}\n{store}}}\n",
-        slices("tiles", 1)
+        packed("tiles", 1)
     ));
     for (entry, early) in [("stage", true), ("late", false)] {
         let (before, after) = if early {
@@ -197,7 +211,7 @@ const BIG_MASK: u32 = {}u;
         };
         s.push_str(&format!(
             "@compute @workgroup_size(256)\nfn {entry}({head}) {{\n{base}{regs}    let start = (wid.x * 3072u * 7u) & BIG_MASK;\n    for (var e = li; e < 3072u; e = e + 256u) {{ tiles4[e] = big[(start + e) & BIG_MASK]; }}\n    workgroupBarrier();\n    for (var st = 0u; st < ITERS / 2u; st = st + 1u) {{\n        let q = start + (st + 1u) * 3072u + li;\n{before}{}{after}        workgroupBarrier();\n{puts}        workgroupBarrier();\n    }}\n{store}}}\n",
-            slices("tiles4", 4)
+            packed("tiles4", 4)
         ));
     }
     // pattern: `late` with a 4096³ product's addresses (rows of 1024 quads): A's 8 loads are
@@ -222,28 +236,19 @@ const BIG_MASK: u32 = {}u;
         .collect::<String>();
     s.push_str(&format!(
         "@compute @workgroup_size(256)\nfn pattern({head}) {{\n{base}{regs}    let a0 = (wid.x / 32u) * 262144u;\n    let b0 = (wid.x % 32u) * 32u;\n    workgroupBarrier();\n    for (var st = 0u; st < ITERS / 2u; st = st + 1u) {{\n        let kq = (st + 1u) % 128u;\n{}{a_loads}{b_loads}        workgroupBarrier();\n{puts}        workgroupBarrier();\n    }}\n{store}}}\n",
-        slices("tiles4", 4)
+        packed("tiles4", 4)
     ));
     // tiled: `pattern` with `matmul_coop`'s tile layout too: padded rows (A 40 halves, B 136),
     // the staging stores at their slots, and each subgroup's fragments at its 64x64 region.
-    let mut frags = String::new();
-    for kk in [0u32, 16] {
-        frags.push_str("        {\n");
-        for i in 0..4 {
-            frags.push_str(&format!(
-                "        let ia{i}_{kk} = (wm + {}u) * 10u + {}u;\n        let a{i} = coopLoadT<coop_mat16x16<f16, A>>(&tiles_r[ia{i}_{kk}], 10u);\n",
-                16 * i,
-                kk / 4
-            ));
-            frags.push_str(&format!(
-                "        let ib{i}_{kk} = 2560u + {}u + (wn + {}u) / 4u;\n        let b{i} = coopLoadT<coop_mat16x16<f16, B>>(&tiles_r[ib{i}_{kk}], 34u);\n",
-                kk * 34,
-                16 * i
-            ));
-        }
-        frags.push_str(mmas);
-        frags.push_str("        }\n");
-    }
+    let frags = slices(
+        "tiles_r",
+        (10, &|kk, i| {
+            format!("(wm + {}u) * 10u + {}u", 16 * i, kk / 4)
+        }),
+        (34, &|kk, i| {
+            format!("2560u + {}u + (wn + {}u) / 4u", kk * 34, 16 * i)
+        }),
+    );
     let real_puts = (0..12)
         .map(|i| {
             if i < 8 {

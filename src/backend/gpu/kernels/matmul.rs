@@ -351,12 +351,15 @@ const SMALL_GRID: u64 = 256;
 /// are never split.
 fn split_target_groups() -> u64 {
     static N: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *N.get_or_init(|| {
-        std::env::var("WMX_SPLIT_TARGET")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(128)
-    })
+    *N.get_or_init(|| env_count("WMX_SPLIT_TARGET", 128))
+}
+
+/// The number in environment variable `name` (a measuring knob), else `default`.
+fn env_count(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// `WMX_MATMUL_ROWS=off`: products of a few rows take the tiled (or cooperative) kernels as
@@ -383,12 +386,7 @@ const SPLIT_MAX_GROUPS: u64 = 64;
 /// [`SPLIT_MAX_GROUPS`], or `WMX_SPLIT_MAX` (for measuring).
 fn split_max_groups() -> u64 {
     static N: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *N.get_or_init(|| {
-        std::env::var("WMX_SPLIT_MAX")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(SPLIT_MAX_GROUPS)
-    })
+    *N.get_or_init(|| env_count("WMX_SPLIT_MAX", SPLIT_MAX_GROUPS))
 }
 
 /// The fewest elements of K each split multiplies over.
