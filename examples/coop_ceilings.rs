@@ -140,11 +140,12 @@ var<workgroup> tiles: array<f16, 8192>;
     s
 }
 
-/// The `bar`, `stage` and `late` rows: `smem`'s inner loop in steps of two 16-deep slices (a
-/// matmul's 32-deep step) with, per step, two workgroup barriers (`bar`); plus 12 quads per
-/// invocation loaded from an L2-resident buffer of `BIG_QUADS` quads and stored into the tiles
-/// between the barriers, the loads issued before the step's multiply-adds (`stage`, as
-/// `matmul_coop`'s prefetch) or after them (`late`, no overlap).
+/// The `bar`, `stage`, `late`, `pattern` and `tiled` rows: `smem`'s inner loop in steps of two
+/// 16-deep slices (a matmul's 32-deep step) with, per step, two workgroup barriers (`bar`); plus
+/// 12 quads per invocation loaded from an L2-resident buffer of `BIG_QUADS` quads and stored into
+/// the tiles between the barriers, the loads issued before the step's multiply-adds (`stage`, as
+/// `matmul_coop`'s prefetch) or after them (`late`, no overlap); `pattern` and `tiled` as the
+/// file's header describes them.
 fn staged_rows(mmas: &str, store: &str, head: &str, base: &str) -> String {
     let mut s = String::new();
     s.push_str(&format!(
